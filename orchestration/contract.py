@@ -1,0 +1,459 @@
+"""Contract validation of one insurer delivery (delivery-contract.md, version 1).
+
+A delivery that breaks the contract is rejected *as a whole*, with violations that
+name the file, the rule and the first offending rows. Nothing here writes to the
+landing zone; the file is only read.
+
+What is checked here, and why here: the *form* of a delivery, everything without
+which its rows cannot be trusted to mean what the contract says: the manifest, the
+file set, the checksum, encoding and CSV structure, the header, the row count, the
+control total, parseable dates and amounts, present and unique ``claim_id`` and a
+pseudonymised ``patient_id`` (a BSN-like value must never enter the warehouse). The
+*contents* (code formats and domains, dates inside the period, completeness per
+month) are judged afterwards by the Great Expectations gates with tolerances
+(``quality.py``).
+
+The rows are parsed once, by DuckDB, into a temporary table of text columns on the
+caller's connection (``STAGING_TABLE``); the loader inserts from it after acceptance,
+so a delivery is never parsed twice.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from orchestration.config import CONTRACT_VERSION, periods
+from orchestration.landing import DELIVERY_ID_PATTERN, MANIFEST_NAME, DeliveryRef
+
+CLAIM_COLUMNS: tuple[str, ...] = (
+    "claim_id", "original_claim_id", "uzovi", "practice_agb", "therapist_agb",
+    "patient_id", "birth_date", "sex", "service_date", "code_list", "prestatie_code",
+    "dcsph_code", "indication_code", "coverage", "claimed_amount", "paid_amount",
+    "processed_date",
+)
+DATE_COLUMNS = ("birth_date", "service_date", "processed_date")
+AMOUNT_COLUMNS = ("claimed_amount", "paid_amount")
+DATA_FILE_NAMES = ("claims.csv", "claims.csv.gz")
+STAGING_TABLE = "delivery_rows"
+SAMPLE_ROWS = 5
+MAX_MANIFEST_BYTES = 1_000_000
+MAX_LINE_BYTES = 1_000_000  # a claim line is ~200 bytes; anything near this is not a claim line
+UTF8_BOM = b"\xef\xbb\xbf"
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DECIMAL_STRING = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# the last three fields are claimed_amount, paid_amount, processed_date: one of the two
+# amounts written as "36,53" makes them four
+_DECIMAL_COMMA = re.compile(r",-?[0-9]+,[0-9]{2},-?[0-9]+(\.|,)[0-9]{2},[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$|"
+                            r",-?[0-9]+\.[0-9]{2},-?[0-9]+,[0-9]{2},[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")
+
+
+@dataclass
+class Violation:
+    """One broken rule: which, in plain words, and the first offending rows."""
+
+    rule: str
+    message: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def describe(self, file_label: str) -> str:
+        text = f"{file_label}: rule {self.rule}: {self.message}"
+        if self.rows:
+            text += "; first offending rows: " + "; ".join(_describe_row(r) for r in self.rows)
+        return text
+
+
+def _describe_row(row: dict[str, Any]) -> str:
+    line = row.get("line")
+    rest = ", ".join(f"{k}={v!r}" for k, v in row.items() if k != "line")
+    return f"line {line} ({rest})" if line is not None else rest
+
+
+class ContractViolation(Exception):
+    def __init__(self, violation: Violation):
+        super().__init__(violation.message)
+        self.violation = violation
+
+
+@dataclass
+class ContractVerdict:
+    """The outcome of validating one delivery."""
+
+    ref: DeliveryRef
+    violations: list[Violation]
+    manifest: dict[str, Any] | None = None
+    data_file: Path | None = None
+    sha256: str | None = None
+    row_count: int | None = None
+    paid_amount_total: Decimal | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return not self.violations
+
+    @property
+    def file_label(self) -> str:
+        target = self.data_file or self.ref.manifest_path
+        return f"landing/{self.ref.period}/{self.ref.insurer}/{self.ref.delivery_id}/{target.name}"
+
+    @property
+    def first_rule(self) -> str | None:
+        return self.violations[0].rule if self.violations else None
+
+    def error_text(self) -> str:
+        """Every violation in plain words, one per line, each naming file, rule and rows."""
+        return "\n".join(v.describe(self._label_for(v)) for v in self.violations)
+
+    def _label_for(self, violation: Violation) -> str:
+        if violation.rule.startswith("manifest") or self.data_file is None:
+            return f"landing/{self.ref.label}/{MANIFEST_NAME}"
+        return self.file_label
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _fail(rule: str, message: str, rows: list[dict[str, Any]] | None = None) -> None:
+    raise ContractViolation(Violation(rule, message, rows or []))
+
+
+def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
+    """Parse and check the manifest against the folder it lies in and the periods seed."""
+    path = ref.manifest_path
+    if path.is_symlink() or ref.path.is_symlink():
+        _fail("landing.symlink", "the delivery folder or its manifest is a symbolic link; "
+              "deliveries must be plain files inside the landing area")
+    if not DELIVERY_ID_PATTERN.match(ref.delivery_id):
+        _fail("landing.delivery_id", f"delivery folder name {ref.delivery_id!r} has characters outside "
+              "[0-9A-Za-z._-] or does not start with a letter or digit")
+    raw = path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
+    if len(raw) > MAX_MANIFEST_BYTES:
+        _fail("manifest.json", f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+    if not raw.strip():
+        _fail("manifest.json", "manifest is empty")
+    try:
+        manifest = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail("manifest.json", f"manifest is not valid UTF-8 JSON: {exc}")
+    if not isinstance(manifest, dict):
+        _fail("manifest.json", "manifest must be a JSON object")
+
+    _check_manifest_fields(manifest)
+    if manifest["contract_version"] != CONTRACT_VERSION:
+        _fail("manifest.contract_version",
+              f"contract_version is {manifest['contract_version']!r}; this platform reads version {CONTRACT_VERSION}")
+    for key, folder_value in (("insurer", ref.insurer), ("period", ref.period), ("delivery_id", ref.delivery_id)):
+        if manifest[key] != folder_value:
+            _fail(f"manifest.{key}", f"manifest says {key} {manifest[key]!r} but the delivery lies in the "
+                  f"folder for {folder_value!r}")
+    info = periods()[ref.period]
+    for key, expected in (("period_start", info.period_start), ("period_end", info.period_end),
+                          ("cutoff_date", info.cutoff_date)):
+        if manifest[key] != expected:
+            _fail(f"manifest.{key}", f"{key} is {manifest[key]} but period {ref.period} has {key} {expected} "
+                  "(seeds/periods.csv)")
+    return manifest
+
+
+def _check_manifest_fields(manifest: dict[str, Any]) -> None:
+    required = {"contract_version": int, "insurer": str, "period": str, "delivery_id": str,
+                "period_start": str, "period_end": str, "cutoff_date": str, "files": list}
+    missing = [k for k in required if k not in manifest]
+    if missing:
+        _fail("manifest.fields", f"manifest lacks the field(s) {', '.join(missing)}")
+    for key, typ in required.items():
+        value = manifest[key]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            _fail("manifest.fields", f"manifest field {key} must be a {typ.__name__}, got {value!r}")
+    for key in ("period_start", "period_end", "cutoff_date"):
+        if not _ISO_DATE.match(manifest[key]):
+            _fail("manifest.fields", f"manifest field {key} must be a date YYYY-MM-DD, got {manifest[key]!r}")
+    files = manifest["files"]
+    if len(files) != 1:
+        _fail("manifest.files", f"manifest must list exactly one file (claims.csv or claims.csv.gz), lists {len(files)}")
+    entry = files[0]
+    if not isinstance(entry, dict):
+        _fail("manifest.files", "the file entry must be a JSON object")
+    for key in ("name", "sha256", "rows", "paid_amount_total"):
+        if key not in entry:
+            _fail("manifest.files", f"the file entry lacks {key}")
+    if entry["name"] not in DATA_FILE_NAMES:
+        _fail("manifest.files", f"file name must be claims.csv or claims.csv.gz, got {entry['name']!r}")
+    if not isinstance(entry["sha256"], str) or not _SHA256.match(entry["sha256"]):
+        _fail("manifest.files", "sha256 must be 64 lowercase hex characters")
+    if not isinstance(entry["rows"], int) or isinstance(entry["rows"], bool) or entry["rows"] < 0:
+        _fail("manifest.files", f"rows must be a non-negative whole number, got {entry['rows']!r}")
+    total = entry["paid_amount_total"]
+    if not isinstance(total, str) or not _DECIMAL_STRING.match(total):
+        _fail("manifest.files", f"paid_amount_total must be a decimal string such as \"45099871.22\", got {total!r}")
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def locate_data_file(ref: DeliveryRef, manifest: dict[str, Any]) -> Path:
+    """The data file the manifest names; it must be a plain file, and the only claims file."""
+    present = [name for name in DATA_FILE_NAMES if (ref.path / name).exists() or (ref.path / name).is_symlink()]
+    if len(present) > 1:
+        _fail("file.ambiguous", "both claims.csv and claims.csv.gz are present; a delivery has exactly one claims file")
+    extra_manifests = sorted(p.name for p in ref.path.glob("*manifest*") if p.name != MANIFEST_NAME)
+    if extra_manifests:
+        _fail("manifest.ambiguous", f"more than one manifest in the delivery folder: {', '.join(extra_manifests)}")
+    name = manifest["files"][0]["name"]
+    path = ref.path / name
+    if path.is_symlink():
+        _fail("landing.symlink", f"{name} is a symbolic link; deliveries must be plain files inside the landing area")
+    if not path.is_file():
+        _fail("file.present", f"the manifest names {name}, which is not in the delivery folder")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_checksum(path: Path, manifest: dict[str, Any]) -> str:
+    actual = file_sha256(path)
+    promised = manifest["files"][0]["sha256"]
+    if actual != promised:
+        _fail("file.checksum", f"sha256 of the file is {actual}, the manifest promises {promised} "
+              "(the file was changed, truncated or replaced after the manifest was written)")
+    return actual
+
+
+def _open_text_head(path: Path) -> bytes:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            return f.readline(MAX_LINE_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        _fail("file.readable", f"the file cannot be read: {exc}")
+    return b""  # unreachable
+
+
+def check_header(path: Path) -> None:
+    """The first line must be exactly the contract's columns, comma-separated.
+
+    A UTF-8 byte-order mark and a CRLF line end are accepted (harmless: they change
+    neither the columns nor a value); any other difference is a violation.
+    """
+    head = _open_text_head(path)
+    if not head:
+        _fail("file.header", "the file is empty: no header row")
+    if len(head) > MAX_LINE_BYTES:
+        _fail("file.line_size", f"the first line is longer than {MAX_LINE_BYTES} bytes")
+    if head.startswith(UTF8_BOM):
+        head = head[len(UTF8_BOM):]
+    try:
+        text = head.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        _fail("file.encoding", "the header row is not valid UTF-8", [{"line": 1}])
+    columns = text.split(",")
+    if tuple(columns) == CLAIM_COLUMNS:
+        return
+    expected = list(CLAIM_COLUMNS)
+    if ";" in text or "\t" in text or "|" in text:
+        _fail("file.delimiter", "the header is not comma-separated (found ';', tab or '|'); "
+              "the contract requires commas", [{"line": 1, "header": text[:200]}])
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing column(s) " + ", ".join(missing))
+        if extra:
+            parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
+        _fail("file.header", "; ".join(parts), [{"line": 1, "header": text[:300]}])
+    _fail("file.header", "the columns are not in the contract's order "
+          f"(expected {','.join(expected)})", [{"line": 1, "header": text[:300]}])
+
+
+# ------------------------------------------------------------------------------ rows
+
+
+def _sql_str(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def parse_rows(con, path: Path, table: str = STAGING_TABLE) -> None:
+    """Parse the claim lines into a temporary text table; structural errors are violations."""
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CLAIM_COLUMNS) + "}"
+    compression = "gzip" if path.name.endswith(".gz") else "none"
+    con.execute(f"drop table if exists {table}")
+    try:
+        con.execute(
+            f"""
+            create temp table {table} as
+            select * from read_csv({_sql_str(path)}, header = true, auto_detect = false,
+                delim = ',', quote = '"', escape = '"', columns = {columns},
+                compression = '{compression}', strict_mode = true, store_rejects = true,
+                max_line_size = {MAX_LINE_BYTES}, parallel = true)
+            """
+        )
+    except Exception as exc:  # duckdb raises a family of errors; all mean 'cannot read'
+        _fail("file.readable", f"the file cannot be parsed as CSV: {str(exc).splitlines()[0][:300]}")
+    _raise_on_rejects(con)
+
+
+_REJECT_RULES = {
+    "INVALID ENCODING": ("file.encoding", "bytes that are not UTF-8 (e.g. Latin-1)"),
+    "INVALID UNICODE": ("file.encoding", "bytes that are not UTF-8 (e.g. Latin-1)"),
+    "TOO MANY COLUMNS": ("file.field_count", "more fields than the 17 contract columns"),
+    "MISSING COLUMNS": ("file.field_count", "fewer fields than the 17 contract columns"),
+    "UNQUOTED VALUE": ("file.quoting", "a quote that is not closed or not escaped"),
+    "LINE SIZE OVER MAXIMUM": ("file.line_size", f"a line longer than {MAX_LINE_BYTES} bytes"),
+}
+
+
+def _raise_on_rejects(con) -> None:
+    rejects = con.execute(
+        "select error_type, line, column_name, csv_line, error_message from reject_errors order by line"
+    ).fetchall()
+    con.execute("drop table if exists reject_errors")
+    con.execute("drop table if exists reject_scans")
+    if not rejects:
+        return
+    first_type = rejects[0][0]
+    rule, what = _REJECT_RULES.get(str(first_type), ("file.structure", str(first_type).lower()))
+    decimal_comma = [r for r in rejects if r[0] == "TOO MANY COLUMNS" and _DECIMAL_COMMA.search(r[3] or "")]
+    if decimal_comma:
+        # "36,53" unquoted splits one amount into two fields: report the real cause.
+        rows = [{"line": int(r[1]), "content": (r[3] or "")[-60:].rstrip()} for r in decimal_comma[:SAMPLE_ROWS]]
+        _fail("claims.amount_format", f"{len(decimal_comma)} line(s) with an amount written with a decimal comma "
+              "(e.g. 36,53), which splits it into two fields; amounts need a decimal point", rows)
+    same = [r for r in rejects if _REJECT_RULES.get(str(r[0]), ("file.structure",))[0] == rule]
+    seen: set[int] = set()
+    rows = []
+    for _, line, column, csv_line, message in same:
+        if line in seen:
+            continue
+        seen.add(line)
+        rows.append({"line": int(line), "column": column, "content": (csv_line or "")[:120], "error": message})
+        if len(rows) == SAMPLE_ROWS:
+            break
+    _fail(rule, f"{len({r[1] for r in same})} line(s) with {what}", rows)
+
+
+def _row_rule_sql() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(rule, plain words, SQL condition that marks an offending row, columns to show)."""
+    any_newline = " or ".join(f"contains({c}, chr(10)) or contains({c}, chr(13))" for c in CLAIM_COLUMNS)
+    rules: list[tuple[str, str, str, tuple[str, ...]]] = [
+        ("file.repeated_header", "the header row appears again among the data rows",
+         "claim_id = 'claim_id' and patient_id = 'patient_id'", ("claim_id",)),
+        ("file.embedded_newline", "a field contains a line break (quoted newline)", any_newline, ("claim_id",)),
+        ("claims.claim_id_present", "claim_id is empty", "claim_id is null or trim(claim_id) = ''",
+         ("claim_id",)),
+        ("claims.patient_id_pseudonym",
+         "patient_id is not a 64-character lowercase hex pseudonym (a BSN or other direct identifier must never be delivered)",
+         "not regexp_full_match(coalesce(patient_id, ''), '[0-9a-f]{64}')", ("claim_id",)),
+    ]
+    for column in DATE_COLUMNS:
+        rules.append((
+            "claims.date_format", f"{column} is not a real date written YYYY-MM-DD",
+            f"not (regexp_full_match(coalesce({column}, ''), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+            f"and try_cast({column} as date) is not null)",
+            ("claim_id", column)))
+    for column in AMOUNT_COLUMNS:
+        rules.append((
+            "claims.amount_format", f"{column} is not an amount with a decimal point and two decimals",
+            f"not regexp_full_match(coalesce({column}, ''), '-?[0-9]+\\.[0-9]{{2}}')",
+            ("claim_id", column)))
+    return rules
+
+
+def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE) -> tuple[int, Decimal]:
+    """Row-level contract rules, the row count and the control total.
+
+    One aggregate scan counts every rule's offenders; sample rows are fetched only for
+    rules that fail, so a clean delivery costs one pass.
+    """
+    rules = _row_rule_sql()
+    counts_sql = ", ".join(f"count(*) filter (where {cond})" for _, _, cond, _ in rules)
+    counts = con.execute(f"select count(*), {counts_sql} from {table}").fetchone()
+    row_count = int(counts[0])
+    violations: list[Violation] = []
+    for (rule, words, cond, show), n in zip(rules, counts[1:]):
+        if n:
+            cols = ", ".join(show)
+            sample = con.execute(
+                f"select rowid + 2 as line, {cols} from {table} where {cond} order by rowid limit {SAMPLE_ROWS}"
+            ).fetchall()
+            rows = [dict(zip(("line",) + show, r)) for r in sample]
+            violations.append(Violation(rule, f"{n} line(s): {words}", rows))
+    if row_count == 0:
+        violations.append(Violation("claims.not_empty", "the file has a header but no claim lines"))
+
+    duplicates = con.execute(
+        f"""select claim_id, count(*) as n, list(rowid + 2 order by rowid)[1:3] as lines
+            from {table} where claim_id is not null group by claim_id having count(*) > 1
+            order by min(rowid) limit {SAMPLE_ROWS}"""
+    ).fetchall()
+    if duplicates:
+        n_dup = con.execute(
+            f"select count(*) from (select claim_id from {table} where claim_id is not null "
+            "group by claim_id having count(*) > 1)").fetchone()[0]
+        violations.append(Violation(
+            "claims.claim_id_unique", f"{n_dup} claim_id value(s) occur more than once",
+            [{"line": lines[0], "claim_id": cid, "occurrences": n, "lines": list(lines)} for cid, n, lines in duplicates]))
+
+    promised_rows = manifest["files"][0]["rows"]
+    if row_count != promised_rows:
+        violations.append(Violation("file.row_count", f"the file has {row_count} claim lines, the manifest promises {promised_rows}"))
+
+    total = Decimal("0.00")
+    if not any(v.rule == "claims.amount_format" and "paid_amount" in v.message for v in violations):
+        value = con.execute(f"select coalesce(sum(cast(paid_amount as decimal(38, 2))), 0) from {table}").fetchone()[0]
+        total = Decimal(value).quantize(Decimal("0.01"))
+        try:
+            promised_total = Decimal(manifest["files"][0]["paid_amount_total"])
+        except InvalidOperation:  # guarded by the manifest check; kept for safety
+            promised_total = None
+        if promised_total is None or total != promised_total:
+            violations.append(Violation(
+                "claims.control_total",
+                f"the paid_amount of all lines sums to {total}, the manifest promises "
+                f"{manifest['files'][0]['paid_amount_total']}"))
+    if violations:
+        raise _Many(violations)
+    return row_count, total
+
+
+class _Many(Exception):
+    def __init__(self, violations: list[Violation]):
+        super().__init__(violations[0].message)
+        self.violations = violations
+
+
+# ------------------------------------------------------------------------- the whole
+
+
+def validate_delivery(con, ref: DeliveryRef, table: str = STAGING_TABLE) -> ContractVerdict:
+    """Validate one delivery; on acceptance its rows are in the temp table ``table`` of ``con``."""
+    verdict = ContractVerdict(ref=ref, violations=[])
+    try:
+        verdict.manifest = read_manifest(ref)
+        verdict.data_file = locate_data_file(ref, verdict.manifest)
+        verdict.sha256 = check_checksum(verdict.data_file, verdict.manifest)
+        check_header(verdict.data_file)
+        parse_rows(con, verdict.data_file, table)
+        verdict.row_count, verdict.paid_amount_total = check_rows(con, verdict.manifest, table)
+    except ContractViolation as exc:
+        verdict.violations = [exc.violation]
+    except _Many as exc:
+        verdict.violations = exc.violations
+    except OSError as exc:
+        verdict.violations = [Violation("file.readable", f"the delivery cannot be read: {exc}")]
+    if verdict.violations:
+        con.execute(f"drop table if exists {table}")
+    return verdict
