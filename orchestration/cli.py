@@ -1,0 +1,378 @@
+"""The ``spiegel`` command line (../shared/spec/cli.md).
+
+This module only parses arguments, calls the platform's modules and turns their
+outcome into text and an exit code: 0 on success, 1 with a one-line reason on stderr
+when a command is refused or fails, 2 for a wrong call.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from orchestration.config import SpiegelPaths, periods
+
+DEMO_YEARS = (2023, 2024)
+DEMO_PRACTICES = 300
+DEMO_SEED = 7
+
+
+class CommandError(Exception):
+    """A refusal or failure to report as one line on stderr (exit 1)."""
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _paths(args: argparse.Namespace) -> SpiegelPaths:
+    paths = SpiegelPaths.from_env(args.data_dir)
+    from orchestration.runner import use_data_dir
+
+    use_data_dir(paths)
+    return paths
+
+
+def _check_period(period: str) -> str:
+    if period not in periods():
+        raise argparse.ArgumentTypeError(f"unknown period {period!r}: expected YYYY-vN with N in 1..3 "
+                                         "(known periods are listed in dbt_project/seeds/periods.csv)")
+    return period
+
+
+# ------------------------------------------------------------------------- commands
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration import synthetic
+
+    paths = _paths(args)
+    if args.redeliver:
+        insurer, _, period = args.redeliver.partition(":")
+        if not insurer or not period:
+            raise CommandError("--redeliver takes INSURER:PERIOD, e.g. vgz:2024-v1")
+        folder = synthetic.redeliver(paths.data_dir, insurer, _check_period(period), progress=say)
+        say(f"redelivered {insurer} {period}: {folder}")
+        return 0
+    try:
+        faults = [synthetic.parse_fault(text) for text in args.fault]
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    summary = synthetic.generate(paths.data_dir, years=args.years, practices=args.practices, seed=args.seed,
+                                 scale=args.scale, faults=faults, progress=say)
+    say(f"wrote {len(summary.deliveries)} deliveries ({summary.claim_lines:,} claim lines, "
+        f"{summary.practices:,} practices, {summary.patients:,} patients) in {summary.seconds:.1f} s "
+        f"under {paths.landing}; skipped {len(summary.skipped)} that already existed")
+    return 0
+
+
+def _periods_to_run(args: argparse.Namespace, paths: SpiegelPaths) -> list[str]:
+    from orchestration.landing import landed_periods
+
+    if args.period:
+        return args.period
+    found = landed_periods(paths.landing)
+    if not found:
+        raise CommandError(f"no complete deliveries under {paths.landing}; run `spiegel generate` first")
+    return found
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestration import runner
+
+    paths = _paths(args)
+    failures = []
+    for period in _periods_to_run(args, paths):
+        started = time.monotonic()
+        outcomes = runner.run_period(paths, period, force=args.force, progress=say)
+        failures += [o for o in outcomes if not o.success]
+        say(f"{period}: runs finished in {time.monotonic() - started:.1f} s")
+        _print_verdict(paths, period)
+    if failures:
+        first = failures[0]
+        raise CommandError(f"{len(failures)} run(s) failed; first: {first.job} {first.partition} "
+                           f"(run {first.run_id}): {first.message or 'see the run in the Dagster UI'}")
+    return 0
+
+
+def _print_verdict(paths: SpiegelPaths, period: str) -> None:
+    from orchestration.readiness import period_state
+    from orchestration.warehouse import connect_read
+
+    with connect_read(paths) as con:
+        state = period_state(con, paths, period)
+    if state.gates_passed:
+        say(f"{period}: gates PASS — ready for sign-off (spiegel signoff --period {period} --by NAME --comment TEXT)")
+    else:
+        say(f"{period}: BLOCKED — {len(state.blocking_reasons)} reason(s):")
+        for reason in state.blocking_reasons:
+            say(f"  - {reason}")
+
+
+def period_status(paths: SpiegelPaths, period: str) -> dict:
+    """Everything `spiegel status` shows for one period, as data."""
+    from orchestration.publish import revisions
+    from orchestration.readiness import period_state
+    from orchestration.signoff import read_signoffs, valid_signoff
+    from orchestration.warehouse import connect_read
+
+    with connect_read(paths) as con:
+        state = period_state(con, paths, period)
+    by_insurer = {d["insurer"]: d for d in state.deliveries}
+    valid = valid_signoff(paths, state)
+    all_signoffs = read_signoffs(paths, period)
+    return {
+        "period": period,
+        "verdict": state.verdict,
+        "blocking_reasons": state.blocking_reasons,
+        "warnings": state.warnings,
+        "deliveries": [
+            {"insurer": insurer, "landed": state.landed.get(insurer),
+             "ingested": (by_insurer.get(insurer) or {}).get("delivery_id"),
+             "status": (by_insurer.get(insurer) or {}).get("status", "missing"),
+             "rows": (by_insurer.get(insurer) or {}).get("row_count"),
+             "rejection_rule": (by_insurer.get(insurer) or {}).get("rejection_rule")}
+            for insurer in state.required
+        ],
+        "signoff": valid.as_dict() if valid else None,
+        "void_signoffs": len([s for s in all_signoffs if valid is None or s.signoff_id != valid.signoff_id]),
+        "revisions": revisions(paths, period),
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from orchestration.landing import scan_landing
+    from orchestration.readiness import known_periods
+    from orchestration.warehouse import connect_read
+
+    paths = _paths(args)
+    if args.period:
+        selected = args.period
+    else:
+        with connect_read(paths) as con:
+            selected = known_periods(con, paths)
+    statuses = [period_status(paths, p) for p in selected]
+    anomalies = scan_landing(paths.landing)[1]
+    if args.json:
+        print(json.dumps({"periods": statuses, "landing_anomalies": [
+            {"path": str(a.path), "reason": a.reason} for a in anomalies]}, indent=2, default=str))
+        return 0
+    if not statuses:
+        say(f"no periods yet under {paths.data_dir} (run `spiegel generate` or land deliveries in {paths.landing})")
+    for s in statuses:
+        say(f"== {s['period']}: {s['verdict'].upper()}")
+        for d in s["deliveries"]:
+            detail = d["status"]
+            if d["status"] == "accepted":
+                detail += f", {d['rows']:,} lines"
+            if d["rejection_rule"]:
+                detail += f" (rule {d['rejection_rule']})"
+            if d["landed"] and d["landed"] != d["ingested"]:
+                detail += f"; newer delivery {d['landed']} not yet ingested"
+            say(f"   {d['insurer']:<18} {d['ingested'] or d['landed'] or '-':<16} {detail}")
+        for reason in s["blocking_reasons"]:
+            say(f"   BLOCKING: {reason}")
+        for warning in s["warnings"]:
+            say(f"   warning: {warning}")
+        if s["signoff"]:
+            so = s["signoff"]
+            say(f"   sign-off: {so['by']} at {so['at']}: {so['comment']!r}")
+        else:
+            say("   sign-off: none valid" + (f" ({s['void_signoffs']} void: deliveries changed since)"
+                                             if s["void_signoffs"] else ""))
+        say(f"   published: {', '.join(s['revisions']) or 'nothing'}")
+    for a in anomalies:
+        say(f"landing anomaly: {a.path}: {a.reason}")
+    return 0
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    from orchestration import runner
+
+    _paths(args)
+    outcome = runner.sign_off(args.period, args.by, args.comment)
+    if not outcome.success:
+        raise CommandError(outcome.message or f"sign-off of {args.period} failed (run {outcome.run_id})")
+    say(f"{args.period}: signed off by {args.by} (run {outcome.run_id})")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from orchestration import runner
+    from orchestration.publish import newest_revision
+
+    paths = _paths(args)
+    say(f"{args.period}: publishing (tables, release.json, reports) ...")
+    outcome = runner.publish(args.period)
+    if not outcome.success:
+        raise CommandError(outcome.message or f"publish of {args.period} failed (run {outcome.run_id})")
+    say(f"{args.period}: published {newest_revision(paths, args.period)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestration import runner, synthetic
+    from orchestration.landing import landed_periods
+    from orchestration.publish import newest_revision
+
+    paths = _paths(args)
+    started = time.monotonic()
+    if not landed_periods(paths.landing):
+        say(f"generating synthetic deliveries for {', '.join(map(str, args.years))} "
+            f"({args.practices} practices, seed {args.seed}) ...")
+        summary = synthetic.generate(paths.data_dir, years=list(args.years), practices=args.practices,
+                                     seed=args.seed, progress=say)
+        say(f"  {len(summary.deliveries)} deliveries, {summary.claim_lines:,} claim lines in {summary.seconds:.1f} s")
+    else:
+        say(f"using the deliveries already under {paths.landing}")
+    published = []
+    for period in landed_periods(paths.landing):
+        runner.run_period(paths, period, progress=say)
+        status = period_status(paths, period)
+        if status["verdict"] != "pass":
+            say(f"{period}: BLOCKED, not published: " + " | ".join(status["blocking_reasons"]))
+            continue
+        if status["signoff"] is None:
+            outcome = runner.sign_off(period, "demo", "demo run: synthetic data, signed off automatically")
+            if not outcome.success:
+                raise CommandError(f"demo sign-off of {period} failed: {outcome.message}")
+        say(f"{period}: publishing ...")
+        outcome = runner.publish(period)
+        if not outcome.success:
+            raise CommandError(f"demo publish of {period} failed: {outcome.message}")
+        published.append(newest_revision(paths, period))
+    say("")
+    say(f"demo finished in {time.monotonic() - started:.0f} s; published {len(published)} period(s):")
+    for rev in published:
+        if rev is not None:
+            say(f"  {rev}  (reports: {rev / 'reports'})")
+    if published and published[-1] is not None:
+        say(f"national overview: {published[-1] / 'reports' / 'national_overview.html'}")
+    say(f"status:   spiegel status --data-dir {paths.data_dir}")
+    say(f"the UI:   spiegel ui --data-dir {paths.data_dir}   (then open http://127.0.0.1:3000)")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from orchestration.config import REPO_ROOT
+
+    paths = _paths(args)
+    dagster = Path(sys.executable).parent / "dagster"
+    say(f"Dagster UI for {paths.data_dir} on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    os.chdir(REPO_ROOT)
+    os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                            "-h", args.host, "-p", str(args.port)])
+    return 0  # unreachable
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from orchestration import bench
+
+    paths = _paths(args)
+    bench.run_benchmark(paths, scale=args.scale, seed=args.seed, report_sample=args.report_sample,
+                        output=Path(args.output) if args.output else None, progress=say)
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spiegel",
+        description="Spiegel: the landelijke behandelindex and spiegelinformatie for physiotherapy and "
+                    "exercise-therapy practices. Every command takes --data-dir (default: $SPIEGEL_DATA_DIR, "
+                    "else ./data).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--data-dir", default=None,
+                       help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("generate", cmd_generate, "write synthetic insurer deliveries for every period and insurer "
+                "into DIR/landing/ and the planted truth into DIR/ground_truth/")
+    p.add_argument("--years", type=int, nargs="+", default=list(DEMO_YEARS), help="years to generate (default 2023 2024)")
+    p.add_argument("--practices", type=int, default=DEMO_PRACTICES, help="number of practices (default 300)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed (default 7)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="fraction of national volume (1.0 = ~9,000 practices, 4M patients, 45M lines a year); "
+                        "overrides --practices")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND[:ARGS]",
+                   help="plant a fault in one delivery: KIND or KIND:key=value,...; keys insurer (default vgz), "
+                        "period (default: the first generated), month (YYYY-MM, default May) and kind-specific "
+                        "ones (fraction, rows, column). Kinds: missing-insurer, missing-month, "
+                        "underdelivered-month, control-total-mismatch, checksum-mismatch, duplicate-claim-id, "
+                        "missing-column, bad-date, bad-amount, out-of-period, truncated-file. Repeatable.")
+    p.add_argument("--redeliver", metavar="INSURER:PERIOD", default=None,
+                   help="write a new, fault-free delivery (later delivery_id) for one insurer and period, "
+                        "with the parameters of the earlier generation")
+
+    p = command("run", cmd_run, "ingest the deliveries in force, run the gates and the method for a period "
+                "(exit 0 even when gates fail: the verdict is data)")
+    p.add_argument("--period", type=_check_period, action="append", default=None,
+                   help="period YYYY-vN (repeatable; default: every period with deliveries)")
+    p.add_argument("--force", action="store_true", help="re-ingest deliveries even when unchanged")
+
+    p = command("status", cmd_status, "per period: deliveries in force per insurer, gate verdict with every "
+                "blocking reason, sign-off, published revisions")
+    p.add_argument("--period", type=_check_period, action="append", default=None, help="period YYYY-vN (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("signoff", cmd_signoff, "record the data-quality sign-off of a period; refused while a "
+                "blocking gate fails")
+    p.add_argument("--period", type=_check_period, required=True)
+    p.add_argument("--by", required=True, help="name of the person signing off")
+    p.add_argument("--comment", required=True, help="what was checked, in a sentence")
+
+    p = command("publish", cmd_publish, "publish the next revision of a period under DIR/releases/; refused "
+                "without passed gates and a valid sign-off")
+    p.add_argument("--period", type=_check_period, required=True)
+
+    p = command("demo", cmd_demo, "generate demo data, run, sign off (as demo) and publish every period, "
+                "then say where the reports are and how to open the UI")
+    p.add_argument("--years", type=int, nargs="+", default=list(DEMO_YEARS))
+    p.add_argument("--practices", type=int, default=DEMO_PRACTICES)
+    p.add_argument("--seed", type=int, default=DEMO_SEED)
+
+    p = command("bench", cmd_bench, "the national-scale benchmark: time every stage from delivery to "
+                "published index on one v3 period")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of national volume (default 1.0)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--report-sample", type=int, default=200, help="practices to render reports for (default 200)")
+    p.add_argument("--output", default=None, help="JSON file for the figures (default DIR/bench/bench-<scale>.json)")
+
+    p = command("ui", cmd_ui, "start the Dagster UI (dagster dev) on this data directory")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        print(f"spiegel {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"spiegel {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the operator; the traceback with SPIEGEL_DEBUG=1
+        if os.environ.get("SPIEGEL_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"spiegel {args.command}: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

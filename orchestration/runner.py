@@ -1,0 +1,156 @@
+"""Start the platform's Dagster jobs on the shared instance, from the CLI.
+
+The CLI and the UI use one Dagster instance (``DAGSTER_HOME``, by default
+``<data dir>/dagster_home``), so a run started from either shows in both, with its
+history. Runs started here execute in this process (the same job definitions the UI
+launches), one after another: DuckDB has a single writer anyway.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from orchestration.config import SpiegelPaths, required_insurers
+
+DAGSTER_YAML = """\
+# Written by Spiegel on first use; edit freely.
+run_queue:
+  max_concurrent_runs: 1     # DuckDB has one writer: runs queue instead of waiting on the lock
+telemetry:
+  enabled: false
+"""
+
+
+def use_data_dir(paths: SpiegelPaths) -> None:
+    """Point this process (and the definitions it loads) at ``paths``."""
+    from orchestration.warehouse import ensure_data_dir
+
+    ensure_data_dir(paths)
+    os.environ["SPIEGEL_DATA_DIR"] = str(paths.data_dir)
+    os.environ.setdefault("DAGSTER_HOME", str(paths.dagster_home))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+
+
+def instance():
+    import dagster as dg
+
+    return dg.DagsterInstance.get()
+
+
+def definitions():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@dataclass
+class RunOutcome:
+    job: str
+    partition: str
+    run_id: str
+    success: bool
+    message: str = ""
+
+
+def ensure_period_partition(period: str) -> None:
+    from orchestration.partitions import PERIOD_PARTITIONS_NAME
+
+    inst = instance()
+    if not inst.has_dynamic_partition(PERIOD_PARTITIONS_NAME, period):
+        inst.add_dynamic_partitions(PERIOD_PARTITIONS_NAME, [period])
+
+
+def _execute(job_name: str, partition_key, run_config: dict | None = None, tags: dict | None = None) -> RunOutcome:
+    job = definitions().resolve_job_def(job_name)
+    result = job.execute_in_process(
+        partition_key=partition_key, instance=instance(), raise_on_error=False,
+        run_config=run_config, tags={"spiegel/trigger": "cli", **(tags or {})},
+    )
+    message = ""
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_failure]
+        if failures:
+            data = failures[0].event_specific_data
+            error = getattr(data, "error", None)
+            message = (getattr(error, "message", None) or failures[0].message or "").strip()
+    return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message)
+
+
+def ingest(period: str, insurer: str) -> RunOutcome:
+    from orchestration.jobs import INGEST_JOB
+    from orchestration.partitions import delivery_key
+
+    ensure_period_partition(period)
+    return _execute(INGEST_JOB, delivery_key(period, insurer))
+
+
+def compute_period(period: str) -> RunOutcome:
+    from orchestration.jobs import PERIOD_JOB
+
+    ensure_period_partition(period)
+    return _execute(PERIOD_JOB, period)
+
+
+def sign_off(period: str, by: str, comment: str) -> RunOutcome:
+    from orchestration.jobs import SIGNOFF_JOB
+
+    ensure_period_partition(period)
+    config = {"ops": {"signoff": {"config": {"by": by, "comment": comment}}}}
+    return _execute(SIGNOFF_JOB, period, run_config=config)
+
+
+def publish(period: str) -> RunOutcome:
+    from orchestration.jobs import PUBLISH_JOB
+
+    ensure_period_partition(period)
+    return _execute(PUBLISH_JOB, period)
+
+
+def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
+    """True unless the delivery in force is the one already ingested and gated."""
+    from orchestration.landing import find_in_force
+    from orchestration.warehouse import connect_read
+
+    ref = find_in_force(paths.landing, period, insurer)
+    if not paths.warehouse.exists():
+        return True
+    with connect_read(paths) as con:
+        row = con.execute("select delivery_id from raw.deliveries where period = ? and insurer = ?",
+                          [period, insurer]).fetchone()
+        gated = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = 'gate_results'"
+        ).fetchone()[0]
+        if gated and row is not None:
+            gated = con.execute("select count(*) from quality.gate_results where period = ? and insurer = ? "
+                                "and delivery_id = ?", [period, insurer, row[0]]).fetchone()[0]
+    if ref is None:
+        return row is not None  # a delivery disappeared from the warehouse's view: record it as missing
+    return row is None or row[0] != ref.delivery_id or not gated
+
+
+def run_period(paths: SpiegelPaths, period: str, force: bool = False,
+               progress: Callable[[str], None] = print) -> list[RunOutcome]:
+    """Ingest every required insurer's delivery in force (changed ones, or all with
+    ``force``), then run the method and the readiness gate for the period."""
+    outcomes = []
+    insurers = required_insurers(period)
+    for n, insurer in enumerate(insurers, 1):
+        if not force and not needs_ingestion(paths, period, insurer):
+            progress(f"[{n}/{len(insurers)}] {period} {insurer}: delivery unchanged, already ingested and gated")
+            continue
+        progress(f"[{n}/{len(insurers)}] {period} {insurer}: ingesting and gating ...")
+        outcome = ingest(period, insurer)
+        outcomes.append(outcome)
+        if not outcome.success:
+            progress(f"    run {outcome.run_id} failed: {outcome.message}")
+    progress(f"{period}: running the method (dbt) and the release-readiness gate ...")
+    outcome = compute_period(period)
+    outcomes.append(outcome)
+    if not outcome.success:
+        progress(f"    run {outcome.run_id} failed: {outcome.message}")
+    return outcomes
