@@ -93,7 +93,8 @@ class PeriodState:
 
 
 def _latest_readiness(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any] | None:
-    ensure_ops_schema(con)
+    if not _has_table(con, "ops", "release_readiness"):
+        return None
     row = con.execute(
         "select fingerprint, passed, blocking_reasons, warnings, evaluated_at from ops.release_readiness "
         "where period = ? order by evaluated_at desc limit 1", [period]).fetchone()

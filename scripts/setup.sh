@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up Spiegel on a fresh machine: system packages, a virtual environment, the
+# project with its test extras, and the dbt manifest. Safe to run again.
+#
+#   bash scripts/setup.sh
+#
+# System packages (Debian): chromium renders the PDF reports, poppler-utils checks them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${need_apt[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $("$PYTHON" --version)"
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+echo "setup: installing Spiegel and its dependencies (about a minute on a fresh machine)"
+.venv/bin/python -m pip install -q -e ".[test]"
+
+echo "setup: parsing the dbt project"
+.venv/bin/python -c "from orchestration.dbt_manifest import dbt_manifest_path; dbt_manifest_path()"
+echo "setup: done (activate with: source .venv/bin/activate)"
