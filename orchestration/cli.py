@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for period in _periods_to_run(args, paths):
         started = time.monotonic()
         outcomes = runner.run_period(paths, period, force=args.force, progress=say)
-        failures += [o for o in outcomes if not o.success]
+        failures += [o for o in outcomes if o.crashed]
         say(f"{period}: runs finished in {time.monotonic() - started:.1f} s")
         _print_verdict(paths, period)
     if failures:

@@ -55,6 +55,11 @@ class RunOutcome:
     run_id: str
     success: bool
     message: str = ""
+    blocked_by_check: bool = False  # the run stopped on a failed blocking check: a verdict, not a crash
+
+    @property
+    def crashed(self) -> bool:
+        return not self.success and not self.blocked_by_check
 
 
 def ensure_period_partition(period: str) -> None:
@@ -67,18 +72,39 @@ def ensure_period_partition(period: str) -> None:
 
 def _execute(job_name: str, partition_key, run_config: dict | None = None, tags: dict | None = None) -> RunOutcome:
     job = definitions().resolve_job_def(job_name)
+    # The console shows our own progress lines; every event is still stored in the
+    # instance, so the UI shows the whole run. SPIEGEL_LOG_LEVEL=DEBUG to see it here.
+    log_level = os.environ.get("SPIEGEL_LOG_LEVEL", "CRITICAL").upper()
+    config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}}
     result = job.execute_in_process(
         partition_key=partition_key, instance=instance(), raise_on_error=False,
-        run_config=run_config, tags={"spiegel/trigger": "cli", **(tags or {})},
+        run_config=config, tags={"spiegel/trigger": "cli", **(tags or {})},
     )
-    message = ""
+    message, blocked = "", False
     if not result.success:
-        failures = [e for e in result.all_events if e.is_failure]
-        if failures:
-            data = failures[0].event_specific_data
-            error = getattr(data, "error", None)
-            message = (getattr(error, "message", None) or failures[0].message or "").strip()
-    return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message)
+        failures = [e for e in result.all_events if e.is_step_failure]
+        errors = [getattr(e.event_specific_data, "error", None) for e in failures]
+        blocked = bool(errors) and all(getattr(err, "cls_name", "") == "DagsterAssetCheckFailedError"
+                                       for err in errors)
+        for err in errors:
+            if getattr(err, "cls_name", "") == "Failure":
+                # dg.Failure(description=...) carries the refusal in plain words
+                message = _failure_description(result) or err.message
+                break
+        if not message and errors and errors[0] is not None:
+            message = errors[0].message
+        message = (message or "").strip()
+    return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message, blocked)
+
+
+def _failure_description(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.event_specific_data
+            user = getattr(data, "user_failure_data", None)
+            if user is not None and user.description:
+                return user.description
+    return ""
 
 
 def ingest(period: str, insurer: str) -> RunOutcome:
@@ -146,11 +172,13 @@ def run_period(paths: SpiegelPaths, period: str, force: bool = False,
         progress(f"[{n}/{len(insurers)}] {period} {insurer}: ingesting and gating ...")
         outcome = ingest(period, insurer)
         outcomes.append(outcome)
-        if not outcome.success:
+        if outcome.blocked_by_check:
+            progress(f"    {insurer}: a blocking check failed (see `spiegel status` or run {outcome.run_id} in the UI)")
+        elif not outcome.success:
             progress(f"    run {outcome.run_id} failed: {outcome.message}")
     progress(f"{period}: running the method (dbt) and the release-readiness gate ...")
     outcome = compute_period(period)
     outcomes.append(outcome)
-    if not outcome.success:
+    if outcome.crashed:
         progress(f"    run {outcome.run_id} failed: {outcome.message}")
     return outcomes

@@ -5,7 +5,6 @@ partitions and requests the ingestion run for each (period, insurer) whose deliv
 in force is new. ``period_sensor`` requests the period's method run once every landed
 delivery of the period has been ingested, once per combination of deliveries.
 """
-from __future__ import annotations
 
 import hashlib
 

@@ -5,7 +5,6 @@ connection, so a delivery is read once and its checks are recorded with the very
 they judged. The gates are blocking asset checks: in the UI each (period, insurer)
 partition shows whether its delivery passed, and why not.
 """
-from __future__ import annotations
 
 from typing import Iterator
 

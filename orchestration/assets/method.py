@@ -5,7 +5,6 @@ model is partitioned by period and computes just ``var('period')`` (incremental 
 untouched. The dbt source ``raw`` is the ``delivery`` asset: a period depends on
 every insurer's delivery of that period.
 """
-from __future__ import annotations
 
 import json
 from collections.abc import Mapping

@@ -5,7 +5,6 @@ config naming the approver (from the launchpad or ``spiegel signoff``). A blocki
 check only stops steps in the same run; across runs, the sign-off and the release
 verify the gate state themselves (``readiness.period_state``).
 """
-from __future__ import annotations
 
 import dagster as dg
 
@@ -19,8 +18,8 @@ from orchestration.warehouse import connect_read, connect_write
 
 OWNER = "team:data-stewards"
 READY_CHECK = "release_ready"
-METHOD_MARTS = [dg.AssetKey("fct_behandelindex"), dg.AssetKey("fct_reference_strata"),
-                dg.AssetKey("fct_excluded_lines"), dg.AssetKey("fct_insurer_monthly_sessions")]
+METHOD_MARTS = [dg.AssetKey(["marts", "fct_behandelindex"]), dg.AssetKey(["marts", "fct_reference_strata"]),
+                dg.AssetKey(["marts", "fct_excluded_lines"]), dg.AssetKey(["marts", "fct_insurer_monthly_sessions"])]
 
 
 @dg.asset(
