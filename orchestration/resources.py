@@ -12,13 +12,18 @@ from orchestration.config import DBT_PROJECT_DIR, SpiegelPaths, default_data_dir
 
 
 class SpiegelResource(dg.ConfigurableResource):
-    """Where the platform's state lives (``--data-dir`` / ``SPIEGEL_DATA_DIR``)."""
+    """Where the platform's state lives.
 
-    data_dir: str
+    Empty ``data_dir`` (the default) means: resolve ``SPIEGEL_DATA_DIR`` (else ``./data``)
+    when a run starts, so the CLI, ``spiegel ui`` and the tests point the same
+    definitions at their own data directory.
+    """
+
+    data_dir: str = ""
 
     @property
     def paths(self) -> SpiegelPaths:
-        return SpiegelPaths(Path(self.data_dir).resolve())
+        return SpiegelPaths(Path(self.data_dir).resolve() if self.data_dir else default_data_dir())
 
 
 def dbt_executable() -> str:
@@ -34,7 +39,7 @@ def dbt_environment(paths: SpiegelPaths) -> None:
 
 def build_resources() -> dict[str, object]:
     return {
-        "spiegel": SpiegelResource(data_dir=str(default_data_dir())),
+        "spiegel": SpiegelResource(),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),

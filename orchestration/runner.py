@@ -29,7 +29,9 @@ def use_data_dir(paths: SpiegelPaths) -> None:
 
     ensure_data_dir(paths)
     os.environ["SPIEGEL_DATA_DIR"] = str(paths.data_dir)
-    os.environ.setdefault("DAGSTER_HOME", str(paths.dagster_home))
+    # DAGSTER_HOME defaults to the data directory's own instance; an explicit
+    # SPIEGEL_DAGSTER_HOME points every data directory at one shared instance instead.
+    os.environ["DAGSTER_HOME"] = os.environ.get("SPIEGEL_DAGSTER_HOME") or str(paths.dagster_home)
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():

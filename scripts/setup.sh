@@ -30,6 +30,8 @@ fi
 echo "setup: installing Spiegel and its dependencies (about a minute on a fresh machine)"
 .venv/bin/python -m pip install -q -e ".[test]"
 
-echo "setup: parsing the dbt project"
-.venv/bin/python -c "from orchestration.dbt_manifest import dbt_manifest_path; dbt_manifest_path()"
+if [ -f dbt_project/dbt_project.yml ]; then
+  echo "setup: parsing the dbt project"
+  .venv/bin/python -c "from orchestration.dbt_manifest import dbt_manifest_path; dbt_manifest_path()"
+fi
 echo "setup: done (activate with: source .venv/bin/activate)"
