@@ -1,0 +1,72 @@
+"""The Dagster code location loads, and the pure functions that drive it are right."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets.method import SpiegelDbtTranslator, dbt_period_args
+from orchestration.config import REPO_ROOT, insurers
+from orchestration.partitions import (
+    delivery_key,
+    delivery_partitions,
+    insurer_partitions,
+    period_partitions,
+    split_delivery_key,
+)
+
+
+def test_dbt_period_args_carry_the_period_and_overrides():
+    assert dbt_period_args("build", "2024-v1") == ["build", "--vars", '{"period": "2024-v1"}']
+    args = dbt_period_args("build", "2023-v3", {"min_patients": 1})
+    assert args[:2] == ["build", "--vars"]
+    assert json.loads(args[2]) == {"min_patients": 1, "period": "2023-v3"}
+
+
+def test_delivery_keys_round_trip():
+    key = delivery_key("2024-v2", "zilveren_kruis")
+    assert split_delivery_key(key) == ("2024-v2", "zilveren_kruis")
+    assert split_delivery_key(str(key)) == ("2024-v2", "zilveren_kruis")
+    assert set(insurer_partitions.get_partition_keys()) == {i.insurer_id for i in insurers()}
+
+
+def test_translator_maps_raw_sources_to_the_delivery_asset_per_period():
+    translator = SpiegelDbtTranslator()
+    source = {"resource_type": "source", "source_name": "raw", "name": "claims"}
+    assert translator.get_asset_key(source) == dg.AssetKey("delivery")
+    mapping = translator.get_partition_mapping({"resource_type": "model"}, source)
+    assert isinstance(mapping, dg.MultiToSingleDimensionPartitionMapping)
+    assert mapping.partition_dimension_name == "period"
+    assert translator.get_group_name({"resource_type": "seed", "fqn": ["spiegel", "periods"]}) == "configuration"
+
+
+def test_definitions_load_with_the_whole_path_of_the_data():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"delivery", "release_readiness", "signoff", "release",
+            "marts/fct_behandelindex", "marts/fct_reference_strata"} <= keys
+    assert graph.get(dg.AssetKey("delivery")).partitions_def == delivery_partitions
+    assert graph.get(dg.AssetKey(["marts", "fct_behandelindex"])).partitions_def == period_partitions
+    # every dbt model has a description, an owner and a group for the operations team
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert node.group_name, key
+            assert node.owners, key
+    check_names = {k.name for k in graph.asset_check_keys}
+    assert {"delivery_contract", "delivery_contents", "delivery_completeness", "release_ready"} <= check_names
+    for job in ("ingest_delivery", "compute_period", "sign_off", "publish_release"):
+        assert defs.resolve_job_def(job) is not None
+    assert {s.name for s in defs.sensors} == {"landing_sensor", "period_sensor"}
+
+
+def test_dagster_definitions_validate_command_passes():
+    dagster = Path(sys.executable).parent / "dagster"
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
