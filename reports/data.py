@@ -1,0 +1,406 @@
+"""Everything a report shows, read once per release and cut into one context per practice.
+
+Sources: the release folder (``behandelindex.csv`` is the authority for every index
+number), the warehouse marts of the period (read-only) and the newest revision of
+earlier periods' releases (history). No patient-level data is read anywhere: the marts
+are aggregates per practice, and every breakdown cell below ``MIN_CELL`` episodes is
+suppressed here, before any template sees it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from reports import funnel as funnel_stats
+
+MIN_CELL = 5            # breakdown cells with fewer episodes are shown as "< 5"
+HISTORY_PERIODS = 6     # the period itself and up to five earlier ones
+DISCIPLINES = ("fysiotherapie", "oefentherapie")
+DISCIPLINE_LABEL = {"fysiotherapie": "Fysiotherapie", "oefentherapie": "Oefentherapie"}
+VERSION_MONTHS = {1: "januari–juni", 2: "januari–september", 3: "januari–december"}
+MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+          "oktober", "november", "december"]
+_PERIOD = re.compile(r"^([0-9]{4})-v([0-9]+)$")
+_REVISION = re.compile(r"^r([0-9]+)$")
+
+
+# -- formatting (Dutch) ---------------------------------------------------------------
+def round_half_up(value: float) -> int:
+    """Whole number as people expect it (118.5 -> 119), from the value's decimal text."""
+    return int(Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def fmt_int(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{round_half_up(value):,}".replace(",", ".")
+
+
+def fmt_dec(value: float | None, decimals: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    whole, _, frac = f"{q:f}".partition(".")
+    whole = f"{int(whole):,}".replace(",", ".") if whole not in ("-0",) else "0"
+    return f"{whole},{frac}" if frac else whole
+
+
+def fmt_pct(share: float | None) -> str:
+    return "–" if share is None else f"{round_half_up(100 * share)}\u00a0%"
+
+
+def period_key(period: str) -> tuple[int, int]:
+    m = _PERIOD.match(period)
+    if not m:
+        raise ValueError(f"not a period key: {period!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def period_label(period: str) -> str:
+    year, version = period_key(period)
+    months = VERSION_MONTHS.get(version)
+    return f"{year} versie {version}" + (f" ({months})" if months else "")
+
+
+def period_short(period: str) -> str:
+    year, version = period_key(period)
+    return f"{year} v{version}"
+
+
+def date_label(iso: str | None) -> str:
+    if not iso:
+        return "–"
+    try:
+        d = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def insurer_names(ids: list[str]) -> list[str]:
+    try:
+        from orchestration.config import insurers
+        names = {i.insurer_id: i.insurer_name for i in insurers()}
+    except Exception:  # reports must not depend on the seeds being present
+        names = {}
+    return [names.get(i) or i.replace("_", " ").title() for i in ids]
+
+
+def category_label(dimension: str, category: str) -> str:
+    c = str(category)
+    if dimension == "sex":
+        return {"1": "Man", "M": "Man", "2": "Vrouw", "V": "Vrouw", "F": "Vrouw"}.get(c.upper(), "Onbekend")
+    if dimension == "chronic":
+        return "Chronisch" if c.lower() in ("true", "1", "t", "j", "ja", "y", "yes", "chronic", "chronisch") \
+            else "Niet-chronisch"
+    if dimension == "age_band":
+        return c.replace("-", "–") + " jaar"
+    if dimension == "body_region":
+        return "Onbekend (geen geldige code)" if c.upper() == "XX" else f"Lokalisatie {c}"
+    return c
+
+
+def chronic_flag(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "t", "j", "ja", "y", "yes", "chronic", "chronisch")
+
+
+def _category_order(dimension: str, category: str) -> tuple:
+    c = str(category)
+    if dimension == "age_band":
+        m = re.match(r"([0-9]+)", c)
+        return (int(m.group(1)) if m else 999, c)
+    if dimension == "sex":
+        return ({"2": 0, "V": 0, "F": 0, "1": 1, "M": 1}.get(c.upper(), 2), c)
+    if dimension == "chronic":
+        return (0 if chronic_flag(c) else 1, c)
+    return (c.upper() == "XX", c)
+
+
+def _num(text: str) -> float | None:
+    return float(text) if text not in ("", None) else None
+
+
+# -- the release and its history --------------------------------------------------------
+@dataclass
+class IndexRow:
+    period: str
+    discipline: str
+    practice_agb: str
+    status: str
+    patients: int
+    episodes: int
+    sessions: int
+    expected_sessions: float
+    behandelindex: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    corrected_index: float | None
+
+
+def read_index(path: Path) -> list[IndexRow]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return [IndexRow(r["period"], r["discipline"], r["practice_agb"], r["status"], int(float(r["patients"])),
+                         int(float(r["episodes"])), int(float(r["sessions"])),
+                         float(r["expected_sessions"] or "nan"),
+                         _num(r["behandelindex"]), _num(r["ci_lower"]), _num(r["ci_upper"]),
+                         _num(r["corrected_index"]))
+                for r in csv.DictReader(f)]
+
+
+def newest_revision(period_dir: Path) -> Path | None:
+    """The revision in force: highest r<N>, compared as numbers (r10 > r9)."""
+    found = [(int(m.group(1)), p) for p in period_dir.iterdir()
+             if p.is_dir() and (m := _REVISION.match(p.name)) and (p / "behandelindex.csv").is_file()]
+    return max(found)[1] if found else None
+
+
+def history_sources(release_dir: Path, releases_root: Path, period: str) -> list[tuple[str, Path]]:
+    """(period, behandelindex.csv) of the ``HISTORY_PERIODS`` most recent periods up to and
+    including ``period``, oldest first: this release's own table for its period, the newest
+    revision's table for the others."""
+    sources = {period: release_dir / "behandelindex.csv"}
+    if releases_root.is_dir():
+        for p in releases_root.iterdir():
+            if p.is_dir() and _PERIOD.match(p.name) and p.name != period and period_key(p.name) < period_key(period):
+                rev = newest_revision(p)
+                if rev is not None:
+                    sources[p.name] = rev / "behandelindex.csv"
+    ordered = sorted(sources, key=period_key)[-HISTORY_PERIODS:]
+    return [(p, sources[p]) for p in ordered]
+
+
+@dataclass
+class Release:
+    release_dir: Path
+    meta: dict[str, Any]
+    period: str
+    index: list[IndexRow]
+    history_periods: list[str]
+    history: dict[tuple[str, str], dict[str, IndexRow]]   # (discipline, agb) -> period -> row
+    national: dict[str, dict[str, Any]] = field(default_factory=dict)
+    funnels: dict[str, funnel_stats.Funnel] = field(default_factory=dict)
+
+    @property
+    def header(self) -> dict[str, Any]:
+        m = self.meta
+        revision = str(m.get("revision", self.release_dir.name))
+        rev_m = _REVISION.match(revision)
+        signoff = m.get("signoff") or {}
+        return {
+            "period": self.period,
+            "period_label": period_label(self.period),
+            "revision": revision,
+            "revision_label": f"revisie {rev_m.group(1)}" if rev_m else revision,
+            "published_at": m.get("published_at"),
+            "published_label": date_label(m.get("published_at")),
+            "method_version": m.get("method_version", "–"),
+            "contract_version": m.get("contract_version", "–"),
+            "code_version": m.get("code_version", "–"),
+            "insurers": insurer_names([i.get("insurer", "?") for i in m.get("insurers", [])]),
+            "signoff_by": signoff.get("by"),
+            "signoff_at": date_label(signoff.get("at")),
+        }
+
+
+def load_release(release_dir: Path, releases_root: Path) -> Release:
+    meta = json.loads((release_dir / "release.json").read_text(encoding="utf-8"))
+    index = read_index(release_dir / "behandelindex.csv")
+    period = meta.get("period") or (index[0].period if index else release_dir.parent.name)
+    history: dict[tuple[str, str], dict[str, IndexRow]] = {}
+    sources = history_sources(release_dir, releases_root, period)
+    for p, path in sources:
+        rows = index if p == period else read_index(path)
+        for row in rows:
+            history.setdefault((row.discipline, row.practice_agb), {})[p] = row
+    release = Release(release_dir, meta, period, index, [p for p, _ in sources], history)
+    for discipline in DISCIPLINES:
+        rows = [r for r in index if r.discipline == discipline]
+        if not rows:
+            continue
+        ok = [r for r in rows if r.status == "ok" and r.behandelindex is not None]
+        release.national[discipline] = _national_figures(rows, ok)
+        if ok:
+            release.funnels[discipline] = funnel_stats.fit(
+                [r.expected_sessions for r in ok], [r.behandelindex for r in ok], [r.ci_upper for r in ok])
+    return release
+
+
+def _median(values: list[float]) -> float | None:
+    v = sorted(x for x in values if x is not None and not math.isnan(x))
+    if not v:
+        return None
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def _national_figures(rows: list[IndexRow], ok: list[IndexRow]) -> dict[str, Any]:
+    episodes = sum(r.episodes for r in rows)
+    sessions = sum(r.sessions for r in rows)
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    return {
+        "practices": len(rows), "practices_ok": len(ok), "statuses": statuses,
+        "patients": sum(r.patients for r in rows), "episodes": episodes, "sessions": sessions,
+        "expected_sessions": sum(r.expected_sessions for r in rows if not math.isnan(r.expected_sessions)),
+        "sessions_per_episode": sessions / episodes if episodes else None,
+        "median_patients": _median([r.patients for r in ok]),
+        "median_episodes": _median([r.episodes for r in ok]),
+        "median_sessions": _median([r.sessions for r in ok]),
+        "median_spe": _median([r.sessions / r.episodes for r in ok if r.episodes]),
+        "median_index": _median([r.behandelindex for r in ok]),
+    }
+
+
+# -- the warehouse marts -------------------------------------------------------------
+@dataclass
+class Marts:
+    therapists: dict[tuple[str, str], int]
+    median_therapists: dict[str, float | None]
+    casemix: dict[tuple[str, str], list[tuple[str, str, int]]]      # (disc, agb) -> (dimension, category, episodes)
+    national_casemix: dict[str, dict[str, dict[str, int]]]           # disc -> dimension -> category -> episodes
+    drivers: dict[tuple[str, str], list[tuple[str, bool, int, float, float]]]
+    monthly: list[tuple[str, str, int, int, float]]                  # insurer, month, lines, sessions, paid
+
+
+def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None, ok_keys: set[tuple[str, str]]
+               ) -> Marts:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        therapists: dict[tuple[str, str], int] = {}
+        by_disc: dict[str, list[float]] = {}
+        for disc, agb, n in con.execute(
+                "select discipline, practice_agb, therapists from marts.fct_practice_profile where period = ?",
+                [period]).fetchall():
+            therapists[(disc, str(agb))] = int(n or 0)
+            if (disc, str(agb)) in ok_keys:
+                by_disc.setdefault(disc, []).append(int(n or 0))
+        casemix: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        national: dict[str, dict[str, dict[str, int]]] = {}
+        for disc, agb, dim, cat, pe, ne in con.execute(
+                "select discipline, practice_agb, dimension, category, practice_episodes, national_episodes "
+                "from marts.fct_practice_casemix where period = ?", [period]).fetchall():
+            cat = str(cat)
+            slot = national.setdefault(disc, {}).setdefault(dim, {})
+            slot[cat] = max(slot.get(cat, 0), int(ne or 0))
+            key = (disc, str(agb))
+            if wanted is None or key in wanted:
+                casemix.setdefault(key, []).append((dim, cat, int(pe or 0)))
+        drivers: dict[tuple[str, str], list[tuple[str, bool, int, float, float]]] = {}
+        for disc, agb, region, chronic, ep, obs, exp in con.execute(
+                "select discipline, practice_agb, body_region, chronic, episodes, observed_sessions, "
+                "expected_sessions from marts.fct_practice_drivers where period = ?", [period]).fetchall():
+            key = (disc, str(agb))
+            if wanted is None or key in wanted:
+                drivers.setdefault(key, []).append(
+                    (str(region), chronic_flag(chronic), int(ep or 0), float(obs or 0), float(exp or 0)))
+        monthly = [(str(i), str(m), int(cl or 0), int(cs or 0), float(pa or 0)) for i, m, cl, cs, pa in con.execute(
+            "select insurer_id, month, claim_lines, counted_sessions, paid_amount "
+            "from marts.fct_insurer_monthly_sessions where period = ? order by insurer_id, month", [period]).fetchall()]
+    finally:
+        con.close()
+    return Marts(therapists, {d: _median(v) for d, v in by_disc.items()}, casemix, national, drivers, monthly)
+
+
+# -- suppression --------------------------------------------------------------------------
+def suppress_dimension(cells: list[dict[str, Any]]) -> None:
+    """Mark cells with fewer than ``MIN_CELL`` episodes as suppressed ("< 5"). When exactly
+    one cell is suppressed (and it is not empty) its number would follow from the practice's total, so the next
+    smallest cell is hidden too (secondary suppression)."""
+    for c in cells:
+        c["suppressed"] = c["episodes"] < MIN_CELL
+        c["secondary"] = False
+    hidden = [c for c in cells if c["suppressed"]]
+    shown = sorted((c for c in cells if not c["suppressed"]), key=lambda c: c["episodes"])
+    # a lone suppressed cell of 0 episodes gives nothing away; one of 1-4 would
+    if len(hidden) == 1 and hidden[0]["episodes"] > 0 and shown:
+        shown[0]["suppressed"] = shown[0]["secondary"] = True
+
+
+def casemix_context(rows: list[tuple[str, str, int]], national: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    practice: dict[str, dict[str, int]] = {}
+    for dim, cat, n in rows:
+        practice.setdefault(dim, {})[cat] = practice.get(dim, {}).get(cat, 0) + n
+    out = []
+    for dim, title in (("body_region", "Lokalisatie (lichaamsregio, DCSPH)"), ("age_band", "Leeftijd"),
+                       ("sex", "Geslacht"), ("chronic", "Chronisch of niet")):
+        nat = national.get(dim, {})
+        prac = practice.get(dim, {})
+        cats = sorted(set(nat) | set(prac), key=lambda c: _category_order(dim, c))
+        p_total = sum(prac.values())
+        n_total = sum(nat.values())
+        cells = [{"category": c, "label": category_label(dim, c), "episodes": prac.get(c, 0),
+                  "national_share": nat.get(c, 0) / n_total if n_total else None} for c in cats]
+        if dim == "body_region" and len(cells) > 12:
+            # the twelve regions that matter most for this practice or nationally; the rest pooled
+            cells.sort(key=lambda c: -max(c["episodes"] / p_total if p_total else 0, c["national_share"] or 0))
+            keep, rest = cells[:11], cells[11:]
+            keep.sort(key=lambda c: _category_order(dim, c["category"]))
+            keep.append({"category": "other", "label": "Overige lokalisaties",
+                         "episodes": sum(c["episodes"] for c in rest),
+                         "national_share": sum(c["national_share"] or 0 for c in rest)})
+            cells = keep
+        suppress_dimension(cells)
+        for c in cells:
+            c["share"] = None if c["suppressed"] or not p_total else c["episodes"] / p_total
+            c["episodes_label"] = ("< 5" if not c["secondary"] else "verborgen") if c["suppressed"] \
+                else fmt_int(c["episodes"])
+            c["share_label"] = "–" if c["share"] is None else fmt_pct(c["share"])
+            c["national_label"] = fmt_pct(c["national_share"])
+            if c["suppressed"]:
+                c["episodes"] = None          # the number leaves this function only as "< 5"
+        out.append({"dimension": dim, "title": title, "cells": cells,
+                    "any_secondary": any(c["secondary"] for c in cells)})
+    return out
+
+
+def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str, Any]:
+    """Observed and expected sessions per body region × chronic group. Groups below
+    ``MIN_CELL`` episodes are pooled into "overige groepen"; if that pool is itself below
+    ``MIN_CELL``, the smallest remaining groups join it until it is not (else its numbers
+    would follow from the total)."""
+    groups = [{"region": r, "chronic": c, "episodes": e, "observed": o, "expected": x} for r, c, e, o, x in rows]
+    small = [g for g in groups if g["episodes"] < MIN_CELL]
+    big = sorted((g for g in groups if g["episodes"] >= MIN_CELL), key=lambda g: g["episodes"])
+    while small and sum(g["episodes"] for g in small) < MIN_CELL and big:
+        small.append(big.pop(0))
+    out = []
+    for g in big:
+        out.append({"label": category_label("body_region", g["region"]) + (" · chronisch" if g["chronic"] else ""),
+                    "episodes": g["episodes"], "observed": g["observed"], "expected": g["expected"],
+                    "pooled": False})
+    if small:
+        n = sum(g["episodes"] for g in small)
+        out.append({"label": f"Overige groepen ({len(small)} kleine groepen samen)", "pooled": True,
+                    "episodes": n, "observed": sum(g["observed"] for g in small),
+                    "expected": sum(g["expected"] for g in small)})
+    for g in out:
+        g["suppressed"] = g["episodes"] < MIN_CELL
+        g["difference"] = g["observed"] - g["expected"]
+        g["ratio"] = 100 * g["observed"] / g["expected"] if g["expected"] else None
+    out.sort(key=lambda g: (g["pooled"], -abs(g["difference"])))
+    for g in out:
+        g["episodes_label"] = "< 5" if g["suppressed"] else fmt_int(g["episodes"])
+        for k in ("observed", "expected", "difference"):
+            g[k + "_label"] = "–" if g["suppressed"] else (
+                ("+" if k == "difference" and round_half_up(g[k]) > 0 else "") + fmt_int(g[k]))
+        g["ratio_label"] = "–" if g["suppressed"] or g["ratio"] is None else fmt_int(g["ratio"])
+        if g["suppressed"]:
+            g["episodes"] = g["observed"] = g["expected"] = g["difference"] = g["ratio"] = None
+    shown = [g for g in out if not g["suppressed"]]
+    total_o = sum(g["observed"] for g in shown)
+    total_e = sum(g["expected"] for g in shown)
+    top_up = max(shown, key=lambda g: g["difference"], default=None)
+    top_down = min(shown, key=lambda g: g["difference"], default=None)
+    return {"groups": out, "total_observed": total_o, "total_expected": total_e,
+            "top_up": top_up if top_up and top_up["difference"] > 0.5 else None,
+            "top_down": top_down if top_down and top_down["difference"] < -0.5 else None}

@@ -1,0 +1,414 @@
+"""Rendering the spiegelinformatie of a release: HTML for every practice, PDF for print.
+
+Flow (``render_release_reports``):
+
+1. read the release, its history and the period's marts once, and build one small
+   context per practice (suppression applied there, in ``reports.data``);
+2. write the shared assets once per release: ``reports/plotly.min.js`` (plotly's own
+   bundled file), ``reports/spiegel.js`` + ``spiegel.css`` (draws the charts from the JSON
+   in each page) and ``reports/<discipline>/_funnel.js`` (the anonymous cloud of the
+   funnel plot, the same for every practice of a discipline);
+3. fork ``workers`` processes; each writes the interactive HTML of its share of the
+   practices, then starts **one** headless Chromium and prints the print version of each
+   (inline SVG charts, no scripts) with ``Page.printToPDF``.
+
+So a report costs one Jinja render for the HTML and one Jinja render plus one print for
+the PDF; no browser is ever started per chart or per report.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+
+from reports import data as D
+from reports import svg
+from reports.browser import Chromium, find_chromium
+from reports.funnel import Z95, Funnel
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+@dataclass
+class ReportSummary:
+    html_count: int
+    pdf_count: int
+    seconds_html: float
+    seconds_pdf: float
+    seconds_per_pdf: float
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["int"] = D.fmt_int
+    env.filters["dec"] = D.fmt_dec
+    env.filters["pct"] = D.fmt_pct
+    env.globals["inline_css"] = (STATIC / "spiegel.css").read_text(encoding="utf-8")
+    return env
+
+
+# -- contexts ----------------------------------------------------------------------------
+def _signed_pct(bi: float) -> str:
+    diff = D.round_half_up(bi) - 100
+    if diff == 0:
+        return "precies het landelijk niveau"
+    return f"{abs(diff)}\u00a0% {'meer' if diff > 0 else 'minder'} behandelingen dan verwacht"
+
+
+def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dict[str, Any]:
+    key = (row.discipline, row.practice_agb)
+    nat = release.national[row.discipline]
+    fn: Funnel = release.funnels[row.discipline]
+    bi, lo, hi, corr = row.behandelindex, row.ci_lower, row.ci_upper, row.corrected_index
+    se = (hi - bi) / Z95
+    where = fn.classify(bi, se)
+    if corr > 100 and D.round_half_up(corr) >= 100:
+        verdict = ("Ook de ondergrens van het interval ligt boven 100: uw praktijk geeft meer behandelingen "
+                   "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
+                   "door toeval te verklaren.")
+        tone = "high"
+    elif hi < 100:
+        verdict = ("Ook de bovengrens van het interval ligt onder 100: uw praktijk geeft minder behandelingen "
+                   "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
+                   "door toeval te verklaren.")
+        tone = "low"
+    else:
+        verdict = ("Het interval omvat 100: het verschil met het landelijk niveau valt binnen wat toeval "
+                   "kan verklaren.")
+        tone = "neutral"
+    therapists = marts.therapists.get(key)
+    hist = []
+    for p in release.history_periods:
+        h = release.history.get(key, {}).get(p)
+        ok = h is not None and h.status == "ok" and h.behandelindex is not None
+        hist.append({
+            "period": p, "label": D.period_short(p), "long_label": D.period_label(p), "current": p == release.period,
+            "bi": h.behandelindex if ok else None, "lo": h.ci_lower if ok else None,
+            "hi": h.ci_upper if ok else None, "corrected": h.corrected_index if ok else None,
+            "patients": h.patients if h is not None else None,
+            "note": "" if ok else ("minder dan 30 patiënten: geen index" if h is not None
+                                   else "geen declaraties in deze discipline"),
+        })
+    casemix = D.casemix_context(marts.casemix.get(key, []), marts.national_casemix.get(row.discipline, {}))
+    drivers = D.drivers_context(marts.drivers.get(key, []))
+    spe = row.sessions / row.episodes if row.episodes else None
+    return {
+        "agb": row.practice_agb, "discipline": row.discipline, "discipline_label": D.DISCIPLINE_LABEL.get(
+            row.discipline, row.discipline.title()),
+        "h": release.header, "row": row,
+        "bi": bi, "lo": lo, "hi": hi, "corrected": corr, "se": se,
+        "bi_label": D.fmt_int(bi), "lo_label": D.fmt_int(lo), "hi_label": D.fmt_int(hi),
+        "corrected_label": D.fmt_int(corr), "difference_text": _signed_pct(bi),
+        "verdict": verdict, "tone": tone, "where": where,
+        "key_figures": [
+            {"label": "Patiënten", "practice": D.fmt_int(row.patients),
+             "median": D.fmt_int(nat["median_patients"]), "national": D.fmt_int(nat["patients"])},
+            {"label": "Behandeltrajecten (episodes)", "practice": D.fmt_int(row.episodes),
+             "median": D.fmt_int(nat["median_episodes"]), "national": D.fmt_int(nat["episodes"])},
+            {"label": "Behandelingen (zittingen)", "practice": D.fmt_int(row.sessions),
+             "median": D.fmt_int(nat["median_sessions"]), "national": D.fmt_int(nat["sessions"])},
+            {"label": "Behandelingen per traject", "practice": D.fmt_dec(spe),
+             "median": D.fmt_dec(nat["median_spe"]), "national": D.fmt_dec(nat["sessions_per_episode"])},
+            {"label": "Verwachte behandelingen (uw mix)", "practice": D.fmt_int(row.expected_sessions),
+             "median": "", "national": D.fmt_int(nat["expected_sessions"])},
+            {"label": "Verwachte behandelingen per traject", "practice": D.fmt_dec(
+                row.expected_sessions / row.episodes if row.episodes else None),
+             "median": "", "national": D.fmt_dec(nat["sessions_per_episode"])},
+            {"label": "Therapeuten", "practice": D.fmt_int(therapists) if therapists is not None else "–",
+             "median": D.fmt_int(marts.median_therapists.get(row.discipline)), "national": ""},
+        ],
+        "history": hist, "casemix": casemix, "drivers": drivers,
+        "funnel": {"n": fn.n, "k": fn.k, "phi": fn.phi, "tau": math.sqrt(fn.tau2),
+                   "k_label": D.fmt_dec(fn.k, 0), "phi_label": D.fmt_dec(fn.phi, 2),
+                   "tau_label": D.fmt_dec(math.sqrt(fn.tau2), 1)},
+        "national": nat,
+    }
+
+
+def chart_data(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The numbers spiegel.js draws with plotly (suppressed cells arrive as null)."""
+    return {
+        "agb": ctx["agb"], "discipline": ctx["discipline"],
+        "index": {"bi": ctx["bi"], "lo": ctx["lo"], "hi": ctx["hi"], "corrected": ctx["corrected"]},
+        "practice": {"e": ctx["row"].expected_sessions, "y": ctx["bi"]},
+        "history": [{k: p[k] for k in ("label", "bi", "lo", "hi", "corrected")} for p in ctx["history"]],
+        "casemix": [{"title": d["title"], "labels": [c["label"] for c in d["cells"]],
+                     "practice": [c["share"] for c in d["cells"]],
+                     "national": [c["national_share"] for c in d["cells"]]} for d in ctx["casemix"]],
+        "drivers": [{"label": g["label"], "observed": g["observed"], "expected": g["expected"]}
+                    for g in ctx["drivers"]["groups"][:12]],
+    }
+
+
+def print_charts(ctx: dict[str, Any], fn: Funnel, background: str | None) -> dict[str, str]:
+    return {
+        "scale": svg.index_scale(ctx["bi"], ctx["lo"], ctx["hi"], ctx["corrected"]),
+        "funnel": svg.funnel(fn, background, ctx["row"].expected_sessions, ctx["bi"], f"Uw praktijk: {ctx['bi_label']}"),
+        "history": svg.history(ctx["history"]),
+    }
+
+
+# -- shared assets ----------------------------------------------------------------------
+def plotly_js_path() -> Path:
+    import plotly
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise FileNotFoundError(f"plotly's bundled plotly.min.js is missing at {path}")
+    return path
+
+
+def write_shared_assets(reports_dir: Path, release: D.Release) -> None:
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    target = reports_dir / "plotly.min.js"
+    if not target.exists():
+        shutil.copyfile(plotly_js_path(), target)
+    for name in ("spiegel.js", "spiegel.css"):
+        shutil.copyfile(STATIC / name, reports_dir / name)
+    for discipline, fn in release.funnels.items():
+        folder = reports_dir / discipline
+        folder.mkdir(parents=True, exist_ok=True)
+        payload = funnel_payload(fn)
+        (folder / "_funnel.js").write_text(
+            "window.SPIEGEL_FUNNEL = " + json.dumps(payload, separators=(",", ":")) + ";\n", encoding="utf-8")
+
+
+def funnel_payload(fn: Funnel) -> dict[str, Any]:
+    curves = fn.curves()
+    return {"x": [round(v, 2) for v in fn.e], "y": [round(v, 2) for v in fn.y],
+            "limits": {k: [round(v, 3) for v in vals] for k, vals in curves.items()},
+            "yrange": list(fn.y_range()), "n": fn.n, "k": fn.k, "phi": fn.phi, "tau2": fn.tau2}
+
+
+# -- workers -----------------------------------------------------------------------------
+_JOB: dict[str, Any] = {}     # set before forking; the workers inherit it
+
+
+def _render_share(worker: int, contexts: list[dict[str, Any]], queue) -> None:
+    try:
+        result = _render_contexts(worker, contexts, queue)
+        queue.put(("done", worker, result))
+    except BaseException:
+        queue.put(("error", worker, traceback.format_exc()))
+
+
+def _render_contexts(worker: int, contexts: list[dict[str, Any]], queue) -> dict[str, Any]:
+    env = _env()
+    page = env.get_template("report.html.j2")
+    reports_dir: Path = _JOB["reports_dir"]
+    t0 = time.monotonic()
+    for i, ctx in enumerate(contexts):
+        folder = reports_dir / ctx["discipline"]
+        html = page.render(**ctx, print=False, charts={}, data_json=_json_for_script(chart_data(ctx)),
+                           asset_prefix="../", footer_css="")
+        (folder / f"{ctx['agb']}.html").write_text(html, encoding="utf-8")
+        if queue is not None and (i + 1) % 250 == 0:
+            queue.put(("progress", worker, f"html {i + 1}/{len(contexts)}"))
+    t_html = time.monotonic() - t0
+    pdfs = 0
+    t_pdf = 0.0
+    if _JOB["pdf"] and contexts:
+        t1 = time.monotonic()
+        scratch = Path(tempfile.mkdtemp(prefix=f"spiegel-print-{worker}-"))
+        try:
+            with Chromium(_JOB["chromium"]) as browser:
+                backgrounds = {}
+                for discipline, svg_uri in _JOB["backgrounds"].items():
+                    image = scratch / f"funnel-{discipline}.jpg"
+                    image.write_bytes(browser.screenshot(svg_uri, svg.FunnelFrame.W, svg.FunnelFrame.H))
+                    backgrounds[discipline] = image.as_uri()
+                for i, ctx in enumerate(contexts):
+                    fn = _JOB["funnels"][ctx["discipline"]]
+                    charts = print_charts(ctx, fn, backgrounds.get(ctx["discipline"]))
+                    html = page.render(**ctx, print=True, charts=charts, data_json="", asset_prefix="",
+                                       footer_css=_footer_css(ctx))
+                    src = scratch / "page.html"
+                    src.write_text(html, encoding="utf-8")
+                    browser.print_pdf(src.as_uri(), reports_dir / ctx["discipline"] / f"{ctx['agb']}.pdf")
+                    pdfs += 1
+                    if queue is not None and (i + 1) % 100 == 0:
+                        queue.put(("progress", worker, f"pdf {i + 1}/{len(contexts)}"))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        t_pdf = time.monotonic() - t1
+    return {"html": len(contexts), "pdf": pdfs, "t_html": t_html, "t_pdf": t_pdf}
+
+
+def _footer_css(ctx: dict[str, Any]) -> str:
+    """Page footer as CSS page-margin boxes (Chromium's own header/footer templates cost
+    ~0.07 s more per PDF, measured)."""
+    h = ctx["h"]
+    text = (f"Spiegelinformatie {ctx['discipline_label'].lower()} · AGB {ctx['agb']} · {h['period_label']} · "
+            f"{h['revision_label']}").replace("\\", "").replace('"', "")
+    box = "font-family: 'Liberation Sans', 'DejaVu Sans', Arial, sans-serif; font-size: 7pt; color: #6b7682;"
+    return (f'@page {{ @bottom-left {{ content: "{text}"; {box} }} '
+            f'@bottom-right {{ content: "pagina " counter(page) " van " counter(pages); {box} }} }}')
+
+
+def _json_for_script(obj: Any) -> str:
+    # safe inside <script type="application/json">: no "</" can close the element
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Path,
+                           practices: list[tuple[str, str]] | None = None,
+                           pdf: bool = True, workers: int = 2,
+                           progress: Callable[[str], None] | None = None) -> ReportSummary:
+    """Write ``release_dir/reports/<discipline>/<practice_agb>.html`` (and ``.pdf``) for every
+    status-ok practice of the release, or for the given (discipline, practice_agb) pairs
+    among them. Practices without an index (status not ok) never get a report."""
+    say = progress or (lambda _m: None)
+    release_dir, warehouse, releases_root = Path(release_dir), Path(warehouse), Path(releases_root)
+    chromium = find_chromium() if pdf else None   # fail before any work when Chromium is missing
+    release = D.load_release(release_dir, releases_root)
+    ok_rows = [r for r in release.index if r.status == "ok" and r.behandelindex is not None]
+    if practices is not None:
+        wanted = {(d, str(a)) for d, a in practices}
+        ok_rows = [r for r in ok_rows if (r.discipline, r.practice_agb) in wanted]
+    keys = {(r.discipline, r.practice_agb) for r in ok_rows}
+    all_ok = {(r.discipline, r.practice_agb) for r in release.index if r.status == "ok"}
+    marts = D.load_marts(warehouse, release.period, keys, all_ok)
+    contexts = [practice_context(release, marts, r) for r in ok_rows]
+    reports_dir = release_dir / "reports"
+    write_shared_assets(reports_dir, release)
+    for discipline in {c["discipline"] for c in contexts}:
+        (reports_dir / discipline).mkdir(parents=True, exist_ok=True)
+    say(f"reports: {len(contexts)} practices, {workers} worker(s), pdf={'yes' if pdf else 'no'}")
+    if not contexts:
+        return ReportSummary(0, 0, 0.0, 0.0, 0.0)
+
+    scratch = Path(tempfile.mkdtemp(prefix="spiegel-reports-"))
+    try:
+        backgrounds = {}
+        for discipline, fn in release.funnels.items():
+            path = scratch / f"funnel-{discipline}.svg"
+            path.write_text(svg.funnel_background(fn), encoding="utf-8")
+            backgrounds[discipline] = path.as_uri()
+        _JOB.clear()
+        _JOB.update(reports_dir=reports_dir, pdf=pdf, chromium=chromium, funnels=release.funnels,
+                    backgrounds=backgrounds)
+        n = max(1, min(workers, math.ceil(len(contexts) / 10)))
+        shares = [contexts[i::n] for i in range(n)]
+        if n == 1:
+            results = [_render_contexts(0, shares[0], None)]
+        else:
+            results = _run_forked(shares, say)
+    finally:
+        _JOB.clear()
+        shutil.rmtree(scratch, ignore_errors=True)
+    html_count = sum(r["html"] for r in results)
+    pdf_count = sum(r["pdf"] for r in results)
+    seconds_html = max(r["t_html"] for r in results)     # workers run side by side: wall time
+    seconds_pdf = max(r["t_pdf"] for r in results)
+    summary = ReportSummary(html_count, pdf_count, seconds_html, seconds_pdf,
+                            seconds_pdf / pdf_count if pdf_count else 0.0)
+    say(f"reports: {html_count} HTML in {seconds_html:.1f} s, {pdf_count} PDF in {seconds_pdf:.1f} s "
+        f"({summary.seconds_per_pdf:.3f} s per PDF)")
+    return summary
+
+
+def _run_forked(shares: list[list[dict[str, Any]]], say: Callable[[str], None]) -> list[dict[str, Any]]:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_render_share, args=(i, share, queue), daemon=True) for i, share in enumerate(shares)]
+    for p in procs:
+        p.start()
+    results: dict[int, dict[str, Any]] = {}
+    error = None
+    try:
+        while len(results) < len(procs) and error is None:
+            try:
+                kind, worker, payload = queue.get(timeout=5)
+            except Exception:
+                dead = [p for i, p in enumerate(procs) if i not in results and not p.is_alive() and p.exitcode]
+                if dead:
+                    error = f"a report worker died (exit code {dead[0].exitcode})"
+                continue
+            if kind == "done":
+                results[worker] = payload
+            elif kind == "error":
+                error = payload
+            else:
+                say(f"reports: worker {worker}: {payload}")
+    finally:
+        if error is not None:
+            for p in procs:
+                if p.is_alive():
+                    p.terminate()
+        for p in procs:
+            p.join()
+    if error is not None:
+        raise RuntimeError(f"rendering the reports failed:\n{error}")
+    return [results[i] for i in sorted(results)]
+
+
+# -- national overview ----------------------------------------------------------------------
+def render_national_overview(release_dir: Path, warehouse: Path, releases_root: Path, out_dir: Path) -> Path:
+    release_dir, out_dir = Path(release_dir), Path(out_dir)
+    release = D.load_release(release_dir, Path(releases_root))
+    all_ok = {(r.discipline, r.practice_agb) for r in release.index if r.status == "ok"}
+    marts = D.load_marts(Path(warehouse), release.period, set(), all_ok)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not (out_dir / "plotly.min.js").exists():
+        shutil.copyfile(plotly_js_path(), out_dir / "plotly.min.js")
+    for name in ("spiegel.js", "spiegel.css"):
+        shutil.copyfile(STATIC / name, out_dir / name)
+    excluded = []
+    path = release_dir / "excluded_lines.csv"
+    if path.is_file():
+        import csv
+        with open(path, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                excluded.append({"insurer": D.insurer_names([r["insurer_id"]])[0], "reason": r["reason"],
+                                 "lines": D.fmt_int(float(r["lines"] or 0)),
+                                 "paid": D.fmt_dec(float(r["paid_amount"] or 0), 2)})
+    disciplines = []
+    for d in D.DISCIPLINES:
+        if d not in release.national:
+            continue
+        nat = release.national[d]
+        fn = release.funnels.get(d)
+        entry = {"discipline": d, "label": D.DISCIPLINE_LABEL[d], "nat": nat,
+                 "statuses": sorted(nat["statuses"].items())}
+        if fn is not None:
+            outside = {"95": 0, "998": 0, "95_plain": 0, "998_plain": 0}
+            for e, y, s in zip(fn.e, fn.y, fn.se):
+                w = fn.classify(y, s)
+                outside["95"] += abs(w["z"]) > Z95
+                outside["998"] += abs(w["z"]) > 3.090232
+                outside["95_plain"] += abs(w["z_plain"]) > Z95
+                outside["998_plain"] += abs(w["z_plain"]) > 3.090232
+            entry.update(funnel=funnel_payload(fn), outside=outside, k=D.fmt_dec(fn.k, 0),
+                         phi=D.fmt_dec(fn.phi, 2), tau=D.fmt_dec(math.sqrt(fn.tau2), 1))
+        disciplines.append(entry)
+    months = sorted({m for _, m, *_ in marts.monthly})
+    insurers = sorted({i for i, *_ in marts.monthly})
+    monthly = {"months": months, "series": [
+        {"name": D.insurer_names([i])[0],
+         "sessions": [next((cs for ii, mm, _, cs, _ in marts.monthly if ii == i and mm == m), None) for m in months]}
+        for i in insurers]}
+    monthly_table = [{"insurer": s["name"], "values": [D.fmt_int(v) if v is not None else "–" for v in s["sessions"]]}
+                     for s in monthly["series"]]
+    data = {"disciplines": [{"label": e["label"], "funnel": e.get("funnel"),
+                             "index": [r.behandelindex for r in release.index
+                                       if r.discipline == e["discipline"] and r.status == "ok"]}
+                            for e in disciplines],
+            "monthly": monthly}
+    html = _env().get_template("overview.html.j2").render(
+        h=release.header, disciplines=disciplines, excluded=excluded, months=months, monthly_table=monthly_table,
+        gates=release.meta.get("gates") or {}, data_json=_json_for_script(data))
+    target = out_dir / "national_overview.html"
+    target.write_text(html, encoding="utf-8")
+    return target
