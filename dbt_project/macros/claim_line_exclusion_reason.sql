@@ -1,0 +1,42 @@
+{#- Why a claim line is not a counted session (method.md §2), or null when it counts.
+
+    Exactly one reason per line: the FIRST rule of §2 the line fails, in the order of
+    §2 (rule 1 code list, 2 prestatie code, 3 coverage, 4 dates, 5 debit and net paid):
+
+      1. code_list_not_073_074        code_list is not 073 or 074
+      2. prestatie_code_unknown       (code_list, prestatie_code) not in the prestatie_codes seed
+         prestatie_not_session        in the seed, but category is not `session`
+      3. coverage_not_bv_av           coverage is not BV or AV
+      4. service_date_outside_period  service_date missing or outside [period_start, period_end]
+         processed_after_cutoff       processed_date missing or after the delivery's cutoff_date
+      5. rejected_zero_paid           paid_amount is 0 (or missing): rejected line
+         orphan_credit                credit line (paid < 0) whose original_claim_id is empty or
+                                      not a claim_id in the same insurer's delivery
+         credit_line                  any other credit line (credits never count themselves)
+         fully_credited               debit line whose net paid amount is <= 0
+
+    Used by int_counted_sessions (reason is null) and int_excluded_lines (reason is not
+    null), so both are decided by this one expression and every line lands in exactly
+    one of them. Expects the columns of int_claim_lines_netted. -#}
+{% macro claim_line_exclusion_reason() -%}
+    case
+        when discipline is null then 'code_list_not_073_074'
+        when prestatie_category is null then 'prestatie_code_unknown'
+        when prestatie_category <> 'session' then 'prestatie_not_session'
+        when coverage is null or coverage not in ('BV', 'AV') then 'coverage_not_bv_av'
+        when service_date is null or service_date < period_start or service_date > period_end
+            then 'service_date_outside_period'
+        when processed_date is null or cutoff_date is null or processed_date > cutoff_date
+            then 'processed_after_cutoff'
+        when paid_amount is null or paid_amount = 0 then 'rejected_zero_paid'
+        when paid_amount < 0 and is_orphan_credit then 'orphan_credit'
+        when paid_amount < 0 then 'credit_line'
+        when net_paid_amount <= 0 then 'fully_credited'
+    end
+{%- endmacro %}
+
+{% macro exclusion_reasons() -%}
+    {{ return(['code_list_not_073_074', 'prestatie_code_unknown', 'prestatie_not_session',
+               'coverage_not_bv_av', 'service_date_outside_period', 'processed_after_cutoff',
+               'rejected_zero_paid', 'orphan_credit', 'credit_line', 'fully_credited']) }}
+{%- endmacro %}

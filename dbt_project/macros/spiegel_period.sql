@@ -1,0 +1,36 @@
+{#- The period being computed, var('period'), validated.
+
+    There is deliberately no default: when a model is compiled or run (execute) without
+    `--vars '{period: YYYY-vN}'` this raises a compiler error that says so, so nothing is
+    computed for a guessed period. At parse time (execute is false) it returns a
+    placeholder so `dbt parse`, `dbt seed` and `dbt ls` work without the var. A
+    well-formed period that is not in the periods seed builds nothing and fails the
+    singular test assert_period_is_known. -#}
+{% macro spiegel_period() -%}
+    {%- set period = var('period', none) -%}
+    {%- if period is none or (period | string | trim) == '' -%}
+        {%- if execute -%}
+            {{ exceptions.raise_compiler_error(
+                "var 'period' is required: run e.g. dbt build --vars '{period: 2024-v1}' (method.md §1)") }}
+        {%- endif -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set period = period | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-v[1-3]$', period) -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'period' must look like YYYY-vN with N in 1..3 (method.md §1), got '" ~ period ~ "'") }}
+    {%- endif -%}
+    {{ return(period) }}
+{%- endmacro %}
+
+
+{#- Pre-hook of every model: on an incremental run, delete the period's rows before
+    the delete+insert, so a period whose new result is empty does not keep stale rows. -#}
+{% macro spiegel_clear_period() -%}
+    {%- if execute and model.config.materialized == 'incremental' and not flags.FULL_REFRESH -%}
+        {%- set existing = load_relation(this) -%}
+        {%- if existing is not none -%}
+            delete from {{ this }} where period = '{{ spiegel_period() }}'
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

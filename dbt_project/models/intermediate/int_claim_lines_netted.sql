@@ -1,0 +1,113 @@
+-- method.md §2.5: netting. A debit line's (paid_amount > 0) net paid amount is its own
+-- paid_amount plus the paid_amount of every credit line (paid_amount < 0) of the same
+-- insurer's delivery whose original_claim_id is the debit line's claim_id. A credit
+-- line is an orphan when its original_claim_id is empty or not a claim_id of that
+-- insurer's delivery. All credit lines of the delivery net, whatever their other
+-- attributes (dates, codes). net_paid_amount is NULL for lines that are not debits.
+with
+
+claim_lines as (
+
+    select
+        period,
+        insurer_id,
+        delivery_id,
+        source_line,
+        claim_id,
+        original_claim_id,
+        discipline,
+        code_list,
+        prestatie_code,
+        prestatie_category,
+        coverage,
+        practice_agb,
+        therapist_agb,
+        patient_id,
+        birth_date,
+        sex,
+        dcsph_code,
+        indication_code,
+        service_date,
+        processed_date,
+        paid_amount,
+        period_start,
+        period_end,
+        cutoff_date
+    from {{ ref('int_claim_lines') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+credits_per_original as (
+
+    select
+        insurer_id,
+        original_claim_id,
+        sum(paid_amount) as credited_amount,
+        count(*) as credit_lines
+    from claim_lines
+    where paid_amount < 0
+        and original_claim_id is not null
+    group by insurer_id, original_claim_id
+
+),
+
+delivery_claim_ids as (
+
+    select distinct
+        insurer_id,
+        claim_id
+    from claim_lines
+
+),
+
+final as (
+
+    select
+        claim_lines.period,
+        claim_lines.insurer_id,
+        claim_lines.delivery_id,
+        claim_lines.source_line,
+        claim_lines.claim_id,
+        claim_lines.original_claim_id,
+        claim_lines.discipline,
+        claim_lines.code_list,
+        claim_lines.prestatie_code,
+        claim_lines.prestatie_category,
+        claim_lines.coverage,
+        claim_lines.practice_agb,
+        claim_lines.therapist_agb,
+        claim_lines.patient_id,
+        claim_lines.birth_date,
+        claim_lines.sex,
+        claim_lines.dcsph_code,
+        claim_lines.indication_code,
+        claim_lines.service_date,
+        claim_lines.processed_date,
+        claim_lines.paid_amount,
+        case
+            when claim_lines.paid_amount > 0 then coalesce(credits_per_original.credit_lines, 0)
+        end as credit_lines,
+        case
+            when claim_lines.paid_amount > 0
+                then claim_lines.paid_amount + coalesce(credits_per_original.credited_amount, 0)
+        end as net_paid_amount,
+        coalesce(
+            claim_lines.paid_amount < 0
+            and (claim_lines.original_claim_id is null or delivery_claim_ids.claim_id is null),
+            false
+        ) as is_orphan_credit,
+        claim_lines.period_start,
+        claim_lines.period_end,
+        claim_lines.cutoff_date
+    from claim_lines
+    left join credits_per_original
+        on claim_lines.insurer_id = credits_per_original.insurer_id
+        and claim_lines.claim_id = credits_per_original.original_claim_id
+    left join delivery_claim_ids
+        on claim_lines.insurer_id = delivery_claim_ids.insurer_id
+        and claim_lines.original_claim_id = delivery_claim_ids.claim_id
+
+)
+
+select * from final

@@ -1,0 +1,121 @@
+-- method.md §3: treatment episodes. One row per (discipline, practice_agb, patient_id,
+-- dcsph_code) over the counted sessions of all insurers (patient_id is the same
+-- pseudonym whichever insurer delivered it), with O_t and the case mix:
+--   age band   completed years on the first counted session's date, from birth_date
+--              (a 29 February birthday completes a year on 1 March in common years);
+--              bands from the age_bands seed, 'unknown' when birth_date is missing or
+--              after the first session;
+--   sex        '1' male, '2' female, 'U' for anything else (0, 9, missing);
+--   region     first two digits of dcsph_code when it is exactly four digits, else 'XX';
+--   chronic    any counted session with indication_code 001 or 008.
+-- birth_date and sex are taken from the episode's first counted session, ties broken
+-- by insurer_id then claim_id (deterministic when insurers disagree).
+with
+
+sessions as (
+
+    select
+        period,
+        discipline,
+        practice_agb,
+        patient_id,
+        dcsph_code,
+        insurer_id,
+        claim_id,
+        birth_date,
+        sex,
+        indication_code,
+        service_date
+    from {{ ref('int_counted_sessions') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+age_bands as (
+
+    select
+        age_band,
+        min_age,
+        max_age
+    from {{ ref('age_bands') }}
+
+),
+
+episodes as (
+
+    select
+        period,
+        discipline,
+        practice_agb,
+        patient_id,
+        dcsph_code,
+        count(*) as observed_sessions,
+        min(service_date) as first_session_date,
+        max(service_date) as last_session_date,
+        count(distinct insurer_id) as insurers,
+        arg_min(birth_date, (service_date, insurer_id, claim_id)) as birth_date,
+        arg_min(sex, (service_date, insurer_id, claim_id)) as sex_as_delivered,
+        coalesce(bool_or(indication_code in ('001', '008')), false) as chronic
+    from sessions
+    group by period, discipline, practice_agb, patient_id, dcsph_code
+
+),
+
+ages as (
+
+    select
+        period,
+        discipline,
+        practice_agb,
+        patient_id,
+        dcsph_code,
+        observed_sessions,
+        first_session_date,
+        last_session_date,
+        insurers,
+        birth_date,
+        year(first_session_date) - year(birth_date)
+            - case
+                when month(first_session_date) * 100 + day(first_session_date)
+                    < month(birth_date) * 100 + day(birth_date) then 1
+                else 0
+            end as age_years,
+        sex_as_delivered,
+        chronic
+    from episodes
+
+),
+
+final as (
+
+    select
+        ages.period,
+        ages.discipline,
+        ages.practice_agb,
+        ages.patient_id,
+        ages.dcsph_code,
+        ages.observed_sessions,
+        ages.first_session_date,
+        ages.last_session_date,
+        ages.insurers,
+        ages.birth_date,
+        ages.age_years,
+        coalesce(age_bands.age_band, 'unknown') as age_band,
+        case ages.sex_as_delivered
+            when '1' then '1'
+            when '2' then '2'
+            else 'U'
+        end as sex,
+        case
+            when regexp_full_match(coalesce(ages.dcsph_code, ''), '[0-9]{4}') then left(ages.dcsph_code, 2)
+            else 'XX'
+        end as body_region,
+        ages.chronic
+    from ages
+    left join age_bands
+        on ages.age_years >= age_bands.min_age
+        and (age_bands.max_age is null or ages.age_years <= age_bands.max_age)
+
+)
+
+select * from final

@@ -1,0 +1,45 @@
+-- method.md §1, §2.4: the period's deliveries in force and accepted, one per insurer,
+-- with the period's treatment dates (periods seed) and the delivery's cutoff date.
+with
+
+deliveries as (
+
+    select
+        period,
+        insurer_id,
+        delivery_id,
+        delivery_status,
+        cutoff_date
+    from {{ ref('stg_raw__deliveries') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+periods as (
+
+    select
+        period,
+        period_start,
+        period_end
+    from {{ ref('periods') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+final as (
+
+    select
+        deliveries.period,
+        deliveries.insurer_id,
+        deliveries.delivery_id,
+        periods.period_start,
+        periods.period_end,
+        deliveries.cutoff_date
+    from deliveries
+    inner join periods
+        on deliveries.period = periods.period
+    where deliveries.delivery_status = 'accepted'
+
+)
+
+select * from final

@@ -1,0 +1,107 @@
+-- method.md §1–§2: per insurer with an accepted delivery in force and per month of the
+-- period (service_date, `YYYY-MM`; every month of the period, 0 when empty): the claim
+-- lines with a service date in the month, the counted sessions among them and their
+-- summed paid_amount (debits, rejections and credits, as delivered). Lines dated
+-- outside the period are not here (they are in fct_excluded_lines).
+with
+
+deliveries as (
+
+    select
+        period,
+        insurer_id,
+        period_start,
+        period_end
+    from {{ ref('int_period_deliveries') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+claim_lines as (
+
+    select
+        period,
+        insurer_id,
+        service_date,
+        paid_amount,
+        period_start,
+        period_end
+    from {{ ref('int_claim_lines') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+counted_sessions as (
+
+    select
+        period,
+        insurer_id,
+        service_month
+    from {{ ref('int_counted_sessions') }}
+    where period = '{{ spiegel_period() }}'
+
+),
+
+months as (
+
+    select
+        deliveries.period,
+        deliveries.insurer_id,
+        strftime(month_start, '%Y-%m') as month
+    from deliveries,
+        unnest(generate_series(
+            date_trunc('month', deliveries.period_start),
+            date_trunc('month', deliveries.period_end),
+            interval 1 month
+        )) as months(month_start)
+
+),
+
+lines_per_month as (
+
+    select
+        period,
+        insurer_id,
+        strftime(service_date, '%Y-%m') as month,
+        count(*) as claim_lines,
+        sum(paid_amount) as paid_amount
+    from claim_lines
+    where service_date between period_start and period_end
+    group by period, insurer_id, strftime(service_date, '%Y-%m')
+
+),
+
+sessions_per_month as (
+
+    select
+        period,
+        insurer_id,
+        service_month as month,
+        count(*) as counted_sessions
+    from counted_sessions
+    group by period, insurer_id, service_month
+
+),
+
+final as (
+
+    select
+        months.period,
+        months.insurer_id,
+        months.month,
+        coalesce(lines_per_month.claim_lines, 0) as claim_lines,
+        coalesce(sessions_per_month.counted_sessions, 0) as counted_sessions,
+        coalesce(lines_per_month.paid_amount, 0) as paid_amount
+    from months
+    left join lines_per_month
+        on months.period = lines_per_month.period
+        and months.insurer_id = lines_per_month.insurer_id
+        and months.month = lines_per_month.month
+    left join sessions_per_month
+        on months.period = sessions_per_month.period
+        and months.insurer_id = sessions_per_month.insurer_id
+        and months.month = sessions_per_month.month
+
+)
+
+select * from final
