@@ -6,7 +6,7 @@ import dagster as dg
 from orchestration.assets.ingestion import delivery
 from orchestration.assets.method import method
 from orchestration.assets.release import release, release_readiness, signoff
-from orchestration.partitions import delivery_partitions, period_partitions
+
 
 INGEST_JOB = "ingest_delivery"
 PERIOD_JOB = "compute_period"
@@ -16,28 +16,24 @@ PUBLISH_JOB = "publish_release"
 ingest_delivery_job = dg.define_asset_job(
     INGEST_JOB,
     selection=dg.AssetSelection.assets(delivery),
-    partitions_def=delivery_partitions,
     description="Validate, load and gate one insurer's delivery in force for one period.",
 )
 
 compute_period_job = dg.define_asset_job(
     PERIOD_JOB,
     selection=dg.AssetSelection.assets(method) | dg.AssetSelection.assets(release_readiness),
-    partitions_def=period_partitions,
     description="Run the method (dbt) over all insurers' deliveries of one period, then judge release readiness.",
 )
 
 signoff_job = dg.define_asset_job(
     SIGNOFF_JOB,
     selection=dg.AssetSelection.assets(signoff),
-    partitions_def=period_partitions,
     description="Record the data-quality sign-off of a period (launchpad config: by, comment).",
 )
 
 publish_job = dg.define_asset_job(
     PUBLISH_JOB,
     selection=dg.AssetSelection.assets(release),
-    partitions_def=period_partitions,
     description="Publish the next revision of a signed-off period with its reports.",
 )
 
