@@ -70,6 +70,14 @@ def revisions(paths: SpiegelPaths, period: str) -> list[str]:
     return sorted(found, key=lambda r: int(r[1:]))
 
 
+def _remove_abandoned_temp_folders(folder: Path) -> None:
+    """A publisher killed mid-way leaves ``.tmp-rN-<pid>``; it was never visible as a
+    release. We hold the publish lock, so no living publisher owns one: remove them."""
+    if folder.is_dir():
+        for leftover in folder.glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _next_revision(paths: SpiegelPaths, period: str) -> str:
     """Numbers continue across releases/ and archive/, so a revision name is never reused."""
     used = [int(r[1:]) for r in revisions(paths, period)]
@@ -200,6 +208,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
                 con.close()
             timings["read_marts"] = time.monotonic() - started
 
+            _remove_abandoned_temp_folders(paths.releases / period)
             revision = _next_revision(paths, period)
             final = paths.releases / period / revision
             tmp = paths.releases / period / f".tmp-{revision}-{os.getpid()}"
