@@ -30,7 +30,7 @@ import pandas as pd
 from orchestration.config import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, period_sort_key
 from orchestration.readiness import PeriodState, period_state
 from orchestration.signoff import Signoff, valid_signoff
-from orchestration.warehouse import _connect, write_lock
+from orchestration.warehouse import _connect, connect_write, write_lock
 
 BEHANDELINDEX_COLUMNS = [
     "period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
@@ -180,6 +180,11 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     started = time.monotonic()
+    if not paths.warehouse.exists():
+        # Nothing ingested yet: create the empty warehouse (as ``connect_read`` does) so
+        # that the refusal below gives the same reasons as ``spiegel status``.
+        with connect_write(paths):
+            pass
     paths.releases.mkdir(parents=True, exist_ok=True)
     with open(paths.releases / ".publish.lock", "a+") as publish_lock:
         fcntl.flock(publish_lock, fcntl.LOCK_EX)

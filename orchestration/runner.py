@@ -8,6 +8,7 @@ launches), one after another: DuckDB has a single writer anyway.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -84,29 +85,42 @@ def _execute(job_name: str, partition_key, run_config: dict | None = None, tags:
     )
     message, blocked = "", False
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        errors = [getattr(e.event_specific_data, "error", None) for e in failures]
+        failures = [e.event_specific_data for e in result.all_events if e.is_step_failure]
+        errors = [getattr(data, "error", None) for data in failures]
         blocked = bool(errors) and all(getattr(err, "cls_name", "") == "DagsterAssetCheckFailedError"
                                        for err in errors)
-        for err in errors:
-            if getattr(err, "cls_name", "") == "Failure":
-                # dg.Failure(description=...) carries the refusal in plain words
-                message = _failure_description(result) or err.message
-                break
-        if not message and errors and errors[0] is not None:
-            message = errors[0].message
-        message = (message or "").strip()
+        message = _failure_message(failures)
     return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message, blocked)
 
 
-def _failure_description(result) -> str:
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.event_specific_data
-            user = getattr(data, "user_failure_data", None)
-            if user is not None and user.description:
-                return user.description
+# Dagster wraps an exception raised in an op in these; the op's own exception is their cause.
+_DAGSTER_WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
+
+
+def _failure_message(failures: list) -> str:
+    """The reason of a failed run, in one line, in the words of the op that failed.
+
+    A refusal (sign-off, publish) is a ``dg.Failure`` whose description is the reason;
+    any other exception is reported as the op raised it, not as Dagster's wrapper
+    ("Error occurred while executing op ...").
+    """
+    for data in failures:
+        user = getattr(data, "user_failure_data", None)
+        if user is not None and user.description:
+            return one_line(user.description)
+    for data in failures:
+        err = getattr(data, "error", None)
+        while err is not None and err.cls_name in _DAGSTER_WRAPPERS and err.cause is not None:
+            err = err.cause
+        if err is not None:
+            # "_duckdb.IOException: IO Error: ..." -> "IOException: IO Error: ..."
+            return one_line(re.sub(r"^[A-Za-z_][\w.]*\.(\w+): ", r"\1: ", err.message.strip()))
     return ""
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: the CLI promises a one-line reason on stderr."""
+    return " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 def ingest(period: str, insurer: str) -> RunOutcome:

@@ -70,3 +70,31 @@ def test_dagster_definitions_validate_command_passes():
     result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def _failed_step_data(raise_in_op: Exception) -> list:
+    @dg.op
+    def failing_op():
+        raise raise_in_op
+
+    @dg.job
+    def failing_job():
+        failing_op()
+
+    result = failing_job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+    assert not result.success
+    return [e.event_specific_data for e in result.all_events if e.is_step_failure]
+
+
+def test_a_failed_run_reports_the_ops_own_exception_in_one_line():
+    from orchestration.runner import _failure_message
+
+    message = _failure_message(_failed_step_data(ValueError("the marts are out of date\nrun the period")))
+    assert message == "ValueError: the marts are out of date | run the period"
+
+
+def test_a_refusal_reports_its_description_not_dagsters_wrapper():
+    from orchestration.runner import _failure_message
+
+    refusal = dg.Failure(description="publish of 2024-v1 refused: no valid sign-off", allow_retries=False)
+    assert _failure_message(_failed_step_data(refusal)) == "publish of 2024-v1 refused: no valid sign-off"
