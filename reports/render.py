@@ -381,7 +381,8 @@ def render_national_overview(release_dir: Path, warehouse: Path, releases_root: 
         nat = release.national[d]
         fn = release.funnels.get(d)
         entry = {"discipline": d, "label": D.DISCIPLINE_LABEL[d], "nat": nat,
-                 "statuses": sorted(nat["statuses"].items())}
+                 "statuses": sorted(nat["statuses"].items()),
+                 "funnel": None}  # a discipline without any practice with an index has no funnel
         if fn is not None:
             outside = {"95": 0, "998": 0, "95_plain": 0, "998_plain": 0}
             for e, y, s in zip(fn.e, fn.y, fn.se):

@@ -338,3 +338,18 @@ def test_missing_chromium_is_a_clear_error(release, monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="chromium"):
         render_release_reports(release["dir"], release["warehouse"], release["releases"],
                                practices=[("fysiotherapie", "01000003")], pdf=True)
+
+
+def test_overview_of_a_discipline_without_any_index(release, tmp_path):
+    """oefentherapie with only practices below 30 patients: no funnel, but the overview renders."""
+    rows = [dict(r) for r in release["rows"]]
+    for r in rows:
+        if r["discipline"] == "oefentherapie":
+            r.update(status="insufficient_patients", behandelindex="", ci_lower="", ci_upper="", corrected_index="")
+    folder = tmp_path / "releases" / PERIOD / "r1"
+    _write_release(folder, PERIOD, "r1", rows)
+    overview = render_national_overview(folder, release["warehouse"], tmp_path / "releases", folder / "reports")
+    text = overview.read_text()
+    assert 'id="chart-funnel-0"' in text and 'id="chart-funnel-1"' not in text
+    row = re.search(r'data-discipline="oefentherapie">(.*?)</tr>', text, re.S).group(1)
+    assert re.findall(r"<td>([^<]*)</td>", row)[:3] == ["9", "0", "9"]
