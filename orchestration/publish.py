@@ -28,6 +28,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from orchestration.config import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, period_sort_key
+from orchestration.crashpoints import crash_point
 from orchestration.readiness import PeriodState, period_state
 from orchestration.signoff import Signoff, valid_signoff
 from orchestration.warehouse import _connect, connect_write, write_lock
@@ -229,6 +230,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
                 timings["write_tables"] = time.monotonic() - t0
                 release = _release_json(state, signoff, revision, gate_results, files, {})
                 (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                crash_point("publish_tables_written")
                 report_counts: dict[str, int] = {}
                 if reports:
                     t0 = time.monotonic()
@@ -239,6 +241,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
                                                       encoding="utf-8")
                 _fsync_tree(tmp)
                 os.rename(tmp, final)  # the one step that makes the revision visible
+                crash_point("publish_renamed")
                 _fsync_tree(final.parent)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)

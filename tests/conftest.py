@@ -1,7 +1,37 @@
 """Shared test setup: tests import the hand-made delivery factory by name."""
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+CLEAN_PERIOD = "2024-v1"
+
+
+@pytest.fixture(scope="session")
+def clean_release(tmp_path_factory) -> dict[str, Path]:
+    """One uninterrupted pass of the platform over a small clean period (hand-made deliveries
+    of every insurer, tests/delivery_factory.py): run, sign-off, publish, all via the CLI.
+
+    Returns the data directory with its release ``r1`` and, for tests that continue
+    from there, a copy of the data directory taken after ingestion and before the method.
+    """
+    from delivery_factory import land_clean_period
+    from pipeline import ingest_all, spiegel
+
+    from orchestration.config import SpiegelPaths
+
+    root = tmp_path_factory.mktemp("clean_release")
+    paths = SpiegelPaths(root / "data")
+    land_clean_period(paths.landing, CLEAN_PERIOD)
+    ingest_all(paths, CLEAN_PERIOD)
+    shutil.copytree(paths.data_dir, root / "ingested", symlinks=True)
+    assert spiegel(paths.data_dir, "run", "--period", CLEAN_PERIOD) == 0
+    assert spiegel(paths.data_dir, "signoff", "--period", CLEAN_PERIOD, "--by", "anna", "--comment", "clean") == 0
+    assert spiegel(paths.data_dir, "publish", "--period", CLEAN_PERIOD) == 0
+    return {"data": paths.data_dir, "ingested": root / "ingested",
+            "release": paths.releases / CLEAN_PERIOD / "r1"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,3 +55,60 @@ def write_delivery(landing: Path, period: str, insurer: str, delivery_id: str, r
     manifest.update(manifest_overrides or {})
     (folder / "manifest.json").write_bytes(raw_manifest if raw_manifest is not None else json.dumps(manifest).encode())
     return folder
+
+
+def pseudonym(name: str) -> str:
+    """A valid 64-hex patient pseudonym for a readable test name."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def clean_period(period: str, patients: int = 48, seed: int = 1) -> dict[str, list[dict[str, str]]]:
+    """Claim lines for every required insurer of ``period`` that pass every gate.
+
+    Each patient has one session a month at one practice (plus a few extra ones), so
+    every insurer delivers every month in similar volume. Practice ``04000001`` has
+    more than 30 patients (it gets an index and a report), the others do not.
+    Some patients change insurer halfway (one episode over two insurers); each insurer
+    also delivers a fully credited line, a rejected line and a screening line.
+    A later version of the same year contains the earlier version's lines unchanged
+    (a cumulative extract): every value derives from (seed, patient, month).
+    """
+    from orchestration.config import insurers as insurer_seed
+    from orchestration.config import required_insurers
+
+    info = periods()[period]
+    uzovi = {i.insurer_id: i.uzovi for i in insurer_seed()}
+    required = required_insurers(period)
+    start, end = date.fromisoformat(info.period_start), date.fromisoformat(info.period_end)
+    rows: dict[str, list[dict[str, str]]] = {i: [] for i in required}
+    for p in range(patients):
+        practice, code_list, session = (("04000001", "073", "1000") if p < 34 else
+                                        ("04000002", "073", "1100") if p % 2 else ("04000003", "074", "2000"))
+        person = random.Random(f"{seed}-{p}")
+        base = {"patient_id": pseudonym(f"patient-{seed}-{p}"), "practice_agb": practice, "code_list": code_list,
+                "prestatie_code": session, "birth_date": f"{1940 + person.randint(0, 70)}-0{person.randint(1, 9)}-1{person.randint(0, 9)}",
+                "sex": person.choice("12"), "dcsph_code": person.choice(["7001", "3001", "1401", "5203"]),
+                "indication_code": person.choice(["009", "009", "001"]), "therapist_agb": f"0410000{p % 4}"}
+        for month in range(start.month, end.month + 1):
+            insurer = required[(p + (1 if month > 3 and p % 5 == 0 else 0)) % len(required)]
+            rng = random.Random(f"{seed}-{p}-{month}")
+            for k in range(1 + (rng.random() < 0.3)):
+                service = date(start.year, month, 1 + rng.randint(0, 26))
+                rows[insurer].append(claim_row(
+                    0, **base, claim_id=f"{insurer}-{p}-{month}-{k}", uzovi=uzovi[insurer],
+                    service_date=str(service), processed_date=str(service + timedelta(days=10)),
+                    coverage=rng.choice(["BV", "BV", "AV"])))
+    for insurer, lines in rows.items():
+        first = lines[0]
+        lines.append({**first, "claim_id": f"{insurer}-credit", "original_claim_id": first["claim_id"],
+                      "claimed_amount": "-36.53", "paid_amount": "-36.53"})
+        lines.append({**first, "claim_id": f"{insurer}-rejected", "paid_amount": "0.00"})
+        lines.append({**first, "claim_id": f"{insurer}-screening", "prestatie_code": "1864" if
+                      first["code_list"] == "073" else "2864", "paid_amount": "55.00", "claimed_amount": "55.00"})
+    return rows
+
+
+def land_clean_period(landing: Path, period: str, delivery_id: str = "20241005T0930", **kwargs) -> None:
+    """Write :func:`clean_period` as one delivery per required insurer."""
+    for insurer, rows in clean_period(period, **kwargs).items():
+        write_delivery(landing, period, insurer, delivery_id, rows=rows)

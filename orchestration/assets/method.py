@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.crashpoints import crash_point
 from orchestration.dbt_manifest import dbt_manifest_path
 from orchestration.partitions import period_of_delivery, period_partitions
 from orchestration.resources import SpiegelResource, dbt_environment
@@ -73,4 +74,6 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     dbt_environment(spiegel.paths)
     period = context.partition_key
     with write_lock(spiegel.paths):
-        yield from dbt.cli(dbt_period_args("build", period), context=context).stream()
+        for event in dbt.cli(dbt_period_args("build", period), context=context).stream():
+            yield event
+            crash_point("dbt_event")

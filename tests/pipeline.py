@@ -1,0 +1,79 @@
+"""Driving the whole platform (the CLI, hence the Dagster jobs) from tests.
+
+In-process calls are cheap (Dagster is imported once); a step that must be killed runs
+as a subprocess that leads its own process group, so ``SPIEGEL_CRASH_AT`` (see
+orchestration/crashpoints.py) takes its dbt subprocess down with it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from orchestration import cli
+from orchestration.config import REPO_ROOT, SpiegelPaths
+
+PUBLISHED_TABLES = ("behandelindex.csv", "reference_strata.csv", "excluded_lines.csv")
+_ENV_KEYS = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME")
+
+
+@contextmanager
+def _restored_environment() -> Iterator[None]:
+    """``cli.main`` points this process at its data directory; undo that afterwards."""
+    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def spiegel(data_dir: Path, command: str, *args: str) -> int:
+    """``spiegel COMMAND --data-dir DATA_DIR ARGS...`` in this process; its exit code."""
+    with _restored_environment():
+        return cli.main([command, "--data-dir", str(data_dir), *args])
+
+
+def spiegel_killed_at(data_dir: Path, crash_point: str, command: str, *args: str,
+                      timeout: float = 300) -> subprocess.CompletedProcess:
+    """The same command in a subprocess that SIGKILLs itself (and its children) at ``crash_point``."""
+    env = {**os.environ, "SPIEGEL_CRASH_AT": crash_point}
+    for key in _ENV_KEYS:
+        env.pop(key, None)
+    return subprocess.run([sys.executable, "-m", "orchestration.cli", command, "--data-dir", str(data_dir), *args],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          start_new_session=True)
+
+
+def was_killed(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == -signal.SIGKILL
+
+
+def ingest_all(paths: SpiegelPaths, period: str) -> None:
+    """What the first half of ``spiegel run`` does: every required insurer's delivery, in Dagster."""
+    from orchestration import runner
+    from orchestration.config import required_insurers
+
+    with _restored_environment():
+        runner.use_data_dir(paths)
+        for insurer in required_insurers(period):
+            outcome = runner.ingest(period, insurer)
+            assert outcome.success, (insurer, outcome.message)
+
+
+def digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, by relative path."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def published_tables(revision: Path) -> dict[str, bytes]:
+    return {name: (revision / name).read_bytes() for name in PUBLISHED_TABLES}
