@@ -113,6 +113,11 @@ def _read_mart(con, table: str, columns: list[str] | None, order: list[str], per
     return frame.sort_values(sort_by, kind="mergesort", na_position="first").reset_index(drop=True)
 
 
+def read_release_tables(con, period: str) -> dict[str, pd.DataFrame]:
+    """The published tables of ``period`` as the marts hold them, each in its fixed row order."""
+    return {name: _read_mart(con, table, cols, order, period) for name, (table, cols, order) in RELEASE_TABLES.items()}
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -207,8 +212,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
                     if previous.get("signoff", {}).get("signoff_id") == signoff.signoff_id:
                         say(f"{period}: already published as {newest.name} with this sign-off; nothing to do")
                         return PublishResult(period, newest.name, newest, created=False)
-                frames = {name: _read_mart(con, table, cols, order, period)
-                          for name, (table, cols, order) in RELEASE_TABLES.items()}
+                frames = read_release_tables(con, period)
                 gate_results = _gate_summaries(con, period)
             finally:
                 con.close()

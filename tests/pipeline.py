@@ -77,3 +77,20 @@ def digests(root: Path) -> dict[str, str]:
 
 def published_tables(revision: Path) -> dict[str, bytes]:
     return {name: (revision / name).read_bytes() for name in PUBLISHED_TABLES}
+
+
+def export_tables(warehouse: Path, period: str, folder: Path) -> dict[str, bytes]:
+    """The published tables of ``period`` in ``warehouse``, written by the publishing code."""
+    import duckdb
+
+    from orchestration.publish import read_release_tables, write_csv
+
+    folder.mkdir(parents=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frames = read_release_tables(con, period)
+    finally:
+        con.close()
+    for name, frame in frames.items():
+        write_csv(frame, folder / name)
+    return {name: (folder / name).read_bytes() for name in PUBLISHED_TABLES}
