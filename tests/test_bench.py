@@ -1,0 +1,31 @@
+"""``spiegel bench`` at a small scale: it completes and writes every figure it promises."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestration import cli
+
+pytestmark = pytest.mark.slow
+STAGES = {"generation", "ingestion", "gates", "method", "readiness_signoff", "publish", "reports_sample"}
+
+
+def test_bench_at_scale_0_02_writes_all_figures(tmp_path, capsys):
+    output = tmp_path / "bench.json"
+    assert cli.main(["bench", "--data-dir", str(tmp_path / "data"), "--scale", "0.02", "--report-sample", "3",
+                     "--output", str(output)]) == 0
+    figures = json.loads(output.read_text())
+    assert set(figures["stages"]) == STAGES
+    lines = figures["claim_lines"]
+    assert 600_000 < lines < 1_200_000                  # 2 % of a national year of 45 million lines
+    assert figures["floor_rows"] == lines and figures["floor_seconds"] > 0
+    for stage, f in figures["stages"].items():
+        assert f["seconds"] > 0 and f["x_floor"] > 0 and f["seconds_per_million_lines"] > 0, stage
+    assert figures["delivery_to_published_index_seconds"] == pytest.approx(
+        sum(figures["stages"][s]["seconds"] for s in ("ingestion", "gates", "method", "readiness_signoff", "publish")),
+        abs=0.01)
+    assert figures["reports"]["practices_sampled"] == 3 and figures["reports"]["seconds_per_pdf"] > 0
+    assert figures["peak_rss_mb"] > 0
+    out = capsys.readouterr().out
+    assert "s / M lines" in out and "peak RSS" in out
