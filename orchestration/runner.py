@@ -7,11 +7,12 @@ launches), one after another: DuckDB has a single writer anyway.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from orchestration.config import SpiegelPaths, required_insurers
 
@@ -79,10 +80,11 @@ def _execute(job_name: str, partition_key, run_config: dict | None = None, tags:
     # instance, so the UI shows the whole run. SPIEGEL_LOG_LEVEL=DEBUG to see it here.
     log_level = os.environ.get("SPIEGEL_LOG_LEVEL", "CRITICAL").upper()
     config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}}
-    result = job.execute_in_process(
-        partition_key=partition_key, instance=instance(), raise_on_error=False,
-        run_config=config, tags={"spiegel/trigger": "cli", **(tags or {})},
-    )
+    with _console_to_run_log(job_name, str(partition_key), verbose=log_level == "DEBUG"):
+        result = job.execute_in_process(
+            partition_key=partition_key, instance=instance(), raise_on_error=False,
+            run_config=config, tags={"spiegel/trigger": "cli", **(tags or {})},
+        )
     message, blocked = "", False
     if not result.success:
         failures = [e.event_specific_data for e in result.all_events if e.is_step_failure]
@@ -91,6 +93,24 @@ def _execute(job_name: str, partition_key, run_config: dict | None = None, tags:
                                        for err in errors)
         message = _failure_message(failures)
     return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message, blocked)
+
+
+@contextlib.contextmanager
+def _console_to_run_log(job_name: str, partition: str, verbose: bool) -> Iterator[None]:
+    """Send what a run prints (dbt's log lines, via dagster-dbt) to a file, not the console.
+
+    The operator reads our own progress lines and the verdict; the full dbt output of the
+    latest run of each job and partition is in ``<data dir>/logs/`` (and every event is
+    in the Dagster instance for the UI).
+    """
+    if verbose:
+        yield
+        return
+    folder = Path(os.environ.get("SPIEGEL_DATA_DIR") or ".") / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^0-9A-Za-z._-]+", "_", f"{job_name}-{partition}")
+    with open(folder / f"{safe}.log", "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        yield
 
 
 # Dagster wraps an exception raised in an op in these; the op's own exception is their cause.
