@@ -93,7 +93,7 @@ MISSING_DCSPH_SHARE = 0.003
 CHRONIC_BY_AGE_BAND = np.array([0.05, 0.04, 0.07, 0.10, 0.16, 0.22])
 
 # expected sessions of an episode = BASE x region x age x chronic x discipline x propensity
-BASE_SESSIONS = 5.2
+BASE_SESSIONS = 6.1
 REGION_FACTOR = np.array([0.8, 1.0, 1.15, 0.9, 1.0, 1.1, 1.2, 0.85, 1.3])
 AGE_FACTOR = np.array([0.85, 0.9, 1.0, 1.05, 1.15, 1.3])
 CHRONIC_FACTOR = 3.2
