@@ -20,6 +20,15 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 METHOD_VERSION = "1"
 CONTRACT_VERSION = 1
 DATA_DIR_ENV = "SPIEGEL_DATA_DIR"
+# DuckDB would take 80 % of the machine's memory by default; with a limit it spills to
+# disk instead, so a national year stays inside the benchmark's 8 GB peak. The dbt
+# profile reads the same variable.
+DUCKDB_MEMORY_ENV = "SPIEGEL_DUCKDB_MEMORY"
+DUCKDB_MEMORY_DEFAULT = "4GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(DUCKDB_MEMORY_ENV) or DUCKDB_MEMORY_DEFAULT
 
 
 def default_data_dir() -> Path:

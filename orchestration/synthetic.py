@@ -55,7 +55,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from orchestration.config import CONTRACT_VERSION, SpiegelPaths, insurers, periods
+from orchestration.config import CONTRACT_VERSION, SpiegelPaths, duckdb_memory_limit, insurers, periods
 from orchestration.contract import CLAIM_COLUMNS
 from orchestration.landing import MANIFEST_NAME, complete_deliveries
 
@@ -769,7 +769,7 @@ def _scratch_connection(data_dir: Path):
     path = scratch / f"synthetic-{os.getpid()}.duckdb"
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config={"memory_limit": duckdb_memory_limit()})
     con.execute("set preserve_insertion_order = true")
     return con, path
 

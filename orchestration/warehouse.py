@@ -21,7 +21,7 @@ from typing import Iterator
 
 import duckdb
 
-from orchestration.config import SpiegelPaths
+from orchestration.config import SpiegelPaths, duckdb_memory_limit
 from orchestration.contract import CLAIM_COLUMNS, STAGING_TABLE, ContractVerdict
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
@@ -127,7 +127,7 @@ def write_lock(paths: SpiegelPaths, timeout: float = LOCK_TIMEOUT_SECONDS, share
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": duckdb_memory_limit()})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(
