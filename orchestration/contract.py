@@ -6,9 +6,10 @@ landing zone; the file is only read.
 
 What is checked here, and why here: the *form* of a delivery, everything without
 which its rows cannot be trusted to mean what the contract says: the manifest, the
-file set, the checksum, encoding and CSV structure, the header, the row count, the
-control total, parseable dates and amounts, present and unique ``claim_id`` and a
-pseudonymised ``patient_id`` (a BSN-like value must never enter the warehouse). The
+file set, the checksum, encoding and CSV structure (line ends, NUL bytes), the header,
+the row count, the control total, parseable dates and amounts, values without padding
+spaces, present and unique ``claim_id`` and a pseudonymised ``patient_id`` (a BSN-like
+value must never enter the warehouse, nor a message). The
 *contents* (code formats and domains, dates inside the period, completeness per
 month) are judged afterwards by the Great Expectations gates with tolerances
 (``quality.py``).
@@ -39,6 +40,8 @@ CLAIM_COLUMNS: tuple[str, ...] = (
 )
 DATE_COLUMNS = ("birth_date", "service_date", "processed_date")
 AMOUNT_COLUMNS = ("claimed_amount", "paid_amount")
+# text columns without a full-match format rule here (dates, amounts and patient_id have one)
+PADDABLE_COLUMNS = tuple(c for c in CLAIM_COLUMNS if c not in DATE_COLUMNS + AMOUNT_COLUMNS + ("patient_id",))
 DATA_FILE_NAMES = ("claims.csv", "claims.csv.gz")
 STAGING_TABLE = "delivery_rows"
 SAMPLE_ROWS = 5
@@ -259,6 +262,9 @@ def check_header(path: Path) -> None:
         text = head.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         _fail("file.encoding", "the header row is not valid UTF-8", [{"line": 1}])
+    if "\r" in text:
+        _fail("file.line_ends", "lines end with a bare CR (carriage return without line feed); the contract "
+              "requires LF or CRLF line ends", [{"line": 1, "header": text[:80]}])
     columns = text.split(",")
     if tuple(columns) == CLAIM_COLUMNS:
         return
@@ -302,8 +308,38 @@ def parse_rows(con, path: Path, table: str = STAGING_TABLE) -> None:
             """
         )
     except Exception as exc:  # duckdb raises a family of errors; all mean 'cannot read'
+        mixed = _mixed_line_ends(path)
+        if mixed:
+            _fail("file.line_ends", f"some lines end with {mixed[0]['ends_with']} while the header ends with "
+                  f"{'LF' if mixed[0]['ends_with'] == 'CRLF' else 'CRLF'}; one file uses one kind of line end", mixed)
         _fail("file.readable", f"the file cannot be parsed as CSV: {str(exc).splitlines()[0][:300]}")
     _raise_on_rejects(con)
+
+
+def _mixed_line_ends(path: Path) -> list[dict[str, Any]]:
+    """The first lines whose end (CRLF or LF) differs from the header's.
+
+    Only called when DuckDB cannot parse the file, to say why in plain words: DuckDB
+    fixes the line end from the start of the file and stops at the first other one.
+    """
+    opener = gzip.open if path.name.endswith(".gz") else open
+    rows: list[dict[str, Any]] = []
+    header_crlf = None
+    try:
+        with opener(path, "rb") as f:
+            for number, line in enumerate(f, 1):
+                if not line.endswith(b"\n"):
+                    break
+                crlf = line.endswith(b"\r\n")
+                if header_crlf is None:
+                    header_crlf = crlf
+                elif crlf != header_crlf:
+                    rows.append({"line": number, "ends_with": "CRLF" if crlf else "LF"})
+                    if len(rows) == SAMPLE_ROWS:
+                        break
+    except (OSError, EOFError):
+        return []
+    return rows
 
 
 _REJECT_RULES = {
@@ -348,16 +384,24 @@ def _raise_on_rejects(con) -> None:
 def _row_rule_sql() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(rule, plain words, SQL condition that marks an offending row, columns to show)."""
     any_newline = " or ".join(f"contains({c}, chr(10)) or contains({c}, chr(13))" for c in CLAIM_COLUMNS)
+    any_nul = " or ".join(f"contains({c}, chr(0))" for c in CLAIM_COLUMNS)
     rules: list[tuple[str, str, str, tuple[str, ...]]] = [
         ("file.repeated_header", "the header row appears again among the data rows",
          "claim_id = 'claim_id' and patient_id = 'patient_id'", ("claim_id",)),
         ("file.embedded_newline", "a field contains a line break (quoted newline)", any_newline, ("claim_id",)),
+        ("file.nul_byte", "a field contains a NUL byte (binary data, not text)", any_nul, ("claim_id",)),
         ("claims.claim_id_present", "claim_id is empty", "claim_id is null or trim(claim_id) = ''",
          ("claim_id",)),
         ("claims.patient_id_pseudonym",
          "patient_id is not a 64-character lowercase hex pseudonym (a BSN or other direct identifier must never be delivered)",
          "not regexp_full_match(coalesce(patient_id, ''), '[0-9a-f]{64}')", ("claim_id",)),
     ]
+    for column in PADDABLE_COLUMNS:
+        # " C000001" is another claim_id than "C000001": a padded original_claim_id
+        # would silently stop netting, a padded code silently stop counting
+        rules.append((
+            "claims.whitespace", f"{column} has leading or trailing spaces or tabs",
+            f"{column} <> trim({column}, ' ' || chr(9))", ("claim_id", column)))
     for column in DATE_COLUMNS:
         rules.append((
             "claims.date_format", f"{column} is not a real date written YYYY-MM-DD",

@@ -13,7 +13,7 @@ import pytest
 
 from delivery_factory import PATIENT, claim_row, render_csv, write_delivery
 from orchestration.contract import CLAIM_COLUMNS, STAGING_TABLE, validate_delivery
-from orchestration.landing import DeliveryRef, scan_landing
+from orchestration.landing import DeliveryRef, find_in_force, scan_landing
 
 PERIOD, INSURER, DID = "2024-v1", "vgz", "20241005T0930"
 
@@ -49,17 +49,56 @@ def test_gzip_delivery_is_accepted(tmp_path):
     assert verdict.data_file.name == "claims.csv.gz"
 
 
-@pytest.mark.parametrize("variant", ["bom", "crlf"])
-def test_harmless_variants_are_accepted(tmp_path, variant):
-    """A UTF-8 byte-order mark and CRLF line ends change no value: accepted (documented in the README)."""
-    rows = _rows(3)
-    data = render_csv(rows, newline="\r\n" if variant == "crlf" else "\n")
-    if variant == "bom":
-        data = b"\xef\xbb\xbf" + data
-    write_delivery(tmp_path, PERIOD, INSURER, DID, rows=rows, data=data)
-    _, verdict = _validate(tmp_path)
+def _manifest_with_bom(folder: Path) -> None:
+    (folder / "manifest.json").write_bytes(b"\xef\xbb\xbf" + (folder / "manifest.json").read_bytes())
+
+
+# Variations that change no value: accepted, and listed in the README ("Reliability").
+# name: (writer kwargs builder, why it is harmless)
+HARMLESS = {
+    "utf-8 byte-order mark": (lambda: dict(data=b"\xef\xbb\xbf" + render_csv(_rows(3)), rows=_rows(3)),
+                              "the BOM is not part of any value"),
+    "crlf line ends": (lambda: dict(data=render_csv(_rows(3), newline="\r\n"), rows=_rows(3)),
+                       "CRLF is a line end, not part of the last value"),
+    "quoted fields": (lambda: dict(data=render_csv(_rows(3)).replace(b"C000001,", b'"C000001",'), rows=_rows(3)),
+                      "standard CSV quoting: the value is C000001"),
+    "comma inside a quoted field": (lambda: dict(data=render_csv(_rows(3)).replace(b"C000001,", b'"C000,001",'),
+                                                 rows=_rows(3)), "standard CSV quoting: one field, value C000,001"),
+    "no line end after the last line": (lambda: dict(data=render_csv(_rows(3))[:-1], rows=_rows(3)),
+                                        "the last value is complete"),
+    "blank lines at the end": (lambda: dict(data=render_csv(_rows(3)) + b"\n\n", rows=_rows(3)),
+                               "a blank line is not a claim line"),
+    "blank line between claim lines": (lambda: dict(data=render_csv(_rows(3)).replace(b"\nC000002", b"\n\nC000002"),
+                                                    rows=_rows(3)),
+                                       "a blank line is not a claim line (line numbers in messages then count "
+                                       "non-blank lines; the claim_id shown identifies the row)"),
+    "manifest with a byte-order mark": (lambda: dict(rows=_rows(3), after=_manifest_with_bom),
+                                        "the BOM is not part of the JSON"),
+    "credit without original": (lambda: dict(rows=_rows(4, r3={"paid_amount": "-36.53", "claimed_amount": "-36.53"})),
+                                "an orphan credit: method.md §2.5 ignores it, the contents gate warns"),
+    "negative zero amount": (lambda: dict(rows=_rows(3, r1={"paid_amount": "-0.00"})),
+                             "-0.00 is the amount 0.00: a rejected line"),
+}
+
+
+def _write(tmp_path: Path, build) -> Path:
+    kwargs = build()
+    after = kwargs.pop("after", None)
+    folder = write_delivery(tmp_path, PERIOD, INSURER, DID, **kwargs)
+    if after is not None:
+        after(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(HARMLESS))
+def test_harmless_variants_are_accepted(tmp_path, name):
+    build, _why = HARMLESS[name]
+    _write(tmp_path, build)
+    con, verdict = _validate(tmp_path)
     assert verdict.accepted, verdict.error_text()
-    assert verdict.row_count == 3
+    assert verdict.row_count == len(build()["rows"])
+    claim_ids = [r[0] for r in con.execute(f"select claim_id from {STAGING_TABLE} order by rowid").fetchall()]
+    assert claim_ids[:2] == ["C000000", "C000,001" if name == "comma inside a quoted field" else "C000001"]
 
 
 BAD_DELIVERIES = {
@@ -124,15 +163,76 @@ BAD_DELIVERIES = {
     "manifest lacks files": (lambda: dict(manifest_overrides={"files": []}), "manifest.files", None),
     "manifest total as float": (lambda: dict(file_overrides={"paid_amount_total": 109.59}), "manifest.files", None),
     "manifest names another file": (lambda: dict(file_overrides={"name": "claims.csv.gz"}), "file.present", None),
+    # added for issue 7 ("Reliability and bad input")
+    "nul byte": (lambda: dict(data=render_csv(_rows(3)).replace(b"C000001,", b"C000\x00001,"), rows=_rows(3)),
+                 "file.nul_byte", 3),
+    "utf-16": (lambda: dict(data=render_csv(_rows(2)).decode().encode("utf-16"), rows=_rows(2)), "file.encoding", 1),
+    "cr-only line ends": (lambda: dict(data=render_csv(_rows(2), newline="\r"), rows=_rows(2)), "file.line_ends", 1),
+    "mixed line ends": (lambda: dict(data=render_csv(_rows(3)).replace(b"\nC000001", b"\r\nC000001"), rows=_rows(3)),
+                        "file.line_ends", 2),
+    "uppercase column name": (lambda: dict(data=render_csv(_rows(2)).replace(b"claim_id,", b"CLAIM_ID,", 1),
+                                           rows=_rows(2)), "file.header", 1),
+    "trailing comma in header": (lambda: dict(data=render_csv(_rows(2)).replace(b"processed_date\n", b"processed_date,\n", 1),
+                                              rows=_rows(2)), "file.header", 1),
+    "space-padded claim_id": (lambda: dict(rows=_rows(3, r1={"claim_id": " C000001"})), "claims.whitespace", 3),
+    "space-padded code": (lambda: dict(rows=_rows(3, r1={"code_list": "073 "})), "claims.whitespace", 3),
+    "tab-padded practice": (lambda: dict(rows=_rows(3, r2={"practice_agb": "04000001\t"})), "claims.whitespace", 4),
+    "space-padded original_claim_id": (lambda: dict(rows=_rows(4, r3={"original_claim_id": "C000001 ",
+                                                                        "paid_amount": "-36.53"})),
+                                       "claims.whitespace", 5),
+    "space-padded amount": (lambda: dict(rows=_rows(3, r1={"paid_amount": " 36.53"})), "claims.amount_format", 3),
+    "amount with three decimals": (lambda: dict(rows=_rows(3, r1={"paid_amount": "36.530"})), "claims.amount_format", 3),
+    "amount in scientific notation": (lambda: dict(rows=_rows(3, r1={"claimed_amount": "3.653e1"})),
+                                      "claims.amount_format", 3),
+    "date with a time": (lambda: dict(rows=_rows(3, r1={"service_date": "2024-03-04T10:00:00"})),
+                         "claims.date_format", 3),
+    "manifest rows as string": (lambda: dict(rows=_rows(3), file_overrides={"rows": "3"}), "manifest.files", None),
+    "manifest negative rows": (lambda: dict(rows=_rows(3), file_overrides={"rows": -3}), "manifest.files", None),
+    "manifest version as string": (lambda: dict(manifest_overrides={"contract_version": "1"}), "manifest.fields", None),
+    "manifest uppercase checksum": (lambda: dict(rows=_rows(3), file_overrides={"sha256": "A" * 64}),
+                                    "manifest.files", None),
+    "manifest total with three decimals": (lambda: dict(rows=_rows(3), file_overrides={"paid_amount_total": "109.590"}),
+                                           "manifest.files", None),
+    "manifest file path traversal": (lambda: dict(rows=_rows(3), file_overrides={"name": "../claims.csv"}),
+                                     "manifest.files", None),
+    "manifest delivery_id path traversal": (lambda: dict(manifest_overrides={"delivery_id": f"../../{DID}"}),
+                                            "manifest.delivery_id", None),
+    "manifest lacks a field": (lambda: dict(manifest_overrides={"cutoff_date": None}), "manifest.fields", None),
+    "only a manifest, no claims file": (lambda: dict(rows=_rows(2), after=lambda f: (f / "claims.csv").unlink()),
+                                        "file.present", None),
+    "claims.csv is a folder": (lambda: dict(rows=_rows(2), after=lambda f: ((f / "claims.csv").unlink(),
+                                                                             (f / "claims.csv").mkdir())),
+                               "file.present", None),
+    "gzip name, plain content": (lambda: dict(rows=_rows(2), after=_plain_file_named_gz), "file.readable", None),
+    "symlinked manifest": (lambda: dict(rows=_rows(2), after=_symlink_manifest), "landing.symlink", None),
 }
+
+# The kinds above that are also faults of the generator (spiegel generate --fault ...).
+GENERATOR_FAULT_KINDS = {"checksum mismatch", "control total mismatch", "duplicate claim_id", "missing column",
+                         "impossible date", "decimal comma"}
+
+
+def _plain_file_named_gz(folder: Path) -> None:
+    """claims.csv renamed to claims.csv.gz (not compressed), with a manifest that matches it."""
+    (folder / "claims.csv").rename(folder / "claims.csv.gz")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][0]["name"] = "claims.csv.gz"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _symlink_manifest(folder: Path) -> None:
+    outside = folder.parent.parent.parent.parent / "manifest-elsewhere.json"
+    (folder / "manifest.json").rename(outside)
+    os.symlink(outside, folder / "manifest.json")
 
 
 @pytest.mark.parametrize("name", sorted(BAD_DELIVERIES))
 def test_bad_delivery_is_rejected_with_rule_file_and_rows(tmp_path, name):
     build, rule, line = BAD_DELIVERIES[name]
-    write_delivery(tmp_path, PERIOD, INSURER, DID, **build())
-    before = _tree_digest(tmp_path)
-    con, verdict = _validate(tmp_path)
+    landing = tmp_path / "landing"     # tmp_path itself is "outside the landing area"
+    _write(landing, build)
+    before = _tree_digest(landing)
+    con, verdict = _validate(landing)
     assert not verdict.accepted, f"{name} was accepted"
     rules = [v.rule for v in verdict.violations]
     assert rule in rules, f"{name}: expected rule {rule}, got {rules}: {verdict.error_text()}"
@@ -144,7 +244,7 @@ def test_bad_delivery_is_rejected_with_rule_file_and_rows(tmp_path, name):
         assert f"line {line}" in text
     # nothing staged, nothing under landing/ changed
     assert con.execute(f"select count(*) from duckdb_tables() where table_name = '{STAGING_TABLE}'").fetchone()[0] == 0
-    assert _tree_digest(tmp_path) == before
+    assert _tree_digest(landing) == before
 
 
 def test_two_claims_files_are_ambiguous(tmp_path):
@@ -246,3 +346,81 @@ def test_all_violations_are_reported_not_only_the_first(tmp_path):
 
 def test_pseudonym_fixture_is_valid():
     assert len(PATIENT) == 64
+
+
+@pytest.mark.parametrize("folder_name", ["VGZ", "vgz ", "vgz;rm -rf ~", "..vgz", "vgz%2F..%2F..", "ünïcode"])
+def test_insurer_folder_with_odd_characters_is_an_anomaly_and_the_insurer_stays_missing(tmp_path, folder_name):
+    write_delivery(tmp_path, PERIOD, folder_name, DID, rows=_rows(2))
+    deliveries, anomalies = scan_landing(tmp_path)
+    assert deliveries == []
+    assert [a.path.name for a in anomalies] == [folder_name]
+    assert "not a known insurer" in anomalies[0].reason and repr(folder_name)[1:-1] in anomalies[0].reason
+
+
+def test_more_than_25_kinds_of_bad_input_beyond_the_generator_faults():
+    assert GENERATOR_FAULT_KINDS <= set(BAD_DELIVERIES)
+    assert len(set(BAD_DELIVERIES) - GENERATOR_FAULT_KINDS) >= 25
+    assert not set(BAD_DELIVERIES) & set(HARMLESS)
+
+
+def _mixed_line_ends_data(rows: list[dict[str, str]]) -> bytes:
+    return render_csv(rows).replace(b"\n", b"\r\n", 3)   # header and two lines CRLF, the rest LF
+
+
+# insurer -> (what is wrong, writer kwargs from its clean rows, the rule that must block it)
+BROKEN_IN_ONE_PERIOD = {
+    "cz": ("NUL byte", lambda rows: dict(data=render_csv(rows).replace(rows[0]["claim_id"].encode(),
+                                                                        rows[0]["claim_id"].encode() + b"\x00", 1),
+                                         rows=rows), "file.nul_byte"),
+    "vgz": ("padded original_claim_id",
+            lambda rows: dict(rows=[{**r, "original_claim_id": r["original_claim_id"] + " "}
+                                    if r["original_claim_id"] else r for r in rows]), "claims.whitespace"),
+    "eno": ("manifest for another period", lambda rows: dict(rows=rows, manifest_overrides={"period": "2024-v2"}),
+            "manifest.period"),
+    "menzis": ("mixed line ends", lambda rows: dict(data=_mixed_line_ends_data(rows), rows=rows), "file.line_ends"),
+}
+
+
+def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path):
+    """Four insurers deliver four kinds of bad input, one a harmless variant with an orphan
+    credit, two a clean delivery: exactly the four are blocking reasons, each naming its rule;
+    the other three are loaded, gated and pass (the orphan credit is a warning)."""
+    from delivery_factory import clean_period
+    from orchestration import quality
+    from orchestration.config import SpiegelPaths
+    from orchestration.readiness import period_state, record_readiness
+    from orchestration.warehouse import connect_write, record_delivery
+
+    paths = SpiegelPaths(tmp_path / "data")
+    harmless = "zilveren_kruis"
+    for insurer, rows in clean_period(PERIOD).items():
+        if insurer in BROKEN_IN_ONE_PERIOD:
+            write_delivery(paths.landing, PERIOD, insurer, DID, **BROKEN_IN_ONE_PERIOD[insurer][1](rows))
+        elif insurer == harmless:
+            rows = rows + [{**rows[0], "claim_id": "orphan", "paid_amount": "-36.53", "claimed_amount": "-36.53"}]
+            write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows,
+                           data=b"\xef\xbb\xbf" + render_csv(rows, newline="\r\n"))
+        else:
+            write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows)
+    with connect_write(paths) as con:
+        for insurer in sorted(clean_period(PERIOD)):
+            verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
+            record_delivery(con, verdict)
+            if verdict.accepted:
+                for check in (quality.check_delivery_contents, quality.check_delivery_completeness):
+                    quality.record_gate_result(con, check(con, PERIOD, insurer, paths))
+        readiness = quality.check_release_readiness(con, PERIOD, paths)
+        quality.record_gate_result(con, readiness)
+        record_readiness(con, PERIOD, readiness.passed, readiness.blocking_reasons, readiness.warnings)
+        state = period_state(con, paths, PERIOD)
+        loaded = dict(con.execute("select insurer, count(*) from raw.claims where period = ? group by 1",
+                                  [PERIOD]).fetchall())
+    assert not state.gates_passed
+    blocked = {reason.split(":")[0] for reason in state.blocking_reasons}
+    assert blocked == set(BROKEN_IN_ONE_PERIOD), state.blocking_reasons
+    for insurer, (_, _, rule) in BROKEN_IN_ONE_PERIOD.items():
+        reason = next(r for r in state.blocking_reasons if r.startswith(f"{insurer}:"))
+        assert f"rule {rule}" in reason and DID in reason, reason
+    accepted = {i for i in clean_period(PERIOD) if i not in BROKEN_IN_ONE_PERIOD}
+    assert set(loaded) == accepted and all(n > 40 for n in loaded.values())
+    assert any(harmless in w and "orphan" in w for w in state.warnings), state.warnings
