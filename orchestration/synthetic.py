@@ -47,16 +47,17 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from orchestration.config import CONTRACT_VERSION, SpiegelPaths, duckdb_memory_limit, insurers, periods
-from orchestration.contract import CLAIM_COLUMNS
+from orchestration.config import CONTRACT_VERSION, SpiegelPaths, duckdb_memory_limit, insurers, period_sort_key, periods
+from orchestration.contract import CLAIM_COLUMNS, file_sha256
 from orchestration.landing import MANIFEST_NAME, complete_deliveries
 
 Progress = Callable[[str], None]
@@ -668,14 +669,6 @@ def _gzip_file(plain: Path, target: Path) -> None:
     plain.unlink()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 * 1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cents_text(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}"
 
@@ -698,7 +691,7 @@ def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: s
     data_file = folder / name
     if gz:
         _gzip_file(plain, data_file)
-    sha = _sha256(data_file)
+    sha = file_sha256(data_file)
     total = _cents_text(int(cents))
     if fault and fault.kind == "control-total-mismatch":
         total = _cents_text(int(cents) + 10_000)
@@ -761,17 +754,25 @@ def _periods_of(years: Iterable[int]) -> list[str]:
     return out
 
 
-def _scratch_connection(data_dir: Path):
+@contextmanager
+def _scratch_connection(data_dir: Path) -> Iterator:
+    """A DuckDB database file of this process under DIR/tmp (it spills where memory would not do), removed after."""
     import duckdb
 
     scratch = data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     path = scratch / f"synthetic-{os.getpid()}.duckdb"
-    for stale in (path, path.with_name(path.name + ".wal")):
+    leftovers = (path, path.with_name(path.name + ".wal"))
+    for stale in leftovers:
         stale.unlink(missing_ok=True)
     con = duckdb.connect(str(path), config={"memory_limit": duckdb_memory_limit()})
-    con.execute("set preserve_insertion_order = true")
-    return con, path
+    try:
+        con.execute("set preserve_insertion_order = true")
+        yield con
+    finally:
+        con.close()
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
 
 
 def _write_ground_truth(data_dir: Path, pop: Population, params: dict) -> None:
@@ -805,7 +806,7 @@ def generate(data_dir: Path | str, years: Iterable[int], practices: int | None =
     started = time.monotonic()
     data_dir = Path(data_dir)
     years = sorted(set(int(y) for y in years))
-    wanted = _periods_of(years) if periods is None else sorted(set(periods), key=_period_key)
+    wanted = _periods_of(years) if periods is None else sorted(set(periods), key=period_sort_key)
     unknown = [p for p in wanted if int(p[:4]) not in years]
     if unknown:
         raise ValueError(f"periods {', '.join(unknown)} are not in the years asked ({years})")
@@ -820,9 +821,8 @@ def generate(data_dir: Path | str, years: Iterable[int], practices: int | None =
     pop = build_population(seed, n_practices, patients_per_year)
     summary = GenerationSummary(practices=n_practices)
     existing = {(d.period, d.insurer, d.delivery_id) for d in complete_deliveries(data_dir / "landing")}
-    con, scratch = _scratch_connection(data_dir)
     patients_seen = np.zeros(pop.pool, dtype=bool)
-    try:
+    with _scratch_connection(data_dir) as con:
         for year in years:
             year_periods = [p for p in wanted if p.startswith(f"{year}-")]
             if not year_periods:
@@ -845,10 +845,6 @@ def generate(data_dir: Path | str, years: Iterable[int], practices: int | None =
                     summary.deliveries.append(folder)
                     summary.claim_lines += rows
                     progress(f"  {period} {insurer:<18} {rows:>11,} lines" + (f"  FAULT {fault.describe()}" if fault else ""))
-    finally:
-        con.close()
-        for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
-            leftover.unlink(missing_ok=True)
     summary.patients = int(patients_seen.sum())
     _write_ground_truth(data_dir, pop, {
         "seed": seed, "practices": n_practices, "patients_per_year": patients_per_year, "scale": scale,
@@ -856,11 +852,6 @@ def generate(data_dir: Path | str, years: Iterable[int], practices: int | None =
         "deliveries": [str(p.relative_to(data_dir)) for p in summary.deliveries]})
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _period_key(period: str) -> tuple[int, int]:
-    year, version = period.split("-v")
-    return int(year), int(version)
 
 
 def _next_delivery_id(landing: Path, period: str, insurer: str) -> str:
@@ -899,13 +890,8 @@ def redeliver(data_dir: Path | str, insurer: str, period: str, progress: Progres
         raise ValueError(f"unknown insurer {insurer!r} (known: {', '.join(ids)})")
     pop = build_population(int(params["seed"]), int(params["practices"]), int(params["patients_per_year"]))
     delivery_id = _next_delivery_id(data_dir / "landing", period, insurer)
-    con, scratch = _scratch_connection(data_dir)
-    try:
+    with _scratch_connection(data_dir) as con:
         _load_year(con, pop, periods()[period].year, progress)
         folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id)
-    finally:
-        con.close()
-        for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
-            leftover.unlink(missing_ok=True)
     progress(f"  {period} {insurer}: {rows:,} lines in delivery {delivery_id}")
     return folder
