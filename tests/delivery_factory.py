@@ -85,8 +85,9 @@ def clean_period(period: str, patients: int = 48, seed: int = 1) -> dict[str, li
         practice, code_list, session = (("04000001", "073", "1000") if p < 34 else
                                         ("04000002", "073", "1100") if p % 2 else ("04000003", "074", "2000"))
         person = random.Random(f"{seed}-{p}")
+        birth = date(1940 + person.randint(0, 70), person.randint(1, 9), 10 + person.randint(0, 9))
         base = {"patient_id": pseudonym(f"patient-{seed}-{p}"), "practice_agb": practice, "code_list": code_list,
-                "prestatie_code": session, "birth_date": f"{1940 + person.randint(0, 70)}-0{person.randint(1, 9)}-1{person.randint(0, 9)}",
+                "prestatie_code": session, "birth_date": str(birth),
                 "sex": person.choice("12"), "dcsph_code": person.choice(["7001", "3001", "1401", "5203"]),
                 "indication_code": person.choice(["009", "009", "001"]), "therapist_agb": f"0410000{p % 4}"}
         for month in range(start.month, end.month + 1):
