@@ -129,10 +129,18 @@ TARIFFS = {
     "074": {2000: 3420, 2001: 4300, 2002: 3900, 2006: 4700, 2008: 5500, 2300: 4900, 2301: 5800, 2302: 5300,
             2600: 4500, 2601: 5400, 2602: 5000, 2864: 5000, 2900: 1400, 2510: 6000},
 }
-TARIFF_TABLE = np.zeros(3000, dtype=np.int64)
-for _codes in TARIFFS.values():
-    for _code, _cents in _codes.items():
-        TARIFF_TABLE[_code] = _cents
+
+
+def _tariff_table() -> np.ndarray:
+    """Cents by prestatie code (the codes of both lists are distinct 4-digit numbers)."""
+    table = np.zeros(3000, dtype=np.int64)
+    for codes in TARIFFS.values():
+        for code, cents in codes.items():
+            table[code] = cents
+    return table
+
+
+TARIFF_TABLE = _tariff_table()
 
 # --------------------------------------------------------------------------- faults
 
@@ -447,18 +455,19 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
     kept_per_episode = np.bincount(ep[kept] - lo, minlength=hi - lo)
     before_year = np.bincount(ep[day < year_start] - lo, minlength=hi - lo)
     first_kept = first + before_year                               # index of the episode's first session this year
-    session_day = day
+    # "processing": when the insurer processed the line; a credit 10 to 120 days after the
+    # line it reverses ("after_previous": after the duplicate listed just before it)
     lines = [{"ep": ep[kept], "slot": (k[kept] + 1).astype(np.int16), "day": day[kept],
               "code": eps.session_code[ep[kept]], "sign": np.ones(int(kept.sum()), dtype=np.int8),
-              "orig_slot": np.full(int(kept.sum()), -1, dtype=np.int16), "lag_after": None}]
+              "orig_slot": np.full(int(kept.sum()), -1, dtype=np.int16), "processing": "normal"}]
 
     # screening opens an episode: only for episodes whose first session is in this year
     scr = ep_ids[eps.screening[lo:hi] & (before_year == 0) & (kept_per_episode > 0)]
     scr_code = np.where(eps.oefen[scr], 2864, np.where(rng.random(len(scr)) < 0.8, 1864, 1870)).astype(np.int16)
     lines.append({"ep": scr, "slot": np.zeros(len(scr), dtype=np.int16),
-                  "day": session_day[first_kept[scr - lo]], "code": scr_code,
+                  "day": day[first_kept[scr - lo]], "code": scr_code,
                   "sign": np.ones(len(scr), dtype=np.int8), "orig_slot": np.full(len(scr), -1, dtype=np.int16),
-                  "lag_after": None})
+                  "processing": "normal"})
 
     u = eps.extra_u[lo:hi]
     oefen = eps.oefen[lo:hi]
@@ -478,7 +487,7 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
         # given presence, uu / p is uniform: it also picks the session the line refers to
         j = np.minimum((uu[present] / p[present] * kept_per_episode[present]).astype(np.int64),
                        kept_per_episode[present] - 1)
-        ref_day = session_day[first_kept[present] + j]
+        ref_day = day[first_kept[present] + j]
         eps_abs = present + lo
         code = eps.session_code[eps_abs]
         sign = np.ones(len(present), dtype=np.int8)
@@ -498,23 +507,22 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
             sign = np.full(len(present), -10, dtype=np.int8)
             orig = np.full(len(present), SLOT_NEVER_DELIVERED, dtype=np.int16)
         lines.append({"ep": eps_abs, "slot": np.full(len(present), EXTRA_SLOTS[name], dtype=np.int16),
-                      "day": ref_day, "code": code, "sign": sign, "orig_slot": orig, "lag_after": None})
+                      "day": ref_day, "code": code, "sign": sign, "orig_slot": orig,
+                      "processing": "credit" if name in ("partial", "orphan") else "normal"})
         if name == "duplicate":   # its credit, processed weeks after the duplicate
             lines.append({"ep": eps_abs, "slot": np.full(len(present), EXTRA_SLOTS["credit"], dtype=np.int16),
                           "day": ref_day, "code": code, "sign": np.full(len(present), -10, dtype=np.int8),
                           "orig_slot": np.full(len(present), EXTRA_SLOTS["duplicate"], dtype=np.int16),
-                          "lag_after": "duplicate"})
+                          "processing": "after_previous"})
 
-    # processing dates; a credit is processed 10 to 120 days after the line it reverses
-    processed_parts, by_slot = [], {}
+    processed_parts, previous_lag = [], None
     for part in lines:
         lag = _lag_days(rng, len(part["ep"]))
-        if part["lag_after"] == "duplicate":
-            lag = by_slot["duplicate"] + rng.integers(10, 121, size=len(lag))
-        elif part["sign"].size and part["sign"][0] < 0:
+        if part["processing"] == "after_previous":
+            lag = previous_lag + rng.integers(10, 121, size=len(lag))
+        elif part["processing"] == "credit":
             lag = lag + rng.integers(10, 121, size=len(lag))
-        if part["slot"].size and part["slot"][0] == EXTRA_SLOTS["duplicate"]:
-            by_slot["duplicate"] = lag
+        previous_lag = lag
         processed_parts.append(part["day"] + lag)
     cat = {key: np.concatenate([p[key] for p in lines]) for key in ("ep", "slot", "day", "code", "sign", "orig_slot")}
     cat["processed"] = np.concatenate(processed_parts)
@@ -709,11 +717,16 @@ def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: s
     return folder, int(rows)
 
 
-def _write_manifest_last(data_dir: Path, folder: Path, manifest: dict) -> None:
-    """The manifest completes a delivery, so it appears at once or not at all."""
+def _scratch_dir(data_dir: Path) -> Path:
+    """The generator's own work files (never under landing/, which only holds deliveries)."""
     scratch = data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f"manifest-{manifest['period']}-{manifest['insurer']}-{manifest['delivery_id']}.json"
+    return scratch
+
+
+def _write_manifest_last(data_dir: Path, folder: Path, manifest: dict) -> None:
+    """The manifest completes a delivery, so it appears at once or not at all."""
+    tmp = _scratch_dir(data_dir) / f"manifest-{manifest['period']}-{manifest['insurer']}-{manifest['delivery_id']}.json"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MANIFEST_NAME)
 
@@ -759,9 +772,7 @@ def _scratch_connection(data_dir: Path) -> Iterator:
     """A DuckDB database file of this process under DIR/tmp (it spills where memory would not do), removed after."""
     import duckdb
 
-    scratch = data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    path = scratch / f"synthetic-{os.getpid()}.duckdb"
+    path = _scratch_dir(data_dir) / f"synthetic-{os.getpid()}.duckdb"
     leftovers = (path, path.with_name(path.name + ".wal"))
     for stale in leftovers:
         stale.unlink(missing_ok=True)
