@@ -273,9 +273,14 @@ def built(tmp_path_factory):
     build_a = run_dbt(workdir, warehouse, VARS_A)
     snapshot_a = {m: read(warehouse, f"select * from marts.{m} where period = ? order by all", [PERIOD_A])
                   for m in MARTS}
+    # the line-level models are views of the period of the latest run: read A's now
+    lines_a = {"counted": read(warehouse, "select * from intermediate.int_counted_sessions where period = ?",
+                               [PERIOD_A]),
+               "excluded": read(warehouse, "select * from intermediate.int_excluded_lines where period = ?",
+                                [PERIOD_A])}
     build_b = run_dbt(workdir, warehouse, VARS_B)
     yield {"warehouse": warehouse, "claims": claims_frame, "deliveries": deliveries_frame,
-           "claim_rows": claims.rows, "delivery_rows": deliveries,
+           "claim_rows": claims.rows, "delivery_rows": deliveries, "lines_a": lines_a,
            "snapshot_a": snapshot_a, "logs": build_a.stdout + build_b.stdout}
     shutil.rmtree(workdir / "target", ignore_errors=True)
 
@@ -335,15 +340,29 @@ def test_worked_example_intermediate_figures(built):
 
 
 def test_netting_example_only_line_a_counts(built):
-    counted = read(built["warehouse"], "select claim_id from intermediate.int_counted_sessions "
-                                       "where period = ? and practice_agb = 'N1'", [PERIOD_A])
-    assert counted.claim_id.tolist() == ["a"]
-    excluded = read(built["warehouse"], "select claim_id, reason from intermediate.int_excluded_lines "
-                                        "where period = ? and practice_agb = 'N1' order by claim_id", [PERIOD_A])
+    counted = built["lines_a"]["counted"]
+    assert counted[counted.practice_agb == "N1"].claim_id.tolist() == ["a"]
+    excluded = built["lines_a"]["excluded"]
+    excluded = excluded[excluded.practice_agb == "N1"].sort_values("claim_id")[["claim_id", "reason"]]
     assert excluded.values.tolist() == [["b", "fully_credited"], ["c", "credit_line"], ["d", "rejected_zero_paid"],
                                         ["e", "prestatie_not_session"]]
     row = index_row(built["warehouse"], PERIOD_A, "fysiotherapie", "N1")
     assert row["sessions"] == 1 and row["episodes"] == 1
+
+
+def test_line_level_views_hold_the_period_of_the_latest_run(built):
+    """int_claim_lines & co. are views of var('period') (not tables of every period): at
+    national scale that saves writing 45 million lines; the materialised models keep
+    every period."""
+    wh = built["warehouse"]
+    for view in ("int_claim_lines", "int_claim_lines_netted", "int_counted_sessions", "int_excluded_lines"):
+        periods_seen = read(wh, f"select distinct period from intermediate.{view}").period.tolist()
+        assert periods_seen == [PERIOD_B], (view, periods_seen)
+    kinds = read(wh, "select table_name, table_type from information_schema.tables "
+                     "where table_schema = 'intermediate' and table_name like 'int_%'")
+    kind = dict(zip(kinds.table_name, kinds.table_type))
+    assert kind["int_counted_sessions"] == "VIEW" and kind["int_episodes"] == "BASE TABLE"
+    assert set(read(wh, "select distinct period from intermediate.int_episodes").period) == {PERIOD_A, PERIOD_B}
 
 
 def test_two_insurers_one_episode(built):

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- method.md §2: every claim line of the period's accepted deliveries in force, with
 -- its discipline (§2.1, from code_list) and prestatie category (§2.2, from the
 -- prestatie_codes seed; NULL for an unknown code), the period bounds and the cutoff.

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- method.md §2: the counted sessions, the lines for which every rule of §2 holds
 -- (macro claim_line_exclusion_reason() is null). One row per claim line.
 with

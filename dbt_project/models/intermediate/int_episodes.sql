@@ -53,11 +53,37 @@ episodes as (
         min(service_date) as first_session_date,
         max(service_date) as last_session_date,
         count(distinct insurer_id) as insurers,
-        arg_min(birth_date, (service_date, insurer_id, claim_id)) as birth_date,
-        arg_min(sex, (service_date, insurer_id, claim_id)) as sex_as_delivered,
+        -- the first counted session by (service_date, insurer_id, claim_id), with its
+        -- birth_date and sex: one min over a struct costs half of two arg_min
+        min({
+            'service_date': service_date,
+            'insurer_id': insurer_id,
+            'claim_id': claim_id,
+            'birth_date': birth_date,
+            'sex': sex
+        }) as first_session,
         coalesce(bool_or(indication_code in ('001', '008')), false) as chronic
     from sessions
     group by period, discipline, practice_agb, patient_id, dcsph_code
+
+),
+
+first_sessions as (
+
+    select
+        period,
+        discipline,
+        practice_agb,
+        patient_id,
+        dcsph_code,
+        observed_sessions,
+        first_session_date,
+        last_session_date,
+        insurers,
+        first_session.birth_date as birth_date,
+        first_session.sex as sex_as_delivered,
+        chronic
+    from episodes
 
 ),
 
@@ -82,7 +108,7 @@ ages as (
             end as age_years,
         sex_as_delivered,
         chronic
-    from episodes
+    from first_sessions
 
 ),
 

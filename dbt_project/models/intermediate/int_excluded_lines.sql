@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- method.md §2: every claim line that is not a counted session, with exactly one
 -- reason: the first rule of §2 it fails, in the fixed order documented in
 -- macros/claim_line_exclusion_reason.sql.

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- method.md §2.5: orphan credits, credit lines whose original_claim_id is empty or not
 -- a claim_id of the same insurer's delivery. A data-quality warning (test
 -- warn_orphan_credits); otherwise ignored by the method.

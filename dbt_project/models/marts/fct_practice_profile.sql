@@ -1,5 +1,6 @@
--- method.md §3, §6: per practice (discipline, period): distinct patients, episodes,
--- counted sessions and distinct therapists (therapist_agb) over the counted sessions.
+-- method.md §3, §6: per practice (discipline, period): distinct patients, episodes and
+-- counted sessions (from the episodes, which hold every counted session once) and
+-- distinct therapists (therapist_agb) over the counted sessions.
 with
 
 counted_sessions as (
@@ -8,8 +9,6 @@ counted_sessions as (
         period,
         discipline,
         practice_agb,
-        patient_id,
-        dcsph_code,
         therapist_agb
     from {{ ref('int_counted_sessions') }}
     where period = '{{ spiegel_period() }}'
@@ -22,21 +21,21 @@ episodes as (
         period,
         discipline,
         practice_agb,
-        count(*) as episodes
+        count(distinct patient_id) as patients,
+        count(*) as episodes,
+        sum(observed_sessions) as sessions
     from {{ ref('int_episodes') }}
     where period = '{{ spiegel_period() }}'
     group by period, discipline, practice_agb
 
 ),
 
-sessions as (
+therapists as (
 
     select
         period,
         discipline,
         practice_agb,
-        count(distinct patient_id) as patients,
-        count(*) as sessions,
         count(distinct therapist_agb) as therapists
     from counted_sessions
     group by period, discipline, practice_agb
@@ -46,18 +45,18 @@ sessions as (
 final as (
 
     select
-        sessions.period,
-        sessions.discipline,
-        sessions.practice_agb,
-        sessions.patients,
+        episodes.period,
+        episodes.discipline,
+        episodes.practice_agb,
+        episodes.patients,
         episodes.episodes,
-        sessions.sessions,
-        sessions.therapists
-    from sessions
-    inner join episodes
-        on sessions.period = episodes.period
-        and sessions.discipline = episodes.discipline
-        and sessions.practice_agb = episodes.practice_agb
+        cast(episodes.sessions as bigint) as sessions,
+        therapists.therapists
+    from episodes
+    inner join therapists
+        on episodes.period = therapists.period
+        and episodes.discipline = therapists.discipline
+        and episodes.practice_agb = therapists.practice_agb
 
 )
 
