@@ -6,8 +6,14 @@ runs that write at the same time serialise instead of corrupting anything; a wri
 that cannot get the lock in time fails with :class:`WarehouseBusy`, whose message says
 it is safe to retry. Readers open the file read-only.
 
-Loading an accepted delivery replaces that (period, insurer)'s rows in one
-transaction: a crash leaves either the old rows or the new ones, never a mix.
+Claim lines live in one table per delivery in force, ``raw."claims__<period>__<insurer>"``,
+and ``raw.claims`` is a view over all of them (``source_line`` is the table's row
+number plus 2: the rows are stored in file order). Why not one big table: a national
+year is 45 million lines, and copying them from the validated table into a shared one
+(and deleting the previous delivery's rows first) cost more than validating them.
+Making a delivery the one in force is a rename inside one transaction (drop the old
+table, rename the new one, redefine the view, record the delivery): a crash leaves
+either the old rows or the new ones, never a mix.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from typing import Iterator
 import duckdb
 
 from orchestration.config import SpiegelPaths, duckdb_memory_limit
-from orchestration.contract import CLAIM_COLUMNS, STAGING_TABLE, ContractVerdict
+from orchestration.contract import CLAIM_COLUMNS, INCOMING_PREFIX, ContractVerdict
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
 
@@ -31,31 +37,16 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse; retrying later is safe."""
 
 
+CLAIMS_PREFIX = "claims__"
+# raw.claims as the view shows it (and the old single table held it)
+CLAIMS_VIEW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("period", "varchar"), ("insurer", "varchar"), ("delivery_id", "varchar"), ("source_line", "bigint"),
+    *((c, "date" if c in ("birth_date", "service_date", "processed_date")
+       else "decimal(18, 2)" if c in ("claimed_amount", "paid_amount") else "varchar") for c in CLAIM_COLUMNS),
+)
+
 RAW_SCHEMA_SQL = """
 create schema if not exists raw;
-create table if not exists raw.claims (
-    period varchar not null,
-    insurer varchar not null,
-    delivery_id varchar not null,
-    source_line bigint not null,
-    claim_id varchar not null,
-    original_claim_id varchar,
-    uzovi varchar,
-    practice_agb varchar,
-    therapist_agb varchar,
-    patient_id varchar not null,
-    birth_date date,
-    sex varchar,
-    service_date date,
-    code_list varchar,
-    prestatie_code varchar,
-    dcsph_code varchar,
-    indication_code varchar,
-    coverage varchar,
-    claimed_amount decimal(18, 2),
-    paid_amount decimal(18, 2),
-    processed_date date
-);
 create table if not exists raw.deliveries (
     period varchar not null,
     insurer varchar not null,
@@ -142,7 +133,8 @@ def connect_write(paths: SpiegelPaths, timeout: float = LOCK_TIMEOUT_SECONDS) ->
     with write_lock(paths, timeout):
         con = _connect(paths.warehouse, read_only=False)
         try:
-            con.execute(RAW_SCHEMA_SQL)
+            ensure_raw_schema(con)
+            drop_incoming_tables(con)
             yield con
         finally:
             con.close()
@@ -163,12 +155,83 @@ def connect_read(paths: SpiegelPaths) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
+def claims_table(period: str, insurer: str) -> str:
+    """The table holding the claim lines of (period, insurer)'s delivery in force."""
+    name = f"{CLAIMS_PREFIX}{period}__{insurer}".replace('"', '""')
+    return f'raw."{name}"'
+
+
+def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'raw' and starts_with(table_name, ?) "
+        "order by table_name", [CLAIMS_PREFIX]).fetchall()]
+
+
+def refresh_claims_view(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)define raw.claims as the union of the per-delivery tables."""
+    branches = []
+    for name in _claims_tables(con):
+        quoted = name.replace('"', '""')
+        branches.append(f'select period, insurer, delivery_id, rowid + 2 as source_line, '
+                        f'{", ".join(CLAIM_COLUMNS)} from raw."{quoted}"')
+    if not branches:
+        empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS)
+        branches = [f"select {empty} where false"]
+    con.execute("create or replace view raw.claims as\n" + "\nunion all\n".join(branches))
+
+
+def _migrate_single_claims_table(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse of an earlier version kept every line in one table raw.claims: move
+    each (period, insurer) into its own table, in source_line order, once."""
+    kind = con.execute("select table_type from information_schema.tables where table_schema = 'raw' "
+                       "and table_name = 'claims'").fetchone()
+    if kind is None:
+        refresh_claims_view(con)
+        return
+    if kind[0] != "BASE TABLE":
+        return
+    con.execute("begin transaction")
+    try:
+        for period, insurer in con.execute("select distinct period, insurer from raw.claims").fetchall():
+            con.execute(f"create table {claims_table(period, insurer)} as select period, insurer, delivery_id, "
+                        f"{', '.join(CLAIM_COLUMNS)} from raw.claims where period = ? and insurer = ? "
+                        "order by source_line", [period, insurer])
+        con.execute("drop table raw.claims")
+        refresh_claims_view(con)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_SCHEMA_SQL)
+    _migrate_single_claims_table(con)
+
+
+def store_claims(con: duckdb.DuckDBPyConnection, period: str, insurer: str, delivery_id: str,
+                 relation: str) -> None:
+    """Make the rows of ``relation`` (the 17 claim columns, in file order) the claim lines
+    of (period, insurer). For tests and repairs; ingestion renames its validated table."""
+    select = ", ".join(f"cast({c} as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS
+                       if c not in ("period", "insurer", "delivery_id", "source_line"))
+    con.execute(f"drop table if exists {claims_table(period, insurer)}")
+    con.execute(f"create table {claims_table(period, insurer)} as select ? as period, ? as insurer, "
+                f"? as delivery_id, {select} from {relation}", [period, insurer, delivery_id])
+    refresh_claims_view(con)
+
+
+def _rename_target(table: str) -> str:
+    """ALTER TABLE ... RENAME TO takes a bare name."""
+    return table.split(".", 1)[1]
+
+
 def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) -> None:
     """Make ``verdict``'s delivery the one in force for its (period, insurer).
 
-    Accepted: its rows replace the previous ones. Rejected: the previous rows are
-    removed too, because the delivery in force is the newest one and it is not usable;
-    the release stays blocked until a valid delivery lands.
+    Accepted: its typed table (``verdict.table``) replaces the previous one. Rejected:
+    the previous rows are removed too, because the delivery in force is the newest one
+    and it is not usable; the release stays blocked until a valid delivery lands.
     """
     ref = verdict.ref
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -176,23 +239,14 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
     status = "accepted" if verdict.accepted else "rejected"
     rule = None if verdict.accepted else verdict.first_rule
     message = None if verdict.accepted else verdict.error_text()
+    target = claims_table(ref.period, ref.insurer)
     con.execute("begin transaction")
     try:
-        con.execute("delete from raw.claims where period = ? and insurer = ?", [ref.period, ref.insurer])
+        con.execute(f"drop table if exists {target}")
         con.execute("delete from raw.deliveries where period = ? and insurer = ?", [ref.period, ref.insurer])
         if verdict.accepted:
-            columns = ", ".join(CLAIM_COLUMNS)
-            select = ", ".join(
-                f"cast({c} as date)" if c in ("birth_date", "service_date", "processed_date")
-                else f"cast({c} as decimal(18, 2))" if c in ("claimed_amount", "paid_amount")
-                else c
-                for c in CLAIM_COLUMNS
-            )
-            con.execute(
-                f"insert into raw.claims (period, insurer, delivery_id, source_line, {columns}) "
-                f"select ?, ?, ?, rowid + 2, {select} from {STAGING_TABLE} order by rowid",
-                [ref.period, ref.insurer, ref.delivery_id],
-            )
+            con.execute(f"alter table {verdict.table} rename to {_rename_target(target)}")
+        refresh_claims_view(con)
         con.execute(
             "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [ref.period, ref.insurer, ref.delivery_id, status,
@@ -212,15 +266,28 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
         con.execute("rollback")
         raise
     finally:
-        con.execute(f"drop table if exists {STAGING_TABLE}")
+        if verdict.table:
+            con.execute(f"drop table if exists {verdict.table}")
+
+
+def drop_incoming_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Typed tables of a validation that was killed before it was recorded."""
+    for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw' "
+                               "and starts_with(table_name, ?)", [INCOMING_PREFIX]).fetchall():
+        con.execute(f'drop table if exists raw."{name.replace(chr(34), chr(34) * 2)}"')
 
 
 def record_missing(con: duckdb.DuckDBPyConnection, period: str, insurer: str) -> None:
     """No complete delivery is in force: remove any stale rows for (period, insurer)."""
     con.execute("begin transaction")
-    con.execute("delete from raw.claims where period = ? and insurer = ?", [period, insurer])
-    con.execute("delete from raw.deliveries where period = ? and insurer = ?", [period, insurer])
-    con.execute("commit")
+    try:
+        con.execute(f"drop table if exists {claims_table(period, insurer)}")
+        refresh_claims_view(con)
+        con.execute("delete from raw.deliveries where period = ? and insurer = ?", [period, insurer])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def deliveries_in_warehouse(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from delivery_factory import PATIENT, claim_row, render_csv, write_delivery
-from orchestration.contract import CLAIM_COLUMNS, STAGING_TABLE, validate_delivery
+from orchestration.contract import CLAIM_COLUMNS, INCOMING_PREFIX, STAGING_TABLE, validate_delivery
 from orchestration.landing import DeliveryRef, find_in_force, scan_landing
 
 PERIOD, INSURER, DID = "2024-v1", "vgz", "20241005T0930"
@@ -39,7 +39,7 @@ def test_clean_delivery_is_accepted_and_rows_are_staged(tmp_path):
     assert verdict.accepted, verdict.error_text()
     assert verdict.row_count == 5
     assert str(verdict.paid_amount_total) == "182.65"
-    assert con.execute(f"select count(*), min(rowid) + 2 from {STAGING_TABLE}").fetchone() == (5, 2)
+    assert con.execute(f"select count(*), min(rowid) + 2 from {verdict.table}").fetchone() == (5, 2)
 
 
 def test_gzip_delivery_is_accepted(tmp_path):
@@ -97,7 +97,7 @@ def test_harmless_variants_are_accepted(tmp_path, name):
     con, verdict = _validate(tmp_path)
     assert verdict.accepted, verdict.error_text()
     assert verdict.row_count == len(build()["rows"])
-    claim_ids = [r[0] for r in con.execute(f"select claim_id from {STAGING_TABLE} order by rowid").fetchall()]
+    claim_ids = [r[0] for r in con.execute(f"select claim_id from {verdict.table} order by rowid").fetchall()]
     assert claim_ids[:2] == ["C000000", "C000,001" if name == "comma inside a quoted field" else "C000001"]
 
 
@@ -245,7 +245,9 @@ def test_bad_delivery_is_rejected_with_rule_file_and_rows(tmp_path, name):
         assert violation.rows and violation.rows[0]["line"] == line, (name, violation.rows)
         assert f"line {line}" in text
     # nothing staged, nothing under landing/ changed
-    assert con.execute(f"select count(*) from duckdb_tables() where table_name = '{STAGING_TABLE}'").fetchone()[0] == 0
+    assert verdict.table is None
+    assert con.execute(f"select count(*) from duckdb_tables() where table_name = '{STAGING_TABLE}' "
+                       f"or starts_with(table_name, '{INCOMING_PREFIX}')").fetchone()[0] == 0
     assert _tree_digest(landing) == before
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from orchestration import quality
 from orchestration.config import SpiegelPaths, insurers, periods, required_insurers
-from orchestration.warehouse import RAW_SCHEMA_SQL
+from orchestration.warehouse import ensure_raw_schema, record_missing, store_claims
 
 UZOVI = {i.insurer_id: i.uzovi for i in insurers()}
 NORMAL = 400  # claim lines per month in a clean delivery
@@ -59,19 +59,13 @@ def load(con, period: str, insurer: str, delivery_id: str, frame: pd.DataFrame |
          status: str = "accepted", rule: str | None = None, message: str | None = None) -> None:
     """What ingestion does: the delivery in force replaces the (period, insurer) rows."""
     info = periods()[period]
-    con.execute("delete from raw.claims where period = ? and insurer = ?", [period, insurer])
-    con.execute("delete from raw.deliveries where period = ? and insurer = ?", [period, insurer])
+    record_missing(con, period, insurer)
     rows = 0
     if frame is not None and status == "accepted":
-        f = frame.copy()
-        f.insert(0, "source_line", range(2, len(f) + 2))
-        f.insert(0, "delivery_id", delivery_id)
-        f.insert(0, "insurer", insurer)
-        f.insert(0, "period", period)
-        con.register("incoming", f)
-        con.execute("insert into raw.claims by name select * from incoming")
+        con.register("incoming", frame)
+        store_claims(con, period, insurer, delivery_id, "incoming")
         con.unregister("incoming")
-        rows = len(f)
+        rows = len(frame)
     accepted = status == "accepted"
     con.execute("insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [period, insurer, delivery_id, status, "claims.csv", "ab" * 32, rows, 0,
@@ -84,7 +78,7 @@ def wh(tmp_path):
     paths = SpiegelPaths(tmp_path / "data")
     paths.data_dir.mkdir(parents=True)
     con = duckdb.connect(str(paths.warehouse))
-    con.execute(RAW_SCHEMA_SQL)
+    ensure_raw_schema(con)
     yield con, paths
     con.close()
 
