@@ -400,21 +400,27 @@ def _expected_text(kwargs: dict[str, Any], params: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- suite 1: contents
 
+def _digits(column: str, n: int) -> str:
+    """``column`` is exactly ``n`` ASCII digits: regexp_full_match(column, '[0-9]{n}'),
+    three times cheaper (null stays null)."""
+    return f"(strlen({column}) = {n} and ltrim({column}, '0123456789') = '')"
+
+
 # name -> (SQL predicate over one claim line, SQL of the offending value, words for the message)
 CONTENT_RULES: dict[str, tuple[str, str, str]] = {
     "unknown_prestatie_codes": ("category is null", "coalesce(code_list, '') || '/' || coalesce(prestatie_code, '')",
                                 "a prestatie code that is not in the prestatie code seed for its code list"),
     "invalid_code_list": ("coalesce(code_list not in ('073', '074'), true)", "code_list",
                           "a code_list other than 073 or 074"),
-    "malformed_practice_agb": ("not coalesce(regexp_full_match(practice_agb, '[0-9]{8}'), false)", "practice_agb",
+    "malformed_practice_agb": (f"not coalesce({_digits('practice_agb', 8)}, false)", "practice_agb",
                                "a practice_agb that is not 8 digits"),
-    "malformed_therapist_agb": ("not coalesce(regexp_full_match(therapist_agb, '[0-9]{8}'), false)",
+    "malformed_therapist_agb": (f"not coalesce({_digits('therapist_agb', 8)}, false)",
                                 "therapist_agb", "a therapist_agb that is not 8 digits"),
-    "malformed_uzovi": ("not coalesce(regexp_full_match(uzovi, '[0-9]{4}'), false)", "uzovi",
+    "malformed_uzovi": (f"not coalesce({_digits('uzovi', 4)}, false)", "uzovi",
                         "a uzovi that is not 4 digits"),
-    "foreign_uzovi": ("coalesce(regexp_full_match(uzovi, '[0-9]{4}') and uzovi <> $uzovi, false)", "uzovi",
+    "foreign_uzovi": (f"coalesce({_digits('uzovi', 4)} and uzovi <> $uzovi, false)", "uzovi",
                       "a uzovi that is not the insurer's own"),
-    "malformed_dcsph": ("dcsph_code is not null and not regexp_full_match(dcsph_code, '[0-9]{4}')", "dcsph_code",
+    "malformed_dcsph": (f"dcsph_code is not null and not {_digits('dcsph_code', 4)}", "dcsph_code",
                         "a DCSPH code that is not 4 digits"),
     "invalid_sex": ("coalesce(sex not in ('0', '1', '2', '9'), true)", "sex", "a sex other than 0, 1, 2 or 9"),
     "invalid_indication_code": ("coalesce(indication_code not in ('001', '008', '009'), true)", "indication_code",
@@ -428,7 +434,7 @@ CONTENT_RULES: dict[str, tuple[str, str, str]] = {
                                 "a negative claimed_amount on a debit line"),
     # warnings
     "rejected_lines": ("paid_amount = 0", "paid_amount", "paid_amount 0 (rejected by the insurer)"),
-    "empty_or_malformed_dcsph": ("not coalesce(regexp_full_match(dcsph_code, '[0-9]{4}'), false)", "dcsph_code",
+    "empty_or_malformed_dcsph": (f"not coalesce({_digits('dcsph_code', 4)}, false)", "dcsph_code",
                                  "no usable DCSPH code (body region XX in the case mix)"),
     "processed_before_service": ("processed_date < service_date", "processed_date",
                                  "a processed_date before the service_date"),
@@ -437,27 +443,32 @@ CONTENT_RULES: dict[str, tuple[str, str, str]] = {
 
 def _contents_scan(con, period: str, insurer: str, start: date, end: date, cutoff: date,
                    uzovi: str | None) -> tuple[int, dict[str, int], dict[str, list[dict]]]:
-    """One scan of the delivery: violation counts and the first offending rows per rule."""
-    select = ["count(*) as lines"]
-    for name, (pred, value, _) in CONTENT_RULES.items():
-        select.append(f"count_if({pred}) as {name}")
-        select.append(f"min_by({{'source_line': source_line, 'claim_id': claim_id, "
-                      f"'value': cast({value} as varchar)}}, source_line, {SAMPLE_ROWS}) "
-                      f"filter (where {pred}) as {name}__sample")
-    sql = (f"with {_codes_cte()}, lines as (select c.*, k.category from raw.claims c left join codes k "
-           f"on c.code_list = k.code_list and c.prestatie_code = k.prestatie_code "
-           f"where c.period = $period and c.insurer = $insurer) select {', '.join(select)} from lines")
+    """One scan of the delivery counts every rule's offenders; the first offending rows
+    are fetched afterwards, only for the rules that have any (a clean delivery of 13
+    million lines costs one cheap pass, not 17 sample collections)."""
     params = {"period": period, "insurer": insurer, "period_start": start, "period_end": end,
               "cutoff_date": cutoff, "uzovi": uzovi or ""}
+    rules = {name: pred if uzovi is not None else pred.replace("uzovi <> $uzovi", "false")
+             for name, (pred, _, _) in CONTENT_RULES.items()}
     if uzovi is None:
-        sql = sql.replace("uzovi <> $uzovi", "false")
         params.pop("uzovi")
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    row = dict(zip(names, cur.fetchone()))
-    counts = {n: int(row[n] or 0) for n in CONTENT_RULES}
-    samples = {n: [_plain(s) for s in (row[f"{n}__sample"] or [])] for n in CONTENT_RULES}
-    return int(row["lines"]), counts, samples
+    lines_sql = (f"with {_codes_cte()}, lines as (select c.*, k.category from raw.claims c left join codes k "
+                 f"on c.code_list = k.code_list and c.prestatie_code = k.prestatie_code "
+                 f"where c.period = $period and c.insurer = $insurer)")
+    counts_sql = ", ".join(f"count_if({pred}) as {name}" for name, pred in rules.items())
+    row = con.execute(f"{lines_sql} select count(*), {counts_sql} from lines", params).fetchone()
+    counts = {name: int(n or 0) for name, n in zip(rules, row[1:])}
+    samples: dict[str, list[dict]] = {name: [] for name in rules}
+    failing = [name for name, n in counts.items() if n]
+    if failing:
+        sample_sql = ", ".join(
+            f"min_by({{'source_line': source_line, 'claim_id': claim_id, "
+            f"'value': cast({CONTENT_RULES[name][1]} as varchar)}}, source_line, {SAMPLE_ROWS}) "
+            f"filter (where {rules[name]}) as {name}" for name in failing)
+        sql = f"{lines_sql} select {sample_sql} from lines"
+        found = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchone()
+        samples.update({name: [_plain(s) for s in (rows or [])] for name, rows in zip(failing, found)})
+    return int(row[0]), counts, samples
 
 
 def _orphan_credits(con, period: str, insurer: str) -> tuple[int, int, list[dict]]:
