@@ -324,13 +324,15 @@ def _sql_str(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _read_csv_sql(path: Path) -> str:
-    """DuckDB's strict reading of a claims file: every column as text, rejects stored."""
+def _read_csv_sql(path: Path, store_rejects: bool = True) -> str:
+    """DuckDB's strict reading of a claims file, every column as text. With
+    ``store_rejects`` the lines it cannot read go to ``reject_errors`` (for messages);
+    without, the first such line raises an error (the fast path only needs to know)."""
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CLAIM_COLUMNS) + "}"
     compression = "gzip" if path.name.endswith(".gz") else "none"
     return (f"read_csv({_sql_str(path)}, header = true, auto_detect = false, delim = ',', quote = '\"', "
             f"escape = '\"', columns = {columns}, compression = '{compression}', strict_mode = true, "
-            f"store_rejects = true, max_line_size = {MAX_LINE_BYTES}, parallel = true)")
+            f"store_rejects = {str(store_rejects).lower()}, max_line_size = {MAX_LINE_BYTES}, parallel = true)")
 
 
 def parse_rows(con, path: Path, table: str = STAGING_TABLE) -> None:
@@ -568,14 +570,10 @@ def _load_typed_rows(con, ref: DeliveryRef, path: Path, table: str,
     con.execute("create schema if not exists raw")
     con.execute(f"drop table if exists {table}")
     try:
-        con.execute(f"create table {table} as select {_typed_select(ref)} from {_read_csv_sql(path)}")
+        con.execute(f"create table {table} as select {_typed_select(ref)} "
+                    f"from {_read_csv_sql(path, store_rejects=False)}")
     except Exception as exc:  # any reading error: the diagnosis names it
-        _drop_reject_tables(con)
         return str(exc).splitlines()[0][:300]
-    rejected = con.execute("select count(*) from reject_errors").fetchone()[0]
-    _drop_reject_tables(con)
-    if rejected:
-        return f"{rejected} line(s) could not be read"
     rows, breaking, total, claim_ids = con.execute(
         f"select count(*), count_if(breaks_contract), coalesce(sum(paid_amount), 0), count(distinct claim_id) "
         f"from {table}").fetchone()

@@ -21,6 +21,7 @@ import random
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -246,6 +247,10 @@ def replace_raw(con: duckdb.DuckDBPyConnection, claims: list[dict], deliveries: 
     if claims:
         con.executemany(f"insert into raw.claims values ({', '.join('?' * len(CLAIM_COLUMNS))})",
                         [[r[c] for c in CLAIM_COLUMNS] for r in claims])
+    # as ingestion records it: the row count of the delivery's file
+    lines = Counter((r["period"], r["insurer"]) for r in claims)
+    deliveries = [{**d, "row_count": lines[(d["period"], d["insurer"])] if d["status"] == "accepted" else None}
+                  for d in deliveries]
     con.executemany(f"insert into raw.deliveries values ({', '.join('?' * len(DELIVERY_COLUMNS))})",
                     [[d[c] for c in DELIVERY_COLUMNS] for d in deliveries])
 

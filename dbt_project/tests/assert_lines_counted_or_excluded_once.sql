@@ -1,42 +1,57 @@
 -- method.md §2: every claim line of the period is either a counted session or an
--- excluded line with one reason: per insurer, the lines of int_claim_lines are exactly
--- as many as the counted sessions plus the excluded lines. (Counting instead of joining
--- line by line: at national scale a join of 45 million lines would cost more than the
--- method; a line in both or in neither would change one of the two sides.)
+-- excluded line with one reason. Per insurer, the lines of the delivery in force (its
+-- row count as the contract checked it) equal the counted sessions
+-- (fct_insurer_monthly_sessions) plus the excluded lines (fct_excluded_lines): the
+-- whole chain from the delivery to the marts, checked without another pass over 45
+-- million lines. Both marts are decided by one expression per line
+-- (macros/claim_line_exclusion_reason.sql), so a line cannot be in both or neither
+-- without changing this sum.
 with
 
-lines as (
-    select insurer_id, count(*) as lines
-    from {{ ref('int_claim_lines') }}
+deliveries as (
+    select
+        insurer_id,
+        delivery_id
+    from {{ ref('int_period_deliveries') }}
     where period = '{{ spiegel_period() }}'
-    group by insurer_id
+),
+
+delivered as (
+    select
+        deliveries.insurer_id,
+        stg.row_count as lines
+    from deliveries
+    inner join {{ ref('stg_raw__deliveries') }} as stg
+        on stg.period = '{{ spiegel_period() }}'
+        and stg.insurer_id = deliveries.insurer_id
+        and stg.delivery_id = deliveries.delivery_id
 ),
 
 counted as (
-    select insurer_id, count(*) as counted
-    from {{ ref('int_counted_sessions') }}
+    select insurer_id, sum(counted_sessions) as counted
+    from {{ ref('fct_insurer_monthly_sessions') }}
     where period = '{{ spiegel_period() }}'
     group by insurer_id
 ),
 
 excluded as (
-    select insurer_id, count(*) as excluded
-    from {{ ref('int_excluded_lines') }}
+    select insurer_id, sum(lines) as excluded
+    from {{ ref('fct_excluded_lines') }}
     where period = '{{ spiegel_period() }}'
     group by insurer_id
 ),
 
 final as (
     select
-        lines.insurer_id,
-        lines.lines,
+        delivered.insurer_id,
+        delivered.lines,
         coalesce(counted.counted, 0) as counted,
         coalesce(excluded.excluded, 0) as excluded
-    from lines
+    from delivered
     left join counted
-        on lines.insurer_id = counted.insurer_id
+        on delivered.insurer_id = counted.insurer_id
     left join excluded
-        on lines.insurer_id = excluded.insurer_id
+        on delivered.insurer_id = excluded.insurer_id
 )
 
 select * from final

@@ -1,11 +1,13 @@
 {{ config(severity='warn') }}
 -- method.md §2.5: orphan credits (original claim not in the insurer's delivery) are a
--- data-quality warning, never an error: they are otherwise ignored.
+-- data-quality warning, never an error: they are otherwise ignored. Read from the
+-- excluded-lines mart (reason orphan_credit), which holds the same lines as
+-- int_orphan_credits already counted: no second pass over the period's lines.
 select
     period,
     insurer_id,
-    count(*) as orphan_credits,
-    sum(paid_amount) as paid_amount
-from {{ ref('int_orphan_credits') }}
+    lines as orphan_credits,
+    paid_amount
+from {{ ref('fct_excluded_lines') }}
 where period = '{{ spiegel_period() }}'
-group by period, insurer_id
+    and reason = 'orphan_credit'

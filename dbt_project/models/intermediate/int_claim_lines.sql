@@ -41,7 +41,8 @@ deliveries as (
         delivery_id,
         period_start,
         period_end,
-        cutoff_date
+        cutoff_date,
+        insurer_bit
     from {{ ref('int_period_deliveries') }}
     where period = '{{ spiegel_period() }}'
 
@@ -62,6 +63,7 @@ final as (
     select
         claims.period,
         claims.insurer_id,
+        deliveries.insurer_bit,
         claims.delivery_id,
         claims.source_line,
         claims.claim_id,

@@ -19,6 +19,7 @@ claim_lines as not materialized (
     select
         period,
         insurer_id,
+        insurer_bit,
         delivery_id,
         source_line,
         claim_id,
@@ -102,6 +103,7 @@ final as (
     select
         claim_lines.period,
         claim_lines.insurer_id,
+        claim_lines.insurer_bit,
         claim_lines.delivery_id,
         claim_lines.source_line,
         claim_lines.claim_id,

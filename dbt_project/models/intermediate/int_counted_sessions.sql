@@ -8,6 +8,7 @@ netted_lines as (
     select
         period,
         insurer_id,
+        insurer_bit,
         delivery_id,
         source_line,
         claim_id,
@@ -44,6 +45,7 @@ final as (
         patient_id,
         dcsph_code,
         insurer_id,
+        insurer_bit,
         delivery_id,
         source_line,
         claim_id,

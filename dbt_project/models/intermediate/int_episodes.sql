@@ -21,6 +21,7 @@ sessions as (
         patient_id,
         dcsph_code,
         insurer_id,
+        insurer_bit,
         claim_id,
         birth_date,
         sex,
@@ -52,7 +53,8 @@ episodes as (
         count(*) as observed_sessions,
         min(service_date) as first_session_date,
         max(service_date) as last_session_date,
-        count(distinct insurer_id) as insurers,
+        -- distinct insurers: bit_or of one bit per insurer (int_period_deliveries)
+        cast(bit_count(bit_or(insurer_bit)) as bigint) as insurers,
         -- the first counted session by (service_date, insurer_id, claim_id), with its
         -- birth_date and sex: one min over a struct costs half of two arg_min
         min({

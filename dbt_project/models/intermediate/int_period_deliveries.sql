@@ -34,7 +34,12 @@ final as (
         deliveries.delivery_id,
         periods.period_start,
         periods.period_end,
-        deliveries.cutoff_date
+        deliveries.cutoff_date,
+        -- one bit per insurer of the period: int_episodes counts an episode's insurers
+        -- as bit_count(bit_or(insurer_bit)), which at national scale costs a fraction
+        -- of count(distinct insurer_id) (at most 64 insurers per period)
+        cast(1 as ubigint) << cast(row_number() over (order by deliveries.insurer_id) - 1 as integer)
+            as insurer_bit
     from deliveries
     inner join periods
         on deliveries.period = periods.period

@@ -1,16 +1,18 @@
--- method.md §2: claim lines that do not count, per insurer and reason (one reason per
--- line, see macros/claim_line_exclusion_reason.sql), with their summed paid_amount.
+-- method.md §2: claim lines that do not count, per insurer and reason (the one reason
+-- each line gets, macros/claim_line_exclusion_reason.sql), with their paid_amount.
 with
 
-excluded_lines as (
+verdicts as (
 
     select
         period,
         insurer_id,
         reason,
+        lines,
         paid_amount
-    from {{ ref('int_excluded_lines') }}
+    from {{ ref('int_line_verdict_summary') }}
     where period = '{{ spiegel_period() }}'
+        and reason is not null
 
 ),
 
@@ -20,9 +22,9 @@ final as (
         period,
         insurer_id,
         reason,
-        count(*) as lines,
+        cast(sum(lines) as bigint) as lines,
         sum(paid_amount) as paid_amount
-    from excluded_lines
+    from verdicts
     group by period, insurer_id, reason
 
 )

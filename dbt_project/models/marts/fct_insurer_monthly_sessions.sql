@@ -17,27 +17,17 @@ deliveries as (
 
 ),
 
-claim_lines as (
+verdicts as (
 
     select
         period,
         insurer_id,
-        service_date,
-        paid_amount,
-        period_start,
-        period_end
-    from {{ ref('int_claim_lines') }}
-    where period = '{{ spiegel_period() }}'
-
-),
-
-counted_sessions as (
-
-    select
-        period,
-        insurer_id,
-        service_month
-    from {{ ref('int_counted_sessions') }}
+        service_month,
+        is_in_period,
+        reason,
+        lines,
+        paid_amount
+    from {{ ref('int_line_verdict_summary') }}
     where period = '{{ spiegel_period() }}'
 
 ),
@@ -62,12 +52,12 @@ lines_per_month as (
     select
         period,
         insurer_id,
-        strftime(service_date, '%Y-%m') as month,
-        count(*) as claim_lines,
+        service_month as month,
+        cast(sum(lines) as bigint) as claim_lines,
         sum(paid_amount) as paid_amount
-    from claim_lines
-    where service_date between period_start and period_end
-    group by period, insurer_id, strftime(service_date, '%Y-%m')
+    from verdicts
+    where is_in_period
+    group by period, insurer_id, service_month
 
 ),
 
@@ -77,8 +67,9 @@ sessions_per_month as (
         period,
         insurer_id,
         service_month as month,
-        count(*) as counted_sessions
-    from counted_sessions
+        cast(sum(lines) as bigint) as counted_sessions
+    from verdicts
+    where reason is null
     group by period, insurer_id, service_month
 
 ),
