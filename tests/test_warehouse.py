@@ -103,3 +103,17 @@ def test_a_warehouse_with_the_earlier_single_claims_table_is_split_once(tmp_path
     assert _tables(paths) == ["claims__2024-v1__cz", "claims__2024-v1__vgz", "deliveries", "delivery_log"]
     assert [(r[1], r[2]) for r in _claims(paths, "vgz")] == [(2, "vgz-2"), (3, "vgz-3"), (4, "vgz-4")]
     assert claims_table(PERIOD, "vgz") == 'raw."claims__2024-v1__vgz"'
+
+
+def test_a_typed_table_left_by_a_killed_validation_is_dropped_by_the_next_writer(tmp_path: Path):
+    paths = SpiegelPaths(tmp_path / "data")
+    write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930")
+    with connect_write(paths) as con:
+        verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
+        assert verdict.accepted and verdict.table == 'raw."incoming__2024-v1__vgz"'
+        # killed here: validated, never recorded
+    assert "incoming__2024-v1__vgz" in _tables(paths)           # readers do not clean up
+    with connect_write(paths):
+        pass
+    assert _tables(paths) == ["deliveries", "delivery_log"]
+    assert _claims(paths, "vgz") == []
