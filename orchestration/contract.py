@@ -230,8 +230,17 @@ def locate_data_file(ref: DeliveryRef, manifest: dict[str, Any]) -> Path:
     return path
 
 
+def _chunks(path: Path):
+    with open(path, "rb") as f:
+        while chunk := f.read(16 * 1024 * 1024):
+            yield chunk
+
+
 def file_sha256(path: Path) -> str:
-    return scan_file(path).sha256
+    digest = hashlib.sha256()
+    for chunk in _chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -249,12 +258,11 @@ def scan_file(path: Path) -> FileScan:
     digest = hashlib.sha256()
     compressed = path.name.endswith(".gz")
     found: set[str] = set(TELLTALE_BYTES) if compressed else set()
-    with open(path, "rb") as f:
-        while chunk := f.read(16 * 1024 * 1024):
-            digest.update(chunk)
-            for name, byte in TELLTALE_BYTES.items():
-                if name not in found and byte in chunk:
-                    found.add(name)
+    for chunk in _chunks(path):
+        digest.update(chunk)
+        for name, byte in TELLTALE_BYTES.items():
+            if name not in found and byte in chunk:
+                found.add(name)
     return FileScan(digest.hexdigest(), frozenset(found))
 
 
@@ -524,10 +532,19 @@ class _Many(Exception):
 # ------------------------------------------------------------------- the fast path
 
 
+def raw_table(name: str) -> str:
+    """The qualified, quoted name of table ``name`` in the warehouse's raw schema."""
+    return 'raw."' + name.replace('"', '""') + '"'
+
+
+def raw_column_type(column: str) -> str:
+    """The type a claim column has in the warehouse (every other column stays text)."""
+    return "date" if column in DATE_COLUMNS else "decimal(18, 2)" if column in AMOUNT_COLUMNS else "varchar"
+
+
 def incoming_table(ref: DeliveryRef) -> str:
     """Where the typed rows of ``ref`` land before they are made the delivery in force."""
-    name = f"{INCOMING_PREFIX}{ref.period}__{ref.insurer}".replace('"', '""')
-    return f'raw."{name}"'
+    return raw_table(f"{INCOMING_PREFIX}{ref.period}__{ref.insurer}")
 
 
 def _sql_literal(value: str) -> str:
@@ -541,9 +558,8 @@ def _typed_select(ref: DeliveryRef) -> str:
     fast_rules = {"claims.claim_id_present", "claims.patient_id_pseudonym", "claims.date_format",
                   "claims.amount_format"}
     breaks = " or ".join(f"({cond})" for rule, _, cond, _ in _row_rule_sql() if rule in fast_rules)
-    typed = [f"try_cast({c} as date) as {c}" if c in DATE_COLUMNS
-             else f"try_cast({c} as decimal(18, 2)) as {c}" if c in AMOUNT_COLUMNS
-             else c for c in CLAIM_COLUMNS]
+    typed = [c if raw_column_type(c) == "varchar" else f"try_cast({c} as {raw_column_type(c)}) as {c}"
+             for c in CLAIM_COLUMNS]
     return ", ".join([f"{_sql_literal(ref.period)} as period", f"{_sql_literal(ref.insurer)} as insurer",
                       f"{_sql_literal(ref.delivery_id)} as delivery_id", *typed,
                       f"coalesce({breaks}, true) as breaks_contract"])

@@ -28,7 +28,7 @@ from typing import Iterator
 import duckdb
 
 from orchestration.config import SpiegelPaths, duckdb_memory_limit
-from orchestration.contract import CLAIM_COLUMNS, INCOMING_PREFIX, ContractVerdict
+from orchestration.contract import CLAIM_COLUMNS, INCOMING_PREFIX, ContractVerdict, raw_column_type, raw_table
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
 
@@ -41,8 +41,7 @@ CLAIMS_PREFIX = "claims__"
 # raw.claims as the view shows it (and the old single table held it)
 CLAIMS_VIEW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("period", "varchar"), ("insurer", "varchar"), ("delivery_id", "varchar"), ("source_line", "bigint"),
-    *((c, "date" if c in ("birth_date", "service_date", "processed_date")
-       else "decimal(18, 2)" if c in ("claimed_amount", "paid_amount") else "varchar") for c in CLAIM_COLUMNS),
+    *((c, raw_column_type(c)) for c in CLAIM_COLUMNS),
 )
 
 RAW_SCHEMA_SQL = """
@@ -157,8 +156,7 @@ def connect_read(paths: SpiegelPaths) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def claims_table(period: str, insurer: str) -> str:
     """The table holding the claim lines of (period, insurer)'s delivery in force."""
-    name = f"{CLAIMS_PREFIX}{period}__{insurer}".replace('"', '""')
-    return f'raw."{name}"'
+    return raw_table(f"{CLAIMS_PREFIX}{period}__{insurer}")
 
 
 def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -171,9 +169,8 @@ def refresh_claims_view(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)define raw.claims as the union of the per-delivery tables."""
     branches = []
     for name in _claims_tables(con):
-        quoted = name.replace('"', '""')
         branches.append(f'select period, insurer, delivery_id, rowid + 2 as source_line, '
-                        f'{", ".join(CLAIM_COLUMNS)} from raw."{quoted}"')
+                        f'{", ".join(CLAIM_COLUMNS)} from {raw_table(name)}')
     if not branches:
         empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS)
         branches = [f"select {empty} where false"]
@@ -274,7 +271,7 @@ def drop_incoming_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Typed tables of a validation that was killed before it was recorded."""
     for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw' "
                                "and starts_with(table_name, ?)", [INCOMING_PREFIX]).fetchall():
-        con.execute(f'drop table if exists raw."{name.replace(chr(34), chr(34) * 2)}"')
+        con.execute(f"drop table if exists {raw_table(name)}")
 
 
 def record_missing(con: duckdb.DuckDBPyConnection, period: str, insurer: str) -> None:
