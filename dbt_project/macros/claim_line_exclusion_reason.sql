@@ -15,9 +15,10 @@
          credit_line                  any other credit line (credits never count themselves)
          fully_credited               debit line whose net paid amount is <= 0
 
-    Used by int_counted_sessions (reason is null) and int_excluded_lines (reason is not
-    null), so both are decided by this one expression and every line lands in exactly
-    one of them. Expects the columns of int_claim_lines_netted. -#}
+    Used by int_counted_sessions (reason is null), int_excluded_lines (reason is not
+    null) and int_line_verdict_summary (both, counted per insurer and month), so all
+    are decided by this one expression and every line lands in exactly one verdict.
+    Expects the columns of int_claim_lines_netted. -#}
 {% macro claim_line_exclusion_reason() -%}
     case
         when discipline is null then 'code_list_not_073_074'

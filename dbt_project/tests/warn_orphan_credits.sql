@@ -1,8 +1,8 @@
 {{ config(severity='warn') }}
 -- method.md §2.5: orphan credits (original claim not in the insurer's delivery) are a
--- data-quality warning, never an error: they are otherwise ignored. Read from the
--- excluded-lines mart (reason orphan_credit), which holds the same lines as
--- int_orphan_credits already counted: no second pass over the period's lines.
+-- data-quality warning, never an error: they are otherwise ignored. Counted from the
+-- excluded-lines mart (reason orphan_credit: the lines of int_orphan_credits), so
+-- the warning needs no second pass over the period's lines.
 select
     period,
     insurer_id,

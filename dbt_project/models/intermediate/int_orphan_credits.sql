@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 -- method.md §2.5: orphan credits, credit lines whose original_claim_id is empty or not
--- a claim_id of the same insurer's delivery. A data-quality warning (test
--- warn_orphan_credits); otherwise ignored by the method.
+-- a claim_id of the same insurer's delivery, line by line for inspection. A
+-- data-quality warning (test warn_orphan_credits counts them in fct_excluded_lines,
+-- reason orphan_credit); otherwise ignored by the method.
 with
 
 netted_lines as (
