@@ -8,7 +8,10 @@ it is safe to retry. Readers open the file read-only.
 
 Claim lines live in one table per delivery in force, ``raw."claims__<period>__<insurer>"``,
 and ``raw.claims`` is a view over all of them (``source_line`` is the table's row
-number plus 2: the rows are stored in file order). Why not one big table: a national
+number plus 2: the rows are stored in file order). Period, insurer and delivery_id are
+not stored on every line: each table's comment names them (``contract.table_identity``)
+and the view adds them as constants, so a query for one period skips the other
+periods' tables without reading them. Why not one big table: a national
 year is 45 million lines, and copying them from the validated table into a shared one
 (and deleting the previous delivery's rows first) cost more than validating them.
 Making a delivery the one in force is a rename inside one transaction (drop the old
@@ -18,6 +21,7 @@ either the old rows or the new ones, never a mix.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from contextlib import contextmanager
@@ -28,7 +32,14 @@ from typing import Iterator
 import duckdb
 
 from orchestration.config import SpiegelPaths, duckdb_memory_limit
-from orchestration.contract import CLAIM_COLUMNS, INCOMING_PREFIX, ContractVerdict, raw_column_type, raw_table
+from orchestration.contract import (
+    CLAIM_COLUMNS,
+    INCOMING_PREFIX,
+    ContractVerdict,
+    label_table,
+    raw_column_type,
+    raw_table,
+)
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
 
@@ -159,18 +170,31 @@ def claims_table(period: str, insurer: str) -> str:
     return raw_table(f"{CLAIMS_PREFIX}{period}__{insurer}")
 
 
-def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where schema_name = 'raw' and starts_with(table_name, ?) "
+def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    """(name, comment) of every per-delivery claims table."""
+    return [(r[0], r[1]) for r in con.execute(
+        "select table_name, comment from duckdb_tables() where schema_name = 'raw' and starts_with(table_name, ?) "
         "order by table_name", [CLAIMS_PREFIX]).fetchall()]
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _claims_branch(name: str, comment: str | None) -> str:
+    """One table's lines as raw.claims shows them. A table written before 2026-11-26
+    has no identity comment but period, insurer and delivery_id columns."""
+    claim_columns = ", ".join(CLAIM_COLUMNS)
+    if not comment:
+        return f"select period, insurer, delivery_id, rowid + 2 as source_line, {claim_columns} from {raw_table(name)}"
+    identity = json.loads(comment)
+    constants = ", ".join(f"{_sql_literal(identity[k])} as {k}" for k in ("period", "insurer", "delivery_id"))
+    return f"select {constants}, rowid + 2 as source_line, {claim_columns} from {raw_table(name)}"
 
 
 def refresh_claims_view(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)define raw.claims as the union of the per-delivery tables."""
-    branches = []
-    for name in _claims_tables(con):
-        branches.append(f'select period, insurer, delivery_id, rowid + 2 as source_line, '
-                        f'{", ".join(CLAIM_COLUMNS)} from {raw_table(name)}')
+    branches = [_claims_branch(name, comment) for name, comment in _claims_tables(con)]
     if not branches:
         empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS)
         branches = [f"select {empty} where false"]
@@ -189,10 +213,11 @@ def _migrate_single_claims_table(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("begin transaction")
     try:
-        for period, insurer in con.execute("select distinct period, insurer from raw.claims").fetchall():
-            con.execute(f"create table {claims_table(period, insurer)} as select period, insurer, delivery_id, "
-                        f"{', '.join(CLAIM_COLUMNS)} from raw.claims where period = ? and insurer = ? "
-                        "order by source_line", [period, insurer])
+        for period, insurer, delivery_id in con.execute(
+                "select distinct period, insurer, delivery_id from raw.claims").fetchall():
+            con.execute(f"create table {claims_table(period, insurer)} as select {', '.join(CLAIM_COLUMNS)} "
+                        "from raw.claims where period = ? and insurer = ? order by source_line", [period, insurer])
+            label_table(con, claims_table(period, insurer), period, insurer, delivery_id)
         con.execute("drop table raw.claims")
         refresh_claims_view(con)
         con.execute("commit")
@@ -213,8 +238,8 @@ def store_claims(con: duckdb.DuckDBPyConnection, period: str, insurer: str, deli
     select = ", ".join(f"cast({c} as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS
                        if c not in ("period", "insurer", "delivery_id", "source_line"))
     con.execute(f"drop table if exists {claims_table(period, insurer)}")
-    con.execute(f"create table {claims_table(period, insurer)} as select ? as period, ? as insurer, "
-                f"? as delivery_id, {select} from {relation}", [period, insurer, delivery_id])
+    con.execute(f"create table {claims_table(period, insurer)} as select {select} from {relation}")
+    label_table(con, claims_table(period, insurer), period, insurer, delivery_id)
     refresh_claims_view(con)
 
 

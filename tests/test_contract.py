@@ -428,3 +428,27 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
     accepted = {i for i in clean_period(PERIOD) if i not in BROKEN_IN_ONE_PERIOD}
     assert set(loaded) == accepted and all(n > 40 for n in loaded.values())
     assert any(harmless in w and "orphan" in w for w in state.warnings), state.warnings
+
+
+@pytest.mark.parametrize("rule, column, values", [
+    ("claims.date_format", "service_date",
+     ["2024-01-05", "2024-02-29", "2023-02-29", "2024-1-5", " 2024-01-05", "2024/01/05", "20240105", "0999-01-05",
+      "0000-01-01", "10000-01-01", "-024-01-05", "2024-01-05 ", "2024-13-01", "", None, "2024-01-05T00:00"]),
+    ("claims.amount_format", "paid_amount",
+     ["58.77", "-1.50", "0.00", "-0.00", "007.50", "0.5", ".50", "1e3", "1,50", "12345678901234567.00",
+      "1234567890123456.00", "-1234567890123456.99", "+1.00", " 1.00", "", None, "1.005"]),
+])
+def test_fast_break_condition_agrees_with_the_exact_rule(rule, column, values):
+    """The fast path skips the regular expression for canonically written values; on
+    every value, well formed or not, it must decide as the exact rule does."""
+    from orchestration.contract import _fast_break_condition, _row_rule_sql
+
+    exact = next(cond for r, _, cond, show in _row_rule_sql() if r == rule and show[-1] == column)
+    fast = _fast_break_condition(rule, exact, column)
+    assert fast != exact
+    con = duckdb.connect()
+    con.execute(f"create table t (i integer, {column} varchar)")
+    con.executemany("insert into t values (?, ?)", list(enumerate(values)))
+    decided = con.execute(f"select i, coalesce({exact}, true), coalesce({fast}, true) from t order by i").fetchall()
+    assert [(i, a) for i, a, _ in decided] == [(i, b) for i, _, b in decided]
+    assert decided[0][1] is False and any(a for _, a, _ in decided)   # both kinds are among the values

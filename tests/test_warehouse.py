@@ -2,6 +2,7 @@
 raw.claims, replaced by a rename, and the migration of the earlier single table."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -117,3 +118,33 @@ def test_a_typed_table_left_by_a_killed_validation_is_dropped_by_the_next_writer
         pass
     assert _tables(paths) == ["deliveries", "delivery_log"]
     assert _claims(paths, "vgz") == []
+
+
+def test_period_insurer_and_delivery_come_from_the_table_comment_not_from_columns(tmp_path: Path):
+    paths = SpiegelPaths(tmp_path / "data")
+    write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930", rows=[claim_row(i) for i in range(2)])
+    _ingest(paths, "vgz")
+    with connect_read(paths) as con:
+        stored = [r[0] for r in con.execute("select column_name from duckdb_columns() where schema_name = 'raw' "
+                                            "and table_name = 'claims__2024-v1__vgz'").fetchall()]
+        comment = con.execute("select comment from duckdb_tables() where table_name = 'claims__2024-v1__vgz'"
+                              ).fetchone()[0]
+        other_period = con.execute("select count(*) from raw.claims where period = '2024-v2'").fetchone()[0]
+    assert not {"period", "insurer", "delivery_id"} & set(stored)
+    assert json.loads(comment) == {"period": PERIOD, "insurer": "vgz", "delivery_id": "20241005T0930"}
+    assert [(r[0], r[1]) for r in _claims(paths, "vgz")] == [("20241005T0930", 2), ("20241005T0930", 3)]
+    assert other_period == 0
+
+
+def test_a_per_delivery_table_with_identity_columns_and_no_comment_still_reads(tmp_path: Path):
+    """The layout of 2026-11-25 stored period, insurer and delivery_id on every line."""
+    paths = SpiegelPaths(tmp_path / "data")
+    with connect_write(paths) as con:
+        con.execute(f"create table {claims_table(PERIOD, 'cz')} as select '{PERIOD}' as period, 'cz' as insurer, "
+                    "'d0' as delivery_id, " + ", ".join(f"cast(null as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS
+                                                         if c not in ("period", "insurer", "delivery_id", "source_line"))
+                    + " from range(2)")
+    write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930", rows=[claim_row(0)])
+    _ingest(paths, "vgz")                                  # redefines the view over both layouts
+    assert [(r[0], r[1]) for r in _claims(paths, "cz")] == [("d0", 2), ("d0", 3)]
+    assert [(r[0], r[1]) for r in _claims(paths, "vgz")] == [("20241005T0930", 2)]
