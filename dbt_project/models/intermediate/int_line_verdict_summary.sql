@@ -1,9 +1,10 @@
--- method.md §2: how many claim lines of each insurer and service month got which
--- verdict (reason is null: a counted session; otherwise the one exclusion reason of
--- macros/claim_line_exclusion_reason.sql), with their paid_amount as delivered.
--- One pass over the period's lines feeds both fct_insurer_monthly_sessions and
--- fct_excluded_lines (at national scale each pass over 45 million lines costs
--- seconds; this small table costs nothing to read twice).
+-- method.md §2: how many claim lines of each insurer, service month, practice and
+-- therapist got which verdict (reason is null: a counted session; otherwise the one
+-- exclusion reason of macros/claim_line_exclusion_reason.sql), with their paid_amount
+-- as delivered. One pass over the period's lines feeds fct_insurer_monthly_sessions,
+-- fct_excluded_lines and the therapists of fct_practice_profile (at national scale
+-- each pass over 45 million lines costs seconds; these 5 million rows cost little to
+-- read three times).
 with
 
 netted_lines as (
@@ -12,6 +13,8 @@ netted_lines as (
         period,
         insurer_id,
         discipline,
+        practice_agb,
+        therapist_agb,
         prestatie_category,
         coverage,
         service_date,
@@ -32,6 +35,9 @@ verdicts as (
     select
         period,
         insurer_id,
+        discipline,
+        practice_agb,
+        therapist_agb,
         strftime(service_date, '%Y-%m') as service_month,
         coalesce(service_date between period_start and period_end, false) as is_in_period,
         {{ claim_line_exclusion_reason() }} as reason,
@@ -45,13 +51,16 @@ final as (
     select
         period,
         insurer_id,
+        discipline,
+        practice_agb,
+        therapist_agb,
         service_month,
         is_in_period,
         reason,
         count(*) as lines,
         sum(paid_amount) as paid_amount
     from verdicts
-    group by period, insurer_id, service_month, is_in_period, reason
+    group by period, insurer_id, discipline, practice_agb, therapist_agb, service_month, is_in_period, reason
 
 )
 

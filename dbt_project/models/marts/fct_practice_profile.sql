@@ -1,6 +1,8 @@
 -- method.md §3, §6: per practice (discipline, period): distinct patients, episodes and
 -- counted sessions (from the episodes, which hold every counted session once) and
--- distinct therapists (therapist_agb) over the counted sessions.
+-- distinct therapists (therapist_agb) over the counted sessions (from the verdict
+-- summary, whose rows with reason null are the counted sessions: no second pass over
+-- the lines).
 with
 
 counted_sessions as (
@@ -10,8 +12,9 @@ counted_sessions as (
         discipline,
         practice_agb,
         therapist_agb
-    from {{ ref('int_counted_sessions') }}
+    from {{ ref('int_line_verdict_summary') }}
     where period = '{{ spiegel_period() }}'
+        and reason is null
 
 ),
 
