@@ -494,3 +494,28 @@ def test_excluded_lines_cover_every_line_once(built):
     monthly = read(wh, "select month, sum(counted_sessions) s from marts.fct_insurer_monthly_sessions "
                        "where period = ? group by month order by month", [PERIOD_B])
     assert len(monthly) == 12 and monthly.s.sum() == counted
+
+
+def test_practice_profile_matches_the_counted_sessions_of_the_reference(built):
+    """Patients, episodes, sessions and therapists per practice, against the reference's
+    counted sessions (the therapists come from the verdict summary, not a line pass)."""
+    sessions = method_reference.counted_sessions(built["claims"], built["deliveries"], PERIOD_B)
+    episodes = method_reference.episodes(built["claims"], built["deliveries"], PERIOD_B)
+    expected: dict[tuple[str, str], dict[str, set | int]] = {}
+    for s in sessions:
+        e = expected.setdefault((method_reference.DISCIPLINES[s["code_list"]], s["practice_agb"]),
+                                {"patients": set(), "sessions": 0, "therapists": set(), "episodes": 0})
+        e["patients"].add(s["patient_id"])
+        e["sessions"] += 1
+        if s["therapist_agb"] is not None and not pd.isna(s["therapist_agb"]):
+            e["therapists"].add(s["therapist_agb"])
+    for ep in episodes:
+        expected[(ep["discipline"], ep["practice_agb"])]["episodes"] += 1
+    actual = read(built["warehouse"], "select discipline, practice_agb, patients, episodes, sessions, therapists "
+                                      "from marts.fct_practice_profile where period = ?", [PERIOD_B])
+    assert len(actual) == len(expected) > 5
+    assert any(len(e["therapists"]) > 1 for e in expected.values())
+    for r in actual.itertuples():
+        e = expected[(r.discipline, r.practice_agb)]
+        assert (r.patients, r.episodes, r.sessions, r.therapists) == \
+            (len(e["patients"]), e["episodes"], e["sessions"], len(e["therapists"])), r.practice_agb
