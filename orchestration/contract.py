@@ -245,25 +245,92 @@ def file_sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class FileScan:
-    """The file's sha256 and which tell-tale bytes (``TELLTALE_BYTES``) occur in it."""
+    """The file's sha256, which tell-tale bytes (``TELLTALE_BYTES``) occur in it, and the
+    line numbers of its blank lines (a harmless variant that shifts line numbering)."""
 
     sha256: str
     telltales: frozenset[str]
+    blank_lines: tuple[int, ...] = ()
+
+
+class _BlankLineFinder:
+    """Line numbers of the empty lines (LF or CRLF) of a text fed in chunks.
+
+    DuckDB skips blank lines, so the n-th row it reads is not on line n + 1 of the file
+    when one precedes it; with these numbers ``file_line`` says where a row really is.
+    """
+
+    PATTERNS = (b"\n\n", b"\n\r\n")
+
+    def __init__(self) -> None:
+        self.found: list[int] = []
+        self._tail = b""            # the last bytes fed: a blank line may straddle two chunks
+        self._newlines_before_tail = 0
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self._tail + chunk
+        fresh = len(self._tail)
+        starts = set()
+        for pattern in self.PATTERNS:
+            at = buf.find(pattern)
+            while at != -1:
+                if at + len(pattern) - 1 >= fresh:     # ends in the new bytes: not found before
+                    starts.add(at)
+                at = buf.find(pattern, at + 1)
+        newlines, counted_to = self._newlines_before_tail, 0
+        for at in sorted(starts):
+            newlines += buf.count(b"\n", counted_to, at + 1)
+            counted_to = at + 1
+            self.found.append(newlines + 1)          # the line after that newline is empty
+        self._tail = buf[-2:]
+        self._newlines_before_tail += buf.count(b"\n", 0, len(buf) - len(self._tail))
 
 
 def scan_file(path: Path) -> FileScan:
-    """One pass over the bytes: the checksum, and whether a quote, CR, NUL, space or tab
-    occurs anywhere (a clean claims file has none of them). For a gzip file the bytes
-    say nothing about the text, so every tell-tale counts as present."""
+    """One pass over the bytes: the checksum, whether a quote, CR, NUL, space or tab
+    occurs anywhere (a clean claims file has none of them), and the blank lines. For a
+    gzip file the bytes say nothing about the text, so every tell-tale counts as
+    present and the blank lines are looked for in the decompressed text."""
     digest = hashlib.sha256()
     compressed = path.name.endswith(".gz")
     found: set[str] = set(TELLTALE_BYTES) if compressed else set()
+    blanks = _BlankLineFinder()
     for chunk in _chunks(path):
         digest.update(chunk)
+        if not compressed:
+            blanks.feed(chunk)
         for name, byte in TELLTALE_BYTES.items():
             if name not in found and byte in chunk:
                 found.add(name)
-    return FileScan(digest.hexdigest(), frozenset(found))
+    if compressed:
+        try:
+            with gzip.open(path, "rb") as text:
+                while chunk := text.read(16 * 1024 * 1024):
+                    blanks.feed(chunk)
+        except (OSError, EOFError):   # a broken gzip file: DuckDB's parse names the problem
+            pass
+    return FileScan(digest.hexdigest(), frozenset(found), tuple(blanks.found))
+
+
+def file_line(row_index: int, blank_lines: tuple[int, ...] = ()) -> int:
+    """The line of the file on which DuckDB's row ``row_index`` (0-based) stands: the
+    header is line 1, and every blank line before the row pushes it down one."""
+    line = row_index + 2
+    for blank in blank_lines:   # sorted; a blank line at or before the row shifts it
+        if blank <= line:
+            line += 1
+        else:
+            break
+    return line
+
+
+def source_line_sql(blank_lines: tuple[int, ...] = ()) -> str:
+    """``file_line`` of ``rowid`` as SQL, for a table that holds a file's rows in order."""
+    if not blank_lines:
+        return "rowid + 2"
+    # row r is shifted by every blank line j (0-based) with r >= blank_j - 2 - j
+    thresholds = ", ".join(str(blank - 2 - j) for j, blank in enumerate(sorted(blank_lines)))
+    return f"rowid + 2 + cast(len(list_filter([{thresholds}], lambda t: t <= rowid)) as bigint)"
 
 
 def check_checksum(path: Path, manifest: dict[str, Any], actual: str | None = None) -> str:
@@ -466,12 +533,15 @@ def _row_rule_sql() -> list[tuple[str, str, str, tuple[str, ...]]]:
     return rules
 
 
-def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE) -> tuple[int, Decimal]:
+def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE,
+               blank_lines: tuple[int, ...] = ()) -> tuple[int, Decimal]:
     """Row-level contract rules, the row count and the control total.
 
     One aggregate scan counts every rule's offenders; sample rows are fetched only for
-    rules that fail, so a clean delivery costs one pass.
+    rules that fail, so a clean delivery costs one pass. ``blank_lines`` (``scan_file``)
+    make the line numbers in messages those of the file.
     """
+    line = source_line_sql(blank_lines)
     rules = _row_rule_sql()
     counts_sql = ", ".join(f"count(*) filter (where {cond})" for _, _, cond, _ in rules)
     counts = con.execute(f"select count(*), {counts_sql} from {table}").fetchone()
@@ -481,7 +551,7 @@ def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE) -> tup
         if n:
             cols = ", ".join(show)
             sample = con.execute(
-                f"select rowid + 2 as line, {cols} from {table} where {cond} order by rowid limit {SAMPLE_ROWS}"
+                f"select {line} as line, {cols} from {table} where {cond} order by rowid limit {SAMPLE_ROWS}"
             ).fetchall()
             rows = [dict(zip(("line",) + show, r)) for r in sample]
             violations.append(Violation(rule, f"{n} line(s): {words}", rows))
@@ -489,7 +559,7 @@ def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE) -> tup
         violations.append(Violation("claims.not_empty", "the file has a header but no claim lines"))
 
     duplicates = con.execute(
-        f"""select claim_id, count(*) as n, list(rowid + 2 order by rowid)[1:3] as lines
+        f"""select claim_id, count(*) as n, list({line} order by rowid)[1:3] as lines
             from {table} where claim_id is not null group by claim_id having count(*) > 1
             order by min(rowid) limit {SAMPLE_ROWS}"""
     ).fetchall()
@@ -583,14 +653,20 @@ def _typed_select() -> str:
     return ", ".join([*typed, f"coalesce({breaks}, true) as breaks_contract"])
 
 
-def table_identity(period: str, insurer: str, delivery_id: str) -> str:
-    """The comment that says whose claim lines a typed table holds (JSON)."""
-    return json.dumps({"period": period, "insurer": insurer, "delivery_id": delivery_id}, sort_keys=True)
+def table_identity(period: str, insurer: str, delivery_id: str, blank_lines: tuple[int, ...] = ()) -> str:
+    """The comment that says whose claim lines a typed table holds (JSON), and the blank
+    lines of its file when it had any (``source_line_sql`` needs them)."""
+    identity: dict[str, Any] = {"period": period, "insurer": insurer, "delivery_id": delivery_id}
+    if blank_lines:
+        identity["blank_lines"] = sorted(blank_lines)
+    return json.dumps(identity, sort_keys=True)
 
 
-def label_table(con, table: str, period: str, insurer: str, delivery_id: str) -> None:
+def label_table(con, table: str, period: str, insurer: str, delivery_id: str,
+                blank_lines: tuple[int, ...] = ()) -> None:
     """Write ``table_identity`` on ``table``: ``raw.claims`` reads it from there."""
-    con.execute(f"comment on table {table} is {_sql_literal(table_identity(period, insurer, delivery_id))}")
+    identity = table_identity(period, insurer, delivery_id, blank_lines)
+    con.execute(f"comment on table {table} is {_sql_literal(identity)}")
 
 
 def _telltale_conditions(telltales: frozenset[str]) -> list[str]:
@@ -618,7 +694,6 @@ def _load_typed_rows(con, ref: DeliveryRef, path: Path, table: str,
                     f"from {_read_csv_sql(path, store_rejects=False)}")
     except Exception as exc:  # any reading error: the diagnosis names it
         return str(exc).splitlines()[0][:300]
-    label_table(con, table, ref.period, ref.insurer, ref.delivery_id)
     rows, breaking, total, claim_ids = con.execute(
         f"select count(*), count_if(breaks_contract), coalesce(sum(paid_amount), 0), count(distinct claim_id) "
         f"from {table}").fetchone()
@@ -638,11 +713,11 @@ def _telltales_clean(con, table: str, telltales: frozenset[str]) -> bool:
     return not offending[0]
 
 
-def _diagnose(con, path: Path, manifest: dict[str, Any], why: str) -> None:
+def _diagnose(con, path: Path, manifest: dict[str, Any], why: str, blank_lines: tuple[int, ...] = ()) -> None:
     """The slow, thorough check of every rule (raises the violations it finds)."""
     try:
         parse_rows(con, path, STAGING_TABLE)
-        check_rows(con, manifest, STAGING_TABLE)
+        check_rows(con, manifest, STAGING_TABLE, blank_lines)
     finally:
         con.execute(f"drop table if exists {STAGING_TABLE}")
     _fail("file.readable", f"the file could not be loaded although every rule holds line by line: {why}")
@@ -680,7 +755,8 @@ def validate_delivery(con, ref: DeliveryRef, table: str | None = None) -> Contra
             loaded = "a field holds a line break, a NUL byte or padding"
         if isinstance(loaded, str):
             con.execute(f"drop table if exists {table}")
-            _diagnose(con, verdict.data_file, verdict.manifest, loaded)
+            _diagnose(con, verdict.data_file, verdict.manifest, loaded, scan.blank_lines)
+        label_table(con, table, ref.period, ref.insurer, ref.delivery_id, scan.blank_lines)
         verdict.row_count, verdict.paid_amount_total = loaded
         verdict.table = table
     except ContractViolation as exc:

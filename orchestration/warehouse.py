@@ -39,6 +39,7 @@ from orchestration.contract import (
     label_table,
     raw_column_type,
     raw_table,
+    source_line_sql,
 )
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
@@ -189,7 +190,8 @@ def _claims_branch(name: str, comment: str | None) -> str:
         return f"select period, insurer, delivery_id, rowid + 2 as source_line, {claim_columns} from {raw_table(name)}"
     identity = json.loads(comment)
     constants = ", ".join(f"{_sql_literal(identity[k])} as {k}" for k in ("period", "insurer", "delivery_id"))
-    return f"select {constants}, rowid + 2 as source_line, {claim_columns} from {raw_table(name)}"
+    source_line = source_line_sql(tuple(identity.get("blank_lines", ())))
+    return f"select {constants}, {source_line} as source_line, {claim_columns} from {raw_table(name)}"
 
 
 def refresh_claims_view(con: duckdb.DuckDBPyConnection) -> None:

@@ -70,8 +70,7 @@ HARMLESS = {
                                "a blank line is not a claim line"),
     "blank line between claim lines": (lambda: dict(data=render_csv(_rows(3)).replace(b"\nC000002", b"\n\nC000002"),
                                                     rows=_rows(3)),
-                                       "a blank line is not a claim line (line numbers in messages then count "
-                                       "non-blank lines; the claim_id shown identifies the row)"),
+                                       "a blank line is not a claim line (line numbers stay those of the file)"),
     "manifest with a byte-order mark": (lambda: dict(rows=_rows(3), after=_manifest_with_bom),
                                         "the BOM is not part of the JSON"),
     "credit without original": (lambda: dict(rows=_rows(4, r3={"paid_amount": "-36.53", "claimed_amount": "-36.53"})),
@@ -452,3 +451,49 @@ def test_fast_break_condition_agrees_with_the_exact_rule(rule, column, values):
     decided = con.execute(f"select i, coalesce({exact}, true), coalesce({fast}, true) from t order by i").fetchall()
     assert [(i, a) for i, a, _ in decided] == [(i, b) for i, _, b in decided]
     assert decided[0][1] is False and any(a for _, a, _ in decided)   # both kinds are among the values
+
+
+def test_line_numbers_in_messages_are_those_of_the_file_when_blank_lines_precede(tmp_path):
+    rows = _rows(6, r4={"service_date": "2024-13-01"}, r5={"claim_id": "C000001"})
+    data = render_csv(rows).replace(b"\nC000002", b"\n\n\nC000002")
+    data = data.replace(b"\nC000003", b"\n\nC000003")
+    lines = data.split(b"\n")
+    write_delivery(tmp_path, PERIOD, INSURER, DID, data=data, rows=rows)
+    _, verdict = _validate(tmp_path)
+    by_rule = {v.rule: v for v in verdict.violations}
+    bad_date_line = next(n for n, text in enumerate(lines, 1) if b"2024-13-01" in text)
+    assert bad_date_line == 9          # header, C0, C1, blank, blank, C2, blank, C3, C4
+    assert by_rule["claims.date_format"].rows[0]["line"] == bad_date_line
+    duplicate_lines = [n for n, text in enumerate(lines, 1) if text.startswith(b"C000001,")]
+    assert by_rule["claims.claim_id_unique"].rows[0]["lines"] == duplicate_lines == [3, 10]
+
+
+def test_blank_lines_are_found_whatever_the_chunk_boundaries():
+    """scan_file reads 16 MB chunks: a blank line may straddle two of them."""
+    import random
+
+    from orchestration.contract import _BlankLineFinder
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        lines = [rng.choice([b"", b"\r", b"abc", b"x,y\r", b"12345"]) for _ in range(rng.randint(2, 30))]
+        text = b"\n".join(lines) + b"\n"
+        expected = [n for n, line in enumerate(lines, 1) if n > 1 and line in (b"", b"\r")]
+        finder, at = _BlankLineFinder(), 0
+        while at < len(text):
+            step = rng.randint(1, 7)
+            finder.feed(text[at:at + step])
+            at += step
+        assert finder.found == expected, text
+
+
+def test_blank_lines_of_a_gzip_delivery_are_found_in_its_text(tmp_path):
+    from orchestration.contract import scan_file
+
+    data = render_csv(_rows(3)).replace(b"\nC000001", b"\n\nC000001")
+    path = tmp_path / "claims.csv.gz"
+    path.write_bytes(gzip.compress(data))
+    assert scan_file(path).blank_lines == (3,)
+    plain = tmp_path / "claims.csv"
+    plain.write_bytes(data.replace(b"\n", b"\r\n"))
+    assert scan_file(plain).blank_lines == (3,)

@@ -148,3 +148,17 @@ def test_a_per_delivery_table_with_identity_columns_and_no_comment_still_reads(t
     _ingest(paths, "vgz")                                  # redefines the view over both layouts
     assert [(r[0], r[1]) for r in _claims(paths, "cz")] == [("d0", 2), ("d0", 3)]
     assert [(r[0], r[1]) for r in _claims(paths, "vgz")] == [("20241005T0930", 2)]
+
+
+def test_source_line_is_the_line_of_the_file_when_it_has_blank_lines(tmp_path: Path):
+    from delivery_factory import render_csv
+
+    paths = SpiegelPaths(tmp_path / "data")
+    rows = [claim_row(i) for i in range(4)]
+    data = render_csv(rows).replace(b"\nC000001", b"\n\n\nC000001").replace(b"\nC000003", b"\n\nC000003")
+    write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930", data=data, rows=rows)
+    _ingest(paths, "vgz")
+    expected = [n for n, text in enumerate(data.split(b"\n"), 1) if text.startswith(b"C0")]
+    assert expected == [2, 5, 6, 8]
+    assert [(r[1], r[2]) for r in _claims(paths, "vgz")] == list(zip(expected, ["C000000", "C000001", "C000002",
+                                                                                 "C000003"]))
