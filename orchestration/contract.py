@@ -245,71 +245,115 @@ def file_sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class FileScan:
-    """The file's sha256, which tell-tale bytes (``TELLTALE_BYTES``) occur in it, and the
-    line numbers of its blank lines (a harmless variant that shifts line numbering)."""
+    """The file's sha256, which tell-tale bytes (``TELLTALE_BYTES``) occur in it, and how
+    many lines its text has (more than header + rows means blank lines: ``find_blank_lines``)."""
 
     sha256: str
     telltales: frozenset[str]
-    blank_lines: tuple[int, ...] = ()
+    text_lines: int = 0
 
 
 class _BlankLineFinder:
-    """Line numbers of the empty lines (LF or CRLF) of a text fed in chunks.
+    """Where the empty lines (LF or CRLF) of a text fed in chunks are.
 
     DuckDB skips blank lines, so the n-th row it reads is not on line n + 1 of the file
-    when one precedes it; with these numbers ``file_line`` says where a row really is.
+    when one precedes it; with their line numbers ``file_line`` says where a row really
+    is. A clean file has none, so the pass over the bytes only looks for the two byte
+    patterns; lines are counted (``line_numbers``, a second pass) only when one was seen.
     """
 
     PATTERNS = (b"\n\n", b"\n\r\n")
 
     def __init__(self) -> None:
-        self.found: list[int] = []
-        self._tail = b""            # the last bytes fed: a blank line may straddle two chunks
-        self._newlines_before_tail = 0
+        self.offsets: list[int] = []   # offset of each newline that is followed by an empty line
+        self._tail = b""
+        self._position = 0
 
     def feed(self, chunk: bytes) -> None:
-        buf = self._tail + chunk
-        fresh = len(self._tail)
-        starts = set()
+        if self._tail:   # a pattern that straddles the previous chunk and this one
+            edge = self._tail + chunk[:2]
+            for pattern in self.PATTERNS:
+                at = edge.find(pattern)
+                while at != -1:
+                    if at < len(self._tail) <= at + len(pattern) - 1:
+                        self.offsets.append(self._position - len(self._tail) + at)
+                    at = edge.find(pattern, at + 1)
         for pattern in self.PATTERNS:
-            at = buf.find(pattern)
+            at = chunk.find(pattern)
             while at != -1:
-                if at + len(pattern) - 1 >= fresh:     # ends in the new bytes: not found before
-                    starts.add(at)
-                at = buf.find(pattern, at + 1)
-        newlines, counted_to = self._newlines_before_tail, 0
-        for at in sorted(starts):
-            newlines += buf.count(b"\n", counted_to, at + 1)
-            counted_to = at + 1
-            self.found.append(newlines + 1)          # the line after that newline is empty
-        self._tail = buf[-2:]
-        self._newlines_before_tail += buf.count(b"\n", 0, len(buf) - len(self._tail))
+                self.offsets.append(self._position + at)
+                at = chunk.find(pattern, at + 1)
+        self._tail = (self._tail + chunk[-2:])[-2:]
+        self._position += len(chunk)
+
+    def line_numbers(self, chunks) -> list[int]:
+        """The numbers of the blank lines, counting newlines in ``chunks`` (the same text again)."""
+        pending = sorted(set(self.offsets))
+        numbers: list[int] = []
+        newlines, position, i = 0, 0, 0
+        for chunk in chunks:
+            end = position + len(chunk)
+            while i < len(pending) and pending[i] < end:
+                # the newline at the offset ends line newlines_before + 1; the next line is empty
+                numbers.append(newlines + chunk.count(b"\n", 0, pending[i] - position) + 2)
+                i += 1
+            if i == len(pending):
+                break
+            newlines += chunk.count(b"\n")
+            position = end
+        return numbers
+
+
+def _text_chunks(path: Path):
+    """The file's text in chunks (decompressed for a gzip file)."""
+    if not path.name.endswith(".gz"):
+        yield from _chunks(path)
+        return
+    with gzip.open(path, "rb") as text:
+        while chunk := text.read(16 * 1024 * 1024):
+            yield chunk
 
 
 def scan_file(path: Path) -> FileScan:
     """One pass over the bytes: the checksum, whether a quote, CR, NUL, space or tab
-    occurs anywhere (a clean claims file has none of them), and the blank lines. For a
-    gzip file the bytes say nothing about the text, so every tell-tale counts as
-    present and the blank lines are looked for in the decompressed text."""
+    occurs anywhere (a clean claims file has none of them), and the number of lines.
+    For a gzip file the bytes say nothing about the text, so every tell-tale counts as
+    present and the lines are counted in the decompressed text."""
     digest = hashlib.sha256()
     compressed = path.name.endswith(".gz")
     found: set[str] = set(TELLTALE_BYTES) if compressed else set()
-    blanks = _BlankLineFinder()
+    newlines, last = 0, b""
     for chunk in _chunks(path):
         digest.update(chunk)
         if not compressed:
-            blanks.feed(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
         for name, byte in TELLTALE_BYTES.items():
             if name not in found and byte in chunk:
                 found.add(name)
     if compressed:
         try:
-            with gzip.open(path, "rb") as text:
-                while chunk := text.read(16 * 1024 * 1024):
-                    blanks.feed(chunk)
+            for chunk in _text_chunks(path):
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:] or last
         except (OSError, EOFError):   # a broken gzip file: DuckDB's parse names the problem
             pass
-    return FileScan(digest.hexdigest(), frozenset(found), tuple(blanks.found))
+    text_lines = newlines + (1 if last and last != b"\n" else 0)
+    return FileScan(digest.hexdigest(), frozenset(found), text_lines)
+
+
+def find_blank_lines(path: Path, scan: FileScan, rows: int) -> tuple[int, ...]:
+    """The line numbers of the file's blank lines; none when its lines are exactly the
+    header and ``rows`` (the usual case, decided without reading the file again)."""
+    if scan.text_lines <= rows + 1:
+        return ()
+    finder = _BlankLineFinder()
+    try:
+        for chunk in _text_chunks(path):
+            finder.feed(chunk)
+        return tuple(finder.line_numbers(_text_chunks(path))) if finder.offsets else ()
+    except (OSError, EOFError):
+        return ()
 
 
 def file_line(row_index: int, blank_lines: tuple[int, ...] = ()) -> int:
@@ -538,7 +582,7 @@ def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE,
     """Row-level contract rules, the row count and the control total.
 
     One aggregate scan counts every rule's offenders; sample rows are fetched only for
-    rules that fail, so a clean delivery costs one pass. ``blank_lines`` (``scan_file``)
+    rules that fail, so a clean delivery costs one pass. ``blank_lines`` (``find_blank_lines``)
     make the line numbers in messages those of the file.
     """
     line = source_line_sql(blank_lines)
@@ -713,11 +757,12 @@ def _telltales_clean(con, table: str, telltales: frozenset[str]) -> bool:
     return not offending[0]
 
 
-def _diagnose(con, path: Path, manifest: dict[str, Any], why: str, blank_lines: tuple[int, ...] = ()) -> None:
+def _diagnose(con, path: Path, manifest: dict[str, Any], why: str, scan: FileScan) -> None:
     """The slow, thorough check of every rule (raises the violations it finds)."""
     try:
         parse_rows(con, path, STAGING_TABLE)
-        check_rows(con, manifest, STAGING_TABLE, blank_lines)
+        rows = con.execute(f"select count(*) from {STAGING_TABLE}").fetchone()[0]
+        check_rows(con, manifest, STAGING_TABLE, find_blank_lines(path, scan, rows))
     finally:
         con.execute(f"drop table if exists {STAGING_TABLE}")
     _fail("file.readable", f"the file could not be loaded although every rule holds line by line: {why}")
@@ -755,9 +800,10 @@ def validate_delivery(con, ref: DeliveryRef, table: str | None = None) -> Contra
             loaded = "a field holds a line break, a NUL byte or padding"
         if isinstance(loaded, str):
             con.execute(f"drop table if exists {table}")
-            _diagnose(con, verdict.data_file, verdict.manifest, loaded, scan.blank_lines)
-        label_table(con, table, ref.period, ref.insurer, ref.delivery_id, scan.blank_lines)
+            _diagnose(con, verdict.data_file, verdict.manifest, loaded, scan)
         verdict.row_count, verdict.paid_amount_total = loaded
+        label_table(con, table, ref.period, ref.insurer, ref.delivery_id,
+                    find_blank_lines(verdict.data_file, scan, verdict.row_count))
         verdict.table = table
     except ContractViolation as exc:
         verdict.violations = [exc.violation]

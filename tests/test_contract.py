@@ -479,21 +479,27 @@ def test_blank_lines_are_found_whatever_the_chunk_boundaries():
         lines = [rng.choice([b"", b"\r", b"abc", b"x,y\r", b"12345"]) for _ in range(rng.randint(2, 30))]
         text = b"\n".join(lines) + b"\n"
         expected = [n for n, line in enumerate(lines, 1) if n > 1 and line in (b"", b"\r")]
-        finder, at = _BlankLineFinder(), 0
+        finder, at, chunks = _BlankLineFinder(), 0, []
         while at < len(text):
             step = rng.randint(1, 7)
-            finder.feed(text[at:at + step])
+            chunks.append(text[at:at + step])
+            finder.feed(chunks[-1])
             at += step
-        assert finder.found == expected, text
+        assert finder.line_numbers(chunks) == expected, text
+        assert finder.line_numbers([text]) == expected, text
 
 
 def test_blank_lines_of_a_gzip_delivery_are_found_in_its_text(tmp_path):
-    from orchestration.contract import scan_file
+    from orchestration.contract import find_blank_lines, scan_file
 
     data = render_csv(_rows(3)).replace(b"\nC000001", b"\n\nC000001")
     path = tmp_path / "claims.csv.gz"
     path.write_bytes(gzip.compress(data))
-    assert scan_file(path).blank_lines == (3,)
+    assert scan_file(path).text_lines == 5
+    assert find_blank_lines(path, scan_file(path), rows=3) == (3,)
     plain = tmp_path / "claims.csv"
-    plain.write_bytes(data.replace(b"\n", b"\r\n"))
-    assert scan_file(plain).blank_lines == (3,)
+    plain.write_bytes(data.replace(b"\n", b"\r\n")[:-2])          # CRLF, no line end after the last line
+    assert scan_file(plain).text_lines == 5
+    assert find_blank_lines(plain, scan_file(plain), rows=3) == (3,)
+    plain.write_bytes(render_csv(_rows(3)))
+    assert find_blank_lines(plain, scan_file(plain), rows=3) == ()
