@@ -369,12 +369,25 @@ def file_line(row_index: int, blank_lines: tuple[int, ...] = ()) -> int:
 
 
 def source_line_sql(blank_lines: tuple[int, ...] = ()) -> str:
-    """``file_line`` of ``rowid`` as SQL, for a table that holds a file's rows in order."""
+    """``file_line`` of ``rowid`` as SQL, for a table that holds a file's rows in order.
+
+    Row r is pushed down by every blank line j (0-based, sorted) with r >= line_j - 2 - j;
+    the count of such thresholds is a binary search written as nested CASEs, so a row
+    costs log2(blank lines) comparisons however many blank lines the file has.
+    """
     if not blank_lines:
         return "rowid + 2"
-    # row r is shifted by every blank line j (0-based) with r >= blank_j - 2 - j
-    thresholds = ", ".join(str(blank - 2 - j) for j, blank in enumerate(sorted(blank_lines)))
-    return f"rowid + 2 + cast(len(list_filter([{thresholds}], lambda t: t <= rowid)) as bigint)"
+    thresholds = [blank - 2 - j for j, blank in enumerate(sorted(blank_lines))]
+
+    def at_or_below(lo: int, hi: int) -> str:
+        # thresholds[:lo] are <= rowid, thresholds[hi:] are > rowid
+        if lo == hi:
+            return str(lo)
+        mid = (lo + hi) // 2
+        return (f"case when rowid >= {thresholds[mid]} then {at_or_below(mid + 1, hi)} "
+                f"else {at_or_below(lo, mid)} end")
+
+    return f"rowid + 2 + {at_or_below(0, len(thresholds))}"
 
 
 def check_checksum(path: Path, manifest: dict[str, Any], actual: str | None = None) -> str:

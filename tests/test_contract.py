@@ -503,3 +503,24 @@ def test_blank_lines_of_a_gzip_delivery_are_found_in_its_text(tmp_path):
     assert find_blank_lines(plain, scan_file(plain), rows=3) == (3,)
     plain.write_bytes(render_csv(_rows(3)))
     assert find_blank_lines(plain, scan_file(plain), rows=3) == ()
+
+
+def test_source_line_sql_gives_the_line_of_the_file_for_any_blank_lines():
+    """The SQL form (a binary search in nested CASEs) and file_line agree with where
+    the rows really are, for runs of blank lines anywhere."""
+    import random
+
+    from orchestration.contract import file_line, source_line_sql
+
+    con = duckdb.connect()
+    rng = random.Random(3)
+    for _ in range(200):
+        n = rng.randint(1, 60)
+        con.execute(f"create or replace table t as select range as x from range({n})")
+        content = ["header"] + [f"row{i}" for i in range(n)]
+        for _ in range(rng.randint(0, 40)):
+            content.insert(rng.randint(1, len(content)), "")
+        blanks = tuple(number for number, text in enumerate(content, 1) if text == "")
+        rows = [number for number, text in enumerate(content, 1) if text.startswith("row")]
+        in_sql = [r[0] for r in con.execute(f"select {source_line_sql(blanks)} from t order by rowid").fetchall()]
+        assert in_sql == rows == [file_line(r, blanks) for r in range(n)], content
