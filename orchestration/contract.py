@@ -674,8 +674,9 @@ def incoming_table(ref: DeliveryRef) -> str:
     return raw_table(f"{INCOMING_PREFIX}{ref.period}__{ref.insurer}")
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def sql_literal(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _fast_break_condition(rule: str, condition: str, column: str) -> str:
@@ -723,7 +724,7 @@ def label_table(con, table: str, period: str, insurer: str, delivery_id: str,
                 blank_lines: tuple[int, ...] = ()) -> None:
     """Write ``table_identity`` on ``table``: ``raw.claims`` reads it from there."""
     identity = table_identity(period, insurer, delivery_id, blank_lines)
-    con.execute(f"comment on table {table} is {_sql_literal(identity)}")
+    con.execute(f"comment on table {table} is {sql_literal(identity)}")
 
 
 def _telltale_conditions(telltales: frozenset[str]) -> list[str]:

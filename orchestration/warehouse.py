@@ -40,6 +40,7 @@ from orchestration.contract import (
     raw_column_type,
     raw_table,
     source_line_sql,
+    sql_literal,
 )
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
@@ -178,10 +179,6 @@ def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None
         "order by table_name", [CLAIMS_PREFIX]).fetchall()]
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _claims_branch(name: str, comment: str | None) -> str:
     """One table's lines as raw.claims shows them. A table written before 2026-11-26
     has no identity comment but period, insurer and delivery_id columns."""
@@ -189,7 +186,7 @@ def _claims_branch(name: str, comment: str | None) -> str:
     if not comment:
         return f"select period, insurer, delivery_id, rowid + 2 as source_line, {claim_columns} from {raw_table(name)}"
     identity = json.loads(comment)
-    constants = ", ".join(f"{_sql_literal(identity[k])} as {k}" for k in ("period", "insurer", "delivery_id"))
+    constants = ", ".join(f"{sql_literal(identity[k])} as {k}" for k in ("period", "insurer", "delivery_id"))
     source_line = source_line_sql(tuple(identity.get("blank_lines", ())))
     return f"select {constants}, {source_line} as source_line, {claim_columns} from {raw_table(name)}"
 
