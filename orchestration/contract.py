@@ -230,8 +230,9 @@ def locate_data_file(ref: DeliveryRef, manifest: dict[str, Any]) -> Path:
     return path
 
 
-def _chunks(path: Path):
-    with open(path, "rb") as f:
+def _chunks(path: Path, opener=open):
+    """The file in 16 MB chunks (``opener=gzip.open``: its decompressed text)."""
+    with opener(path, "rb") as f:
         while chunk := f.read(16 * 1024 * 1024):
             yield chunk
 
@@ -257,8 +258,8 @@ class _BlankLineFinder:
     """Where the empty lines (LF or CRLF) of a text fed in chunks are.
 
     DuckDB skips blank lines, so the n-th row it reads is not on line n + 1 of the file
-    when one precedes it; with their line numbers ``file_line`` says where a row really
-    is. A clean file has none, so the pass over the bytes only looks for the two byte
+    when one precedes it; with their line numbers ``source_line_sql`` says where a row
+    really is. A clean file has none, so the pass over the bytes only looks for the two byte
     patterns; lines are counted (``line_numbers``, a second pass) only when one was seen.
     """
 
@@ -306,12 +307,7 @@ class _BlankLineFinder:
 
 def _text_chunks(path: Path):
     """The file's text in chunks (decompressed for a gzip file)."""
-    if not path.name.endswith(".gz"):
-        yield from _chunks(path)
-        return
-    with gzip.open(path, "rb") as text:
-        while chunk := text.read(16 * 1024 * 1024):
-            yield chunk
+    return _chunks(path, gzip.open if path.name.endswith(".gz") else open)
 
 
 def scan_file(path: Path) -> FileScan:
@@ -356,20 +352,10 @@ def find_blank_lines(path: Path, scan: FileScan, rows: int) -> tuple[int, ...]:
         return ()
 
 
-def file_line(row_index: int, blank_lines: tuple[int, ...] = ()) -> int:
-    """The line of the file on which DuckDB's row ``row_index`` (0-based) stands: the
-    header is line 1, and every blank line before the row pushes it down one."""
-    line = row_index + 2
-    for blank in blank_lines:   # sorted; a blank line at or before the row shifts it
-        if blank <= line:
-            line += 1
-        else:
-            break
-    return line
-
-
 def source_line_sql(blank_lines: tuple[int, ...] = ()) -> str:
-    """``file_line`` of ``rowid`` as SQL, for a table that holds a file's rows in order.
+    """The line of the file on which the row ``rowid`` of a table holding the file's rows
+    in order stands, as SQL: the header is line 1, and every blank line before the row
+    pushes it down one.
 
     Row r is pushed down by every blank line j (0-based, sorted) with r >= line_j - 2 - j;
     the count of such thresholds is a binary search written as nested CASEs, so a row
@@ -452,8 +438,9 @@ def check_header(path: Path) -> None:
 # ------------------------------------------------------------------------------ rows
 
 
-def _sql_str(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def sql_literal(value: str | Path) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _read_csv_sql(path: Path, store_rejects: bool = True) -> str:
@@ -462,7 +449,7 @@ def _read_csv_sql(path: Path, store_rejects: bool = True) -> str:
     without, the first such line raises an error (the fast path only needs to know)."""
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CLAIM_COLUMNS) + "}"
     compression = "gzip" if path.name.endswith(".gz") else "none"
-    return (f"read_csv({_sql_str(path)}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+    return (f"read_csv({sql_literal(path)}, header = true, auto_detect = false, delim = ',', quote = '\"', "
             f"escape = '\"', columns = {columns}, compression = '{compression}', strict_mode = true, "
             f"store_rejects = {str(store_rejects).lower()}, max_line_size = {MAX_LINE_BYTES}, parallel = true)")
 
@@ -674,11 +661,6 @@ def incoming_table(ref: DeliveryRef) -> str:
     return raw_table(f"{INCOMING_PREFIX}{ref.period}__{ref.insurer}")
 
 
-def sql_literal(value: str) -> str:
-    """``value`` as a SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _fast_break_condition(rule: str, condition: str, column: str) -> str:
     """``condition`` (true for a line that breaks ``rule``), cheaper for the clean lines.
 
@@ -741,7 +723,7 @@ def _telltale_conditions(telltales: frozenset[str]) -> list[str]:
     return conditions
 
 
-def _load_typed_rows(con, ref: DeliveryRef, path: Path, table: str,
+def _load_typed_rows(con, path: Path, table: str,
                      manifest: dict[str, Any]) -> tuple[int, Decimal] | str:
     """Parse the file once into its typed table; (rows, control total) when every rule
     that needs no tell-tale byte holds, else why the slow diagnosis must run."""
@@ -803,7 +785,7 @@ def validate_delivery(con, ref: DeliveryRef, table: str | None = None) -> Contra
             loaded: tuple[int, Decimal] | str = "not loaded"
             try:
                 check_header(verdict.data_file)
-                loaded = _load_typed_rows(con, ref, verdict.data_file, table, verdict.manifest)
+                loaded = _load_typed_rows(con, verdict.data_file, table, verdict.manifest)
             except ContractViolation as exc:
                 header_problem = exc
             scan = scanning.result()
