@@ -66,6 +66,7 @@ from orchestration.config import (
     periods,
     required_insurers,
 )
+from orchestration.warehouse import transaction
 
 CONTENTS = "delivery_contents"
 COMPLETENESS = "delivery_completeness"
@@ -571,18 +572,13 @@ def profile_delivery(con: duckdb.DuckDBPyConnection, period: str, insurer: str, 
         r = by_month.get(month)
         profile.append({"month": month, "claim_lines": int(r[1]) if r else 0, "session_lines": int(r[2]) if r else 0,
                         "credit_lines": int(r[3]) if r else 0, "paid_amount": r[4] if r else Decimal("0.00")})
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("delete from quality.delivery_month_profiles where period = ? and insurer = ? and delivery_id = ?",
                     [period, insurer, delivery_id])
         con.executemany(
             "insert into quality.delivery_month_profiles values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [[period, insurer, delivery_id, p["month"], p["claim_lines"], p["session_lines"], p["credit_lines"],
               p["paid_amount"], now] for p in profile])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return profile
 
 

@@ -167,6 +167,18 @@ def connect_read(paths: SpiegelPaths) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed when it ends, rolled back when it raises."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except Exception:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
 def claims_table(period: str, insurer: str) -> str:
     """The table holding the claim lines of (period, insurer)'s delivery in force."""
     return raw_table(f"{CLAIMS_PREFIX}{period}__{insurer}")
@@ -182,13 +194,10 @@ def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None
 def _claims_branch(name: str, comment: str | None) -> str:
     """One table's lines as raw.claims shows them. A table written before 2026-11-26
     has no identity comment but period, insurer and delivery_id columns."""
-    claim_columns = ", ".join(CLAIM_COLUMNS)
-    if not comment:
-        return f"select period, insurer, delivery_id, rowid + 2 as source_line, {claim_columns} from {raw_table(name)}"
-    identity = json.loads(comment)
-    constants = ", ".join(f"{sql_literal(identity[k])} as {k}" for k in ("period", "insurer", "delivery_id"))
+    identity = json.loads(comment) if comment else {}
+    who = ", ".join(f"{sql_literal(identity[k])} as {k}" if identity else k for k in ("period", "insurer", "delivery_id"))
     source_line = source_line_sql(tuple(identity.get("blank_lines", ())))
-    return f"select {constants}, {source_line} as source_line, {claim_columns} from {raw_table(name)}"
+    return f"select {who}, {source_line} as source_line, {', '.join(CLAIM_COLUMNS)} from {raw_table(name)}"
 
 
 def refresh_claims_view(con: duckdb.DuckDBPyConnection) -> None:
@@ -210,8 +219,7 @@ def _migrate_single_claims_table(con: duckdb.DuckDBPyConnection) -> None:
         return
     if kind[0] != "BASE TABLE":
         return
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for period, insurer, delivery_id in con.execute(
                 "select distinct period, insurer, delivery_id from raw.claims").fetchall():
             con.execute(f"create table {claims_table(period, insurer)} as select {', '.join(CLAIM_COLUMNS)} "
@@ -219,10 +227,6 @@ def _migrate_single_claims_table(con: duckdb.DuckDBPyConnection) -> None:
             label_table(con, claims_table(period, insurer), period, insurer, delivery_id)
         con.execute("drop table raw.claims")
         refresh_claims_view(con)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -261,31 +265,27 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
     rule = None if verdict.accepted else verdict.first_rule
     message = None if verdict.accepted else verdict.error_text()
     target = claims_table(ref.period, ref.insurer)
-    con.execute("begin transaction")
     try:
-        con.execute(f"drop table if exists {target}")
-        con.execute("delete from raw.deliveries where period = ? and insurer = ?", [ref.period, ref.insurer])
-        if verdict.accepted:
-            con.execute(f"alter table {verdict.table} rename to {_rename_target(target)}")
-        refresh_claims_view(con)
-        con.execute(
-            "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ref.period, ref.insurer, ref.delivery_id, status,
-             verdict.data_file.name if verdict.data_file else None, verdict.sha256, verdict.row_count,
-             verdict.paid_amount_total,
-             manifest.get("period_start") if verdict.accepted else None,
-             manifest.get("period_end") if verdict.accepted else None,
-             manifest.get("cutoff_date") if verdict.accepted else None,
-             rule, message, now],
-        )
-        con.execute(
-            "insert into raw.delivery_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ref.period, ref.insurer, ref.delivery_id, status, verdict.sha256, verdict.row_count, rule, message, now],
-        )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            con.execute(f"drop table if exists {target}")
+            con.execute("delete from raw.deliveries where period = ? and insurer = ?", [ref.period, ref.insurer])
+            if verdict.accepted:
+                con.execute(f"alter table {verdict.table} rename to {_rename_target(target)}")
+            refresh_claims_view(con)
+            con.execute(
+                "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [ref.period, ref.insurer, ref.delivery_id, status,
+                 verdict.data_file.name if verdict.data_file else None, verdict.sha256, verdict.row_count,
+                 verdict.paid_amount_total,
+                 manifest.get("period_start") if verdict.accepted else None,
+                 manifest.get("period_end") if verdict.accepted else None,
+                 manifest.get("cutoff_date") if verdict.accepted else None,
+                 rule, message, now],
+            )
+            con.execute(
+                "insert into raw.delivery_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [ref.period, ref.insurer, ref.delivery_id, status, verdict.sha256, verdict.row_count, rule, message, now],
+            )
     finally:
         if verdict.table:
             con.execute(f"drop table if exists {verdict.table}")
@@ -300,15 +300,10 @@ def drop_incoming_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def record_missing(con: duckdb.DuckDBPyConnection, period: str, insurer: str) -> None:
     """No complete delivery is in force: remove any stale rows for (period, insurer)."""
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(f"drop table if exists {claims_table(period, insurer)}")
         refresh_claims_view(con)
         con.execute("delete from raw.deliveries where period = ? and insurer = ?", [period, insurer])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 def deliveries_in_warehouse(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:
