@@ -254,6 +254,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"national overview: {published[-1] / 'reports' / 'national_overview.html'}")
     say(f"status:   spiegel status --data-dir {paths.data_dir}")
     say(f"the UI:   spiegel ui --data-dir {paths.data_dir}   (then open http://127.0.0.1:3000)")
+    from portal import operations
+
+    say("")
+    say("the practice portal:")
+    for line in operations.setup_demo(paths.data_dir):
+        say(f"  {line}")
     return 0
 
 
@@ -267,6 +273,30 @@ def cmd_ui(args: argparse.Namespace) -> int:
     os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
                             "-h", args.host, "-p", str(args.port)])
     return 0  # unreachable
+
+
+def cmd_portal(args: argparse.Namespace) -> int:
+    """``spiegel portal SUBCOMMAND``: the practice portal's operator tasks (portal.md)."""
+    from portal import operations
+
+    paths = SpiegelPaths.from_env(args.data_dir)
+    try:
+        if args.portal_command == "serve":
+            return operations.serve(paths.data_dir, host=args.host, port=args.port, workers=args.workers,
+                                    progress=say)
+        if args.portal_command == "add-account":
+            password = sys.stdin.readline().rstrip("\n")
+            say(operations.add_account(paths.data_dir, email=args.email, name=args.name, password=password))
+        elif args.portal_command == "appoint-manager":
+            say(operations.appoint_manager(paths.data_dir, agb=args.agb, email=args.email))
+        elif args.portal_command == "grant":
+            say(operations.grant(paths.data_dir, agb=args.agb, email=args.email))
+        elif args.portal_command == "audit":
+            for line in operations.audit_lines(paths.data_dir, agb=args.agb):
+                say(line)
+    except operations.PortalCommandError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -352,6 +382,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ui", cmd_ui, "start the Dagster UI (dagster dev) on this data directory")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
+
+    p = command("portal", cmd_portal, "the practice portal: serve it, and the operators' tasks "
+                "(accounts, managers, grants, audit log)")
+    portal_sub = p.add_subparsers(dest="portal_command", required=True, metavar="SUBCOMMAND")
+
+    def portal_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        q = portal_sub.add_parser(name, help=help_text, description=help_text)
+        q.add_argument("--data-dir", default=argparse.SUPPRESS,
+                       help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)")
+        return q
+
+    q = portal_command("serve", "apply the portal's migrations and serve it with gunicorn")
+    q.add_argument("--host", default="127.0.0.1")
+    q.add_argument("--port", type=int, default=8000)
+    q.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    q = portal_command("add-account", "create an account with a verified e-mail address; the password is "
+                       "read from standard input")
+    q.add_argument("--email", required=True)
+    q.add_argument("--name", default="")
+    q = portal_command("appoint-manager", "make an account an authorisation manager of a practice "
+                       "(audited as done by an operator)")
+    q.add_argument("--agb", required=True, help="the practice's AGB code (8 digits)")
+    q.add_argument("--email", required=True)
+    q = portal_command("grant", "give an account access to a practice as if a manager approved it "
+                       "(audited as done by an operator)")
+    q.add_argument("--agb", required=True, help="the practice's AGB code (8 digits)")
+    q.add_argument("--email", required=True)
+    q = portal_command("audit", "print the portal's audit log, oldest first")
+    q.add_argument("--agb", default=None, help="only the lines about this practice")
     return parser
 
 

@@ -1,0 +1,223 @@
+"""Django settings of the practice portal ("Mijn Spiegel", ../shared/spec/portal.md).
+
+The one module that reads the portal's environment. Every setting an operator may
+change is an environment variable (README, "The practice portal"):
+
+- ``SPIEGEL_DATA_DIR``: the platform's data directory; the portal reads
+  ``<data dir>/releases/`` (read-only) and keeps its own SQLite database under
+  ``<data dir>/portal/`` unless a database URL is given.
+- ``SPIEGEL_PORTAL_DATABASE_URL``: e.g. ``postgres://user:pw@host/db`` (or
+  ``postgres:///db?host=/socket/dir``) to run on PostgreSQL instead of SQLite.
+- ``SPIEGEL_PORTAL_SECRET_KEY``: required when ``SPIEGEL_PORTAL_DEBUG`` is off and the
+  portal is served to anyone but this machine; a key is generated and kept under the
+  data directory otherwise.
+- ``SPIEGEL_PORTAL_ALLOWED_HOSTS``: comma-separated host names (default localhost).
+- ``SPIEGEL_PORTAL_EMAIL_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``):
+  SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
+- ``SPIEGEL_PORTAL_FROM_EMAIL``: the sender address.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = Path(_env("SPIEGEL_DATA_DIR", "data")).resolve()
+RELEASES_DIR = DATA_DIR / "releases"
+PORTAL_DIR = DATA_DIR / "portal"
+MAIL_DIR = PORTAL_DIR / "mail"
+
+
+def _secret_key() -> str:
+    """The configured key, else one generated once and kept (owner-only) under the data directory."""
+    configured = _env("SPIEGEL_PORTAL_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = PORTAL_DIR / "secret_key"
+    try:
+        return key_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        PORTAL_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("SPIEGEL_PORTAL_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in _env("SPIEGEL_PORTAL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in _env("SPIEGEL_PORTAL_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "axes",
+    "portal.access",
+    "portal.releases",
+    "portal.public",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # axes last: it reads the outcome of authentication
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = _env("SPIEGEL_PORTAL_DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+else:
+    PORTAL_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": PORTAL_DIR / "portal.sqlite3",
+            # several gunicorn workers write the audit log: wait for the lock instead of failing
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# slow hashes only (Django's default PBKDF2 first, Argon2/scrypt-free: no extra C deps)
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# allauth: log in by e-mail address, mandatory verification (portal.md: an account is a
+# person with a verified e-mail address)
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mijn Spiegel] "
+ACCOUNT_RATE_LIMITS = {"login_failed": False}  # throttling is django-axes' job (one place)
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/praktijk/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+
+# django-axes: a few failures lock the account and the address for a while
+AXES_FAILURE_LIMIT = int(_env("SPIEGEL_PORTAL_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(_env("SPIEGEL_PORTAL_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "access/locked_out.html"
+AXES_VERBOSE = False
+
+# sessions expire; cookies and headers as a careful site sends them
+SESSION_COOKIE_AGE = int(_env("SPIEGEL_PORTAL_SESSION_SECONDS", str(8 * 3600)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+_https = _env_bool("SPIEGEL_PORTAL_HTTPS", False)
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = _https
+SECURE_HSTS_SECONDS = 31536000 if _https else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", "Nederlands")]
+TIME_ZONE = "Europe/Amsterdam"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = PORTAL_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# tests and `portal serve` without collectstatic still find the files
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DEFAULT_FROM_EMAIL = _env("SPIEGEL_PORTAL_FROM_EMAIL", "Mijn Spiegel <noreply@spiegel.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if _env("SPIEGEL_PORTAL_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _env("SPIEGEL_PORTAL_EMAIL_HOST")
+    EMAIL_PORT = int(_env("SPIEGEL_PORTAL_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = _env("SPIEGEL_PORTAL_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = _env("SPIEGEL_PORTAL_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = _env_bool("SPIEGEL_PORTAL_EMAIL_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = MAIL_DIR
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": _env("SPIEGEL_PORTAL_LOG_LEVEL", "WARNING")},
+}
