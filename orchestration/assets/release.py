@@ -9,6 +9,7 @@ verify the gate state themselves (``readiness.period_state``).
 import dagster as dg
 
 from orchestration.assets.gate_metadata import gate_metadata
+from orchestration.calendar_status import write_period_status
 from orchestration.partitions import period_partitions
 from orchestration.publish import PublishRefused, publish_release
 from orchestration.readiness import period_state, record_readiness
@@ -44,6 +45,8 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
         quality.record_gate_result(con, result)
         record_readiness(con, period, result.passed, result.blocking_reasons, result.warnings)
         state = period_state(con, paths, period)
+    # the portal's calendar reads the verdict from a file (it never opens the warehouse)
+    write_period_status(paths, period, state.gates_passed, len(state.blocking_reasons))
     reasons = state.blocking_reasons
     for reason in reasons:
         context.log.warning(f"blocking: {reason}")
