@@ -1,0 +1,56 @@
+"""Set-up of the portal's tests (tests/portal/): Django on a throwaway data directory.
+
+Django reads its settings once, at import, and ``portal/settings.py`` takes the data
+directory from ``SPIEGEL_DATA_DIR``; so this conftest points that variable at a fresh
+temporary folder *before* Django is set up, sets it up itself (pytest-django only does
+so on its own when ``DJANGO_SETTINGS_MODULE`` is known at start-up, which it is not
+when the whole suite is collected from the repository root), and then restores the
+environment, so that the other tests of the suite see the variables they had.
+
+With ``SPIEGEL_PORTAL_DATABASE_URL`` set (tests/portal/test_postgresql.py does so in a
+subprocess) the same tests run on PostgreSQL; otherwise on SQLite (pytest-django's
+test database).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+PORTAL_TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="spiegel-portal-tests-"))
+
+_saved = {key: os.environ.get(key) for key in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
+os.environ["SPIEGEL_DATA_DIR"] = str(PORTAL_TEST_DATA_DIR)
+os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+django.setup()
+if Path(settings.DATA_DIR) != PORTAL_TEST_DATA_DIR.resolve():
+    # settings imported earlier with another data directory: every test below would read
+    # the wrong releases and write the wrong files; refuse rather than test the wrong thing
+    raise RuntimeError(f"portal settings were loaded before tests/portal/conftest.py (data dir {settings.DATA_DIR})")
+for _key, _value in _saved.items():
+    if _value is None:
+        os.environ.pop(_key, None)
+    else:
+        os.environ[_key] = _value
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
+    shutil.rmtree(PORTAL_TEST_DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def releases_root(settings, tmp_path) -> Path:
+    """An empty ``releases/`` of this test's own, read by the catalog (settings.RELEASES_DIR)."""
+    root = tmp_path / "releases"
+    root.mkdir()
+    settings.RELEASES_DIR = root
+    return root
