@@ -1,0 +1,151 @@
+"""The public pages (portal.md, "Stable interfaces"): /, /kalender/, /methode/, /vragen/, /contact/."""
+from __future__ import annotations
+
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from portal.public import calendar as release_calendar
+from portal.public import method as method_numbers
+from portal.public.contact import rate_refusal, store_and_mail
+from portal.public.forms import ContactForm
+from portal.public.models import NewsItem
+from portal.releases import catalog
+
+
+def _news(limit: int | None = None):
+    items = NewsItem.objects.filter(visible=True, published_at__lte=timezone.now())
+    return items[:limit] if limit else items
+
+
+@require_GET
+def home(request):
+    entries = release_calendar.calendar()
+    upcoming = [e for e in entries if e.state != release_calendar.STATE_PUBLISHED]
+    published = [e for e in entries if e.state == release_calendar.STATE_PUBLISHED]
+    return render(request, "public/home.html", {
+        "next_entry": upcoming[-1] if upcoming else None,     # entries are newest first
+        "postponed": [e for e in entries if e.state == release_calendar.STATE_POSTPONED],
+        "latest": published[0] if published else None,
+        "news": _news(3),
+    })
+
+
+@require_GET
+def kalender(request):
+    return render(request, "public/kalender.html", {
+        "entries": release_calendar.calendar(),
+        "news": _news(10),
+        "planned_weeks": release_calendar.conf.planned_weeks(),
+    })
+
+
+@require_GET
+def methode(request):
+    return render(request, "public/methode.html", {
+        "example": method_numbers.worked_example(),
+        "downloads": method_numbers.reference_downloads(),
+        "z": method_numbers.Z_95,
+    })
+
+
+@require_GET
+def reference_table(request, period: str):
+    """The newest revision's reference_strata.csv of a published period; the path is built
+    from a period that matches the pattern and a revision the catalog found, nothing else."""
+    if not catalog.PERIOD_RE.match(period):
+        raise Http404
+    revision = catalog.newest_revision(period)
+    if revision is None:
+        raise Http404
+    path = revision.file(method_numbers.REFERENCE_FILE)
+    if not path.is_file() or path.is_symlink():
+        raise Http404
+    download = method_numbers.Download(period, revision.revision, None)
+    response = FileResponse(open(path, "rb"), as_attachment=True, filename=download.filename,
+                            content_type="text/csv; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def vragen(request):
+    return render(request, "public/vragen.html", {
+        "periods_shown": catalog.PERIODS_SHOWN,
+        "planned_weeks": release_calendar.conf.planned_weeks(),
+    })
+
+
+def _client_ip(request) -> str | None:
+    # behind a proxy, REMOTE_ADDR is the proxy; we do not trust forwarded headers here
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def user_practices(user) -> list[str]:
+    """AGB codes of the practices the logged-in account has approved access to.
+
+    The grants live in ``portal.access`` (the private half); read them defensively so the
+    contact form works whatever that app offers.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return []
+    try:
+        from portal.access import models as access_models
+    except ImportError:
+        return []
+    finder = getattr(access_models, "practices_of", None)
+    try:
+        if callable(finder):
+            found = finder(user)
+        else:
+            return []
+    except Exception:  # noqa: BLE001 - the contact form must not fail on the private half
+        return []
+    agbs = []
+    for item in found or []:
+        agb = item if isinstance(item, str) else getattr(item, "agb", None) or getattr(item, "practice_agb", None)
+        if isinstance(agb, str) and catalog.AGB_RE.match(agb) and agb not in agbs:
+            agbs.append(agb)
+    return sorted(agbs)
+
+
+@require_http_methods(["GET", "POST"])
+def contact(request):
+    practices = user_practices(request.user)
+    status = 200
+    refusal = None
+    if request.method == "POST":
+        form = ContactForm(request.POST, practices=practices)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            if len(practices) == 1 and not data.get("practice_agb"):
+                data["practice_agb"] = practices[0]
+            if data.get("practice_agb") and practices and data["practice_agb"] not in practices:
+                data["practice_agb"] = ""
+            refusal = rate_refusal(data["email"], _client_ip(request))
+            if refusal is None:
+                store_and_mail(data, user=request.user, ip_address=_client_ip(request))
+                return redirect("public:contact_sent")
+            status = 429
+        else:
+            status = 400
+    else:
+        initial = {}
+        if request.user.is_authenticated:
+            initial["email"] = request.user.email
+            initial["name"] = request.user.get_full_name()
+            if len(practices) == 1:
+                initial["practice_agb"] = practices[0]
+        form = ContactForm(initial=initial, practices=practices)
+    response = render(request, "public/contact.html", {"form": form, "practices": practices,
+                                                        "refusal": refusal.text if refusal else ""},
+                      status=status)
+    if refusal is not None:
+        response["Retry-After"] = str(refusal.seconds)
+    return response
+
+
+@require_GET
+def contact_sent(request):
+    return render(request, "public/contact_sent.html")
