@@ -12,6 +12,7 @@ that matches the pattern is whole.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -116,3 +117,141 @@ def practice_rows(revision: Revision, agb: str) -> list[dict[str, str]]:
     if not AGB_RE.match(agb):
         return []
     return [row for row in read_csv(revision, "behandelindex.csv") if row["practice_agb"] == agb]
+
+
+# -- what a practice sees (portal/access) ------------------------------------------------
+REPORT_EXTENSIONS = ("pdf", "html")
+REPORT_ASSETS = ("plotly.min.js", "spiegel.js", "spiegel.css")
+VERSION_LABELS = {"1": "versie 1 (januari–juni)", "2": "versie 2 (januari–september)", "3": "versie 3 (het hele jaar)"}
+
+
+def period_label(period: str) -> str:
+    match = PERIOD_RE.match(period)
+    return f"{match['year']} {VERSION_LABELS[match['version']]}" if match else period
+
+
+def shown_revision(period: str) -> Revision | None:
+    """The newest revision of ``period`` if the period is one of the shown (6 most recent)."""
+    if not PERIOD_RE.match(period or ""):
+        return None
+    for rev in shown_releases():
+        if rev.period == period:
+            return rev
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve(strict=True).relative_to(root.resolve(strict=True))
+    except (OSError, ValueError):
+        return False
+    return path.is_file() and not path.is_symlink()
+
+
+def report_path(agb: str, period: str, discipline: str, extension: str) -> Path | None:
+    """The published report file of the newest shown revision, or None.
+
+    Built only from a validated AGB, a period found among the shown releases, a discipline
+    of the fixed list and an extension of the fixed list; the result is checked to be a
+    regular file inside that revision folder."""
+    if not AGB_RE.match(agb or "") or discipline not in DISCIPLINES or extension not in REPORT_EXTENSIONS:
+        return None
+    rev = shown_revision(period)
+    if rev is None:
+        return None
+    path = rev.path / "reports" / discipline / f"{agb}.{extension}"
+    return path if _inside(path, rev.path) else None
+
+
+def asset_path(period: str, name: str, discipline: str | None = None) -> Path | None:
+    """A shared asset of a shown revision's reports: plotly.min.js, spiegel.js, spiegel.css,
+    or a discipline's _funnel.js (the anonymous national cloud of that discipline)."""
+    rev = shown_revision(period)
+    if rev is None:
+        return None
+    if discipline is None:
+        if name not in REPORT_ASSETS:
+            return None
+        path = rev.path / "reports" / name
+    else:
+        if discipline not in DISCIPLINES or name != "_funnel.js":
+            return None
+        path = rev.path / "reports" / discipline / name
+    return path if _inside(path, rev.path) else None
+
+
+@functools.lru_cache(maxsize=32)
+def _rows_by_agb(csv_path: str, mtime_ns: int, size: int) -> dict[str, list[dict[str, str]]]:
+    """behandelindex.csv of one revision by practice; a published revision never changes,
+    and the key carries the file's mtime and size, so a cached entry is never stale."""
+    by_agb: dict[str, list[dict[str, str]]] = {}
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_agb.setdefault(row["practice_agb"], []).append(row)
+    return by_agb
+
+
+def practice_rows_cached(revision: Revision, agb: str) -> list[dict[str, str]]:
+    if not AGB_RE.match(agb or ""):
+        return []
+    path = revision.file("behandelindex.csv")
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
+    return list(_rows_by_agb(str(path), stat.st_mtime_ns, stat.st_size).get(agb, ()))
+
+
+def practice_in_any_release(agb: str) -> bool:
+    """Whether the AGB appears in behandelindex.csv of any published revision (the shown
+    periods and the older ones still under releases/)."""
+    if not AGB_RE.match(agb or ""):
+        return False
+    return any(practice_rows_cached(rev, agb) for period in published_periods() for rev in revisions(period))
+
+
+@dataclass
+class PeriodEntry:
+    """One shown period for one practice and discipline."""
+
+    revision: Revision
+    row: dict[str, str] | None
+    has_pdf: bool
+    has_html: bool
+
+    @property
+    def period(self) -> str:
+        return self.revision.period
+
+    @property
+    def label(self) -> str:
+        return period_label(self.revision.period)
+
+    @property
+    def ok(self) -> bool:
+        return self.row is not None and self.row.get("status") == "ok"
+
+    @property
+    def patients(self) -> int | None:
+        try:
+            return int(self.row["patients"]) if self.row and self.row.get("patients") else None
+        except ValueError:
+            return None
+
+
+def practice_overview(agb: str) -> dict[str, list[PeriodEntry]]:
+    """Per discipline the practice has in a shown release: every shown period, newest first,
+    with its row (or None: no claims in that discipline in that period) and whether the
+    report files are there."""
+    shown = shown_releases()
+    rows = {rev.path: {row["discipline"]: row for row in practice_rows_cached(rev, agb)} for rev in shown}
+    disciplines = [d for d in DISCIPLINES if any(d in per_disc for per_disc in rows.values())]
+    overview: dict[str, list[PeriodEntry]] = {}
+    for discipline in disciplines:
+        entries = []
+        for rev in shown:
+            row = rows[rev.path].get(discipline)
+            folder = rev.path / "reports" / discipline
+            entries.append(PeriodEntry(rev, row, (folder / f"{agb}.pdf").is_file(), (folder / f"{agb}.html").is_file()))
+        overview[discipline] = entries
+    return overview

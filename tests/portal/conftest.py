@@ -31,6 +31,11 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+# the manifest storage needs `collectstatic` (which `spiegel portal serve` runs, and the
+# tests that serve the portal with gunicorn go through); in-process tests use the files as they are
+(PORTAL_TEST_DATA_DIR / "portal" / "static").mkdir(parents=True)
+settings.STORAGES = {**settings.STORAGES,
+                     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 django.setup()
 if Path(settings.DATA_DIR) != PORTAL_TEST_DATA_DIR.resolve():
     # settings imported earlier with another data directory: every test below would read

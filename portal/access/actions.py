@@ -1,0 +1,100 @@
+"""The access decisions, shared by the manager page, the admin and ``spiegel portal``:
+each changes the rows, writes its audit line and sends its e-mails, in that order."""
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit, notify
+from .models import AuditEvent, PracticeAccess, PracticeManager
+
+
+class ActionRefused(Exception):
+    """A decision that is not allowed (the message is shown to the user, in Dutch)."""
+
+
+def email_of(user) -> str:
+    return user.email or user.get_username()
+
+
+def request_access(user, agb: str, *, request=None) -> PracticeAccess | None:
+    """Record the account's request for the practice. Recorded the same way whether or not
+    the AGB is in a published release, so the answer never tells whether a practice exists;
+    a request that no manager can see simply stays pending. None when access is already there."""
+    with transaction.atomic():
+        if PracticeManager.objects.filter(user=user, agb=agb).exists():
+            return None
+        access, created = PracticeAccess.objects.select_for_update().get_or_create(user=user, agb=agb)
+        if not created:
+            if access.status == PracticeAccess.APPROVED:
+                return None
+            if access.status == PracticeAccess.PENDING:
+                return access
+            access.status, access.decided_at, access.decided_by = PracticeAccess.PENDING, None, ""
+            access.save(update_fields=["status", "decided_at", "decided_by"])
+        audit.record(AuditEvent.REQUEST, request=request, actor=email_of(user), agb=agb, subject=email_of(user))
+    notify.decision("request", agb=agb, actor=email_of(user), subject_email=email_of(user), managers_only=True)
+    return access
+
+
+def _decide(access: PracticeAccess, new_status: str, action: str, actor: str, request, allowed_from: set[str]) -> None:
+    if request is not None and request.user.is_authenticated and access.user_id == request.user.pk:
+        audit.record(AuditEvent.DENIED, request=request, agb=access.agb, subject=email_of(access.user),
+                     detail=f"{action} of one's own access refused")
+        raise ActionRefused("U kunt niet over uw eigen toegang beslissen.")
+    with transaction.atomic():
+        fresh = PracticeAccess.objects.select_for_update().get(pk=access.pk)
+        if fresh.status not in allowed_from:
+            raise ActionRefused("Deze aanvraag is inmiddels al afgehandeld.")
+        fresh.status, fresh.decided_at, fresh.decided_by = new_status, timezone.now(), actor
+        fresh.save(update_fields=["status", "decided_at", "decided_by"])
+        audit.record(action, request=request, actor=actor, agb=fresh.agb, subject=email_of(fresh.user))
+    notify.decision(action, agb=access.agb, actor=actor, subject_email=email_of(access.user))
+
+
+def approve(access: PracticeAccess, *, actor: str, request=None) -> None:
+    _decide(access, PracticeAccess.APPROVED, AuditEvent.GRANT, actor, request, {PracticeAccess.PENDING})
+
+
+def refuse(access: PracticeAccess, *, actor: str, request=None) -> None:
+    _decide(access, PracticeAccess.REFUSED, AuditEvent.REFUSAL, actor, request, {PracticeAccess.PENDING})
+
+
+def revoke(access: PracticeAccess, *, actor: str, request=None) -> None:
+    _decide(access, PracticeAccess.REVOKED, AuditEvent.REVOCATION, actor, request, {PracticeAccess.APPROVED})
+
+
+def grant(user, agb: str, *, actor: str, request=None) -> bool:
+    """Access as if a manager approved it (operators); False when it was there already."""
+    with transaction.atomic():
+        access, _ = PracticeAccess.objects.select_for_update().get_or_create(user=user, agb=agb)
+        if access.status == PracticeAccess.APPROVED:
+            return False
+        access.status, access.decided_at, access.decided_by = PracticeAccess.APPROVED, timezone.now(), actor
+        access.save(update_fields=["status", "decided_at", "decided_by"])
+        audit.record(AuditEvent.GRANT, request=request, actor=actor, agb=agb, subject=email_of(user))
+    notify.decision(AuditEvent.GRANT, agb=agb, actor=actor, subject_email=email_of(user))
+    return True
+
+
+def appoint_manager(user, agb: str, *, actor: str, request=None) -> bool:
+    """Make the account a manager of the practice; False when it was one already."""
+    with transaction.atomic():
+        _, created = PracticeManager.objects.get_or_create(user=user, agb=agb, defaults={"appointed_by": actor})
+        if not created:
+            return False
+        audit.record(AuditEvent.MANAGER_APPOINTED, request=request, actor=actor, agb=agb, subject=email_of(user))
+    notify.decision(AuditEvent.MANAGER_APPOINTED, agb=agb, actor=actor, subject_email=email_of(user))
+    return True
+
+
+def remove_manager(manager: PracticeManager, *, actor: str, request=None) -> None:
+    """Remove a manager; a practice keeps at least one."""
+    agb, email = manager.agb, email_of(manager.user)
+    with transaction.atomic():
+        managers = list(PracticeManager.objects.select_for_update().filter(agb=agb))
+        if len(managers) <= 1:
+            raise ActionRefused("Een praktijk houdt altijd ten minste één autorisatiebeheerder.")
+        PracticeManager.objects.filter(pk=manager.pk).delete()
+        audit.record(AuditEvent.MANAGER_REMOVED, request=request, actor=actor, agb=agb, subject=email)
+    notify.decision(AuditEvent.MANAGER_REMOVED, agb=agb, actor=actor, subject_email=email, extra=[email])

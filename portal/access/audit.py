@@ -1,0 +1,35 @@
+"""Writing the audit log (models.AuditEvent): one function, used by views, signals and commands."""
+from __future__ import annotations
+
+import ipaddress
+
+from .models import AuditEvent
+
+OPERATOR_CLI = "operator (spiegel portal)"
+ANONYMOUS = "anoniem"
+
+
+def client_ip(request) -> str | None:
+    """The address the request came from (REMOTE_ADDR: gunicorn's peer; a proxy in front
+    must be configured to pass the client's own address, README)."""
+    if request is None:
+        return None
+    value = request.META.get("REMOTE_ADDR", "")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def actor_of(request) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.email or user.get_username()
+    return ANONYMOUS
+
+
+def record(action: str, *, request=None, actor: str | None = None, agb: str = "", subject: str = "",
+           detail: str = "") -> AuditEvent:
+    return AuditEvent.objects.create(
+        action=action, actor=(actor or actor_of(request))[:254], agb=agb[:8], subject=subject[:254],
+        detail=detail[:500], ip=client_ip(request))

@@ -1,0 +1,227 @@
+"""The practice pages, downloads and the managers' decisions (portal.md; issue 13)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from portal_world import A, B, PASSWORD, SHOWN, World, audit, build_releases, client_for, make_account
+from release_factory import index_row, make_release, pdf_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes(settings):
+    # PBKDF2's 1,000,000 rounds make every account cost ~0.5 s; the hasher itself is
+    # checked in test_passwords_are_stored_as_slow_hashes
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(releases_root) -> World:
+    from portal.access.actions import appoint_manager, grant
+
+    build_releases(releases_root)
+    manager_a, manager_b, user_a = (make_account(e) for e in ("beheer@a.nl", "beheer@b.nl", "gebruiker@a.nl"))
+    appoint_manager(manager_a, A, actor="operator (test)")
+    appoint_manager(manager_b, B, actor="operator (test)")
+    grant(user_a, A, actor="operator (test)")
+    mail.outbox.clear()
+    return World(releases_root, manager_a, manager_b, user_a)
+
+
+def test_practice_page_shows_the_newest_revision_of_the_six_most_recent_periods(world):
+    page = client_for(world.user_a).get(f"/praktijk/{A}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    shown = re.findall(r'<tr data-period="([0-9]{4}-v[1-3])">', html)
+    # fysiotherapie and oefentherapie, each with the 6 shown periods, newest first
+    assert shown == SHOWN + SHOWN
+    assert "2023-v1" not in html  # the 7th period is not offered
+    assert f"/praktijk/{A}/2024-v1/fysiotherapie.pdf" in html
+    assert ">r2<" in html and ">r1</td>" in html  # 2024-v1 shows r2; the other periods r1
+    assert html.count("<td>r2</td>") == 2  # one per discipline
+    # index and interval of 2025-v1 (index_row(index=0.96): 0.960 (0.880 – 1.040))
+    assert "0.960 (0.880 – 1.040)" in html
+    # oefentherapie 2024-v2: 12 patients, an explanation instead of a report
+    assert "12 patiënten" in html and f"/praktijk/{A}/2024-v2/oefentherapie.pdf" not in html
+    # oefentherapie in periods without claims: the other explanation
+    assert html.count("geen declaraties in deze discipline aangeleverd") == 3
+    assert B not in html
+
+
+def test_pdf_download_is_the_published_file_and_is_audited(world):
+    client = client_for(world.user_a)
+    response = client.get(f"/praktijk/{A}/2024-v1/fysiotherapie.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    body = b"".join(response.streaming_content)
+    published = (world.releases / "2024-v1" / "r2" / "reports" / "fysiotherapie" / f"{A}.pdf").read_bytes()
+    assert body == published == pdf_bytes(A, "2024-v1", "r2", "fysiotherapie")
+    assert "attachment" in response["Content-Disposition"]
+    (event,) = audit("download")
+    assert (event.agb, event.actor, event.subject, event.ip) == (A, "gebruiker@a.nl", "2024-v1/fysiotherapie.pdf",
+                                                                  "127.0.0.1")
+
+
+def test_html_report_loads_its_assets_from_the_portal(world):
+    client = client_for(world.user_a)
+    response = client.get(f"/praktijk/{A}/2025-v1/oefentherapie.html")
+    assert response.status_code == 200
+    html = response.content.decode()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls == [f"/praktijk/{A}/2025-v1/spiegel.css", f"/praktijk/{A}/2025-v1/plotly.min.js",
+                    f"/praktijk/{A}/2025-v1/oefentherapie/_funnel.js", f"/praktijk/{A}/2025-v1/spiegel.js"]
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert b"".join(asset.streaming_content)
+    assert client.get(f"/praktijk/{A}/2025-v1/spiegel.css")["Content-Type"].startswith("text/css")
+    # someone without access to A gets none of it
+    outsider = client_for(make_account("buiten@c.nl"))
+    for url in [f"/praktijk/{A}/2025-v1/oefentherapie.html", *urls]:
+        assert outsider.get(url).status_code == 404, url
+
+
+def test_a_new_revision_is_visible_without_a_restart_and_replaces_the_old_one(world):
+    client = client_for(world.user_a)
+    assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) \
+        == pdf_bytes(A, "2025-v1", "r1", "fysiotherapie")
+    make_release(world.releases, "2025-v1", "r2", [index_row("2025-v1", "fysiotherapie", A, index=1.234)])
+    html = client.get(f"/praktijk/{A}/").content.decode()
+    assert "1.234 (1.154 – 1.314)" in html
+    assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) \
+        == pdf_bytes(A, "2025-v1", "r2", "fysiotherapie")
+    # a new period pushes the oldest shown one out
+    make_release(world.releases, "2025-v2", "r1", [index_row("2025-v2", "fysiotherapie", A)])
+    html = client.get(f"/praktijk/{A}/").content.decode()
+    assert 'data-period="2025-v2"' in html and 'data-period="2023-v2"' not in html
+    assert client.get(f"/praktijk/{A}/2023-v2/fysiotherapie.pdf").status_code == 404
+
+
+def test_request_approve_and_the_emails_of_each_decision(world):
+    newcomer = make_account("nieuw@a.nl")
+    client = client_for(newcomer)
+    response = client.post("/praktijk/aanvragen/", {"agb": A}, follow=True)
+    assert "is geregistreerd" in response.content.decode()
+    assert client.get(f"/praktijk/{A}/").status_code == 404  # not before approval
+    assert [m.to for m in mail.outbox] == [["beheer@a.nl"]]  # the managers hear of the request
+    (request_event,) = audit("request")
+    assert (request_event.agb, request_event.actor) == (A, "nieuw@a.nl")
+
+    manager = client_for(world.manager_a)
+    page = manager.get(f"/praktijk/{A}/toegang/").content.decode()
+    assert 'data-email="nieuw@a.nl"' in page
+    access_id = re.search(r'name="access" value="([0-9]+)">\s*<button type="submit" name="action" value="approve"',
+                          page)[1]
+    mail.outbox.clear()
+    assert manager.post(f"/praktijk/{A}/toegang/", {"action": "approve", "access": access_id}).status_code == 302
+    assert client.get(f"/praktijk/{A}/").status_code == 200
+    assert sorted(mail.outbox[0].to) == ["beheer@a.nl", "nieuw@a.nl"]
+    assert "toegekend" in mail.outbox[0].subject
+    (grant_event,) = audit("grant", actor="beheer@a.nl")
+    assert (grant_event.agb, grant_event.subject) == (A, "nieuw@a.nl")
+
+    mail.outbox.clear()
+    manager.post(f"/praktijk/{A}/toegang/", {"action": "revoke", "access": access_id})
+    assert client.get(f"/praktijk/{A}/").status_code == 404
+    assert sorted(mail.outbox[0].to) == ["beheer@a.nl", "nieuw@a.nl"] and "ingetrokken" in mail.outbox[0].subject
+
+    # asked again, and refused this time
+    client.post("/praktijk/aanvragen/", {"agb": A})
+    mail.outbox.clear()
+    manager.post(f"/praktijk/{A}/toegang/", {"action": "refuse", "access": access_id})
+    assert client.get(f"/praktijk/{A}/").status_code == 404
+    assert sorted(mail.outbox[0].to) == ["beheer@a.nl", "nieuw@a.nl"] and "geweigerd" in mail.outbox[0].subject
+    actions = [e.action for e in audit(agb=A) if e.action in ("request", "grant", "revocation", "refusal")]
+    assert actions[-5:] == ["request", "grant", "revocation", "request", "refusal"]
+
+
+def test_managers_appoint_and_remove_managers_and_a_practice_keeps_one(world):
+    manager = client_for(world.manager_a)
+    # the only manager cannot remove themselves
+    from portal.access.models import PracticeManager
+
+    only = PracticeManager.objects.get(agb=A)
+    response = manager.post(f"/praktijk/{A}/toegang/", {"action": "remove", "manager": only.pk}, follow=True)
+    assert "ten minste één" in response.content.decode()
+    assert PracticeManager.objects.filter(agb=A).count() == 1
+    # appoint the user of A, who then may remove the first manager
+    mail.outbox.clear()
+    manager.post(f"/praktijk/{A}/toegang/", {"action": "appoint", "email": "gebruiker@a.nl"})
+    assert set(PracticeManager.objects.filter(agb=A).values_list("user__email", flat=True)) \
+        == {"beheer@a.nl", "gebruiker@a.nl"}
+    assert sorted(mail.outbox[0].to) == ["beheer@a.nl", "gebruiker@a.nl"]
+    second = client_for(world.user_a)
+    assert second.get(f"/praktijk/{A}/toegang/").status_code == 200
+    second.post(f"/praktijk/{A}/toegang/", {"action": "remove", "manager": only.pk})
+    assert list(PracticeManager.objects.filter(agb=A).values_list("user__email", flat=True)) == ["gebruiker@a.nl"]
+    assert manager.get(f"/praktijk/{A}/toegang/").status_code == 404
+    assert [(e.action, e.actor, e.subject) for e in audit(agb=A) if e.action.startswith("manager")][-2:] == [
+        ("manager_appointed", "beheer@a.nl", "gebruiker@a.nl"), ("manager_removed", "gebruiker@a.nl", "beheer@a.nl")]
+
+
+def test_an_unknown_practice_gets_the_same_answer_as_a_known_one(world):
+    client = client_for(make_account("vraag@x.nl"))
+    known = client.post("/praktijk/aanvragen/", {"agb": B}, follow=True).content.decode()
+    unknown = client.post("/praktijk/aanvragen/", {"agb": "99999999"}, follow=True).content.decode()
+    message = re.compile(r"Uw aanvraag voor praktijk [0-9]{8} is geregistreerd[^<]*")
+    assert message.search(known)[0].replace(B, "X") == message.search(unknown)[0].replace("99999999", "X")
+    assert sorted(e.agb for e in audit("request")) == [B, "99999999"]
+    bad = client.post("/praktijk/aanvragen/", {"agb": "1234"}, follow=True).content.decode()
+    assert "8 cijfers" in bad and len(audit("request")) == 2
+
+
+def test_a_practice_without_an_index_gets_an_explanation(world, releases_root):
+    from portal.access.actions import grant
+
+    make_release(releases_root, "2025-v2", "r1", [index_row("2025-v2", "oefentherapie", "44444444", patients=7)])
+    grant(world.user_a, "44444444", actor="operator (test)")
+    html = client_for(world.user_a).get("/praktijk/44444444/").content.decode()
+    assert "7 patiënten" in html and "minder dan de 30" in html and ".pdf" not in html
+
+
+def test_passwords_are_stored_as_slow_hashes():
+    from django.conf import settings as django_settings
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    # the settings module itself (the fixture above only speeds up the other tests)
+    import portal.settings as portal_settings
+
+    assert portal_settings.PASSWORD_HASHERS[0].endswith("PBKDF2PasswordHasher")
+    assert PBKDF2PasswordHasher.iterations >= 600_000
+    assert django_settings.SESSION_COOKIE_AGE <= 12 * 3600 and django_settings.SESSION_COOKIE_HTTPONLY
+
+
+def test_audit_log_is_append_only(world):
+    from portal.access.models import AuditEvent
+
+    event = audit()[0]
+    event.detail = "changed"
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(detail="changed")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(pk=event.pk).detail == ""
+
+
+def test_admin_reads_the_audit_log_but_cannot_change_it(world):
+    from django.contrib.auth import get_user_model
+
+    from portal.access.models import AuditEvent
+
+    admin = get_user_model().objects.create_superuser("ops", "ops@spiegel.nl", PASSWORD)
+    client = client_for(admin)
+    listing = client.get("/admin/access/auditevent/")
+    assert listing.status_code == 200 and "beheer@a.nl" in listing.content.decode()
+    event = AuditEvent.objects.first()
+    assert client.get(f"/admin/access/auditevent/{event.pk}/delete/").status_code == 403
+    before = AuditEvent.objects.count()
+    client.post(f"/admin/access/auditevent/{event.pk}/change/", {"detail": "x"})
+    assert AuditEvent.objects.count() == before and AuditEvent.objects.get(pk=event.pk).detail == event.detail
