@@ -40,6 +40,10 @@ class ContactForm(forms.Form):
             if field.help_text:
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext")
 
+    def clean_subject(self):
+        # it becomes a mail header: one line
+        return " ".join(self.cleaned_data["subject"].split())
+
     def clean(self):
         data = super().clean()
         topic, insurer = data.get("topic"), data.get("insurer")

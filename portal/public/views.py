@@ -85,21 +85,18 @@ def _client_ip(request) -> str | None:
 def user_practices(user) -> list[str]:
     """AGB codes of the practices the logged-in account has approved access to.
 
-    The grants live in ``portal.access`` (the private half); read them defensively so the
-    contact form works whatever that app offers.
+    The grants live in ``portal.access`` (the private half:
+    ``permissions.viewable_practices``); read defensively, so the contact form still works
+    when that part is missing or fails.
     """
     if not getattr(user, "is_authenticated", False):
         return []
     try:
-        from portal.access import models as access_models
+        from portal.access.permissions import viewable_practices
     except ImportError:
         return []
-    finder = getattr(access_models, "practices_of", None)
     try:
-        if callable(finder):
-            found = finder(user)
-        else:
-            return []
+        found = viewable_practices(user)
     except Exception:  # noqa: BLE001 - the contact form must not fail on the private half
         return []
     agbs = []
