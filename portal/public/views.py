@@ -116,10 +116,10 @@ def contact(request):
         form = ContactForm(request.POST, practices=practices)
         if form.is_valid():
             data = dict(form.cleaned_data)
+            if data.get("practice_agb") and practices and data["practice_agb"] not in practices:
+                data["practice_agb"] = ""     # a logged-in sender speaks for their own practices only
             if len(practices) == 1 and not data.get("practice_agb"):
                 data["practice_agb"] = practices[0]
-            if data.get("practice_agb") and practices and data["practice_agb"] not in practices:
-                data["practice_agb"] = ""
             refusal = rate_refusal(data["email"], _client_ip(request))
             if refusal is None:
                 store_and_mail(data, user=request.user, ip_address=_client_ip(request))
