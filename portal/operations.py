@@ -132,13 +132,17 @@ def serve(data_dir: Path, *, host: str = "127.0.0.1", port: int = 8000, workers:
     """Apply the migrations, then run gunicorn in the foreground until SIGTERM or Ctrl-C."""
     _setup(data_dir)
     from django.conf import settings
+    from django.core.management import call_command
 
+    # the manifest storage (hashed, compressed names) serves from STATIC_ROOT under the data directory
+    call_command("collectstatic", interactive=False, verbosity=0)
     env = {**os.environ, "SPIEGEL_DATA_DIR": str(Path(data_dir).resolve()),
            "DJANGO_SETTINGS_MODULE": "portal.settings",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))}
     gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"{host}:{port}",
                 "--workers", str(max(1, workers)), "--threads", "4", "--worker-class", "gthread",
-                "--access-logfile", "-", "--graceful-timeout", "10", "--timeout", "60"]
+                "--access-logfile", "-", "--graceful-timeout", "10", "--timeout", "60",
+                "--no-control-socket"]
     progress(f"portal for {settings.DATA_DIR} on http://{host}:{port}/ (Ctrl-C to stop)")
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         progress(f"mail is written to files in {settings.EMAIL_FILE_PATH}")

@@ -31,3 +31,17 @@ def audit_lockout(sender, request=None, username=None, ip_address=None, **kwargs
     name = str(username or audit.ANONYMOUS)[:254]
     audit.record(AuditEvent.LOCKOUT, request=request, actor=name, subject=name,
                  detail=f"locked out (ip {ip_address})")
+
+
+def axes_username(request, credentials=None) -> str | None:
+    """settings.AXES_USERNAME_CALLABLE: the login name whether axes sees allauth's credentials
+    (``email=...``) or the login form (``login=...``), case-folded, so the per-account lock
+    holds; with AXES_USERNAME_FORM_FIELD alone axes finds no name in allauth's credentials
+    and would lock only the address."""
+    name = None
+    if credentials:
+        name = next((credentials.get(k) for k in ("email", "login", "username") if credentials.get(k)), None)
+    if not name and request is not None:
+        data = getattr(request, "POST", {}) or {}
+        name = data.get("login") or data.get("email") or data.get("username")
+    return str(name).strip().lower() if name else None

@@ -20,5 +20,5 @@ urlpatterns = [
     re_path(rf"^{AGB}/{PERIOD}/(?P<name>plotly\.min\.js|spiegel\.js|spiegel\.css)\Z", views.report_asset,
             name="report_asset"),
     re_path(rf"^{AGB}/{PERIOD}/{DISCIPLINE}/(?P<name>_funnel\.js)\Z", views.report_asset, name="funnel"),
-    re_path(r"^(?P<rest>.*)\Z", views.not_found),
+    re_path(r"^(?P<rest>[\s\S]*)\Z", views.not_found),  # also newlines
 ]
