@@ -22,10 +22,10 @@ def _news(limit: int | None = None):
 @require_GET
 def home(request):
     entries = release_calendar.calendar()
-    upcoming = [e for e in entries if e.state != release_calendar.STATE_PUBLISHED]
+    preparing = [e for e in entries if e.state == release_calendar.STATE_PREPARING]
     published = [e for e in entries if e.state == release_calendar.STATE_PUBLISHED]
     return render(request, "public/home.html", {
-        "next_entry": upcoming[-1] if upcoming else None,     # entries are newest first
+        "next_entry": preparing[-1] if preparing else None,     # entries are newest first
         "postponed": [e for e in entries if e.state == release_calendar.STATE_POSTPONED],
         "latest": published[0] if published else None,
         "news": _news(3),

@@ -174,3 +174,14 @@ def test_every_public_page_has_one_h1_and_works_without_scripts(client, data_dir
         assert html.count("<h1") == 1, url
         assert "<script" not in html, url
         assert '<html lang="nl">' in html
+
+
+def test_the_home_page_names_the_next_version_and_any_postponement(client, data_dir):
+    make_release(data_dir / "releases", "2022-v1", "r1", [index_row("2022-v1", "fysiotherapie", "12345678")],
+                 published_at="2022-11-11T09:00:00+00:00", reports=False)
+    write_period_status(SpiegelPaths(data_dir), "2022-v2", gates_passed=False, blocking_reasons=1)
+    html = " ".join(re.sub(r"<[^>]+>", " ", client.get("/").content.decode()).split())
+    assert "2022 versie 2 (2022-v2) is uitgesteld." in html and cal.DEFAULT_POSTPONED_TEXT in html
+    assert "Nieuwste versie: 2022 versie 1 (2022-v1), gepubliceerd op 11 november 2022" in html
+    upcoming = next(e for e in reversed(cal.calendar()) if e.state == "voorbereiding")
+    assert f"Volgende versie: {upcoming.label} ({upcoming.period})" in html
