@@ -12,7 +12,6 @@ never computes the index.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +28,7 @@ import pandas as pd
 
 from orchestration.config import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, period_sort_key
 from orchestration.crashpoints import crash_point
+from orchestration.locks import file_lock
 from orchestration.readiness import PeriodState, period_state
 from orchestration.signoff import Signoff, valid_signoff
 from orchestration.warehouse import _connect, connect_write, write_lock
@@ -192,8 +192,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
         with connect_write(paths):
             pass
     paths.releases.mkdir(parents=True, exist_ok=True)
-    with open(paths.releases / ".publish.lock", "a+") as publish_lock:
-        fcntl.flock(publish_lock, fcntl.LOCK_EX)
+    with file_lock(paths.releases / ".publish.lock", f"publishing under {paths.releases}"):
         with write_lock(paths, shared=True):
             con = _connect(paths.warehouse, read_only=True)
             try:

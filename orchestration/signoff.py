@@ -7,7 +7,6 @@ fingerprint with the period's current one, so nothing ever has to be deleted.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -15,11 +14,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from orchestration.config import METHOD_VERSION, SpiegelPaths
+from orchestration.locks import file_lock
 from orchestration.readiness import PeriodState
 
 
 class SignoffRefused(RuntimeError):
     pass
+
+
+def signoff_lock_path(paths: SpiegelPaths):
+    """Sign-offs append under this lock (a file of its own, so it can name its holder)."""
+    return paths.data_dir / ".signoff.lock"
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,10 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: st
         signoff_id=f"{state.period}-{now.strftime('%Y%m%dT%H%M%S%fZ')}",
     )
     paths.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(paths.signoffs, "a", encoding="utf-8") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"), \
+            open(paths.signoffs, "a", encoding="utf-8") as f:
         f.write(json.dumps(signoff.as_dict(), sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
-        fcntl.flock(f, fcntl.LOCK_UN)
     os.chmod(paths.signoffs, 0o600)
     return signoff

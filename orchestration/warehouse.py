@@ -20,10 +20,8 @@ either the old rows or the new ones, never a mix.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Iterator
 import duckdb
 
 from orchestration.config import SpiegelPaths, duckdb_memory_limit
+from orchestration.locks import LockTimeout, file_lock
 from orchestration.contract import (
     CLAIM_COLUMNS,
     INCOMING_PREFIX,
@@ -43,10 +42,7 @@ from orchestration.contract import (
     sql_literal,
 )
 
-LOCK_TIMEOUT_SECONDS = float(os.environ.get("SPIEGEL_LOCK_TIMEOUT", "900"))
-
-
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(LockTimeout):
     """Another process holds the warehouse; retrying later is safe."""
 
 
@@ -103,29 +99,17 @@ def ensure_data_dir(paths: SpiegelPaths) -> None:
 
 
 @contextmanager
-def write_lock(paths: SpiegelPaths, timeout: float = LOCK_TIMEOUT_SECONDS, shared: bool = False) -> Iterator[None]:
-    """Hold the cross-process warehouse lock (waits up to ``timeout`` seconds).
+def write_lock(paths: SpiegelPaths, timeout: float | None = None, shared: bool = False) -> Iterator[None]:
+    """Hold the cross-process warehouse lock (waits up to ``timeout`` seconds, default
+    ``SPIEGEL_LOCK_TIMEOUT``, then raises :class:`WarehouseBusy` naming the holder).
 
     Writers hold it exclusively; readers share it (DuckDB lets several processes read a
     file, but none while one writes).
     """
     ensure_data_dir(paths)
-    with open(paths.warehouse_lock, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusy(
-                        f"the warehouse {paths.warehouse} is busy: another Spiegel run has been writing for more "
-                        f"than {timeout:.0f} s; nothing was changed, retry when it has finished") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(paths.warehouse_lock, f"the warehouse {paths.warehouse}", timeout, shared=shared,
+                   busy=WarehouseBusy):
+        yield
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -140,7 +124,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def connect_write(paths: SpiegelPaths, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect_write(paths: SpiegelPaths, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection, holding the warehouse lock for its whole life."""
     with write_lock(paths, timeout):
         con = _connect(paths.warehouse, read_only=False)
