@@ -18,6 +18,8 @@ from . import actions, audit
 from .models import AuditEvent, PracticeAccess, PracticeManager
 from .permissions import deny, is_manager, practice_view, require_manager, require_practice, valid_agb
 
+DECISIONS = [AuditEvent.REQUEST, AuditEvent.GRANT, AuditEvent.REFUSAL, AuditEvent.REVOCATION,
+             AuditEvent.MANAGER_APPOINTED, AuditEvent.MANAGER_REMOVED]
 DISCIPLINE_LABELS = {"fysiotherapie": "Fysiotherapie", "oefentherapie": "Oefentherapie"}
 
 
@@ -161,7 +163,7 @@ def manage(request, agb: str):
         "granted": [r for r in rows if r.status == PracticeAccess.APPROVED],
         "closed": [r for r in rows if r.status in (PracticeAccess.REFUSED, PracticeAccess.REVOKED)],
         "managers": PracticeManager.objects.filter(agb=agb).select_related("user"),
-        "events": AuditEvent.objects.filter(agb=agb).exclude(action__in=[AuditEvent.DOWNLOAD]).order_by("-at", "-id")[:50],
+        "events": AuditEvent.objects.filter(agb=agb, action__in=DECISIONS).order_by("-at", "-id")[:50],
     })
 
 

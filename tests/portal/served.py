@@ -1,0 +1,75 @@
+"""The portal served for real: ``spiegel portal serve`` (migrations, static files, gunicorn)
+in a subprocess on a free port of 127.0.0.1, on a data directory of the test's own."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def portal_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
+
+
+def spiegel_portal(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """``spiegel portal ARGS --data-dir DATA_DIR`` in a subprocess (Django reads its settings once
+    per process, and this process's Django belongs to the in-process tests)."""
+    return subprocess.run([sys.executable, "-m", "orchestration.cli", "portal", args[0], "--data-dir", str(data_dir),
+                           *args[1:]], cwd=REPO_ROOT, env=portal_env(), input=stdin, capture_output=True, text=True,
+                          timeout=120)
+
+
+@contextmanager
+def served_portal(data_dir: Path, *, workers: int = 2, log_name: str = "serve.log") -> Iterator[str]:
+    port = free_port()
+    log = open(Path(data_dir) / log_name, "w")
+    process = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "portal", "serve", "--data-dir",
+                                str(data_dir), "--port", str(port), "--workers", str(workers)],
+                               cwd=REPO_ROOT, env=portal_env(), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"spiegel portal serve exited with {process.returncode}: "
+                                   + (Path(data_dir) / log_name).read_text()[-2000:])
+            try:
+                with urllib.request.urlopen(base + "/accounts/login/", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the portal did not come up within 90 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+    # a clean stop on SIGTERM (checked after the test's own assertions ran)
+    assert process.returncode == 0, f"spiegel portal serve ended with {process.returncode}"

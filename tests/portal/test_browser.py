@@ -1,0 +1,150 @@
+"""The whole account flow in a real browser (Playwright driving Debian's Chromium) against
+the portal served by ``spiegel portal serve`` (gunicorn): sign up, verify the e-mail address
+from the mail the portal wrote, request access to a practice, the manager approves, the user
+downloads the PDF (bytes equal to the published file) and opens the interactive HTML report.
+Screenshots of the practice page and the manager page go to test-artifacts/portal/."""
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from release_factory import index_row, make_release
+from served import REPO_ROOT, served_portal, spiegel_portal
+
+A, B = "12345678", "87654321"
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "portal"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+MANAGER, MANAGER_PASSWORD = "praktijkhouder@fysio-a.nl", "Beheer-wachtwoord-2024"
+USER, USER_PASSWORD = "therapeut@fysio-a.nl", "Gebruiker-wachtwoord-2024"
+
+
+def mails(data_dir: Path) -> list[email.message.EmailMessage]:
+    """Every message the file backend wrote (one file per connection, messages separated by a rule)."""
+    found = []
+    for path in sorted((data_dir / "portal" / "mail").glob("*.log")):
+        for chunk in path.read_text(encoding="utf-8").split("-" * 79):
+            if chunk.strip():
+                found.append(email.message_from_string(chunk.strip() + "\n", policy=policy.default))
+    return found
+
+
+def body(message) -> str:
+    part = message.get_body(preferencelist=("plain",)) or message
+    return part.get_content()
+
+
+@pytest.fixture(scope="module")
+def portal_site(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("browser") / "data"
+    releases = data_dir / "releases"
+    releases.mkdir(parents=True)
+    for period in ("2024-v2", "2024-v3"):
+        make_release(releases, period, "r1", [index_row(period, "fysiotherapie", A, index=0.97),
+                                              index_row(period, "fysiotherapie", B, index=1.05)])
+    assert spiegel_portal(data_dir, "add-account", "--email", MANAGER, "--name", "Praktijk Houder",
+                          stdin=MANAGER_PASSWORD + "\n").returncode == 0
+    appointed = spiegel_portal(data_dir, "appoint-manager", "--agb", A, "--email", MANAGER)
+    assert appointed.returncode == 0, appointed.stderr
+    with served_portal(data_dir) as base:
+        yield data_dir, base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(page, base: str, address: str, password: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=login]", address)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]:not(.inline button)")
+    page.wait_for_url(re.compile(r".*/praktijk/$"))
+
+
+def log_out(page, base: str) -> None:
+    page.goto(base + "/praktijk/")
+    page.click("header form.inline button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_sign_up_verify_request_approve_download(portal_site, browser):
+    data_dir, base = portal_site
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(accept_downloads=True, locale="nl-NL")
+    page = context.new_page()
+
+    # sign up; the verification mail lands in the file backend
+    page.goto(base + "/accounts/signup/")
+    page.fill("input[name=email]", USER)
+    page.fill("input[name=password1]", USER_PASSWORD)
+    page.fill("input[name=password2]", USER_PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    (verification,) = [m for m in mails(data_dir) if USER in m["To"]]
+    link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/", body(verification))[0]
+    page.goto(link.replace(re.match(r"https?://[^/]+", link)[0], base))
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+
+    # log in and ask for access to practice A
+    log_in(page, base, USER, USER_PASSWORD)
+    page.fill("input[name=agb]", A)
+    page.click("form.request-form button[type=submit]")
+    page.wait_for_selector("text=is geregistreerd")
+    assert page.goto(f"{base}/praktijk/{A}/").status == 404  # not before the manager decides
+    log_out(page, base)
+
+    # the manager sees the request and approves it
+    log_in(page, base, MANAGER, MANAGER_PASSWORD)
+    page.goto(f"{base}/praktijk/{A}/toegang/")
+    row = page.locator(f'table.requests tr[data-email="{USER}"]')
+    assert row.count() == 1
+    page.screenshot(path=str(ARTIFACTS / "manager-page.png"), full_page=True)
+    row.locator("button[value=approve]").click()
+    page.wait_for_selector(f'table.grants tr[data-email="{USER}"]')
+    log_out(page, base)
+    decision = [m for m in mails(data_dir) if "toegekend" in m["Subject"]]
+    assert decision and USER in decision[-1]["To"] and MANAGER in decision[-1]["To"]
+
+    # the user downloads the PDF of the newest period
+    log_in(page, base, USER, USER_PASSWORD)
+    page.goto(f"{base}/praktijk/{A}/")
+    assert page.locator("h1").inner_text().endswith(A)
+    page.screenshot(path=str(ARTIFACTS / "practice-page.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click(f'a[href="/praktijk/{A}/2024-v3/fysiotherapie.pdf"]')
+    downloaded = Path(info.value.path()).read_bytes()
+    published = data_dir / "releases" / "2024-v3" / "r1" / "reports" / "fysiotherapie" / f"{A}.pdf"
+    assert downloaded == published.read_bytes()
+    assert info.value.suggested_filename == f"spiegelinformatie-{A}-2024-v3-fysiotherapie.pdf"
+
+    # the interactive report runs with its scripts and stylesheet loaded from the portal
+    report = context.new_page()
+    failed = []
+    report.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    report.goto(f"{base}/praktijk/{A}/2024-v3/fysiotherapie.html")
+    report.wait_for_selector("text=grafiek geladen: plotly funnel")
+    assert report.evaluate("getComputedStyle(document.body).color") == "rgb(18, 52, 86)"
+    assert failed == []
+    # and practice B stays out of reach
+    assert page.goto(f"{base}/praktijk/{B}/").status == 404
+    context.close()
+
+    audit = spiegel_portal(data_dir, "audit", "--agb", A)
+    assert audit.returncode == 0
+    actions = [line.split()[1] for line in audit.stdout.splitlines()]
+    assert actions[:4] == ["manager_appointed", "request", "denied", "grant"]  # denied: the look before approval
+    assert "download" in actions
+    assert all(f"agb={A}" in line for line in audit.stdout.splitlines())
