@@ -145,11 +145,14 @@ def period_status(paths: SpiegelPaths, period: str) -> dict:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from orchestration import runner
     from orchestration.landing import scan_landing
     from orchestration.readiness import known_periods
     from orchestration.warehouse import connect_read
 
     paths = _paths(args)
+    # a run killed with its process (kill -9, power loss) would otherwise stay "started" in the UI
+    dead_runs = runner.fail_dead_runs()
     if args.period:
         selected = args.period
     else:
@@ -159,8 +162,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     anomalies = scan_landing(paths.landing)[1]
     if args.json:
         print(json.dumps({"periods": statuses, "landing_anomalies": [
-            {"path": str(a.path), "reason": a.reason} for a in anomalies]}, indent=2, default=str))
+            {"path": str(a.path), "reason": a.reason} for a in anomalies],
+            "runs_marked_failed": dead_runs}, indent=2, default=str))
         return 0
+    for run_id in dead_runs:
+        say(f"run {run_id} was still marked started but its process is gone: marked failed")
     if not statuses:
         say(f"no periods yet under {paths.data_dir} (run `spiegel generate` or land deliveries in {paths.landing})")
     for s in statuses:
@@ -263,16 +269,87 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+UI_STOP_SECONDS = 20.0  # how long `dagster dev` may take to stop before its processes are killed
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` as a child in a process group of its own: Ctrl-C or SIGTERM stops
+    all of it (webserver, daemon, code server, run workers, dbt) within UI_STOP_SECONDS,
+    also while a run is in progress; runs it interrupted are then marked failed."""
+    import signal
+    import subprocess
+
+    from orchestration import runner
     from orchestration.config import REPO_ROOT
 
     paths = _paths(args)
+    earlier = runner.fail_dead_runs()
+    if earlier:
+        say(f"marked {len(earlier)} run(s) failed whose process had gone: {', '.join(earlier)}")
     dagster = Path(sys.executable).parent / "dagster"
     say(f"Dagster UI for {paths.data_dir} on http://{args.host}:{args.port} (Ctrl-C to stop)")
-    os.chdir(REPO_ROOT)
-    os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-                            "-h", args.host, "-p", str(args.port)])
-    return 0  # unreachable
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        child = subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                                  "-h", args.host, "-p", str(args.port)], cwd=REPO_ROOT, start_new_session=True)
+        while child.poll() is None and not received:
+            try:
+                child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        if received:
+            say("stopping the Dagster UI ...")
+        stopped_cleanly = _stop_process_group(child, float(os.environ.get("SPIEGEL_UI_STOP_SECONDS", UI_STOP_SECONDS)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    interrupted = runner.fail_dead_runs()
+    if interrupted:
+        say(f"marked {len(interrupted)} run(s) failed that were in progress when the UI stopped: "
+            f"{', '.join(interrupted)}")
+    if not stopped_cleanly:
+        say("the UI's processes did not stop within the grace period and were killed")
+    if received:
+        return 0
+    raise CommandError(f"dagster dev exited with code {child.returncode}")
+
+
+def _stop_process_group(child, grace: float) -> bool:
+    """SIGTERM the child's process group, wait up to ``grace`` seconds for every member
+    to exit, then SIGKILL what is left. True when nothing had to be killed."""
+    import signal
+    import subprocess
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(child.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+    if group_alive():
+        try:
+            os.killpg(child.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            continue
+        if not group_alive():
+            return True
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
+    return False
 
 
 def cmd_portal(args: argparse.Namespace) -> int:

@@ -74,7 +74,24 @@ def ensure_period_partition(period: str) -> None:
         inst.add_dynamic_partitions(PERIOD_PARTITIONS_NAME, [period])
 
 
+_dead_runs_checked: set[str] = set()  # Dagster homes this process has looked at
+
+
+def fail_dead_runs(inst=None) -> list[str]:
+    """Runs left STARTED by a process that is gone (kill -9, power loss) are marked failed
+    with a reason, so the UI never shows work in progress that is not (stale_runs.py)."""
+    from orchestration.stale_runs import fail_dead_runs as _fail
+
+    return _fail(inst if inst is not None else instance())
+
+
 def _execute(job_name: str, partition_key, run_config: dict | None = None, tags: dict | None = None) -> RunOutcome:
+    from orchestration.stale_runs import process_tags
+
+    home = os.environ.get("DAGSTER_HOME", "")
+    if home not in _dead_runs_checked:  # once per process and instance, before its first run
+        fail_dead_runs()
+        _dead_runs_checked.add(home)
     job = definitions().resolve_job_def(job_name)
     # The console shows our own progress lines; every event is still stored in the
     # instance, so the UI shows the whole run. SPIEGEL_LOG_LEVEL=DEBUG to see it here.
@@ -83,7 +100,7 @@ def _execute(job_name: str, partition_key, run_config: dict | None = None, tags:
     with _console_to_run_log(job_name, str(partition_key), verbose=log_level == "DEBUG"):
         result = job.execute_in_process(
             partition_key=partition_key, instance=instance(), raise_on_error=False,
-            run_config=config, tags={"spiegel/trigger": "cli", **(tags or {})},
+            run_config=config, tags={"spiegel/trigger": "cli", **process_tags(), **(tags or {})},
         )
     message, blocked = "", False
     if not result.success:

@@ -1,0 +1,130 @@
+"""Runs whose process is gone are failed, with a reason, not left "started" forever.
+
+A Dagster run executes in one process: ``spiegel run`` itself (``execute_in_process``)
+or a run worker that ``spiegel ui``'s daemon started. When that process is killed
+(``kill -9``, the machine stops, Ctrl-C on ``dagster dev``) nobody writes the run's end,
+and the UI would show the run, and its assets, in progress forever.
+
+So whatever starts or shows runs (the CLI's runner, ``spiegel status``, the sensors)
+first calls :func:`fail_dead_runs`: every run still STARTING, STARTED or CANCELING
+whose process on this machine no longer exists is reported failed, with a message
+naming the process, through ``instance.report_run_failed`` (the same event Dagster
+writes when a run fails by itself).
+
+Which process: runs the CLI starts carry the tags ``spiegel/host``, ``spiegel/pid``
+and ``spiegel/pid_started`` (the process's start time, so a reused pid is not taken
+for the run's process). Runs a Dagster daemon launched record their worker in the
+engine event "Started process for run (pid: N)"; that process must have started
+before the run did. A run with neither, or one started on another host, is left
+alone: nothing here can tell whether it is alive.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from functools import lru_cache
+
+HOST_TAG = "spiegel/host"
+PID_TAG = "spiegel/pid"
+PID_STARTED_TAG = "spiegel/pid_started"
+
+
+@lru_cache(maxsize=1)
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def process_started_at(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), or None when it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError, OSError):
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    # fields[0] is the state (field 3 of stat); starttime is field 22
+    if fields and fields[0] in ("Z", "X"):
+        return None  # a zombie has exited; only its parent has not reaped it yet
+    boot = _boot_time()
+    try:
+        ticks = int(fields[19])
+    except (IndexError, ValueError):
+        return None
+    if boot is None:
+        return 0.0
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tags() -> dict[str, str]:
+    """Tags that name this process as the one executing a run."""
+    started = process_started_at(os.getpid())
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()),
+            PID_STARTED_TAG: f"{started:.2f}" if started is not None else ""}
+
+
+def _worker_pid_from_events(instance, run_id: str) -> int | None:
+    from dagster import DagsterEventType
+
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        event = entry.dagster_event
+        data = getattr(event, "event_specific_data", None) if event else None
+        pid = (getattr(data, "metadata", None) or {}).get("pid")
+        if pid is not None and "Started process for run" in (entry.user_message or event.message or ""):
+            try:
+                return int(getattr(pid, "value", pid))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _gone_reason(instance, record) -> str | None:
+    """Why the run's process is known to be gone, or None (alive, or not ours to judge)."""
+    run = record.dagster_run
+    tags = run.tags
+    here = socket.gethostname()
+    if tags.get(PID_TAG):
+        if tags.get(HOST_TAG) != here:
+            return None
+        pid = int(tags[PID_TAG])
+        started = process_started_at(pid)
+        recorded = tags.get(PID_STARTED_TAG)
+        if started is not None and (not recorded or abs(started - float(recorded)) < 2):
+            return None
+        return f"its process (pid {pid} on {here}, started by `spiegel`) no longer exists"
+    pid = _worker_pid_from_events(instance, run.run_id)
+    if pid is None:
+        return None
+    started = process_started_at(pid)
+    run_started = record.start_time or (record.create_timestamp.timestamp() if record.create_timestamp else None)
+    if started is not None and (run_started is None or started <= run_started + 2):
+        return None
+    return f"its run worker (pid {pid} on {here}) no longer exists"
+
+
+def fail_dead_runs(instance) -> list[str]:
+    """Report every in-progress run whose process is gone as failed; their run ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    records = instance.get_run_records(filters=RunsFilter(statuses=[
+        DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]))
+    failed = []
+    for record in records:
+        reason = _gone_reason(instance, record)
+        if reason is None:
+            continue
+        since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.start_time)) if record.start_time else "?"
+        instance.report_run_failed(
+            record.dagster_run,
+            f"Marked failed by Spiegel: the run was {record.dagster_run.status.value} (since {since}) but "
+            f"{reason}: it was killed, crashed or its machine stopped. Nothing it wrote is half-done "
+            f"(deliveries, the method and releases are replaced atomically); run it again.")
+        failed.append(record.dagster_run.run_id)
+    return failed
