@@ -20,8 +20,12 @@ PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]$")
 
 
 def validate_period(value: str) -> None:
+    from orchestration.config import periods
+
     if not PERIOD_RE.match(value or ""):
         raise ValidationError("Een periode schrijft u als JJJJ-vN, bijvoorbeeld 2024-v1.")
+    if value not in periods():
+        raise ValidationError("Deze periode staat niet in de periodenlijst (dbt_project/seeds/periods.csv).")
 
 
 class PeriodNotice(models.Model):

@@ -147,8 +147,9 @@ def test_operators_manage_notices_and_news_in_the_admin(admin_client, data_dir):
         "period": "2022-v2", "planned_date": "2023-05-15", "postponement_text": "Verwacht half mei."})
     assert response.status_code == 302
     assert PeriodNotice.objects.get(period="2022-v2").planned_date == date(2023, 5, 15)
-    bad = admin_client.post("/admin/public/periodnotice/add/", {"period": "2022-v4", "postponement_text": ""})
-    assert bad.status_code == 200 and not PeriodNotice.objects.filter(period="2022-v4").exists()
+    for period in ("2022-v4", "1999-v1"):      # not a period; not in the periods seed
+        bad = admin_client.post("/admin/public/periodnotice/add/", {"period": period, "postponement_text": ""})
+        assert bad.status_code == 200 and not PeriodNotice.objects.filter(period=period).exists()
     assert admin_client.get("/admin/public/newsitem/add/").status_code == 200
 
 
@@ -185,3 +186,21 @@ def test_the_home_page_names_the_next_version_and_any_postponement(client, data_
     assert "Nieuwste versie: 2022 versie 1 (2022-v1), gepubliceerd op 11 november 2022" in html
     upcoming = next(e for e in reversed(cal.calendar()) if e.state == "voorbereiding")
     assert f"Volgende versie: {upcoming.label} ({upcoming.period})" in html
+
+
+def test_text_colours_meet_wcag_aa_on_white():
+    from orchestration.config import REPO_ROOT
+
+    css = (REPO_ROOT / "portal" / "static" / "portal" / "portal.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", css))
+
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for name in ("ink", "muted", "accent", "warn", "ok"):
+        ratio = (1.05) / (luminance(colours[name]) + 0.05)
+        assert ratio >= 4.5, (name, colours[name], round(ratio, 2))
+    # the header's white text on the accent colour
+    assert 1.05 / (luminance(colours["accent"]) + 0.05) >= 4.5
