@@ -63,7 +63,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     summary = synthetic.generate(paths.data_dir, years=args.years, practices=args.practices, seed=args.seed,
-                                 scale=args.scale, faults=faults, progress=say)
+                                 scale=args.scale, faults=faults, progress=say, labels=args.labels)
     say(f"wrote {len(summary.deliveries)} deliveries ({summary.claim_lines:,} claim lines, "
         f"{summary.practices:,} practices, {summary.patients:,} patients) in {summary.seconds:.1f} s "
         f"under {paths.landing}; skipped {len(summary.skipped)} that already existed")
@@ -415,9 +415,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], metavar="KIND[:ARGS]",
                    help="plant a fault in one delivery: KIND or KIND:key=value,...; keys insurer (default vgz), "
                         "period (default: the first generated), month (YYYY-MM, default May) and kind-specific "
-                        "ones (fraction, rows, column). Kinds: missing-insurer, missing-month, "
+                        "ones (fraction, rows, column, label). Kinds: missing-insurer, missing-month, "
                         "underdelivered-month, control-total-mismatch, checksum-mismatch, duplicate-claim-id, "
-                        "missing-column, bad-date, bad-amount, out-of-period, truncated-file. Repeatable.")
+                        "missing-column, bad-date, bad-amount, out-of-period, truncated-file, foreign-label "
+                        "(lines under another concern's label, e.g. foreign-label:insurer=vgz,label=9018,rows=25), "
+                        "unknown-label (lines under a label no concern has, default 9999). Repeatable.")
+    p.add_argument("--labels", choices=["mixed", "main"], default="mixed",
+                   help="mixed (default): a concern with a second label in dbt_project/seeds/insurer_labels.csv "
+                        "pays about half of its lines under it; main: every line under the concern's main label")
     p.add_argument("--redeliver", metavar="INSURER:PERIOD", default=None,
                    help="write a new, fault-free delivery (later delivery_id) for one insurer and period, "
                         "with the parameters of the earlier generation")

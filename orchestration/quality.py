@@ -13,10 +13,18 @@ pitfalls.md), so the split is:
 - **DuckDB** scans ``raw.claims`` of one (period, insurer) and reduces it to a few
   small frames:
 
-  * ``delivery_contents``: ONE scan that counts every rule violation (``count_if``)
-    and keeps the first 5 offending rows per rule (``min_by(..., source_line, 5)``)
-    with ``source_line``, ``claim_id`` and the offending value; plus one small
-    anti-join for orphan credits (credits against the delivery's own claim_ids).
+  * ``delivery_contents``: ONE scan, grouped by the label (uzovi) the lines are paid
+    under (a delivery has a few), that counts every rule violation (``count_if``) and
+    the lines per label; then the first 5 offending rows (``min_by(..., source_line,
+    5)``) with ``source_line``, ``claim_id`` and the offending value, only for the rules
+    and the unrecognised labels that have any; plus one small anti-join for orphan
+    credits (credits against the delivery's own claim_ids). A label is recognised when
+    the labels seed (``config.insurer_labels``) gives it to the delivering insurer in
+    the period; any line under another concern's label (misrouted: it may be counted
+    twice) or under a label no concern has blocks, one reason per label. The frame is
+    validated twice: the blocking rules (suite ``delivery_contents``) and the warnings
+    (suite ``delivery_contents_warnings``), so that Data Docs show a delivery with only
+    warnings as succeeded, its warnings apart.
   * ``delivery_completeness``: ONE scan ``GROUP BY`` month of the service date, the
     monthly profile (claim lines, session lines, credit lines, paid amount), stored in
     ``quality.delivery_month_profiles`` (period, insurer, delivery_id, month;
@@ -61,7 +69,9 @@ from orchestration.config import (
     EXPECTATIONS_DIR,
     SEEDS_DIR,
     SpiegelPaths,
-    insurers,
+    insurer_labels,
+    labels_in_force,
+    labels_seed_name,
     period_sort_key,
     periods,
     required_insurers,
@@ -69,9 +79,10 @@ from orchestration.config import (
 from orchestration.warehouse import transaction
 
 CONTENTS = "delivery_contents"
+CONTENTS_WARNINGS = "delivery_contents_warnings"   # the same frame as CONTENTS, its warnings only
 COMPLETENESS = "delivery_completeness"
 READINESS = "release_readiness"
-SUITES = (CONTENTS, COMPLETENESS, READINESS)
+SUITES = (CONTENTS, CONTENTS_WARNINGS, COMPLETENESS, READINESS)
 SAMPLE_ROWS = 5
 MARTS_TABLE = ("marts", "fct_insurer_monthly_sessions")
 
@@ -124,6 +135,8 @@ class GateResult:
     delivery_id: str | None
     outcomes: list[Outcome]
     data_docs: Path | None = None
+    warnings_docs: Path | None = None       # Data Docs page of the warnings suite, if the gate has one
+    label_lines: list[dict] = field(default_factory=list)   # contents gate: lines per label (uzovi)
 
     @property
     def passed(self) -> bool:
@@ -155,10 +168,6 @@ def _codes_cte() -> str:
         return "'" + s.replace("'", "''") + "'"
     values = ", ".join(f"({q(a)}, {q(b)}, {q(c)})" for a, b, c in _prestatie_codes())
     return f"codes(code_list, prestatie_code, category) as (values {values})"
-
-
-def _insurer_uzovi(insurer: str) -> str | None:
-    return next((i.uzovi for i in insurers() if i.insurer_id == insurer), None)
 
 
 def _months(period_start: date, period_end: date) -> list[str]:
@@ -419,8 +428,6 @@ CONTENT_RULES: dict[str, tuple[str, str, str]] = {
                                 "therapist_agb", "a therapist_agb that is not 8 digits"),
     "malformed_uzovi": (f"not coalesce({_digits('uzovi', 4)}, false)", "uzovi",
                         "a uzovi that is not 4 digits"),
-    "foreign_uzovi": (f"coalesce({_digits('uzovi', 4)} and uzovi <> $uzovi, false)", "uzovi",
-                      "a uzovi that is not the insurer's own"),
     "malformed_dcsph": (f"dcsph_code is not null and not {_digits('dcsph_code', 4)}", "dcsph_code",
                         "a DCSPH code that is not 4 digits"),
     "invalid_sex": ("coalesce(sex not in ('0', '1', '2', '9'), true)", "sex", "a sex other than 0, 1, 2 or 9"),
@@ -442,34 +449,92 @@ CONTENT_RULES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# the label a line is paid under, for the per-label counts: malformed codes (malformed_uzovi's
+# business) fall in one NULL group, so garbage cannot make many groups
+LABEL_KEY_SQL = f"case when {_digits('uzovi', 4)} then uzovi end"
+
+
 def _contents_scan(con, period: str, insurer: str, start: date, end: date, cutoff: date,
-                   uzovi: str | None) -> tuple[int, dict[str, int], dict[str, list[dict]]]:
-    """One scan of the delivery counts every rule's offenders; the first offending rows
-    are fetched afterwards, only for the rules that have any (a clean delivery of 13
-    million lines costs one cheap pass, not 17 sample collections)."""
+                   own_labels: set[str]) -> tuple[int, dict[str, int], dict[str | None, int], dict[str, list[dict]]]:
+    """One scan of the delivery counts every rule's offenders per label (a GROUP BY on the
+    few labels a delivery has); the first offending rows are fetched afterwards, only for the
+    rules and the unrecognised labels that have any (a clean delivery of 13 million lines
+    costs one cheap pass, not 17 sample collections).
+
+    Returns (lines, offenders per rule, lines per label (None = malformed), sample rows per
+    rule and per ``label:<uzovi>`` of a label not in ``own_labels``)."""
     params = {"period": period, "insurer": insurer, "period_start": start, "period_end": end,
-              "cutoff_date": cutoff, "uzovi": uzovi or ""}
-    rules = {name: pred if uzovi is not None else pred.replace("uzovi <> $uzovi", "false")
-             for name, (pred, _, _) in CONTENT_RULES.items()}
-    if uzovi is None:
-        params.pop("uzovi")
+              "cutoff_date": cutoff}
+    rules = {name: pred for name, (pred, _, _) in CONTENT_RULES.items()}
     lines_sql = (f"with {_codes_cte()}, lines as (select c.*, k.category from raw.claims c left join codes k "
                  f"on c.code_list = k.code_list and c.prestatie_code = k.prestatie_code "
                  f"where c.period = $period and c.insurer = $insurer)")
     counts_sql = ", ".join(f"count_if({pred}) as {name}" for name, pred in rules.items())
-    row = con.execute(f"{lines_sql} select count(*), {counts_sql} from lines", params).fetchone()
-    counts = {name: int(n or 0) for name, n in zip(rules, row[1:])}
+    groups = con.execute(f"{lines_sql} select {LABEL_KEY_SQL} as label, count(*), {counts_sql} from lines "
+                         f"group by label", params).fetchall()
+    per_label = {g[0]: int(g[1]) for g in groups}
+    counts = {name: sum(int(g[2 + i] or 0) for g in groups) for i, name in enumerate(rules)}
     samples: dict[str, list[dict]] = {name: [] for name in rules}
-    failing = [name for name, n in counts.items() if n]
-    if failing:
+    wanted = {name: (rules[name], CONTENT_RULES[name][1]) for name, n in counts.items() if n}
+    for label in sorted(lb for lb in per_label if lb is not None and lb not in own_labels):
+        wanted[f"label:{label}"] = (f"uzovi = '{label}'", "uzovi")
+    if wanted:
+        aliases = {key: f"s{i}" for i, key in enumerate(wanted)}
         sample_sql = ", ".join(
             f"min_by({{'source_line': source_line, 'claim_id': claim_id, "
-            f"'value': cast({CONTENT_RULES[name][1]} as varchar)}}, source_line, {SAMPLE_ROWS}) "
-            f"filter (where {rules[name]}) as {name}" for name in failing)
+            f"'value': cast({value} as varchar)}}, source_line, {SAMPLE_ROWS}) "
+            f"filter (where {pred}) as {aliases[key]}" for key, (pred, value) in wanted.items())
         sql = f"{lines_sql} select {sample_sql} from lines"
         found = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchone()
-        samples.update({name: [_plain(s) for s in (rows or [])] for name, rows in zip(failing, found)})
-    return int(row[0]), counts, samples
+        samples.update({key: [_plain(s) for s in (rows or [])] for key, rows in zip(wanted, found)})
+    return sum(per_label.values()), counts, per_label, samples
+
+
+@dataclass
+class _LabelFinding:
+    """One label (uzovi) of a delivery that is not the delivering insurer's in the period."""
+
+    uzovi: str
+    lines: int
+    owner: str | None            # the concern whose label it is in the period, None: no concern's
+    owner_name: str | None       # the label's name in the seed
+    elsewhere: str               # when the label is a concern's in other periods, which and when
+
+
+def _label_findings(insurer: str, period: str, per_label: dict[str | None, int]) -> tuple[set[str], list[_LabelFinding]]:
+    """The insurer's own labels in ``period`` and a finding per other well-formed label it delivered."""
+    in_force = labels_in_force(period)
+    own = {u for u, label in in_force.items() if label.insurer_id == insurer}
+    findings = []
+    for uzovi, n in sorted(per_label.items(), key=lambda kv: (-kv[1], kv[0] or "")):
+        if uzovi is None or uzovi in own:
+            continue
+        label = in_force.get(uzovi)
+        other = [lb for lb in insurer_labels() if lb.uzovi == uzovi and not lb.in_force(period)]
+        elsewhere = "; ".join(f"{lb.insurer_id}'s {lb.validity()}" for lb in other)
+        findings.append(_LabelFinding(uzovi, n, label.insurer_id if label else None,
+                                      label.label_name if label else None, elsewhere))
+    return own, findings
+
+
+def _label_message(insurer: str, period: str, delivery_id: str, lines: int, f: _LabelFinding) -> str:
+    seed = labels_seed_name()
+    share = f"{f.lines} of {lines} lines ({_pct(f.lines / lines if lines else 0)})"
+    if f.owner is not None:
+        return (f"{insurer}: {share} in delivery {delivery_id} are paid under label {f.uzovi} "
+                f"({f.owner_name or 'no name'}), which is {f.owner}'s label in {period}: a misrouted delivery, "
+                f"those claims may also be in {f.owner}'s delivery and be counted twice. If label {f.uzovi} moved "
+                f"from {f.owner} to {insurer}, end {f.owner}'s row and add a row for {insurer} in {seed}, "
+                f"then {_rerun(period)}")
+    history = f" (it is {f.elsewhere})" if f.elsewhere else ""
+    return (f"{insurer}: {share} in delivery {delivery_id} are paid under label {f.uzovi}, which no concern "
+            f"has in {period}{history}. If it is a label of {insurer}, add it to {seed} (uzovi {f.uzovi}, "
+            f"insurer_id {insurer}, first_period {period} or earlier), then {_rerun(period)}")
+
+
+def _rerun(period: str) -> str:
+    return (f"run the period again with `spiegel run --period {period} --force` (or materialise the insurer's "
+            f"delivery partition in the UI)")
 
 
 def _orphan_credits(con, period: str, insurer: str) -> tuple[int, int, list[dict]]:
@@ -505,7 +570,10 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
     if failed:
         return failed
     start, end, cutoff = _bounds(period, delivery)
-    lines, counts, samples = _contents_scan(con, period, insurer, start, end, cutoff, _insurer_uzovi(insurer))
+    delivery_id = delivery["delivery_id"]
+    own = {u for u, label in labels_in_force(period).items() if label.insurer_id == insurer}
+    lines, counts, per_label, samples = _contents_scan(con, period, insurer, start, end, cutoff, own)
+    own, findings = _label_findings(insurer, period, per_label)
     credits, orphans, orphan_sample = _orphan_credits(con, period, insurer)
     counts["orphan_credits"], samples["orphan_credits"] = orphans, orphan_sample
 
@@ -513,12 +581,33 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
     for name in CONTENT_RULES:
         frame_row[name] = counts[name] / lines if lines else 0.0
     frame_row["orphan_credits"] = orphans
+    frame_row["foreign_label_lines"] = sum(f.lines for f in findings if f.owner is not None)
+    frame_row["unknown_label_lines"] = sum(f.lines for f in findings if f.owner is None)
     params = thresholds()[CONTENTS]
-    evaluated, page = _evaluate(CONTENTS, pd.DataFrame([frame_row]), params, paths,
-                                _safe_name(period, insurer, delivery["delivery_id"]))
+    frame = pd.DataFrame([frame_row])
+    run_name = _safe_name(period, insurer, delivery_id)
+    evaluated, page = _evaluate(CONTENTS, frame, params, paths, run_name)
+    warned, warnings_page = _evaluate(CONTENTS_WARNINGS, frame, params, paths, run_name)
+    evaluated.update(warned)
 
     outcomes = []
     for name, ev in evaluated.items():
+        if name in ("foreign_label_lines", "unknown_label_lines"):
+            mine = [f for f in findings if (f.owner is not None) == (name == "foreign_label_lines")]
+            if ev.success or not mine:
+                what = "labels of another concern" if name == "foreign_label_lines" else "labels no concern has"
+                message = (f"{insurer}: no lines under {what} in {period} (own labels: {', '.join(sorted(own)) or 'none'}) "
+                           f"in delivery {delivery_id}" if ev.success else
+                           f"{insurer}: {name} failed (observed {ev.observed}, expected {ev.expected}) in delivery "
+                           f"{delivery_id}")
+                outcomes.append(Outcome(name, ev.severity, ev.success, ev.observed, ev.expected, message))
+                continue
+            for f in mine:      # one blocking reason per label, each naming it
+                outcomes.append(Outcome(name, ev.severity, False,
+                                        {"label": f.uzovi, "lines": f.lines, "insurer": f.owner},
+                                        ev.expected, _label_message(insurer, period, delivery_id, lines, f),
+                                        samples.get(f"label:{f.uzovi}", [])))
+            continue
         n = counts.get(name, 0)
         if name == "orphan_credits":
             words = (f"{n} of {credits} credit lines are orphans (their original_claim_id is not a claim_id of "
@@ -533,10 +622,18 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
         limit = ev.expected.replace("<= ", "")
         tolerance = (f"tolerance {float(limit):g} lines" if name == "orphan_credits"
                      else f"tolerance {_pct(float(limit))}" if _is_number(limit) else f"expected {ev.expected}")
-        message = f"{insurer}: {words} ({tolerance}) in delivery {delivery['delivery_id']}"
+        message = f"{insurer}: {words} ({tolerance}) in delivery {delivery_id}"
         outcomes.append(Outcome(name, ev.severity, ev.success, ev.observed, ev.expected, message,
                                 samples.get(name, []) if n else []))
-    return GateResult(CONTENTS, period, insurer, delivery["delivery_id"], outcomes, page)
+    in_force = labels_in_force(period)
+    label_lines = []
+    for uzovi, n in sorted(per_label.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
+        label = in_force.get(uzovi) if uzovi else None
+        status = ("not 4 digits" if uzovi is None else f"{insurer}'s" if uzovi in own
+                  else f"{label.insurer_id}'s: misrouted" if label else "no concern's")
+        label_lines.append({"uzovi": uzovi or "(malformed)", "label_name": label.label_name if label else "",
+                            "lines": n, "share": n / lines if lines else 0.0, "label_of": status})
+    return GateResult(CONTENTS, period, insurer, delivery_id, outcomes, page, warnings_page, label_lines)
 
 
 def _is_number(s: str) -> bool:

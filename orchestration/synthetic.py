@@ -56,7 +56,16 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from orchestration.config import CONTRACT_VERSION, SpiegelPaths, duckdb_memory_limit, insurers, period_sort_key, periods
+from orchestration.config import (
+    CONTRACT_VERSION,
+    SpiegelPaths,
+    duckdb_memory_limit,
+    insurer_labels_in,
+    insurers,
+    labels_in_force,
+    period_sort_key,
+    periods,
+)
 from orchestration.contract import CLAIM_COLUMNS, file_sha256
 from orchestration.landing import MANIFEST_NAME, complete_deliveries
 
@@ -156,8 +165,19 @@ FAULT_KINDS: dict[str, str] = {
     "bad-amount": "some lines (key rows, default 1) have a paid_amount with a decimal comma",
     "out-of-period": "a fraction (key fraction, default 0.02) of lines have a service date before the period",
     "truncated-file": "the file is cut off in the middle of a line after the manifest was written",
+    "foreign-label": "some lines (key rows, default 25) are paid under a label of another concern (key label, "
+                     "default that concern's main label: a misrouted delivery)",
+    "unknown-label": "some lines (key rows, default 25) are paid under a label no concern has (key label, "
+                     "default 9999)",
 }
-FAULT_KEYS = {"insurer", "period", "month", "fraction", "rows", "column"}
+FAULT_KEYS = {"insurer", "period", "month", "fraction", "rows", "column", "label"}
+
+# --labels: how a concern with several labels (insurer_labels seed) spreads its lines over them
+LABEL_MODES = {
+    "mixed": "a concern with a second label in force pays about half of its patients' lines under it",
+    "main": "every line is paid under the concern's main label (the first in the seed)",
+}
+DEFAULT_LABELS = "mixed"
 
 
 @dataclass(frozen=True)
@@ -171,6 +191,7 @@ class Fault:
     fraction: float | None = None
     rows: int | None = None
     column: str | None = None
+    label: str | None = None
 
     def describe(self) -> str:
         extra = ", ".join(f"{k}={v}" for k, v in asdict(self).items() if v is not None and k != "kind")
@@ -178,7 +199,7 @@ class Fault:
 
 
 def parse_fault(text: str) -> Fault:
-    """``KIND`` or ``KIND:key=value,...`` (keys: insurer, period, month, fraction, rows, column)."""
+    """``KIND`` or ``KIND:key=value,...`` (keys: insurer, period, month, fraction, rows, column, label)."""
     kind, _, arg_text = text.strip().partition(":")
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(FAULT_KINDS)}")
@@ -212,6 +233,8 @@ def parse_fault(text: str) -> Fault:
         raise ValueError(f"fault {text!r}: fraction must be a number from 0 to 1 and rows a whole number >= 1") from None
     if "column" in values and values["column"] not in CLAIM_COLUMNS:
         raise ValueError(f"fault {text!r}: column must be one of the contract's columns, got {values['column']!r}")
+    if "label" in values and not (len(str(values["label"])) == 4 and str(values["label"]).isdigit()):
+        raise ValueError(f"fault {text!r}: label must be a 4-digit UZOVI code, got {values['label']!r}")
     return Fault(kind=kind, **values)  # type: ignore[arg-type]
 
 
@@ -229,11 +252,33 @@ def _resolve_fault(fault: Fault, generated: list[str]) -> Fault:
                          f"({info.period_start} to {info.period_end})")
     defaults = {"underdelivered-month": {"fraction": 0.3}, "out-of-period": {"fraction": 0.02},
                 "duplicate-claim-id": {"rows": 3}, "bad-date": {"rows": 1}, "bad-amount": {"rows": 1},
-                "missing-column": {"column": "therapist_agb"}}.get(fault.kind, {})
+                "missing-column": {"column": "therapist_agb"}, "foreign-label": {"rows": 25},
+                "unknown-label": {"rows": 25}}.get(fault.kind, {})
+    label = _fault_label(fault, period) if fault.kind in ("foreign-label", "unknown-label") else None
     return Fault(kind=fault.kind, insurer=fault.insurer, period=period, month=month,
                  fraction=fault.fraction if fault.fraction is not None else defaults.get("fraction"),
                  rows=fault.rows if fault.rows is not None else defaults.get("rows"),
-                 column=fault.column or defaults.get("column"))
+                 column=fault.column or defaults.get("column"), label=label)
+
+
+def _fault_label(fault: Fault, period: str) -> str:
+    """The label a label fault writes: checked against the labels seed of ``period``."""
+    in_force = labels_in_force(period)
+    owner = in_force[fault.label].insurer_id if fault.label in in_force else None
+    if fault.kind == "foreign-label":
+        if fault.label is None:
+            other = next(i.insurer_id for i in insurers() if i.insurer_id != fault.insurer
+                         and insurer_labels_in(i.insurer_id, period))
+            return insurer_labels_in(other, period)[0]
+        if owner is None or owner == fault.insurer:
+            whose = f"{owner}'s" if owner else "no concern's"
+            raise ValueError(f"fault foreign-label: label {fault.label} is not another concern's label in {period} "
+                             f"(it is {whose})")
+        return fault.label
+    label = fault.label or "9999"
+    if owner is not None:
+        raise ValueError(f"fault unknown-label: label {label} is {owner}'s in {period}; choose one no concern has")
+    return label
 
 
 # --------------------------------------------------------------------------- population
@@ -256,7 +301,6 @@ class Population:
     base_insurer: np.ndarray        # int8 index into the insurer list
     home_practice: np.ndarray       # int32
     insurer_ids: list[str]
-    insurer_uzovi: list[str]
 
     @property
     def practices(self) -> int:
@@ -275,7 +319,6 @@ def _insurer_shares(ids: list[str]) -> np.ndarray:
 def build_population(seed: int, n_practices: int, patients_per_year: int) -> Population:
     rng = np.random.default_rng([seed, 0])
     ids = [i.insurer_id for i in insurers()]
-    uzovi = [i.uzovi for i in insurers()]
     n = n_practices
     practice_type = rng.choice(3, size=n, p=[0.85, 0.10, 0.05]).astype(np.int8)
     weight = rng.lognormal(np.log(322.0), 0.8, size=n)
@@ -302,7 +345,7 @@ def build_population(seed: int, n_practices: int, patients_per_year: int) -> Pop
     base_insurer = rng.choice(len(ids), size=pool, p=_insurer_shares(ids)).astype(np.int8)
     home_practice = rng.choice(n, size=pool, p=weight / weight.sum()).astype(np.int32)
     return Population(seed, practice_agb, practice_type, weight, propensity, tariff_factor, therapist_first,
-                      therapist_count, birth_day, sex, base_insurer, home_practice, ids, uzovi)
+                      therapist_count, birth_day, sex, base_insurer, home_practice, ids)
 
 
 # --------------------------------------------------------------------------- episodes
@@ -592,17 +635,36 @@ def _amount_sql(cents: str) -> str:
             f"lpad(cast(abs({cents}) % 100 as varchar), 2, '0')")
 
 
-def _select_sql(pop: Population, fault: Fault | None, period_start: str) -> str:
-    uzovi = "[" + ", ".join(f"'{u}'" for u in pop.insurer_uzovi) + "]"
+def _label_sql(pop: Population, period: str, labels: str) -> tuple[str, str]:
+    """SQL of (the insurer's main label, the label a line is paid under) in ``period``.
+
+    The main label prefixes the claim_id (unique per delivery whatever the label). With
+    ``labels="mixed"`` a concern with a second label pays the lines of about half of its
+    patients under it (a policy is with one label), chosen by a fixed scramble of the patient."""
+    if labels not in LABEL_MODES:
+        raise ValueError(f"--labels must be one of {', '.join(LABEL_MODES)}, got {labels!r}")
+    own = [insurer_labels_in(i, period) or ["0000"] for i in pop.insurer_ids]
+    main = "[" + ", ".join(f"'{ls[0]}'" for ls in own) + "]"
+    if labels == "main" or all(len(ls) == 1 for ls in own):
+        return f"{main}[insurer + 1]", f"{main}[insurer + 1]"
+    second = "[" + ", ".join(f"'{ls[1] if len(ls) > 1 else ls[0]}'" for ls in own) + "]"
+    return (f"{main}[insurer + 1]",
+            f"(case when (cast(patient_no as bigint) * 2654435761) % 1000 < 500 then {second}[insurer + 1] "
+            f"else {main}[insurer + 1] end)")
+
+
+def _select_sql(pop: Population, fault: Fault | None, period: str, labels: str = DEFAULT_LABELS) -> str:
+    period_start = periods()[period].period_start
+    uzovi, paid_under = _label_sql(pop, period, labels)
     service = "service_date"
     if fault and fault.kind == "out-of-period":
         # lines moved into December of the previous year, before the period starts
         service = (f"(case when r < {fault.fraction} then date '{period_start}' - cast(1 + floor(r * 1000) % 28 "
                    f"as integer) else service_date end)")
     columns = {
-        "claim_id": f"{uzovi}[insurer + 1] || lpad(cast(claim_no as varchar), 13, '0')",
-        "original_claim_id": f"case when orig_no >= 0 then {uzovi}[insurer + 1] || lpad(cast(orig_no as varchar), 13, '0') end",
-        "uzovi": f"{uzovi}[insurer + 1]",
+        "claim_id": f"{uzovi} || lpad(cast(claim_no as varchar), 13, '0')",
+        "original_claim_id": f"case when orig_no >= 0 then {uzovi} || lpad(cast(orig_no as varchar), 13, '0') end",
+        "uzovi": paid_under,
         "practice_agb": "lpad(cast(practice_agb as varchar), 8, '0')",
         "therapist_agb": "lpad(cast(therapist_agb as varchar), 8, '0')",
         "patient_id": f"sha256('spiegel-{pop.seed}-' || cast(patient_no as varchar))",
@@ -663,6 +725,8 @@ def _rewrite_lines(path: Path, fault: Fault, n_lines: int, year: int) -> None:
                 elif fault.kind == "bad-amount":
                     cents = fields[columns.index("paid_amount")].replace(".", ",")
                     fields[columns.index("paid_amount")] = f'"{cents}"'
+                elif fault.kind in ("foreign-label", "unknown-label"):
+                    fields[columns.index("uzovi")] = fault.label
             previous_claim_id = fields[0]
             if drop is not None:
                 del fields[drop]
@@ -682,7 +746,7 @@ def _cents_text(cents: int) -> str:
 
 
 def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: str, delivery_id: str,
-                   fault: Fault | None = None) -> tuple[Path, int]:
+                   fault: Fault | None = None, labels: str = DEFAULT_LABELS) -> tuple[Path, int]:
     """Write one delivery folder (claims first, manifest last); returns its folder and line count."""
     info = periods()[period]
     idx = pop.insurer_ids.index(insurer)
@@ -691,10 +755,11 @@ def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: s
     gz = insurer in GZIP_INSURERS
     name = "claims.csv.gz" if gz else "claims.csv"
     plain = folder / "claims.csv"
-    select, where = _select_sql(pop, fault, info.period_start), _where_sql(idx, period, fault)
+    select, where = _select_sql(pop, fault, period, labels), _where_sql(idx, period, fault)
     con.execute(f"copy (select {select} from lines where {where}) to '{plain}' (header, delimiter ',')")
     rows, cents = con.execute(f"select count(*), coalesce(sum(paid), 0) from lines where {where}").fetchone()
-    if fault and fault.kind in ("duplicate-claim-id", "bad-date", "bad-amount", "missing-column"):
+    if fault and fault.kind in ("duplicate-claim-id", "bad-date", "bad-amount", "missing-column", "foreign-label",
+                                "unknown-label"):
         _rewrite_lines(plain, fault, int(rows), info.year)
     data_file = folder / name
     if gz:
@@ -801,20 +866,27 @@ def _write_ground_truth(data_dir: Path, pop: Population, params: dict) -> None:
     log = truth / "generation.json"
     history = json.loads(log.read_text(encoding="utf-8")) if log.exists() else {"periods": {}}
     for period in params["periods"]:
-        history["periods"][period] = {k: params[k] for k in ("seed", "practices", "patients_per_year", "scale")}
+        history["periods"][period] = {k: params[k] for k in ("seed", "practices", "patients_per_year", "scale",
+                                                             "labels")}
     history["last"] = params
     log.write_text(json.dumps(history, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def generate(data_dir: Path | str, years: Iterable[int], practices: int | None = 300, seed: int = 7,
              scale: float | None = None, faults: Iterable[Fault] = (), periods: Iterable[str] | None = None,
-             progress: Progress = print) -> GenerationSummary:
+             progress: Progress = print, labels: str = DEFAULT_LABELS) -> GenerationSummary:
     """Write every period's delivery of every insurer for ``years`` (or only ``periods``).
+
+    ``labels`` (:data:`LABEL_MODES`): ``mixed`` (concerns with a second label pay about half
+    of their lines under it) or ``main`` (every line under the main label; the files this
+    generator wrote before labels were configuration, byte for byte).
 
     A delivery that already exists complete (manifest present) is skipped, never
     rewritten: landed files are evidence.
     """
     started = time.monotonic()
+    if labels not in LABEL_MODES:
+        raise ValueError(f"--labels must be one of {', '.join(LABEL_MODES)}, got {labels!r}")
     data_dir = Path(data_dir)
     years = sorted(set(int(y) for y in years))
     wanted = _periods_of(years) if periods is None else sorted(set(periods), key=period_sort_key)
@@ -852,13 +924,14 @@ def generate(data_dir: Path | str, years: Iterable[int], practices: int | None =
                     if (period, insurer, delivery_id) in existing:
                         summary.skipped.append(folder)
                         continue
-                    folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id, fault)
+                    folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id, fault, labels)
                     summary.deliveries.append(folder)
                     summary.claim_lines += rows
                     progress(f"  {period} {insurer:<18} {rows:>11,} lines" + (f"  FAULT {fault.describe()}" if fault else ""))
     summary.patients = int(patients_seen.sum())
     _write_ground_truth(data_dir, pop, {
         "seed": seed, "practices": n_practices, "patients_per_year": patients_per_year, "scale": scale,
+        "labels": labels,
         "years": years, "periods": wanted, "faults": [asdict(f) for f in planted],
         "deliveries": [str(p.relative_to(data_dir)) for p in summary.deliveries]})
     summary.seconds = time.monotonic() - started
@@ -903,6 +976,8 @@ def redeliver(data_dir: Path | str, insurer: str, period: str, progress: Progres
     delivery_id = _next_delivery_id(data_dir / "landing", period, insurer)
     with _scratch_connection(data_dir) as con:
         _load_year(con, pop, periods()[period].year, progress)
-        folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id)
+        # deliveries generated before --labels existed had every line under the main label
+        folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id,
+                                      labels=params.get("labels", "main"))
     progress(f"  {period} {insurer}: {rows:,} lines in delivery {delivery_id}")
     return folder

@@ -62,7 +62,7 @@ def pseudonym(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def clean_period(period: str, patients: int = 48, seed: int = 1) -> dict[str, list[dict[str, str]]]:
+def clean_period(period: str, patients: int = 48, seed: int = 1, labels: str = "main") -> dict[str, list[dict[str, str]]]:
     """Claim lines for every required insurer of ``period`` that pass every gate.
 
     Each patient has one session a month at one practice (plus a few extra ones), so
@@ -72,13 +72,15 @@ def clean_period(period: str, patients: int = 48, seed: int = 1) -> dict[str, li
     also delivers a fully credited line, a rejected line and a screening line.
     A later version of the same year contains the earlier version's lines unchanged
     (a cumulative extract): every value derives from (seed, patient, month).
+    ``labels="mixed"``: an insurer with a second label in the period pays every second
+    patient's lines under it (about half of its lines), as concerns do; ``"main"``: every
+    line under the insurer's main label.
     """
-    from orchestration.config import insurers as insurer_seed
-    from orchestration.config import required_insurers
+    from orchestration.config import insurer_labels_in, required_insurers
 
     info = periods()[period]
-    uzovi = {i.insurer_id: i.uzovi for i in insurer_seed()}
     required = required_insurers(period)
+    own_labels = {i: insurer_labels_in(i, period) for i in required}    # the main label first
     start, end = date.fromisoformat(info.period_start), date.fromisoformat(info.period_end)
     rows: dict[str, list[dict[str, str]]] = {i: [] for i in required}
     for p in range(patients):
@@ -96,7 +98,8 @@ def clean_period(period: str, patients: int = 48, seed: int = 1) -> dict[str, li
             for k in range(1 + (rng.random() < 0.3)):
                 service = date(start.year, month, 1 + rng.randint(0, 26))
                 rows[insurer].append(claim_row(
-                    0, **base, claim_id=f"{insurer}-{p}-{month}-{k}", uzovi=uzovi[insurer],
+                    0, **base, claim_id=f"{insurer}-{p}-{month}-{k}",
+                    uzovi=own_labels[insurer][p % 2 if labels == "mixed" and len(own_labels[insurer]) > 1 else 0],
                     service_date=str(service), processed_date=str(service + timedelta(days=10)),
                     coverage=rng.choice(["BV", "BV", "AV"])))
     for insurer, lines in rows.items():

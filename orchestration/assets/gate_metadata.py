@@ -22,7 +22,27 @@ def gate_metadata(result) -> dict[str, object]:
         metadata["sample_offending_rows"] = dg.MetadataValue.json(samples[:25])
     if result.data_docs:
         metadata["data_docs"] = dg.MetadataValue.url("file://" + str(result.data_docs))
+    if getattr(result, "warnings_docs", None):
+        metadata["data_docs_warnings"] = dg.MetadataValue.url("file://" + str(result.warnings_docs))
+    if getattr(result, "label_lines", None):
+        metadata["lines_per_label"] = label_table(result.label_lines)
     return metadata
+
+
+LABEL_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("uzovi", "string", description="the label (UZOVI code) the lines are paid under"),
+    dg.TableColumn("label_name", "string", description="its name in the labels seed, in this period"),
+    dg.TableColumn("lines", "int"),
+    dg.TableColumn("share", "float", description="fraction of the delivery's lines"),
+    dg.TableColumn("label_of", "string", description="whose label it is in the period"),
+])
+
+
+def label_table(label_lines: list[dict]) -> dg.TableMetadataValue:
+    """Lines per label of one delivery, as a table in the check's metadata."""
+    return dg.MetadataValue.table(
+        [dg.TableRecord({k: row[k] for k in ("uzovi", "label_name", "lines", "share", "label_of")})
+         for row in label_lines], schema=LABEL_SCHEMA)
 
 
 def gate_check_result(check_name: str, result, asset_key: str | None = None) -> dg.AssetCheckResult:

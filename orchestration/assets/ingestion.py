@@ -28,7 +28,10 @@ DELIVERY_CHECKS = [
                                   "checksum, header, types, row count, control total)."),
     dg.AssetCheckSpec(CONTENTS_CHECK, asset="delivery", blocking=True, partitions_def=delivery_partitions,
                       description="Great Expectations suite expectations/delivery_contents.json: code formats "
-                                  "and domains, dates in the period, processed before the cutoff."),
+                                  "and domains, dates in the period, processed before the cutoff, every line "
+                                  "under one of the insurer's own labels in the period "
+                                  "(dbt_project/seeds/insurer_labels.csv; metadata: lines per label). Its "
+                                  "warnings: suite delivery_contents_warnings (never blocking)."),
     dg.AssetCheckSpec(COMPLETENESS_CHECK, asset="delivery", blocking=True, partitions_def=delivery_partitions,
                       description="Great Expectations suite expectations/delivery_completeness.json: no month "
                                   "missing or under-delivered against the insurer's other months and its "
