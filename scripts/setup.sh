@@ -4,7 +4,8 @@
 #
 #   bash scripts/setup.sh
 #
-# System packages (Debian): chromium renders the PDF reports, poppler-utils checks them.
+# System packages (Debian): chromium renders the PDF reports (and drives the portal's browser test),
+# poppler-utils checks them, postgresql runs the portal's tests once on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
+# PostgreSQL: the portal's tests start a throwaway cluster of their own (tests/portal/pg_cluster.py)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   SUDO=""

@@ -28,8 +28,16 @@ def actor_of(request) -> str:
     return ANONYMOUS
 
 
+def _text(value: str, limit: int) -> str:
+    """Request text as it may be stored: PostgreSQL text holds no NUL byte (a path ending in
+    %00 would otherwise turn an audited 404 into a 500), and other control characters are
+    shown escaped so that one audit line stays one line."""
+    cleaned = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in value)
+    return cleaned[:limit]
+
+
 def record(action: str, *, request=None, actor: str | None = None, agb: str = "", subject: str = "",
            detail: str = "") -> AuditEvent:
     return AuditEvent.objects.create(
-        action=action, actor=(actor or actor_of(request))[:254], agb=agb[:8], subject=subject[:254],
-        detail=detail[:500], ip=client_ip(request))
+        action=action, actor=_text(actor or actor_of(request), 254), agb=_text(agb, 8), subject=_text(subject, 254),
+        detail=_text(detail, 500), ip=client_ip(request))

@@ -73,3 +73,33 @@ def served_portal(data_dir: Path, *, workers: int = 2, log_name: str = "serve.lo
         log.close()
     # a clean stop on SIGTERM (checked after the test's own assertions ran)
     assert process.returncode == 0, f"spiegel portal serve ended with {process.returncode}"
+
+
+_BATCH = r"""
+import contextlib, io, json, sys
+from orchestration import cli
+results = []
+for argv, stdin in json.loads(sys.stdin.read()):
+    out, err = io.StringIO(), io.StringIO()
+    sys.stdin = io.StringIO(stdin or "")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    results.append([code, out.getvalue(), err.getvalue()])
+sys.__stdout__.write("\n@@RESULTS@@" + json.dumps(results))
+"""
+
+
+def spiegel_portal_batch(data_dir: Path, calls: list[tuple[list[str], str | None]]) -> list[subprocess.CompletedProcess]:
+    """Several ``spiegel portal ...`` commands through the real CLI entry point (cli.main), in
+    one subprocess (the CLI imports Dagster, about 2 s of CPU per process)."""
+    import json
+
+    payload = [(["portal", args[0], "--data-dir", str(data_dir), *args[1:]], stdin) for args, stdin in calls]
+    result = subprocess.run([sys.executable, "-c", _BATCH], cwd=REPO_ROOT, env=portal_env(), input=json.dumps(payload),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "@@RESULTS@@" in result.stdout, result.stderr[-3000:]
+    return [subprocess.CompletedProcess(argv, code, out, err)
+            for (argv, _), (code, out, err) in zip(payload, json.loads(result.stdout.split("@@RESULTS@@")[-1]))]

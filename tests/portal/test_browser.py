@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from release_factory import index_row, make_release
-from served import REPO_ROOT, served_portal, spiegel_portal
+from served import REPO_ROOT, served_portal, spiegel_portal, spiegel_portal_batch
 
 A, B = "12345678", "87654321"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "portal"
@@ -47,10 +47,10 @@ def portal_site(tmp_path_factory):
     for period in ("2024-v2", "2024-v3"):
         make_release(releases, period, "r1", [index_row(period, "fysiotherapie", A, index=0.97),
                                               index_row(period, "fysiotherapie", B, index=1.05)])
-    assert spiegel_portal(data_dir, "add-account", "--email", MANAGER, "--name", "Praktijk Houder",
-                          stdin=MANAGER_PASSWORD + "\n").returncode == 0
-    appointed = spiegel_portal(data_dir, "appoint-manager", "--agb", A, "--email", MANAGER)
-    assert appointed.returncode == 0, appointed.stderr
+    created, appointed = spiegel_portal_batch(data_dir, [
+        (["add-account", "--email", MANAGER, "--name", "Praktijk Houder"], MANAGER_PASSWORD + "\n"),
+        (["appoint-manager", "--agb", A, "--email", MANAGER], None)])
+    assert (created.returncode, appointed.returncode) == (0, 0), created.stderr + appointed.stderr
     with served_portal(data_dir) as base:
         yield data_dir, base
 

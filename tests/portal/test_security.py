@@ -293,3 +293,9 @@ def test_security_headers_and_cookies(world):
 
     login = Client().get("/accounts/login/")
     assert login.cookies["csrftoken"]["samesite"] == "Lax"
+
+
+def test_control_characters_in_requests_are_audited_escaped(world):
+    client = client_for(world.user_a)
+    assert client.get(f"/praktijk/{A}/x%00%0ay").status_code == 404
+    assert audit("denied")[-1].subject == f"/praktijk/{A}/x\\x00\\ny"
