@@ -76,6 +76,7 @@ from orchestration.config import (
     periods,
     required_insurers,
 )
+from orchestration import data_docs
 from orchestration.warehouse import transaction
 
 CONTENTS = "delivery_contents"
@@ -286,6 +287,7 @@ class _GxRuntime:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         self.datasource = self.context.data_sources.add_pandas("spiegel")
         self._definitions: dict[str, Any] = {}
+        self._warnings_only: dict[str, bool] = {}
         self._checkpoints: dict[str, Any] = {}
         self._sites: dict[Path, str] = {}
         self.lock = threading.Lock()
@@ -294,6 +296,7 @@ class _GxRuntime:
         if suite_name not in self._definitions:
             gx = self.gx
             spec = json.loads((EXPECTATIONS_DIR / f"{suite_name}.json").read_text(encoding="utf-8"))
+            self._warnings_only[suite_name] = all(e.get("severity") == "warning" for e in spec["expectations"])
             suite = self.context.suites.add(gx.ExpectationSuite(**spec))
             asset = self.datasource.add_dataframe_asset(f"{suite_name}_frame")
             batch = asset.add_batch_definition_whole_dataframe("whole_frame")
@@ -337,10 +340,14 @@ class _GxRuntime:
             if docs_dir is not None:
                 try:
                     site = self._site(docs_dir)
-                    self.context.build_data_docs(site_names=[site], resource_identifiers=[key])
+                    # GX's own index lists validations with JavaScript from CDNs: data_docs writes ours
+                    self.context.build_data_docs(site_names=[site], resource_identifiers=[key], build_index=False)
                     urls = self.context.get_docs_sites_urls(resource_identifier=key, site_names=[site])
                     url = urls[0]["site_url"] if urls else None
                     page = Path(url[len("file://"):]) if url and url.startswith("file://") else None
+                    if page is not None:
+                        data_docs.finish_page(docs_dir, page, suite_name, bool(result.success),
+                                              self._warnings_only[suite_name])
                 except Exception:  # Data Docs are evidence for people; a failure to render is no verdict
                     page = None
             return result, page
