@@ -15,6 +15,7 @@ import csv
 import functools
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -191,6 +192,9 @@ def _rows_by_agb(csv_path: str, mtime_ns: int, size: int) -> dict[str, list[dict
     return by_agb
 
 
+_parse_lock = threading.Lock()  # gunicorn's threads share one parse of a file instead of racing
+
+
 def practice_rows_cached(revision: Revision, agb: str) -> list[dict[str, str]]:
     if not AGB_RE.match(agb or ""):
         return []
@@ -199,7 +203,9 @@ def practice_rows_cached(revision: Revision, agb: str) -> list[dict[str, str]]:
         stat = path.stat()
     except OSError:
         return []
-    return list(_rows_by_agb(str(path), stat.st_mtime_ns, stat.st_size).get(agb, ()))
+    with _parse_lock:
+        by_agb = _rows_by_agb(str(path), stat.st_mtime_ns, stat.st_size)
+    return list(by_agb.get(agb, ()))
 
 
 def practice_in_any_release(agb: str) -> bool:
