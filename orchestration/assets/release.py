@@ -52,6 +52,8 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
         context.log.warning(f"blocking: {reason}")
     metadata = gate_metadata(result)
     metadata["verdict"] = state.verdict
+    # the deliveries this computation used: the period sensor runs a period again only when they change
+    metadata["deliveries"] = dg.MetadataValue.json({d["insurer"]: d["delivery_id"] for d in state.deliveries})
     metadata["blocking_reasons"] = dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "none: ready for sign-off")
     yield dg.MaterializeResult(metadata=metadata)
     yield dg.AssetCheckResult(check_name=READY_CHECK, passed=state.gates_passed,

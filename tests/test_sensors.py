@@ -1,0 +1,90 @@
+"""The sensors start no work that is done, whoever did it, and still start new work."""
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import dagster as dg
+import pytest
+
+from delivery_factory import clean_period, land_clean_period, write_delivery
+from orchestration import runner
+from orchestration.config import SpiegelPaths
+from orchestration.partitions import delivery_key
+from orchestration.stale_runs import process_tags
+from pipeline import _restored_environment, spiegel
+
+FIRST, SECOND = "2024-v1", "2024-v2"
+NEW_DELIVERY = "20241112T0930"
+
+
+@pytest.fixture(scope="module")
+def two_published_periods(clean_release, tmp_path_factory):
+    """The clean 2024-v1 release plus 2024-v2, both run, signed off and published by the CLI."""
+    data = tmp_path_factory.mktemp("sensors") / "data"
+    shutil.copytree(clean_release["data"], data, symlinks=True)
+    land_clean_period(SpiegelPaths(data).landing, SECOND)
+    assert spiegel(data, "run", "--period", SECOND) == 0
+    assert spiegel(data, "signoff", "--period", SECOND, "--by", "anna", "--comment", "clean") == 0
+    assert spiegel(data, "publish", "--period", SECOND) == 0
+    return data
+
+
+def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance) -> dg.SensorResult:
+    from orchestration.definitions import defs
+
+    return sensor(dg.build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name))
+
+
+def _requests(sensor, instance) -> list[tuple[str, str]]:
+    return sorted((str(r.partition_key), r.run_key) for r in _evaluate(sensor, instance).run_requests)
+
+
+def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_redelivery(two_published_periods):
+    from orchestration.sensors import landing_sensor, period_sensor
+
+    data = two_published_periods
+    paths = SpiegelPaths(data)
+    assert [p.name for p in (paths.releases / FIRST).iterdir()] == ["r1"]
+    assert [p.name for p in (paths.releases / SECOND).iterdir()] == ["r1"]
+    with _restored_environment():
+        runner.use_data_dir(paths)
+        instance = dg.DagsterInstance.get()
+        runs_before = len(instance.get_runs())
+
+        # what `spiegel ui` starts: the daemon evaluating both sensors on the CLI's instance
+        assert _requests(landing_sensor, instance) == []
+        assert _requests(period_sensor, instance) == []
+
+        # a redelivery lands: exactly its ingestion
+        write_delivery(paths.landing, SECOND, "vgz", NEW_DELIVERY, rows=clean_period(SECOND)["vgz"])
+        vgz = str(delivery_key(SECOND, "vgz"))
+        assert _requests(landing_sensor, instance) == [(vgz, f"{SECOND}|vgz|{NEW_DELIVERY}")]
+        assert _requests(period_sensor, instance) == []          # not before the delivery is ingested
+
+        # the ingestion runs (the job the sensor requested): then exactly the period's computation
+        assert runner.ingest(SECOND, "vgz").success
+        assert _requests(landing_sensor, instance) == []
+        [(partition, _run_key)] = _requests(period_sensor, instance)
+        assert partition == SECOND
+        assert len(instance.get_runs()) == runs_before + 1        # evaluating launched nothing by itself
+
+
+def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_published_periods):
+    from orchestration.sensors import landing_sensor
+
+    paths = SpiegelPaths(two_published_periods)
+    with _restored_environment():
+        runner.use_data_dir(paths)
+        instance = dg.DagsterInstance.get()
+        write_delivery(paths.landing, SECOND, "cz", "20241113T0930", rows=clean_period(SECOND)["cz"])
+        cz = str(delivery_key(SECOND, "cz"))
+        assert [p for p, _ in _requests(landing_sensor, instance)] == [cz]
+        # a run of this process (alive, so not failed as stale) ingesting cz right now
+        run = instance.add_run(dg.DagsterRun(job_name="ingest_delivery", run_id=str(uuid.uuid4()),
+                                             status=dg.DagsterRunStatus.STARTED,
+                                             tags={"dagster/partition/period": SECOND,
+                                                   "dagster/partition/insurer": "cz", **process_tags()}))
+        assert _requests(landing_sensor, instance) == []
+        instance.report_run_failed(run, "test: the run ends")
+        assert [p for p, _ in _requests(landing_sensor, instance)] == [cz]
