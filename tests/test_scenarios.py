@@ -91,6 +91,8 @@ FAULT_PLAN = {
     "control-total-mismatch": ("cz", "2024-v2", "claims.control_total"),
     "out-of-period": ("eno", "2024-v2", "period"),
     "missing-insurer": ("menzis", "2024-v2", "no delivery"),
+    "foreign-label": ("zilveren_kruis", "2024-v2", "25 of"),       # under 9664, cz's main label
+    "unknown-label": ("de_friesland", "2024-v2", "label 9999, which no concern has"),
 }
 
 
@@ -108,9 +110,12 @@ def test_every_generator_fault_blocks_the_release_with_its_own_reason(tmp_path):
         assert state["verdict"] == "blocked"
         text = reasons_for(state, insurer)
         assert expected in text, f"{kind}: expected {expected!r} in the reasons for {insurer}: {text or state}"
-    # the untouched insurers of 2024-v2 load and pass their own gates
+    # the label faults are accepted by the contract and blocked by the contents gate, naming the label
     v2 = {d["insurer"]: d for d in states["2024-v2"]["deliveries"]}
-    for insurer in ("zilveren_kruis", "de_friesland", "zorg_en_zekerheid"):
+    assert "label 9664" in reasons_for(states["2024-v2"], "zilveren_kruis")
+    assert v2["zilveren_kruis"]["status"] == v2["de_friesland"]["status"] == "accepted"
+    # the untouched insurer of 2024-v2 loads and passes its own gates
+    for insurer in ("zorg_en_zekerheid",):
         assert v2[insurer]["status"] == "accepted"
         assert not reasons_for(states["2024-v2"], insurer), states["2024-v2"]["blocking_reasons"]
     assert not (data / "releases").exists() or not any((data / "releases").rglob("*.csv"))
