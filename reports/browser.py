@@ -11,13 +11,20 @@ templates, so no browser renders a chart on its own.
 descriptors 3 (commands in) and 4 (replies and events out), one JSON message per
 NUL-terminated frame. That needs nothing beyond the standard library: no websocket
 client, no playwright driver, no extra download.
+
+A silent Chromium never hangs a publish: every read waits at most ``timeout`` seconds
+(``SPIEGEL_BROWSER_TIMEOUT``, default 60) for the next frame. A browser that does not
+answer in time, or exits, is killed and started again once and the document is tried
+again; if the new one fails too, :class:`BrowserUnresponsive` says so.
 """
 from __future__ import annotations
 
 import base64
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -39,6 +46,18 @@ class ChromiumMissing(RuntimeError):
 
 class BrowserError(RuntimeError):
     pass
+
+
+class BrowserUnresponsive(BrowserError):
+    """Chromium did not answer in time, or exited: restarting it may help."""
+
+
+def browser_timeout() -> float:
+    """Seconds to wait for each answer of Chromium (``SPIEGEL_BROWSER_TIMEOUT``, default 60)."""
+    try:
+        return float(os.environ.get("SPIEGEL_BROWSER_TIMEOUT") or 60.0)
+    except ValueError:
+        return 60.0
 
 
 def find_chromium() -> str:
@@ -71,10 +90,18 @@ def _as_fds_3_and_4(read_end: int, write_end: int) -> None:
 class Chromium:
     """A headless Chromium with one page (tab), for printing many documents in a row."""
 
-    def __init__(self, binary: str | None = None, timeout: float = 60.0):
+    def __init__(self, binary: str | None = None, timeout: float | None = None):
         self.binary = binary or find_chromium()
-        self.timeout = timeout
+        self.timeout = browser_timeout() if timeout is None else timeout
+        self.restarts = 0
         self._profile = tempfile.mkdtemp(prefix="spiegel-chromium-")
+        try:
+            self._retrying(self._start)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         # the child must see the pipe ends as fds 3 and 4
@@ -83,30 +110,66 @@ class Chromium:
              "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(3, 4), preexec_fn=lambda: _as_fds_3_and_4(to_browser_r, from_browser_w),
+            start_new_session=True,  # its helper processes die with it when it has to be killed
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
         self._next_id = 0
         self._events: list[dict[str, Any]] = []
+        self._session = None
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable", session=True)
+        # the print page has no scripts; keep it that way even if a template slips one in
+        self.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=True)
+
+    def _kill(self) -> None:
+        """Kill the browser (and its helper processes) and close our pipe ends."""
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait()
+        for name in ("_to_browser", "_from_browser"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
+
+    def _retrying(self, action, *args):
+        """``action(*args)``; when Chromium does not answer (or exits), kill it, start a new
+        one and try once more; a second failure is raised as :class:`BrowserUnresponsive`."""
         try:
-            target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            self.call("Page.enable", session=True)
-            # the print page has no scripts; keep it that way even if a template slips one in
-            self.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=True)
-        except Exception:
-            self.close()
-            raise
+            return action(*args)
+        except BrowserUnresponsive as first:
+            self._kill()
+            self.restarts += 1
+            try:
+                self._start()
+                return None if action == self._start else action(*args)
+            except BrowserUnresponsive as second:
+                self.close()
+                raise BrowserUnresponsive(
+                    f"Chromium ({self.binary}) did not answer within {self.timeout:.0f} s, twice (restarted once): "
+                    f"{first}; then {second}. Retrying is safe; set SPIEGEL_BROWSER_TIMEOUT to wait longer"
+                ) from second
 
     # -- protocol -----------------------------------------------------------------
-    def _read_message(self, deadline: float) -> dict[str, Any]:
+    def _read_message(self, deadline: float, what: str = "") -> dict[str, Any]:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise BrowserError("Chromium did not answer in time")
+            remaining = deadline - time.monotonic()
+            ready = select.select([self._from_browser], [], [], max(remaining, 0))[0] if remaining > 0 else []
+            if not ready:
+                raise BrowserUnresponsive(f"no answer to {what or 'a command'} in {self.timeout:.0f} s")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
-                raise BrowserError(f"Chromium exited (code {self._proc.poll()})")
+                raise BrowserUnresponsive(f"Chromium exited (code {self._proc.poll()})")
             self._buffer += chunk
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)
@@ -116,10 +179,13 @@ class Chromium:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = self._session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError as exc:
+            raise BrowserUnresponsive(f"Chromium exited (code {self._proc.poll()})") from exc
         deadline = time.monotonic() + self.timeout
         while True:
-            reply = self._read_message(deadline)
+            reply = self._read_message(deadline, method)
             if reply.get("id") == self._next_id:
                 if "error" in reply:
                     raise BrowserError(f"{method}: {reply['error'].get('message')}")
@@ -133,7 +199,7 @@ class Chromium:
             for i, event in enumerate(self._events):
                 if event["method"] == name:
                     return self._events.pop(i)
-            self._events.append(self._read_message(deadline))
+            self._events.append(self._read_message(deadline, name))
 
     # -- use ------------------------------------------------------------------------
     def load(self, url: str) -> None:
@@ -145,7 +211,11 @@ class Chromium:
 
     def print_pdf(self, url: str, target: Path, footer: str | None = None) -> None:
         """Open ``url`` and print it to ``target`` as an A4 PDF (margins come from @page;
-        ``footer`` is a Chromium footer template, drawn in the bottom margin)."""
+        ``footer`` is a Chromium footer template, drawn in the bottom margin). A browser
+        that does not answer is restarted once."""
+        self._retrying(self._print_pdf, url, target, footer)
+
+    def _print_pdf(self, url: str, target: Path, footer: str | None = None) -> None:
         self.load(url)
         params: dict[str, Any] = {
             "printBackground": True, "preferCSSPageSize": True, "paperWidth": 8.27, "paperHeight": 11.69,
@@ -160,7 +230,11 @@ class Chromium:
 
     def screenshot(self, url: str, width: int, height: int, scale: float = 2.0, fmt: str = "jpeg") -> bytes:
         """An image of ``url`` (used once per discipline: the funnel's cloud of practices,
-        so that every PDF embeds one small JPEG instead of thousands of vector dots)."""
+        so that every PDF embeds one small JPEG instead of thousands of vector dots).
+        A browser that does not answer is restarted once."""
+        return self._retrying(self._screenshot, url, width, height, scale, fmt)
+
+    def _screenshot(self, url: str, width: int, height: int, scale: float, fmt: str) -> bytes:
         self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
                                                          "deviceScaleFactor": scale, "mobile": False}, session=True)
         self.call("Emulation.setDefaultBackgroundColorOverride", {"color": {"r": 0, "g": 0, "b": 0, "a": 0}},
@@ -177,22 +251,21 @@ class Chromium:
 
     def close(self) -> None:
         try:
-            if self._proc.poll() is None:
+            proc = getattr(self, "_proc", None)
+            if proc is not None and proc.poll() is None and getattr(self, "_to_browser", None) is not None:
+                timeout, self.timeout = self.timeout, min(self.timeout, 5.0)
                 try:
-                    self.call("Browser.close") if hasattr(self, "_session") else None
+                    self.call("Browser.close")
                 except Exception:
                     pass
+                finally:
+                    self.timeout = timeout
                 try:
-                    self._proc.wait(timeout=5)
+                    proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait()
-        finally:
-            for fd in (self._to_browser, self._from_browser):
-                try:
-                    os.close(fd)
-                except OSError:
                     pass
+        finally:
+            self._kill()
             shutil.rmtree(self._profile, ignore_errors=True)
 
     def __enter__(self) -> "Chromium":
