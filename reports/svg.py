@@ -14,7 +14,6 @@ from html import escape
 from reports.funnel import Funnel
 
 PRACTICE = "#0b4f8a"
-NATIONAL = "#a9bfd6"
 EXPECTED = "#8d99a6"
 CORRECTED = "#d9822b"
 LIMIT95 = "#2f8f83"
@@ -198,35 +197,3 @@ def history(points: list[dict]) -> str:
     out.append("</svg>")
     return "".join(out)
 
-
-# -- paired horizontal bars --------------------------------------------------------------
-def paired_bars(rows: list[dict], a_key: str, b_key: str, a_name: str, b_name: str, percent: bool,
-                width: int = 340, a_color: str = PRACTICE, b_color: str = NATIONAL) -> str:
-    """rows: label, a (None = suppressed), b. Two bars per row."""
-    L, R, row_h = 150 if width > 400 else 118, 40, 26
-    H = 26 + row_h * len(rows)
-    W = width
-    vmax = max([r[a_key] or 0 for r in rows] + [r[b_key] or 0 for r in rows] + [1e-9])
-    def bw(v: float) -> float:
-        return v / vmax * (W - L - R)
-    def lab(v: float) -> str:
-        return f"{round(100 * v)} %" if percent else _nl(v)
-    out = [f"<svg class='chart' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='10'>"]
-    out.append(f"<rect x='{L}' y='4' width='9' height='9' fill='{a_color}'/><text x='{L + 13}' y='12' "
-               f"fill='{TEXT}'>{escape(a_name)}</text><rect x='{L + 95}' y='4' width='9' height='9' "
-               f"fill='{b_color}'/><text x='{L + 108}' y='12' fill='{TEXT}'>{escape(b_name)}</text>")
-    for i, r in enumerate(rows):
-        y = 22 + i * row_h
-        label = r["label"] if len(r["label"]) <= 26 else r["label"][:25] + "…"
-        out.append(f"<text x='{L - 6}' y='{y + 13}' text-anchor='end' fill='{TEXT}'>{escape(label)}</text>")
-        a, b = r[a_key], r[b_key]
-        if a is None:
-            out.append(f"<text x='{L + 2}' y='{y + 9}' fill='#8a949e' font-style='italic'>&lt; 5</text>")
-        else:
-            out.append(f"<rect x='{L}' y='{y + 1}' width='{_n(bw(a))}' height='10' fill='{a_color}'/>"
-                       f"<text x='{_n(L + bw(a) + 3)}' y='{y + 10}' fill='{TEXT}'>{lab(a)}</text>")
-        if b is not None:
-            out.append(f"<rect x='{L}' y='{y + 12}' width='{_n(bw(b))}' height='10' fill='{b_color}'/>"
-                       f"<text x='{_n(L + bw(b) + 3)}' y='{y + 21}' fill='#5b6673'>{lab(b)}</text>")
-    out.append("</svg>")
-    return "".join(out)
