@@ -12,7 +12,7 @@ import sys
 from pg_cluster import throwaway_cluster
 from served import REPO_ROOT, portal_env
 
-MODULES = ["tests/portal/test_access.py", "tests/portal/test_security.py", "tests/portal/test_operations.py"]
+MODULES = ["tests/portal/test_portal_access.py", "tests/portal/test_portal_security.py", "tests/portal/test_portal_operations.py"]
 
 
 def test_portal_tests_pass_on_postgresql():
@@ -26,4 +26,4 @@ def test_portal_tests_pass_on_postgresql():
     assert passed >= 20 and "skipped" not in summary and "failed" not in summary, summary
     # and it really was PostgreSQL: this test asserts connection.vendor == "postgresql" when
     # SPIEGEL_PORTAL_DATABASE_URL is set
-    assert "test_operations.py::test_database_is_the_configured_one PASSED" in result.stdout
+    assert "test_portal_operations.py::test_database_is_the_configured_one PASSED" in result.stdout
