@@ -1,8 +1,9 @@
 """Everything a report shows, read once per release and cut into one context per practice.
 
 Sources: the release folder (``behandelindex.csv`` is the authority for every index
-number), the warehouse marts of the period (read-only) and the newest revision of
-earlier periods' releases (history). No patient-level data is read anywhere: the marts
+number), the warehouse marts of the period (read-only: the per-practice breakdowns, the
+funnel's statistics and the national medians, all computed by dbt) and the newest
+revision of earlier periods' releases (history). No patient-level data is read anywhere: the marts
 are aggregates per practice, and every breakdown cell below ``MIN_CELL`` episodes is
 suppressed here, before any template sees it.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from reports import funnel as funnel_stats
+from reports.funnel import LIMIT_COLUMNS, Funnel
 
 MIN_CELL = 5            # breakdown cells with fewer episodes are shown as "< 5"
 HISTORY_PERIODS = 6     # the period itself and up to five earlier ones
@@ -187,7 +188,7 @@ class Release:
     history_periods: list[str]
     history: dict[tuple[str, str], dict[str, IndexRow]]   # (discipline, agb) -> period -> row
     national: dict[str, dict[str, Any]] = field(default_factory=dict)
-    funnels: dict[str, funnel_stats.Funnel] = field(default_factory=dict)
+    funnels: dict[str, Funnel] = field(default_factory=dict)      # set by attach_marts
 
     @property
     def header(self) -> dict[str, Any]:
@@ -228,18 +229,7 @@ def load_release(release_dir: Path, releases_root: Path) -> Release:
             continue
         ok = [r for r in rows if r.status == "ok" and r.behandelindex is not None]
         release.national[discipline] = _national_figures(rows, ok)
-        if ok:
-            release.funnels[discipline] = funnel_stats.fit(
-                [r.expected_sessions for r in ok], [r.behandelindex for r in ok], [r.ci_upper for r in ok])
     return release
-
-
-def _median(values: list[float]) -> float | None:
-    v = sorted(x for x in values if x is not None and not math.isnan(x))
-    if not v:
-        return None
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def _national_figures(rows: list[IndexRow], ok: list[IndexRow]) -> dict[str, Any]:
@@ -253,12 +243,19 @@ def _national_figures(rows: list[IndexRow], ok: list[IndexRow]) -> dict[str, Any
         "patients": sum(r.patients for r in rows), "episodes": episodes, "sessions": sessions,
         "expected_sessions": sum(r.expected_sessions for r in rows if not math.isnan(r.expected_sessions)),
         "sessions_per_episode": sessions / episodes if episodes else None,
-        "median_patients": _median([r.patients for r in ok]),
-        "median_episodes": _median([r.episodes for r in ok]),
-        "median_sessions": _median([r.sessions for r in ok]),
-        "median_spe": _median([r.sessions / r.episodes for r in ok if r.episodes]),
-        "median_index": _median([r.behandelindex for r in ok]),
+        # the medians come from marts.fct_national_medians (attach_marts)
+        "median_patients": None, "median_episodes": None, "median_sessions": None, "median_spe": None,
+        "median_index": None,
     }
+
+
+def attach_marts(release: Release, marts: "Marts") -> None:
+    """The national medians and the funnels of the period's marts, for the disciplines in
+    which the release has practices with an index."""
+    for discipline, nat in release.national.items():
+        nat.update(marts.medians.get(discipline, {}))
+        if nat["practices_ok"] and discipline in marts.funnels:
+            release.funnels[discipline] = marts.funnels[discipline]
 
 
 # -- the warehouse marts -------------------------------------------------------------
@@ -266,24 +263,32 @@ def _national_figures(rows: list[IndexRow], ok: list[IndexRow]) -> dict[str, Any
 class Marts:
     therapists: dict[tuple[str, str], int]
     median_therapists: dict[str, float | None]
+    medians: dict[str, dict[str, float | None]]                      # disc -> median_patients, ... median_index
+    funnels: dict[str, Funnel]
     casemix: dict[tuple[str, str], list[tuple[str, str, int]]]      # (disc, agb) -> (dimension, category, episodes)
     national_casemix: dict[str, dict[str, dict[str, int]]]           # disc -> dimension -> category -> episodes
     drivers: dict[tuple[str, str], list[tuple[str, bool, int, float, float]]]
     monthly: list[tuple[str, str, int, int, float]]                  # insurer, month, lines, sessions, paid
 
 
-def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None, ok_keys: set[tuple[str, str]]
-               ) -> Marts:
+def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None) -> Marts:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         therapists: dict[tuple[str, str], int] = {}
-        by_disc: dict[str, list[float]] = {}
         for disc, agb, n in con.execute(
                 "select discipline, practice_agb, therapists from marts.fct_practice_profile where period = ?",
                 [period]).fetchall():
             therapists[(disc, str(agb))] = int(n or 0)
-            if (disc, str(agb)) in ok_keys:
-                by_disc.setdefault(disc, []).append(int(n or 0))
+        medians: dict[str, dict[str, float | None]] = {}
+        median_therapists: dict[str, float | None] = {}
+        for disc, pa, ep, se, spe, bi, th in con.execute(
+                "select discipline, median_patients, median_episodes, median_sessions, median_sessions_per_episode, "
+                "median_behandelindex, median_therapists from marts.fct_national_medians where period = ?",
+                [period]).fetchall():
+            medians[disc] = {"median_patients": pa, "median_episodes": ep, "median_sessions": se,
+                             "median_spe": spe, "median_index": bi}
+            median_therapists[disc] = th
+        funnels = _read_funnels(con, period)
         casemix: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
         national: dict[str, dict[str, dict[str, int]]] = {}
         for disc, agb, dim, cat, pe, ne in con.execute(
@@ -308,7 +313,37 @@ def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None
             "from marts.fct_insurer_monthly_sessions where period = ? order by insurer_id, month", [period]).fetchall()]
     finally:
         con.close()
-    return Marts(therapists, {d: _median(v) for d, v in by_disc.items()}, casemix, national, drivers, monthly)
+    return Marts(therapists, median_therapists, medians, funnels, casemix, national, drivers, monthly)
+
+
+def _read_funnels(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Funnel]:
+    """fct_funnel_parameters, fct_funnel_points and fct_funnel_limits of the period, per discipline."""
+    points: dict[str, list[tuple]] = {}
+    for disc, agb, e, y, zp, za in con.execute(
+            "select discipline, practice_agb, expected_sessions, behandelindex, z_plain, z_adjusted "
+            "from marts.fct_funnel_points where period = ? order by discipline, practice_agb", [period]).fetchall():
+        points.setdefault(disc, []).append((str(agb), e, y, zp, za))
+    columns = list(LIMIT_COLUMNS.values())
+    limits: dict[str, dict[str, list[float]]] = {}
+    for disc, e, *values in con.execute(
+            f"select discipline, expected_sessions, {', '.join(columns)} from marts.fct_funnel_limits "
+            "where period = ? order by discipline, point", [period]).fetchall():
+        curves = limits.setdefault(disc, {"e": [], **{tag: [] for tag in LIMIT_COLUMNS}})
+        curves["e"].append(e)
+        for tag, v in zip(LIMIT_COLUMNS, values):
+            curves[tag].append(v)
+    funnels: dict[str, Funnel] = {}
+    for disc, n, k, phi, tau2, inner_z, outer_z, lo, hi in con.execute(
+            "select discipline, practices, k, phi, tau2, inner_z, outer_z, outer_adjusted_lower_at_smallest, "
+            "outer_adjusted_upper_at_smallest from marts.fct_funnel_parameters where period = ?",
+            [period]).fetchall():
+        rows = points.get(disc, [])
+        funnels[disc] = Funnel(e=[r[1] for r in rows], y=[r[2] for r in rows], z_plain=[r[3] for r in rows],
+                               z_adjusted=[r[4] for r in rows], k=k, phi=phi, tau2=tau2, n=int(n),
+                               inner_z=inner_z, outer_z=outer_z, outer_adjusted_at_smallest=(lo, hi),
+                               limits=limits.get(disc, {}),
+                               practices={r[0]: i for i, r in enumerate(rows)})
+    return funnels
 
 
 # -- suppression --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import jinja2
 from reports import data as D
 from reports import svg
 from reports.browser import Chromium, find_chromium
-from reports.funnel import Z95, Funnel
+from reports.funnel import Funnel
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -73,8 +73,7 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
     nat = release.national[row.discipline]
     fn: Funnel = release.funnels[row.discipline]
     bi, lo, hi, corr = row.behandelindex, row.ci_lower, row.ci_upper, row.corrected_index
-    se = (hi - bi) / Z95
-    where = fn.classify(bi, se)
+    where = fn.where(row.practice_agb)
     if corr > 100 and D.round_half_up(corr) >= 100:
         verdict = ("Ook de ondergrens van het interval ligt boven 100: uw praktijk geeft meer behandelingen "
                    "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
@@ -109,7 +108,7 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
         "agb": row.practice_agb, "discipline": row.discipline, "discipline_label": D.DISCIPLINE_LABEL.get(
             row.discipline, row.discipline.title()),
         "h": release.header, "row": row,
-        "bi": bi, "lo": lo, "hi": hi, "corrected": corr, "se": se,
+        "bi": bi, "lo": lo, "hi": hi, "corrected": corr,
         "bi_label": D.fmt_int(bi), "lo_label": D.fmt_int(lo), "hi_label": D.fmt_int(hi),
         "corrected_label": D.fmt_int(corr), "difference_text": _signed_pct(bi),
         "verdict": verdict, "tone": tone, "where": where,
@@ -278,8 +277,8 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
         wanted = {(d, str(a)) for d, a in practices}
         ok_rows = [r for r in ok_rows if (r.discipline, r.practice_agb) in wanted]
     keys = {(r.discipline, r.practice_agb) for r in ok_rows}
-    all_ok = {(r.discipline, r.practice_agb) for r in release.index if r.status == "ok"}
-    marts = D.load_marts(warehouse, release.period, keys, all_ok)
+    marts = D.load_marts(warehouse, release.period, keys)
+    D.attach_marts(release, marts)
     contexts = [practice_context(release, marts, r) for r in ok_rows]
     reports_dir = release_dir / "reports"
     write_shared_assets(reports_dir, release)
@@ -358,8 +357,8 @@ def _run_forked(shares: list[list[dict[str, Any]]], say: Callable[[str], None]) 
 def render_national_overview(release_dir: Path, warehouse: Path, releases_root: Path, out_dir: Path) -> Path:
     release_dir, out_dir = Path(release_dir), Path(out_dir)
     release = D.load_release(release_dir, Path(releases_root))
-    all_ok = {(r.discipline, r.practice_agb) for r in release.index if r.status == "ok"}
-    marts = D.load_marts(Path(warehouse), release.period, set(), all_ok)
+    marts = D.load_marts(Path(warehouse), release.period, set())
+    D.attach_marts(release, marts)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not (out_dir / "plotly.min.js").exists():
         shutil.copyfile(plotly_js_path(), out_dir / "plotly.min.js")
@@ -384,14 +383,7 @@ def render_national_overview(release_dir: Path, warehouse: Path, releases_root: 
                  "statuses": sorted(nat["statuses"].items()),
                  "funnel": None}  # a discipline without any practice with an index has no funnel
         if fn is not None:
-            outside = {"95": 0, "998": 0, "95_plain": 0, "998_plain": 0}
-            for e, y, s in zip(fn.e, fn.y, fn.se):
-                w = fn.classify(y, s)
-                outside["95"] += abs(w["z"]) > Z95
-                outside["998"] += abs(w["z"]) > 3.090232
-                outside["95_plain"] += abs(w["z_plain"]) > Z95
-                outside["998_plain"] += abs(w["z_plain"]) > 3.090232
-            entry.update(funnel=funnel_payload(fn), outside=outside, k=D.fmt_dec(fn.k, 0),
+            entry.update(funnel=funnel_payload(fn), outside=fn.outside(), k=D.fmt_dec(fn.k, 0),
                          phi=D.fmt_dec(fn.phi, 2), tau=D.fmt_dec(math.sqrt(fn.tau2), 1))
         disciplines.append(entry)
     months = sorted({m for _, m, *_ in marts.monthly})

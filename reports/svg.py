@@ -196,4 +196,3 @@ def history(points: list[dict]) -> str:
                    f"{_nl(p['bi'])}</text>")
     out.append("</svg>")
     return "".join(out)
-

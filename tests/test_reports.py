@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import funnel_reference
 from reports import render_national_overview, render_release_reports
 from reports.browser import CHROMIUM_FLAGS, find_chromium
 
@@ -140,12 +141,53 @@ def _warehouse(path: Path, rows: list[dict]) -> None:
     con.executemany("insert into marts.fct_practice_casemix values (?,?,?,?,?,?,?)",
                     [(p, d, agb, dim, cat, n, national[(d, dim, cat)]) for p, d, agb, dim, cat, n in casemix])
     con.executemany("insert into marts.fct_practice_drivers values (?,?,?,?,?,?,?,?)", drivers)
+    _funnel_and_median_marts(con, rows)
     for ins, base in (("cz", 5000), ("vgz", 4200), ("zilveren_kruis", 6100)):
         for m in range(1, 7):
             n = base if not (ins == "vgz" and m == 4) else base // 3
             con.execute("insert into marts.fct_insurer_monthly_sessions values (?,?,?,?,?,?)",
                         [PERIOD, ins, f"2024-{m:02d}", n + 40, n, n * 36.5])
     con.close()
+
+
+FUNNEL_PARAMETERS = ["practices", "k", "winsor_lower", "winsor_upper", "phi", "tau2", "inner_z", "outer_z",
+                     "smallest_expected_sessions", "largest_expected_sessions", "outer_adjusted_lower_at_smallest",
+                     "outer_adjusted_upper_at_smallest"]
+FUNNEL_LIMITS = ["point", "expected_sessions", "standard_error", "inner_lower", "inner_upper", "inner_adjusted_lower",
+                 "inner_adjusted_upper", "outer_lower", "outer_upper", "outer_adjusted_lower", "outer_adjusted_upper"]
+
+
+def _funnel_and_median_marts(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """fct_funnel_parameters, fct_funnel_limits, fct_funnel_points and fct_national_medians
+    as dbt computes them (the independent reference of tests/funnel_reference.py)."""
+    con.execute("create table marts.fct_funnel_parameters (period varchar, discipline varchar, "
+                + ", ".join(f"{c} {'bigint' if c == 'practices' else 'double'}" for c in FUNNEL_PARAMETERS) + ")")
+    con.execute("create table marts.fct_funnel_limits (period varchar, discipline varchar, "
+                + ", ".join(f"{c} {'integer' if c == 'point' else 'double'}" for c in FUNNEL_LIMITS) + ")")
+    con.execute("create table marts.fct_funnel_points (period varchar, discipline varchar, practice_agb varchar, "
+                "expected_sessions double, behandelindex double, standard_error double, z_plain double, "
+                "z_adjusted double)")
+    con.execute("create table marts.fct_national_medians (period varchar, discipline varchar, "
+                "practices_with_index bigint, median_patients double, median_episodes double, median_sessions double, "
+                "median_sessions_per_episode double, median_behandelindex double, median_therapists double)")
+    for disc in ("fysiotherapie", "oefentherapie"):
+        ok = [r for r in rows if r["discipline"] == disc and r["status"] == "ok"]
+        e = [float(r["expected_sessions"]) for r in ok]
+        y = [float(r["behandelindex"]) for r in ok]
+        se = [(float(r["ci_upper"]) - b) / 1.959964 for r, b in zip(ok, y)]   # as _index_rows made them
+        p = funnel_reference.parameters(e, y, se)
+        con.execute(f"insert into marts.fct_funnel_parameters values ({', '.join('?' * (2 + len(FUNNEL_PARAMETERS)))})",
+                    [PERIOD, disc] + [p[c] for c in FUNNEL_PARAMETERS])
+        con.executemany(f"insert into marts.fct_funnel_limits values ({', '.join('?' * (2 + len(FUNNEL_LIMITS)))})",
+                        [[PERIOD, disc] + [g[c] for c in FUNNEL_LIMITS] for g in funnel_reference.limits(p)])
+        con.executemany("insert into marts.fct_funnel_points values (?,?,?,?,?,?,?,?)",
+                        [[PERIOD, disc, r["practice_agb"], x, b, s, (b - 100) / s,
+                          funnel_reference.z_adjusted(b, s, p["tau2"])] for r, x, b, s in zip(ok, e, y, se)])
+        med = funnel_reference.median
+        con.execute("insert into marts.fct_national_medians values (?,?,?,?,?,?,?,?,?)",
+                    [PERIOD, disc, len(ok), med([r["patients"] for r in ok]), med([r["episodes"] for r in ok]),
+                     med([r["sessions"] for r in ok]), med([r["sessions"] / r["episodes"] for r in ok]), med(y),
+                     med([1 + r["patients"] // 60 for r in ok])])
 
 
 @pytest.fixture(scope="module")
@@ -321,6 +363,43 @@ def test_html_loads_without_console_errors(release):
     assert errors == ""
     errors = _chromium_errors(release["overview"].as_uri())
     assert errors == ""
+
+
+def test_reports_show_the_marts_medians_and_funnel(release):
+    """The median column and the funnel come from the marts (fct_national_medians,
+    fct_funnel_*), not from arithmetic in the reports."""
+    con = duckdb.connect(str(release["warehouse"]), read_only=True)
+    try:
+        med = con.execute("select median_patients, median_sessions, median_therapists from marts.fct_national_medians "
+                          "where discipline = 'fysiotherapie'").fetchone()
+        k, phi = con.execute("select k, phi from marts.fct_funnel_parameters where discipline = 'fysiotherapie'"
+                             ).fetchone()
+        limits = con.execute("select inner_upper, outer_adjusted_lower from marts.fct_funnel_limits "
+                             "where discipline = 'fysiotherapie' order by point").fetchall()
+        where = dict(con.execute("select practice_agb, z_adjusted from marts.fct_funnel_points "
+                                 "where discipline = 'fysiotherapie'").fetchall())
+    finally:
+        con.close()
+    html = (release["dir"] / "reports" / "fysiotherapie" / "01000003.html").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"<tr><th>([^<]*)</th><td class=\"you\">[^<]*</td><td>([^<]*)</td>", html))
+    assert rows["Patiënten"] == f"{math.floor(med[0] + 0.5):,}".replace(",", ".")
+    assert rows["Behandelingen (zittingen)"] == f"{math.floor(med[1] + 0.5):,}".replace(",", ".")
+    assert rows["Therapeuten"] == str(math.floor(med[2] + 0.5))
+    assert f"k = {math.floor(k + 0.5)}" in html and f"φ = {f'{phi:.2f}'.replace('.', ',')}" in html
+    zones = {}
+    for agb, z in where.items():
+        side = "boven" if z > 0 else "onder"
+        expected = (f"{side} de 99,8 %-grens" if abs(z) > funnel_reference.Z998 else
+                    f"{side} de 95 %-grens" if abs(z) > funnel_reference.Z95 else "binnen de 95 %-grenzen")
+        page = (release["dir"] / "reports" / "fysiotherapie" / f"{agb}.html").read_text(encoding="utf-8")
+        assert _field(page, "funnel_zone") == expected, agb
+        zones[expected] = zones.get(expected, 0) + 1
+    assert len(zones) >= 2, zones      # the fixture has practices inside and outside the limits
+    script = (release["dir"] / "reports" / "fysiotherapie" / "_funnel.js").read_text(encoding="utf-8")
+    payload = json.loads(script.split("=", 1)[1].strip().rstrip(";"))
+    assert payload["limits"]["95_hi"] == [round(a, 3) for a, _ in limits]
+    assert payload["limits"]["998_adj_lo"] == [round(b, 3) for _, b in limits]
+    assert payload["k"] == k and payload["phi"] == phi
 
 
 def test_national_overview(release):
