@@ -18,7 +18,7 @@ published as (
 
 ),
 
-practice_index as (
+standard_errors as (
 
     select
         period,
@@ -27,27 +27,24 @@ practice_index as (
         standard_error
     from {{ ref('int_practice_index') }}
     where period = '{{ spiegel_period() }}'
+        and standard_error > 0
 
 ),
 
 final as (
 
     select
-        published.period,
-        published.discipline,
-        published.practice_agb,
+        period,
+        discipline,
+        practice_agb,
         published.expected_sessions,
         published.behandelindex,
-        practice_index.standard_error,
-        practice_index.standard_error * sqrt(published.expected_sessions) as scaled_standard_error,
-        (published.behandelindex - 100) / practice_index.standard_error as z_plain
+        standard_errors.standard_error,
+        standard_errors.standard_error * sqrt(published.expected_sessions) as scaled_standard_error,
+        (published.behandelindex - 100) / standard_errors.standard_error as z_plain
     from published
-    inner join practice_index
-        on published.period = practice_index.period
-        and published.discipline = practice_index.discipline
-        and published.practice_agb = practice_index.practice_agb
+    inner join standard_errors using (period, discipline, practice_agb)
     where published.expected_sessions > 0
-        and practice_index.standard_error > 0
 
 )
 

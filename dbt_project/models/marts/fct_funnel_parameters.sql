@@ -7,8 +7,9 @@
 --   tau2   = max(0, (n·phi − (n − 1)) / (Σw − Σw²/Σw)), w_p = 1/SE_p² (additive
 --            between-practice variance; 0 when n = 1);
 --   the z of the inner limits (var confidence_level, the index interval's z) and of the
---   outer ones (var funnel_outer_level), and the adjusted outer limits at the smallest
---   practice (the chart's y range starts there).
+--   outer ones (var funnel_outer_level); the range of the limits' grid (0.8 × the
+--   smallest E_p, at least 1, to 1.25 × the largest) and the adjusted outer limits at the
+--   smallest practice (the chart's y range starts there).
 with
 
 points as (
@@ -55,86 +56,29 @@ quantiles as (
 
 ),
 
-winsorised as (
-
-    select
-        quantiles.period,
-        quantiles.discipline,
-        quantiles.practices,
-        least(greatest(points.z_plain, quantiles.winsor_lower), quantiles.winsor_upper) as z_winsorised,
-        1 / (points.standard_error * points.standard_error) as weight
-    from quantiles
-    inner join points
-        on quantiles.period = points.period
-        and quantiles.discipline = points.discipline
-
-),
-
-sums as (
-
-    select
-        period,
-        discipline,
-        fsum(z_winsorised * z_winsorised) / practices as phi,
-        fsum(weight) as sum_weights,
-        fsum(weight * weight) as sum_squared_weights
-    from winsorised
-    group by period, discipline, practices
-
-),
-
-estimated as (
-
-    select
-        quantiles.period,
-        quantiles.discipline,
-        quantiles.practices,
-        quantiles.k,
-        quantiles.winsor_lower,
-        quantiles.winsor_upper,
-        sums.phi,
-        case
-            when quantiles.practices > 1 and sums.sum_weights - sums.sum_squared_weights / sums.sum_weights > 0
-                then greatest(
-                    cast(0 as double),
-                    (quantiles.practices * sums.phi - (quantiles.practices - 1))
-                        / (sums.sum_weights - sums.sum_squared_weights / sums.sum_weights))
-            else cast(0 as double)
-        end as tau2,
-        cast({{ var('confidence_level') }} as double) as inner_level,
-        {{ confidence_z() }} as inner_z,
-        cast({{ var('funnel_outer_level') }} as double) as outer_level,
-        {{ funnel_outer_z() }} as outer_z,
-        quantiles.smallest_expected_sessions,
-        quantiles.largest_expected_sessions
-    from quantiles
-    inner join sums
-        on quantiles.period = sums.period
-        and quantiles.discipline = sums.discipline
-
-),
-
-with_smallest as (
+weighted as (
 
     select
         period,
         discipline,
         practices,
-        k,
-        winsor_lower,
-        winsor_upper,
-        phi,
-        tau2,
-        inner_level,
-        inner_z,
-        outer_level,
-        outer_z,
-        smallest_expected_sessions,
-        largest_expected_sessions,
-        outer_z * sqrt(
-            (k / sqrt(smallest_expected_sessions)) * (k / sqrt(smallest_expected_sessions)) + tau2
-        ) as outer_half_width_at_smallest
-    from estimated
+        least(greatest(points.z_plain, quantiles.winsor_lower), quantiles.winsor_upper) as z_winsorised,
+        1 / (points.standard_error * points.standard_error) as weight
+    from quantiles
+    inner join points using (period, discipline)
+
+),
+
+dispersion as (
+
+    select
+        period,
+        discipline,
+        fsum(z_winsorised * z_winsorised) / practices as phi,
+        practices * (fsum(z_winsorised * z_winsorised) / practices) - (practices - 1) as excess,
+        fsum(weight) - fsum(weight * weight) / fsum(weight) as weight_spread
+    from weighted
+    group by period, discipline, practices
 
 ),
 
@@ -148,16 +92,31 @@ final as (
         winsor_lower,
         winsor_upper,
         phi,
-        tau2,
-        inner_level,
-        inner_z,
-        outer_level,
-        outer_z,
+        case
+            when practices > 1 and weight_spread > 0 then greatest(cast(0 as double), excess / weight_spread)
+            else cast(0 as double)
+        end as tau2,
+        cast({{ var('confidence_level') }} as double) as inner_level,
+        {{ confidence_z() }} as inner_z,
+        cast({{ var('funnel_outer_level') }} as double) as outer_level,
+        {{ funnel_outer_z() }} as outer_z,
         smallest_expected_sessions,
         largest_expected_sessions,
-        greatest(cast(0 as double), 100 - outer_half_width_at_smallest) as outer_adjusted_lower_at_smallest,
-        100 + outer_half_width_at_smallest as outer_adjusted_upper_at_smallest
-    from with_smallest
+        greatest(smallest_expected_sessions * cast(0.8 as double), cast(1 as double)) as grid_start,
+        case
+            when largest_expected_sessions * cast(1.25 as double)
+                <= greatest(smallest_expected_sessions * cast(0.8 as double), cast(1 as double))
+                then 2 * greatest(smallest_expected_sessions * cast(0.8 as double), cast(1 as double))
+            else largest_expected_sessions * cast(1.25 as double)
+        end as grid_end,
+        greatest(
+            cast(0 as double),
+            100 - outer_z * sqrt((k / sqrt(smallest_expected_sessions)) * (k / sqrt(smallest_expected_sessions)) + tau2)
+        ) as outer_adjusted_lower_at_smallest,
+        100 + outer_z * sqrt((k / sqrt(smallest_expected_sessions)) * (k / sqrt(smallest_expected_sessions)) + tau2)
+            as outer_adjusted_upper_at_smallest
+    from quantiles
+    inner join dispersion using (period, discipline)
 
 )
 

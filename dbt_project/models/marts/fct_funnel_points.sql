@@ -19,7 +19,7 @@ points as (
 
 ),
 
-parameters as (
+dispersion as (
 
     select
         period,
@@ -33,19 +33,17 @@ parameters as (
 final as (
 
     select
-        points.period,
-        points.discipline,
+        period,
+        discipline,
         points.practice_agb,
         points.expected_sessions,
         points.behandelindex,
         points.standard_error,
         points.z_plain,
-        (points.behandelindex - 100)
-            / sqrt(points.standard_error * points.standard_error + parameters.tau2) as z_adjusted
+        (points.behandelindex - 100) / sqrt(points.standard_error * points.standard_error + dispersion.tau2)
+            as z_adjusted
     from points
-    inner join parameters
-        on points.period = parameters.period
-        and points.discipline = parameters.discipline
+    inner join dispersion using (period, discipline)
 
 )
 
