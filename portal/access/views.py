@@ -60,11 +60,12 @@ def request_access(request):
 @require_GET
 def practice(request, agb: str):
     require_practice(request, agb)
-    overview = catalog.practice_overview(agb)
+    shown = catalog.shown_releases()
+    overview = catalog.practice_overview(agb, shown)
     sections = [{"discipline": d, "label": DISCIPLINE_LABELS[d], "entries": entries} for d, entries in overview.items()]
     return render(request, "access/practice.html", {
         "agb": agb, "sections": sections, "manager": is_manager(request.user, agb),
-        "shown": catalog.shown_releases(),
+        "shown": shown,
     })
 
 

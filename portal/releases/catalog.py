@@ -245,11 +245,11 @@ class PeriodEntry:
             return None
 
 
-def practice_overview(agb: str) -> dict[str, list[PeriodEntry]]:
+def practice_overview(agb: str, shown: list[Revision] | None = None) -> dict[str, list[PeriodEntry]]:
     """Per discipline the practice has in a shown release: every shown period, newest first,
     with its row (or None: no claims in that discipline in that period) and whether the
     report files are there."""
-    shown = shown_releases()
+    shown = shown_releases() if shown is None else shown
     rows = {rev.path: {row["discipline"]: row for row in practice_rows_cached(rev, agb)} for rev in shown}
     disciplines = [d for d in DISCIPLINES if any(d in per_disc for per_disc in rows.values())]
     overview: dict[str, list[PeriodEntry]] = {}

@@ -225,3 +225,41 @@ def test_admin_reads_the_audit_log_but_cannot_change_it(world):
     before = AuditEvent.objects.count()
     client.post(f"/admin/access/auditevent/{event.pk}/change/", {"detail": "x"})
     assert AuditEvent.objects.count() == before and AuditEvent.objects.get(pk=event.pk).detail == event.detail
+
+
+def test_a_blocked_account_loses_access(world):
+    client = client_for(world.user_a)
+    assert client.get(f"/praktijk/{A}/").status_code == 200
+    world.user_a.is_active = False  # an operator blocks the account in the admin
+    world.user_a.save(update_fields=["is_active"])
+    response = client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf")
+    assert response.status_code in (302, 404)
+    assert client.get(f"/praktijk/{A}/").status_code in (302, 404)
+
+
+def test_a_real_published_release_is_served(clean_release, settings):
+    """One end-to-end check on a release the platform published (tests/conftest.py): the
+    PDF byte for byte, and every asset the real report HTML refers to loads from the portal."""
+    import csv
+
+    from portal.access.actions import grant
+
+    settings.RELEASES_DIR = clean_release["data"] / "releases"
+    release = clean_release["release"]
+    with open(release / "behandelindex.csv", newline="", encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["status"] == "ok")
+    agb, discipline, period = row["practice_agb"], row["discipline"], row["period"]
+    user = make_account("echt@praktijk.nl")
+    grant(user, agb, actor="operator (test)")
+    client = client_for(user)
+    page = client.get(f"/praktijk/{agb}/").content.decode()
+    assert f"/praktijk/{agb}/{period}/{discipline}.pdf" in page and row["behandelindex"] in page
+    pdf = client.get(f"/praktijk/{agb}/{period}/{discipline}.pdf")
+    assert b"".join(pdf.streaming_content) == (release / "reports" / discipline / f"{agb}.pdf").read_bytes()
+    html = client.get(f"/praktijk/{agb}/{period}/{discipline}.html").content.decode()
+    refs = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
+    assert len(refs) == 4 and all(ref.startswith(f"/praktijk/{agb}/{period}/") for ref in refs), refs
+    for ref in refs:
+        asset = client.get(ref)
+        assert asset.status_code == 200, ref
+        assert len(b"".join(asset.streaming_content)) > 10, ref

@@ -18,7 +18,9 @@ MODULES = ["tests/portal/test_portal_access.py", "tests/portal/test_portal_secur
 def test_portal_tests_pass_on_postgresql():
     with throwaway_cluster() as url:
         env = {**portal_env(), "SPIEGEL_PORTAL_DATABASE_URL": url}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *MODULES],
+        result = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *MODULES,
+                                 # the real-release check runs the pipeline first: once, on SQLite, is enough
+                                 "-k", "not a_real_published_release"],
                                 cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
