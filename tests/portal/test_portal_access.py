@@ -263,3 +263,21 @@ def test_a_real_published_release_is_served(clean_release, settings):
         asset = client.get(ref)
         assert asset.status_code == 200, ref
         assert len(b"".join(asset.streaming_content)) > 10, ref
+
+
+def test_password_reset_by_mail(world):
+    from django.test import Client
+
+    client = Client()
+    assert client.post("/accounts/password/reset/", {"email": "gebruiker@a.nl"}).status_code == 302
+    (message,) = [m for m in mail.outbox if "gebruiker@a.nl" in m.to]
+    link = re.search(r"http://testserver(/accounts/password/reset/key/[^\s]+/)", message.body)[1]
+    form = client.get(link, follow=True)
+    assert form.status_code == 200
+    new = "Nieuw-wachtwoord-2025"
+    done = client.post(form.redirect_chain[-1][0] if form.redirect_chain else link,
+                       {"password1": new, "password2": new})
+    assert done.status_code == 302
+    fresh = Client()
+    assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": PASSWORD}).status_code == 200
+    assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": new}).status_code == 302
