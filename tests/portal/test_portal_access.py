@@ -281,3 +281,19 @@ def test_password_reset_by_mail(world):
     fresh = Client()
     assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": PASSWORD}).status_code == 200
     assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": new}).status_code == 302
+
+
+def test_operators_appoint_the_first_manager_in_the_admin(world):
+    from django.contrib.auth import get_user_model
+
+    from portal.access.models import PracticeManager
+
+    admin = get_user_model().objects.create_superuser("ops", "ops@spiegel.nl", PASSWORD)
+    client = client_for(admin)
+    holder = make_account("houder@c.nl")
+    response = client.post("/admin/access/practicemanager/add/", {"agb": "33333333", "user": holder.pk})
+    assert response.status_code == 302
+    assert list(PracticeManager.objects.filter(agb="33333333").values_list("user__email", flat=True)) == ["houder@c.nl"]
+    (event,) = audit("manager_appointed", agb="33333333")
+    assert (event.actor, event.subject) == ("operator ops (admin)", "houder@c.nl")
+    assert "houder@c.nl" in mail.outbox[-1].to
