@@ -93,6 +93,7 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     page.click("main form button[type=submit]")
     page.wait_for_load_state()
     (verification,) = [m for m in mails(data_dir) if USER in m["To"]]
+    assert verification["Subject"] == "[Mijn Spiegel] Bevestig uw e-mailadres"
     link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/", body(verification))[0]
     page.goto(link.replace(re.match(r"https?://[^/]+", link)[0], base))
     page.click("main form button[type=submit]")
