@@ -268,6 +268,21 @@ def status(data_dir: Path, period: str, capsys) -> dict:
     return next(p for p in out["periods"] if p["period"] == period)
 
 
+def check_metadata(paths: SpiegelPaths, period: str, insurer: str) -> dict:
+    """Metadata of the newest ``delivery_contents`` check of (period, insurer) in the Dagster instance."""
+    import dagster as dg
+
+    from orchestration.partitions import delivery_key
+
+    partition = str(delivery_key(period, insurer))
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        key = dg.AssetCheckKey(dg.AssetKey("delivery"), "delivery_contents")
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=200)
+        record = next(r for r in records if r.partition == partition and r.event is not None)
+        evaluation = record.event.dagster_event.event_specific_data
+        return {"passed": evaluation.passed, **evaluation.metadata}
+
+
 def test_misrouted_and_unknown_labels_block_until_the_configuration_says_otherwise(tmp_path, labels_seed, capsys):
     paths = SpiegelPaths(tmp_path / "data")
     period = "2024-v1"
@@ -289,6 +304,12 @@ def test_misrouted_and_unknown_labels_block_until_the_configuration_says_otherwi
     eno, = [r for r in state["blocking_reasons"] if r.startswith("eno:")]
     assert f"10 of {len(deliveries['eno'])} lines" in eno and "label 4321" in eno and "no concern" in eno
     assert spiegel(paths.data_dir, "signoff", "--period", period, "--by", "anna", "--comment", "no") != 0
+    # the Dagster check shows the lines per label
+    check = check_metadata(paths, period, "vgz")
+    assert check["passed"] is False
+    assert {(r.data["uzovi"], r.data["lines"], r.data["label_of"]) for r in check["lines_per_label"].records} == {
+        ("7095", n_vgz - 25, "vgz's"), ("9018", 25, "cz's: misrouted")}
+    assert "label 9018" in check["blocking_reasons"].value
 
     # operations decide both are legitimate: 9018 moved to vgz this period, 4321 is a new eno label
     edit_seed(labels_seed, lambda rows: [dict(r, last_period="2023-v3") if r["uzovi"] == "9018" else r
