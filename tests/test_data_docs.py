@@ -88,6 +88,15 @@ def test_a_delivery_with_only_a_warning_is_not_shown_as_failed(docs):
     assert status_line(r["eno"].data_docs) == "Failed"
 
 
+def test_the_checks_metadata_links_the_page_and_the_index(docs):
+    from orchestration.assets.gate_metadata import gate_metadata
+
+    metadata = gate_metadata(docs["results"]["vgz"])
+    assert metadata["data_docs"].url == "file://" + str(docs["results"]["vgz"].data_docs)
+    assert metadata["data_docs_warnings"].url == "file://" + str(docs["results"]["vgz"].warnings_docs)
+    assert metadata["data_docs_index"].url == "file://" + str(docs["dir"] / "index.html")
+
+
 def test_the_index_lists_every_validation_as_a_plain_link_with_its_status(docs):
     index = (docs["dir"] / "index.html").read_text(encoding="utf-8")
     links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', index)

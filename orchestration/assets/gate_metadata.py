@@ -22,6 +22,9 @@ def gate_metadata(result) -> dict[str, object]:
         metadata["sample_offending_rows"] = dg.MetadataValue.json(samples[:25])
     if result.data_docs:
         metadata["data_docs"] = dg.MetadataValue.url("file://" + str(result.data_docs))
+        index = next((p / "index.html" for p in result.data_docs.parents if p.name == "gx_docs"), None)
+        if index is not None and index.exists():
+            metadata["data_docs_index"] = dg.MetadataValue.url("file://" + str(index))
     if getattr(result, "warnings_docs", None):
         metadata["data_docs_warnings"] = dg.MetadataValue.url("file://" + str(result.warnings_docs))
     if getattr(result, "label_lines", None):
