@@ -223,10 +223,12 @@ def run(args: argparse.Namespace) -> dict:
                 if problem:
                     problems.append(f"{account.email} {url}: {problem}")
 
+        cpu_before = tree_cpu_seconds(server.pid)
         t_start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(one, plan))
         wall = time.perf_counter() - t_start
+        server_cpu = tree_cpu_seconds(server.pid) - cpu_before
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -248,12 +250,40 @@ def run(args: argparse.Namespace) -> dict:
         "seconds": round(wall, 2), "throughput_per_s": round(len(every) / wall, 1),
         "p50_ms": round(pct(every, 0.50), 1), "p95_ms": round(pct(every, 0.95), 1), "p99_ms": round(pct(every, 0.99), 1),
         "max_ms": round(every[-1] * 1000, 1) if every else None,
+        "server_cpu_ms_per_request": round(server_cpu / max(1, len(every)) * 1000, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "per_kind": {kind: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p95_ms": round(pct(v, 0.95), 1),
                             "mean_ms": round(statistics.fmean(v) * 1000, 1)} for kind, v in sorted(latencies.items())},
         "errors_or_wrong_responses": len(problems), "first_problems": problems[:10],
         "prepare_seconds": round(prepared, 1), "server_exit_code": server.returncode,
     }
     return result
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and all its live descendants (from /proc), so the
+    server's cost per request can be told apart from a busy machine's waiting."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(cpu.get(pid, 0.0) for pid in tree)
 
 
 def _up(port: int) -> bool:
@@ -306,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result['requests']} requests by {result['clients']} concurrent clients ({result['accounts']} accounts, "
               f"{result['practices']} practices x {result['periods']} periods, gunicorn {result['workers']} workers) "
               f"in {result['seconds']} s: {result['throughput_per_s']} requests/s, p50 {result['p50_ms']} ms, "
-              f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms")
+              f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; server CPU {result['server_cpu_ms_per_request']} ms "
+              f"per request; load average {result['load_average']}")
         for kind, figures in result["per_kind"].items():
             print(f"  {kind:5s} n={figures['n']:5d}  p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms")
         print(f"errors or wrong responses: {result['errors_or_wrong_responses']}")
