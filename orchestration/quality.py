@@ -508,10 +508,13 @@ class _LabelFinding:
     elsewhere: str               # when the label is a concern's in other periods, which and when
 
 
-def _label_findings(insurer: str, period: str, per_label: dict[str | None, int]) -> tuple[set[str], list[_LabelFinding]]:
-    """The insurer's own labels in ``period`` and a finding per other well-formed label it delivered."""
+def _own_labels(insurer: str, period: str) -> set[str]:
+    return {u for u, label in labels_in_force(period).items() if label.insurer_id == insurer}
+
+
+def _label_findings(period: str, own: set[str], per_label: dict[str | None, int]) -> list[_LabelFinding]:
+    """A finding per well-formed label of the delivery that is not one of ``own`` in ``period``."""
     in_force = labels_in_force(period)
-    own = {u for u, label in in_force.items() if label.insurer_id == insurer}
     findings = []
     for uzovi, n in sorted(per_label.items(), key=lambda kv: (-kv[1], kv[0] or "")):
         if uzovi is None or uzovi in own:
@@ -521,7 +524,7 @@ def _label_findings(insurer: str, period: str, per_label: dict[str | None, int])
         elsewhere = "; ".join(f"{lb.insurer_id}'s {lb.validity()}" for lb in other)
         findings.append(_LabelFinding(uzovi, n, label.insurer_id if label else None,
                                       label.label_name if label else None, elsewhere))
-    return own, findings
+    return findings
 
 
 def _label_message(insurer: str, period: str, delivery_id: str, lines: int, f: _LabelFinding) -> str:
@@ -578,9 +581,9 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
         return failed
     start, end, cutoff = _bounds(period, delivery)
     delivery_id = delivery["delivery_id"]
-    own = {u for u, label in labels_in_force(period).items() if label.insurer_id == insurer}
+    own = _own_labels(insurer, period)
     lines, counts, per_label, samples = _contents_scan(con, period, insurer, start, end, cutoff, own)
-    own, findings = _label_findings(insurer, period, per_label)
+    findings = _label_findings(period, own, per_label)
     credits, orphans, orphan_sample = _orphan_credits(con, period, insurer)
     counts["orphan_credits"], samples["orphan_credits"] = orphans, orphan_sample
 

@@ -188,6 +188,14 @@ def test_a_label_moved_between_concerns_is_the_new_concerns_from_that_period_onl
     assert new_owner.observed == {"label": "3351", "lines": 40, "insurer": "menzis"}
     assert "menzis's label in 2024-v2" in new_owner.message
 
+    # a label that is a concern's only in later periods is no concern's now, and the reason says when it is
+    edit_seed(labels_seed, lambda rows: rows + [{"uzovi": "5555", "insurer_id": "eno", "label_name": "ENO 2025",
+                                                 "first_period": "2025-v1", "last_period": ""}])
+    load(con, "2024-v2", "eno", "d1", with_labels(claims_frame("2024-v2", "eno"), {"5555": 3}))
+    early = failing(quality.check_delivery_contents(con, "2024-v2", "eno", paths), "unknown_label_lines")[0]
+    assert early.observed == {"label": "5555", "lines": 3, "insurer": None}
+    assert "no concern has in 2024-v2 (it is eno's from 2025-v1 on)" in early.message
+
 
 # --------------------------------------------------------------------------- the generator
 
