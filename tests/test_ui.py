@@ -44,6 +44,25 @@ def _descendants(pid: int) -> dict[int, float]:
     return found
 
 
+def _start_ui(data: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DAGSTER_HOME")}
+    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", "ui", "--data-dir", str(data),
+                             "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def _kill_leftovers(ui: subprocess.Popen, processes: dict[int, float]) -> None:
+    """Never leave a dagster process behind, even when a test fails (dagster dev runs in a
+    session of its own, so killing the UI's group alone would not reach it)."""
+    processes = {**processes, **_descendants(ui.pid)}
+    if ui.poll() is None:
+        os.killpg(ui.pid, signal.SIGKILL)
+        ui.wait()
+    for pid, t in processes.items():
+        if process_started_at(pid) == t:
+            os.kill(pid, signal.SIGKILL)
+
+
 def _serving(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as response:
@@ -55,10 +74,7 @@ def _serving(port: int) -> bool:
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_spiegel_ui_stops_with_all_its_processes(tmp_path, stop_signal):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DAGSTER_HOME")}
-    ui = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "ui", "--data-dir", str(tmp_path / "data"),
-                           "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    ui = _start_ui(tmp_path / "data", port)
     processes: dict[int, float] = {}
     try:
         deadline = time.monotonic() + 240
@@ -80,9 +96,53 @@ def test_spiegel_ui_stops_with_all_its_processes(tmp_path, stop_signal):
         assert left == [], f"processes left running: {left}"
         assert not _serving(port)
     finally:
-        if ui.poll() is None:
-            os.killpg(ui.pid, signal.SIGKILL)
-            ui.wait()
-        for pid, t in processes.items():  # never leave a dagster process behind, even when failing
-            if process_started_at(pid) == t:
-                os.kill(pid, signal.SIGKILL)
+        _kill_leftovers(ui, processes)
+
+
+def test_spiegel_ui_stops_while_a_run_is_in_progress_and_the_run_is_marked_failed(tmp_path):
+    """A delivery lands; the landing sensor starts its ingestion, which waits for the warehouse
+    (held by another process, as by an operator's `spiegel run`). SIGTERM stops the UI with
+    that run worker, and the run is failed with a reason instead of staying STARTED."""
+    import dagster as dg
+
+    from delivery_factory import write_delivery
+    from orchestration.config import SpiegelPaths
+    from orchestration.locks import file_lock
+
+    paths = SpiegelPaths(tmp_path / "data")
+    write_delivery(paths.landing, "2024-v1", "vgz", "20241005T0930")
+    port = _free_port()
+    processes: dict[int, float] = {}
+    with file_lock(paths.warehouse_lock, "the warehouse"):  # this process holds the warehouse meanwhile
+        ui = _start_ui(paths.data_dir, port)
+        try:
+            deadline = time.monotonic() + 420
+            run = None
+            while run is None:
+                assert ui.poll() is None, ui.stdout.read()
+                assert time.monotonic() < deadline, "the landing sensor's run did not start in time"
+                time.sleep(2)
+                if _serving(port):  # the instance's storage exists: reading it now races with nothing
+                    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+                        started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                        run = started[0] if started else None
+            assert run.job_name == "ingest_delivery" and run.tags["spiegel/trigger"] == "landing_sensor"
+            time.sleep(3)  # the worker is now waiting for the warehouse lock
+            processes.update(_descendants(ui.pid))
+
+            began = time.monotonic()
+            os.kill(ui.pid, signal.SIGTERM)
+            assert ui.wait(timeout=60) == 0
+            assert time.monotonic() - began < 40
+            assert "stopping the Dagster UI" in ui.stdout.read()
+            time.sleep(0.5)
+            assert [pid for pid, t in processes.items() if process_started_at(pid) == t] == []
+        finally:
+            _kill_leftovers(ui, processes)
+    # the run ended with a reason: the worker reported its interruption itself, or, when it
+    # could not, `spiegel ui` marked it failed after stopping (stale_runs.py)
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert [e.dagster_event.message for e in failures if e.dagster_event.message], "no reason recorded"
+        assert instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])) == []
