@@ -79,13 +79,23 @@ def delivery_done(instance: dg.DagsterInstance, period: str, insurer: str, deliv
     return DELIVERY_CHECK_NAMES <= evaluated
 
 
-def computed_deliveries(instance: dg.DagsterInstance, period: str) -> dict[str, str] | None:
-    """insurer -> delivery_id the period's latest computation used (release_readiness metadata)."""
+def period_computed_on(instance: dg.DagsterInstance, period: str, deliveries: dict[str, str]) -> bool:
+    """True when the period's latest computation used exactly ``deliveries`` (insurer ->
+    delivery_id): the ``deliveries`` metadata of its latest release_readiness. A readiness
+    recorded before that metadata existed counts when it is newer than the latest
+    ``delivery`` materialization of every one of them (and those name the same ids)."""
     record = _latest_materialization(instance, "release_readiness", period)
     if record is None or record.asset_materialization is None:
-        return None
-    value = _metadata_value(record.asset_materialization.metadata, "deliveries")
-    return dict(value) if isinstance(value, dict) else None
+        return False
+    used = _metadata_value(record.asset_materialization.metadata, "deliveries")
+    if isinstance(used, dict):
+        return dict(used) == deliveries
+    for insurer, delivery_id in deliveries.items():
+        ingested = _latest_materialization(instance, "delivery", str(delivery_key(period, insurer)))
+        if (ingested is None or ingested.asset_materialization is None or ingested.timestamp > record.timestamp
+                or _metadata_value(ingested.asset_materialization.metadata, "delivery_id") != delivery_id):
+            return False
+    return True
 
 
 def _busy(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str]) -> bool:
@@ -141,7 +151,7 @@ def period_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             continue
         if not all(_ingested_delivery_id(instance, period, i) == d for i, d in by_insurer.items()):
             continue  # the landing sensor's ingestion runs come first
-        if computed_deliveries(instance, period) == by_insurer:
+        if period_computed_on(instance, period, by_insurer):
             continue  # computed on exactly these deliveries already
         if _busy(instance, PERIOD_JOB, {"dagster/partition": period}) or any(
                 _busy(instance, INGEST_JOB, _delivery_tags(period, i)) for i in by_insurer):

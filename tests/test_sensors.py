@@ -88,3 +88,30 @@ def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_pu
         assert _requests(landing_sensor, instance) == []
         instance.report_run_failed(run, "test: the run ends")
         assert [p for p, _ in _requests(landing_sensor, instance)] == [cz]
+
+
+def test_a_period_counts_as_computed_on_the_deliveries_its_readiness_names():
+    from orchestration.sensors import period_computed_on
+
+    def materialize(instance, asset, partition, **metadata):
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=partition,
+                                                                    metadata=metadata))
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        for insurer in ("cz", "vgz"):
+            materialize(instance, "delivery", str(delivery_key(FIRST, insurer)), delivery_id="D1")
+        assert not period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D1"})    # never computed
+        materialize(instance, "release_readiness", FIRST,
+                    deliveries=dg.MetadataValue.json({"cz": "D1", "vgz": "D1"}))
+        assert period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D1"})
+        assert not period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D2"})   # vgz redelivered
+        assert not period_computed_on(instance, FIRST, {"cz": "D1"})                 # vgz's delivery withdrawn
+
+        # a readiness from before it recorded its deliveries: newer than every ingestion counts
+        materialize(instance, "release_readiness", SECOND, verdict="pass")
+        for insurer in ("cz", "vgz"):
+            materialize(instance, "delivery", str(delivery_key(SECOND, insurer)), delivery_id="D1")
+        assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})  # ingested after it
+        materialize(instance, "release_readiness", SECOND, verdict="pass")
+        assert period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
+        assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D2"})
