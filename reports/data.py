@@ -333,14 +333,16 @@ def _read_funnels(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Funn
         for tag, v in zip(LIMIT_COLUMNS, values):
             curves[tag].append(v)
     funnels: dict[str, Funnel] = {}
-    for disc, n, k, phi, tau2, inner_z, outer_z, lo, hi in con.execute(
-            "select discipline, practices, k, phi, tau2, inner_z, outer_z, outer_adjusted_lower_at_smallest, "
-            "outer_adjusted_upper_at_smallest from marts.fct_funnel_parameters where period = ?",
+    for disc, n, k, phi, tau2, inner_z, outer_z, inner_level, outer_level, lo, hi in con.execute(
+            "select discipline, practices, k, phi, tau2, inner_z, outer_z, inner_level, outer_level, "
+            "outer_adjusted_lower_at_smallest, outer_adjusted_upper_at_smallest "
+            "from marts.fct_funnel_parameters where period = ?",
             [period]).fetchall():
         rows = points.get(disc, [])
         funnels[disc] = Funnel(e=[r[1] for r in rows], y=[r[2] for r in rows], z_plain=[r[3] for r in rows],
                                z_adjusted=[r[4] for r in rows], k=k, phi=phi, tau2=tau2, n=int(n),
-                               inner_z=inner_z, outer_z=outer_z, outer_adjusted_at_smallest=(lo, hi),
+                               inner_z=inner_z, outer_z=outer_z, inner_level=inner_level, outer_level=outer_level,
+                               outer_adjusted_at_smallest=(lo, hi),
                                limits=limits.get(disc, {}),
                                practices={r[0]: i for i, r in enumerate(rows)})
     return funnels

@@ -28,6 +28,11 @@ LIMIT_COLUMNS = {
 }
 
 
+def level_label(level: float) -> str:
+    """A level as a Dutch percentage without trailing zeros: 0.95 -> "95", 0.998 -> "99,8"."""
+    return f"{round(100 * level, 6):g}".replace(".", ",")
+
+
 @dataclass
 class Funnel:
     e: list[float]              # expected sessions of the practices in the plot
@@ -40,6 +45,8 @@ class Funnel:
     n: int
     inner_z: float
     outer_z: float
+    inner_level: float                               # two-sided levels of the limits (0.95, 0.998)
+    outer_level: float
     outer_adjusted_at_smallest: tuple[float, float]
     limits: dict[str, list[float]]                   # "e" and the LIMIT_COLUMNS tags, one value per grid point
     practices: dict[str, int] = field(default_factory=dict)   # practice_agb -> position in e, y, z_*
@@ -61,16 +68,24 @@ class Funnel:
         hi = min(max(hi_outer, q_hi) + 10, 400.0)
         return math.floor(lo / 10) * 10, math.ceil(hi / 10) * 10
 
+    @property
+    def inner_pct(self) -> str:
+        return level_label(self.inner_level)
+
+    @property
+    def outer_pct(self) -> str:
+        return level_label(self.outer_level)
+
     def zone(self, z: float) -> str:
         if z > self.outer_z:
-            return "boven de 99,8 %-grens"
+            return f"boven de {self.outer_pct} %-grens"
         if z > self.inner_z:
-            return "boven de 95 %-grens"
+            return f"boven de {self.inner_pct} %-grens"
         if z < -self.outer_z:
-            return "onder de 99,8 %-grens"
+            return f"onder de {self.outer_pct} %-grens"
         if z < -self.inner_z:
-            return "onder de 95 %-grens"
-        return "binnen de 95 %-grenzen"
+            return f"onder de {self.inner_pct} %-grens"
+        return f"binnen de {self.inner_pct} %-grenzen"
 
     def where(self, practice_agb: str) -> dict[str, object]:
         """Where a practice lies: against the adjusted limits and against chance alone."""

@@ -34,7 +34,7 @@ import jinja2
 from reports import data as D
 from reports import svg
 from reports.browser import Chromium, find_chromium
-from reports.funnel import Funnel
+from reports.funnel import Funnel, level_label
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -132,9 +132,17 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
         "history": hist, "casemix": casemix, "drivers": drivers,
         "funnel": {"n": fn.n, "k": fn.k, "phi": fn.phi, "tau": math.sqrt(fn.tau2),
                    "k_label": D.fmt_dec(fn.k, 0), "phi_label": D.fmt_dec(fn.phi, 2),
-                   "tau_label": D.fmt_dec(math.sqrt(fn.tau2), 1)},
+                   "tau_label": D.fmt_dec(math.sqrt(fn.tau2), 1), **level_labels(fn)},
         "national": nat,
     }
+
+
+def level_labels(fn: Funnel) -> dict[str, str]:
+    """The levels and z of the interval and the limits as the texts say them (95, 99,8;
+    1,96, 3,09; the one-sided 97,5), from the marts: no level or z is written in a template."""
+    return {"inner_pct": fn.inner_pct, "outer_pct": fn.outer_pct, "inner_z_label": D.fmt_dec(fn.inner_z, 2),
+            "outer_z_label": D.fmt_dec(fn.outer_z, 2),
+            "one_sided_pct": level_label((1 + fn.inner_level) / 2)}
 
 
 def chart_data(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -384,7 +392,7 @@ def render_national_overview(release_dir: Path, warehouse: Path, releases_root: 
                  "funnel": None}  # a discipline without any practice with an index has no funnel
         if fn is not None:
             entry.update(funnel=funnel_payload(fn), outside=fn.outside(), k=D.fmt_dec(fn.k, 0),
-                         phi=D.fmt_dec(fn.phi, 2), tau=D.fmt_dec(math.sqrt(fn.tau2), 1))
+                         phi=D.fmt_dec(fn.phi, 2), tau=D.fmt_dec(math.sqrt(fn.tau2), 1), **level_labels(fn))
         disciplines.append(entry)
     months = sorted({m for _, m, *_ in marts.monthly})
     insurers = sorted({i for i, *_ in marts.monthly})

@@ -28,7 +28,7 @@ def median(values: list[float]) -> float | None:
 
 
 def parameters(e: list[float], y: list[float], se: list[float], inner_z: float = Z95,
-               outer_z: float = Z998) -> dict[str, float]:
+               outer_z: float = Z998, inner_level: float = 0.95, outer_level: float = 0.998) -> dict[str, float]:
     """k, phi (z winsorised at the 10th and 90th percentiles), tau2 and the outer adjusted
     limits at the smallest practice, for the practices (E_p, BI_p, SE_p)."""
     n = len(e)
@@ -44,7 +44,8 @@ def parameters(e: list[float], y: list[float], se: list[float], inner_z: float =
     s0 = k / math.sqrt(min(e))
     half = outer_z * math.sqrt(s0 * s0 + tau2)
     return {"practices": n, "k": k, "winsor_lower": lo, "winsor_upper": hi, "phi": phi, "tau2": tau2,
-            "inner_z": inner_z, "outer_z": outer_z, "smallest_expected_sessions": min(e),
+            "inner_z": inner_z, "outer_z": outer_z, "inner_level": inner_level, "outer_level": outer_level,
+            "smallest_expected_sessions": min(e),
             "largest_expected_sessions": max(e), "outer_adjusted_lower_at_smallest": max(0.0, 100 - half),
             "outer_adjusted_upper_at_smallest": 100 + half}
 

@@ -55,7 +55,7 @@ def test_funnel_parameters_limits_and_points_match_the_reference(warehouses):
         e, y = list(pts.expected_sessions), list(pts.behandelindex)
         # SE from the published interval: (ci_upper - BI) / z with the z of the index
         se = [(u - b) / p["inner_z"] for u, b in zip(ok.ci_upper, ok.behandelindex)]
-        ref = funnel_reference.parameters(e, y, se, p["inner_z"], p["outer_z"])
+        ref = funnel_reference.parameters(e, y, se, p["inner_z"], p["outer_z"], p["inner_level"], p["outer_level"])
         for key, want in ref.items():
             assert math.isclose(p[key], want, rel_tol=1e-9, abs_tol=1e-9), (p["discipline"], key, p[key], want)
         limits = _frame(wh, "marts.fct_funnel_limits", "discipline, point")

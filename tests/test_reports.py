@@ -151,6 +151,7 @@ def _warehouse(path: Path, rows: list[dict]) -> None:
 
 
 FUNNEL_PARAMETERS = ["practices", "k", "winsor_lower", "winsor_upper", "phi", "tau2", "inner_z", "outer_z",
+                     "inner_level", "outer_level",
                      "smallest_expected_sessions", "largest_expected_sessions", "outer_adjusted_lower_at_smallest",
                      "outer_adjusted_upper_at_smallest"]
 FUNNEL_LIMITS = ["point", "expected_sessions", "standard_error", "inner_lower", "inner_upper", "inner_adjusted_lower",
@@ -400,6 +401,24 @@ def test_reports_show_the_marts_medians_and_funnel(release):
     assert payload["limits"]["95_hi"] == [round(a, 3) for a, _ in limits]
     assert payload["limits"]["998_adj_lo"] == [round(b, 3) for _, b in limits]
     assert payload["k"] == k and payload["phi"] == phi
+
+
+def test_levels_and_z_in_the_texts_come_from_the_marts(release, tmp_path):
+    """At confidence_level 0.9 the marts say so, and the report's texts follow: no level or z
+    is written in a template or in Python."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(release["warehouse"], warehouse)
+    con = duckdb.connect(str(warehouse))
+    con.execute("update marts.fct_funnel_parameters set inner_level = 0.9, inner_z = 1.6448536269514729")
+    con.close()
+    folder = tmp_path / "releases" / PERIOD / "r1"
+    shutil.copytree(release["dir"], folder, ignore=shutil.ignore_patterns("reports"))
+    render_release_reports(folder, warehouse, tmp_path / "releases", practices=[("fysiotherapie", "01000003")],
+                           pdf=False)
+    text = " ".join(_text(folder / "reports" / "fysiotherapie" / "01000003.html").split())
+    assert "90 %-betrouwbaarheidsinterval" in text and "95 %-" not in text and "90 %-grenzen" in text
+    assert "index ± 1,64 × SE" in text and "100 ± 1,64 en ± 3,09 keer" in text and "met 95 % zekerheid" in text
+    assert "99,8 %-grenzen" in text
 
 
 def test_national_overview(release):
