@@ -69,11 +69,12 @@ def practice(request, agb: str):
     })
 
 
-def _file_response(path, *, download_name: str | None = None, content_type: str | None = None) -> FileResponse:
+def _file_response(path, *, download_name: str | None = None, content_type: str | None = None,
+                   cache: str = "private, no-store") -> FileResponse:
     content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     response = FileResponse(open(path, "rb"), content_type=content_type,
                             as_attachment=download_name is not None, filename=download_name or "")
-    response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = cache
     return response
 
 
@@ -115,7 +116,8 @@ def report_asset(request, agb: str, period: str, name: str, discipline: str | No
     if path is None:
         raise deny(request, agb, "no such asset")
     content_type = "text/css" if name.endswith(".css") else "text/javascript"
-    return _file_response(path, content_type=content_type)
+    # plotly.min.js is several MB: the browser may keep it for an hour (private: behind the check)
+    return _file_response(path, content_type=content_type, cache="private, max-age=3600")
 
 
 @practice_view

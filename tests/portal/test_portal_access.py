@@ -78,7 +78,9 @@ def test_html_report_loads_its_assets_from_the_portal(world):
         asset = client.get(url)
         assert asset.status_code == 200, url
         assert b"".join(asset.streaming_content)
-    assert client.get(f"/praktijk/{A}/2025-v1/spiegel.css")["Content-Type"].startswith("text/css")
+    css = client.get(f"/praktijk/{A}/2025-v1/spiegel.css")
+    assert css["Content-Type"].startswith("text/css") and css["Cache-Control"] == "private, max-age=3600"
+    assert response["Cache-Control"] == "private, no-store"
     # someone without access to A gets none of it
     outsider = client_for(make_account("buiten@c.nl"))
     for url in [f"/praktijk/{A}/2025-v1/oefentherapie.html", *urls]:
