@@ -7,12 +7,15 @@ the CLI, the tests and ``dagster dev`` all see the models as they are on disk.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from orchestration.config import DBT_PROJECT_DIR
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PARTIAL_PARSE = "partial_parse.msgpack"
 _SOURCES = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
 
@@ -30,17 +33,35 @@ def _newest_source_mtime() -> float:
 
 
 def dbt_manifest_path() -> Path:
-    """Path of an up-to-date manifest.json (parses the project when needed)."""
+    """Path of an up-to-date manifest.json (parses the project when needed).
+
+    Each parse writes into a folder of its own and the manifest replaces the shared one
+    in one rename: two processes that parse at once (the UI's code server and a CLI run
+    after an operator edited a seed) never leave a manifest half-written by the other."""
     if MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
         return MANIFEST
     from orchestration.resources import dbt_executable
 
-    env = {**os.environ, "SPIEGEL_WAREHOUSE": os.environ.get("SPIEGEL_WAREHOUSE", str(DBT_PROJECT_DIR / "target" / "parse.duckdb"))}
-    result = subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(MANIFEST.parent)],
-        capture_output=True, text=True, env=env,
-    )
-    if result.returncode != 0 or not MANIFEST.exists():
-        raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkdtemp(prefix=".parse-", dir=MANIFEST.parent))
+    partial = MANIFEST.parent / PARTIAL_PARSE
+    try:
+        if partial.exists():    # dbt then re-reads only the files that changed
+            shutil.copy2(partial, target / PARTIAL_PARSE)
+        # the same profile as every earlier parse, or dbt would not reuse its partial parse
+        env = {**os.environ, "SPIEGEL_WAREHOUSE": os.environ.get("SPIEGEL_WAREHOUSE",
+                                                                 str(MANIFEST.parent / "parse.duckdb"))}
+        result = subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
+            capture_output=True, text=True, env=env,
+        )
+        if result.returncode != 0 or not (target / "manifest.json").exists():
+            raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-2000:]}\n"
+                               f"{result.stderr[-2000:]}")
+        os.replace(target / "manifest.json", MANIFEST)
+        if (target / PARTIAL_PARSE).exists():
+            os.replace(target / PARTIAL_PARSE, partial)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
     return MANIFEST
