@@ -606,10 +606,18 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
             mine = [f for f in findings if (f.owner is not None) == (name == "foreign_label_lines")]
             if ev.success or not mine:
                 what = "labels of another concern" if name == "foreign_label_lines" else "labels no concern has"
-                message = (f"{insurer}: no lines under {what} in {period} (own labels: {', '.join(sorted(own)) or 'none'}) "
-                           f"in delivery {delivery_id}" if ev.success else
-                           f"{insurer}: {name} failed (observed {ev.observed}, expected {ev.expected}) in delivery "
-                           f"{delivery_id}")
+                listed = ", ".join(f"{f.uzovi}: {f.lines}" for f in mine)
+                if not ev.success:
+                    message = (f"{insurer}: {name} failed (observed {ev.observed}, expected {ev.expected}) in "
+                               f"delivery {delivery_id}")
+                elif mine:          # only when thresholds.json allows some lines
+                    limit = ev.expected.replace("<= ", "")
+                    limit = f"{float(limit):g}" if _is_number(limit) else limit
+                    message = (f"{insurer}: lines under {what} in {period} within the tolerance of "
+                               f"{limit} lines ({listed}) in delivery {delivery_id}")
+                else:
+                    message = (f"{insurer}: no lines under {what} in {period} (own labels: "
+                               f"{', '.join(sorted(own)) or 'none'}) in delivery {delivery_id}")
                 outcomes.append(Outcome(name, ev.severity, ev.success, ev.observed, ev.expected, message))
                 continue
             for f in mine:      # one blocking reason per label, each naming it

@@ -166,6 +166,18 @@ def test_a_label_of_another_concern_or_of_none_blocks_naming_label_lines_and_wha
     assert len(vgz) == 1 and "label 9018" in vgz[0] and "label 4321" in vgz[0] and "25 of 2360" in vgz[0]
 
 
+def test_a_tolerance_in_thresholds_json_lets_a_few_foreign_lines_pass_and_says_so(wh, monkeypatch):
+    con, paths = wh
+    tolerant = quality.thresholds()
+    tolerant["delivery_contents"]["max_foreign_label_lines"] = 30
+    monkeypatch.setattr(quality, "thresholds", lambda: tolerant)
+    load(con, "2024-v1", "vgz", "d1", with_labels(claims_frame("2024-v1", "vgz"), {"9018": 25}))
+    result = quality.check_delivery_contents(con, "2024-v1", "vgz", paths)
+    assert result.passed
+    o = next(o for o in result.outcomes if o.expectation == "foreign_label_lines")
+    assert o.success and "within the tolerance of 30 lines (9018: 25)" in o.message
+
+
 def test_a_label_moved_between_concerns_is_the_new_concerns_from_that_period_only(wh, labels_seed):
     con, paths = wh
     # 3351 leaves zilveren_kruis after 2024-v1 and is menzis's from 2024-v2 on
