@@ -1,11 +1,11 @@
 """Everything a report shows, read once per release and cut into one context per practice.
 
 Sources: the release folder (``behandelindex.csv`` is the authority for every index
-number), the warehouse marts of the period (read-only: the per-practice breakdowns, the
-funnel's statistics and the national medians, all computed by dbt) and the newest
-revision of earlier periods' releases (history). No patient-level data is read anywhere: the marts
-are aggregates per practice, and every breakdown cell below ``MIN_CELL`` episodes is
-suppressed here, before any template sees it.
+number), the warehouse marts of the period (read-only, in a fixed order: the per-practice
+breakdowns, the funnel's statistics and the national medians, all computed by dbt) and
+the newest revision of earlier periods' releases (history). No patient-level data is read
+anywhere: the marts are aggregates per practice, and every breakdown cell below
+``MIN_CELL`` episodes is suppressed here, before any template sees it.
 """
 from __future__ import annotations
 
@@ -293,7 +293,8 @@ def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None
         national: dict[str, dict[str, dict[str, int]]] = {}
         for disc, agb, dim, cat, pe, ne in con.execute(
                 "select discipline, practice_agb, dimension, category, practice_episodes, national_episodes "
-                "from marts.fct_practice_casemix where period = ?", [period]).fetchall():
+                "from marts.fct_practice_casemix where period = ? "
+                "order by discipline, practice_agb, dimension, category", [period]).fetchall():
             cat = str(cat)
             slot = national.setdefault(disc, {}).setdefault(dim, {})
             slot[cat] = max(slot.get(cat, 0), int(ne or 0))
@@ -303,7 +304,8 @@ def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None
         drivers: dict[tuple[str, str], list[tuple[str, bool, int, float, float]]] = {}
         for disc, agb, region, chronic, ep, obs, exp in con.execute(
                 "select discipline, practice_agb, body_region, chronic, episodes, observed_sessions, "
-                "expected_sessions from marts.fct_practice_drivers where period = ?", [period]).fetchall():
+                "expected_sessions from marts.fct_practice_drivers where period = ? "
+                "order by discipline, practice_agb, body_region, chronic", [period]).fetchall():
             key = (disc, str(agb))
             if wanted is None or key in wanted:
                 drivers.setdefault(key, []).append(

@@ -1,7 +1,8 @@
 """The spiegelinformatie reports: numbers, history, suppression, PDF and HTML in Chromium.
 
 Builds a small fake release (seven periods of behandelindex.csv, one with revisions r1,
-r2 and r10; a DuckDB warehouse with the four marts for ~45 practices) and renders it.
+r2 and r10; a DuckDB warehouse with the marts the reports read for ~45 practices, the
+funnel's and the medians from the reference in tests/funnel_reference.py) and renders it.
 """
 from __future__ import annotations
 
@@ -419,6 +420,31 @@ def test_levels_and_z_in_the_texts_come_from_the_marts(release, tmp_path):
     assert "90 %-betrouwbaarheidsinterval" in text and "95 %-" not in text and "90 %-grenzen" in text
     assert "index ± 1,64 × SE" in text and "100 ± 1,64 en ± 3,09 keer" in text and "met 95 % zekerheid" in text
     assert "99,8 %-grenzen" in text
+
+
+def test_reports_do_not_depend_on_the_row_order_of_the_marts(release, tmp_path):
+    """The same mart rows stored in another order (as another dbt run may write them) give
+    byte-identical reports: a tie between two breakdown groups of 5 episodes, one of which
+    must join the pooled small group, is broken the same way."""
+    agb = "01000003"
+    groups = [("31", False, 40, 300.0, 280.0), ("45", False, 5, 41.0, 37.5), ("70", True, 5, 33.0, 36.25),
+              ("33", True, 2, 15.0, 14.5)]
+    pages = []
+    for n, order in enumerate((groups, groups[::-1])):
+        warehouse = tmp_path / f"warehouse{n}.duckdb"
+        shutil.copyfile(release["warehouse"], warehouse)
+        con = duckdb.connect(str(warehouse))
+        con.execute("delete from marts.fct_practice_drivers where practice_agb = ?", [agb])
+        con.executemany("insert into marts.fct_practice_drivers values (?,?,?,?,?,?,?,?)",
+                        [(PERIOD, "fysiotherapie", agb, *g) for g in order])
+        con.close()
+        root = tmp_path / f"releases{n}"
+        shutil.copytree(release["releases"], root, ignore=shutil.ignore_patterns("reports"))
+        folder = root / PERIOD / "r1"
+        render_release_reports(folder, warehouse, root, practices=[("fysiotherapie", agb)], pdf=False)
+        pages.append((folder / "reports" / "fysiotherapie" / f"{agb}.html").read_text(encoding="utf-8"))
+    assert "Overige groepen (2 kleine groepen samen)" in pages[0]
+    assert pages[0] == pages[1]
 
 
 def test_national_overview(release):
