@@ -68,24 +68,17 @@ class Funnel:
         hi = min(max(hi_outer, q_hi) + 10, 400.0)
         return math.floor(lo / 10) * 10, math.ceil(hi / 10) * 10
 
-    @property
-    def inner_pct(self) -> str:
-        return level_label(self.inner_level)
-
-    @property
-    def outer_pct(self) -> str:
-        return level_label(self.outer_level)
-
     def zone(self, z: float) -> str:
+        inner, outer = level_label(self.inner_level), level_label(self.outer_level)
         if z > self.outer_z:
-            return f"boven de {self.outer_pct} %-grens"
+            return f"boven de {outer} %-grens"
         if z > self.inner_z:
-            return f"boven de {self.inner_pct} %-grens"
+            return f"boven de {inner} %-grens"
         if z < -self.outer_z:
-            return f"onder de {self.outer_pct} %-grens"
+            return f"onder de {outer} %-grens"
         if z < -self.inner_z:
-            return f"onder de {self.inner_pct} %-grens"
-        return f"binnen de {self.inner_pct} %-grenzen"
+            return f"onder de {inner} %-grens"
+        return f"binnen de {inner} %-grenzen"
 
     def where(self, practice_agb: str) -> dict[str, object]:
         """Where a practice lies: against the adjusted limits and against chance alone."""

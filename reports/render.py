@@ -140,8 +140,8 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
 def level_labels(fn: Funnel) -> dict[str, str]:
     """The levels and z of the interval and the limits as the texts say them (95, 99,8;
     1,96, 3,09; the one-sided 97,5), from the marts: no level or z is written in a template."""
-    return {"inner_pct": fn.inner_pct, "outer_pct": fn.outer_pct, "inner_z_label": D.fmt_dec(fn.inner_z, 2),
-            "outer_z_label": D.fmt_dec(fn.outer_z, 2),
+    return {"inner_pct": level_label(fn.inner_level), "outer_pct": level_label(fn.outer_level),
+            "inner_z_label": D.fmt_dec(fn.inner_z, 2), "outer_z_label": D.fmt_dec(fn.outer_z, 2),
             "one_sided_pct": level_label((1 + fn.inner_level) / 2)}
 
 
