@@ -80,9 +80,15 @@ class Funnel:
             return f"onder de {inner} %-grens"
         return f"binnen de {inner} %-grenzen"
 
-    def where(self, practice_agb: str) -> dict[str, object]:
-        """Where a practice lies: against the adjusted limits and against chance alone."""
-        i = self.practices[practice_agb]
+    def where(self, practice_agb: str) -> dict[str, object] | None:
+        """Where a practice lies: against the adjusted limits and against chance alone.
+
+        None for a practice with an index that is not a point of the plot: its standard
+        error is 0 (every reference cell of its episodes without variance), so no z exists.
+        """
+        i = self.practices.get(practice_agb)
+        if i is None:
+            return None
         z, z_plain = self.z_adjusted[i], self.z_plain[i]
         return {"z": z, "zone": self.zone(z), "zone_plain": self.zone(z_plain), "z_plain": z_plain}
 

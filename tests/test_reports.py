@@ -447,6 +447,25 @@ def test_reports_do_not_depend_on_the_row_order_of_the_marts(release, tmp_path):
     assert pages[0] == pages[1]
 
 
+def test_a_practice_with_an_index_but_no_funnel_point_gets_its_report(release, tmp_path):
+    """A practice whose standard error is 0 (every reference cell of its episodes without
+    variance) has an index but is no point of the funnel (fct_funnel_points keeps SE > 0):
+    its report says so instead of failing the whole publication."""
+    agb = "01000003"
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(release["warehouse"], warehouse)
+    con = duckdb.connect(str(warehouse))
+    assert con.execute("select count(*) from marts.fct_funnel_points where practice_agb = ?", [agb]).fetchone()[0] == 1
+    con.execute("delete from marts.fct_funnel_points where practice_agb = ?", [agb])
+    con.close()
+    folder = tmp_path / "releases" / PERIOD / "r1"
+    shutil.copytree(release["dir"], folder, ignore=shutil.ignore_patterns("reports"))
+    render_release_reports(folder, warehouse, tmp_path / "releases", practices=[("fysiotherapie", agb)], pdf=False)
+    text = " ".join(_text(folder / "reports" / "fysiotherapie" / f"{agb}.html").split())
+    assert "staat niet in het trechterdiagram" in text
+    assert "Uw index ligt" not in text
+
+
 def test_national_overview(release):
     text = _text(release["overview"])
     assert "Praktijken per status" in text and "Trechterdiagram" in text
