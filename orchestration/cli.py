@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from orchestration.config import SpiegelPaths, periods
+from orchestration.config import ENGINE_ENV, ENGINES, SpiegelPaths, periods
 
 DEMO_YEARS = (2023, 2024)
 DEMO_PRACTICES = 300
@@ -85,6 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestration import runner
 
     paths = _paths(args)
+    if args.engine:     # the one engine setting (config.engine) for this run and its dbt
+        os.environ[ENGINE_ENV] = args.engine
     failures = []
     for period in _periods_to_run(args, paths):
         started = time.monotonic()
@@ -293,7 +295,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         child = subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-                                  "-h", args.host, "-p", str(args.port)], cwd=REPO_ROOT, start_new_session=True)
+                                  "-h", args.host, "-p", str(args.port)], cwd=REPO_ROOT, start_new_session=True,
+                                 preexec_fn=_terminate_with_parent)
         while child.poll() is None and not received:
             try:
                 child.wait(timeout=0.5)
@@ -314,6 +317,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if received:
         return 0
     raise CommandError(f"dagster dev exited with code {child.returncode}")
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM it when `spiegel ui` dies, even by
+    SIGKILL, so dagster dev (in a session of its own) never outlives it."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_process_group(child, grace: float) -> bool:
@@ -432,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", type=_check_period, action="append", default=None,
                    help="period YYYY-vN (repeatable; default: every period with deliveries)")
     p.add_argument("--force", action="store_true", help="re-ingest deliveries even when unchanged")
+    p.add_argument("--engine", choices=list(ENGINES), default=None,
+                   help="where the method runs (default $SPIEGEL_ENGINE, else duckdb)")
 
     p = command("status", cmd_status, "per period: deliveries in force per insurer, gate verdict with every "
                 "blocking reason, sign-off, published revisions")

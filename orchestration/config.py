@@ -31,6 +31,26 @@ def duckdb_memory_limit() -> str:
     return os.environ.get(DUCKDB_MEMORY_ENV) or DUCKDB_MEMORY_DEFAULT
 
 
+# Where the method runs (issue 16): the dbt target of the method. Everything around it
+# (assets, checks, gates, sign-off, publishing, reports) is the same for both engines.
+ENGINE_ENV = "SPIEGEL_ENGINE"
+ENGINES = ("duckdb", "spark")
+DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
+
+
+def engine(choice: str | None = None) -> str:
+    """The engine of the method: ``choice`` (a CLI flag) else ``$SPIEGEL_ENGINE`` else duckdb."""
+    value = (choice or os.environ.get(ENGINE_ENV) or "duckdb").strip().lower()
+    if value not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV} must be one of {', '.join(ENGINES)}, got {value!r}")
+    return value
+
+
+def dbt_target(choice: str | None = None) -> str:
+    """The dbt target (dbt_project/profiles.yml) of the engine in use."""
+    return DBT_TARGETS[engine(choice)]
+
+
 def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or "data").resolve()
 
@@ -84,6 +104,20 @@ class SpiegelPaths:
     @property
     def overview(self) -> Path:
         return self.data_dir / "overview"
+
+    @property
+    def spark(self) -> Path:
+        """The local Spark's warehouse, metastore and scratch (SPIEGEL_ENGINE=spark)."""
+        return self.data_dir / "spark"
+
+    @property
+    def raw_parquet(self) -> Path:
+        """The raw layer both engines read: Parquet per period, insurer and delivery."""
+        return self.data_dir / "raw"
+
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"
 
 
 @dataclass(frozen=True)

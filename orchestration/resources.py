@@ -32,9 +32,26 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+SPARK_LOG4J = Path(__file__).resolve().parent / "spark" / "log4j2.properties"
+
+
+def dbt_env_vars(paths: SpiegelPaths) -> dict[str, str]:
+    """What dbt's profile reads (dbt_project/profiles.yml): the DuckDB warehouse, and for
+    SPIEGEL_ENGINE=spark the local Spark's directory and where its log goes."""
+    return {
+        "SPIEGEL_WAREHOUSE": str(paths.warehouse),
+        "SPIEGEL_SPARK_DIR": str(paths.spark),
+        "SPIEGEL_LOG_DIR": str(paths.logs),
+        "SPIEGEL_SPARK_LOG4J": f"file:{SPARK_LOG4J}",
+        "SPIEGEL_RAW_PARQUET": str(paths.raw_parquet),
+        # the local Spark binds to the loopback interface only (and says nothing about it)
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+    }
+
+
 def dbt_environment(paths: SpiegelPaths) -> None:
     """dbt's profile reads the warehouse path from the environment of its subprocess."""
-    os.environ["SPIEGEL_WAREHOUSE"] = str(paths.warehouse)
+    os.environ.update(dbt_env_vars(paths))
 
 
 def build_resources() -> dict[str, object]:

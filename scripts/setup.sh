@@ -5,7 +5,8 @@
 #   bash scripts/setup.sh
 #
 # System packages (Debian): chromium renders the PDF reports (and drives the portal's browser test),
-# poppler-utils checks them, postgresql runs the portal's tests once on PostgreSQL.
+# poppler-utils checks them, postgresql runs the portal's tests once on PostgreSQL,
+# a Java 17+ runtime runs the local Spark of SPIEGEL_ENGINE=spark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,9 @@ command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
 # PostgreSQL: the portal's tests start a throwaway cluster of their own (tests/portal/pg_cluster.py)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# Java 17+ for the local Apache Spark of SPIEGEL_ENGINE=spark (pyspark 4 from PyPI, issue 16)
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
+[ "${java_major:-0}" -ge 17 ] 2>/dev/null || need_apt+=(default-jre-headless)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   SUDO=""

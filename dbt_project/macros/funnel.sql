@@ -12,8 +12,9 @@
     from 0): v[lo] + (v[hi] − v[lo])·(pos − lo). DuckDB's quantile_cont interpolates in
     another order and can differ in the last bit; this is the textbook formula. -#}
 {% macro sorted_list_quantile(sorted_list, n, q) -%}
-    ({{ sorted_list }}[cast(floor(cast({{ q }} as double) * ({{ n }} - 1)) as bigint) + 1]
-        + ({{ sorted_list }}[cast(ceil(cast({{ q }} as double) * ({{ n }} - 1)) as bigint) + 1]
-            - {{ sorted_list }}[cast(floor(cast({{ q }} as double) * ({{ n }} - 1)) as bigint) + 1])
+    {%- set lo = "cast(floor(cast(" ~ q ~ " as double) * (" ~ n ~ " - 1)) as bigint)" -%}
+    {%- set hi = "cast(ceil(cast(" ~ q ~ " as double) * (" ~ n ~ " - 1)) as bigint)" -%}
+    ({{ list_at(sorted_list, lo) }}
+        + ({{ list_at(sorted_list, hi) }} - {{ list_at(sorted_list, lo) }})
         * (cast({{ q }} as double) * ({{ n }} - 1) - floor(cast({{ q }} as double) * ({{ n }} - 1))))
 {%- endmacro %}

@@ -30,7 +30,17 @@
     {%- if execute and model.config.materialized == 'incremental' and not flags.FULL_REFRESH -%}
         {%- set existing = load_relation(this) -%}
         {%- if existing is not none -%}
-            delete from {{ this }} where period = '{{ spiegel_period() }}'
+            {{ adapter.dispatch('spiegel_delete_period', 'spiegel')(this, spiegel_period()) }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro default__spiegel_delete_period(relation, period) -%}
+    delete from {{ relation }} where period = '{{ period }}'
+{%- endmacro %}
+
+{#- Spark's Parquet tables have no delete: the period is the table's partition. -#}
+{% macro spark__spiegel_delete_period(relation, period) -%}
+    alter table {{ relation }} drop if exists partition (period = '{{ period }}')
 {%- endmacro %}

@@ -5,8 +5,8 @@ select
     period,
     discipline,
     sum(sessions) as observed,
-    fsum(expected_sessions) as expected
+    {{ compensated_sum("expected_sessions") }} as expected
 from {{ ref('fct_behandelindex') }}
 where period = '{{ spiegel_period() }}'
 group by period, discipline
-having abs(sum(sessions) - fsum(expected_sessions)) > greatest(1e-6, 1e-12 * sum(sessions))
+having abs(sum(sessions) - {{ compensated_sum("expected_sessions") }}) > greatest(1e-6, 1e-12 * sum(sessions))

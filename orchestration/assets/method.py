@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.config import dbt_target, engine
 from orchestration.crashpoints import crash_point
 from orchestration.dbt_manifest import dbt_manifest_path
 from orchestration.partitions import period_of_delivery, period_partitions
@@ -73,7 +74,15 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """
     dbt_environment(spiegel.paths)
     period = context.partition_key
+    chosen = engine()   # SPIEGEL_ENGINE: where the method runs; everything else is the same
     with write_lock(spiegel.paths):
-        for event in dbt.cli(dbt_period_args("build", period), context=context).stream():
+        if chosen == "spark":
+            from orchestration import spark_engine
+            spark_engine.export_raw_layer(spiegel.paths)
+        args = dbt_period_args("build", period) + ["--target", dbt_target(chosen)]
+        for event in dbt.cli(args, context=context).stream():
             yield event
             crash_point("dbt_event")
+        if chosen == "spark":
+            loaded = spark_engine.load_marts_into_warehouse(spiegel.paths, period)
+            context.log.info(f"Spark's marts of {period} loaded into the warehouse: {loaded}")

@@ -14,7 +14,7 @@
 -- because three steps read them (38 GB written at national scale, 10 times slower).
 with
 
-claim_lines as not materialized (
+claim_lines as {{ cte_not_materialized() }} (
 
     select
         period,

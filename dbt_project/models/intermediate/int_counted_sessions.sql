@@ -55,7 +55,7 @@ final as (
         sex,
         indication_code,
         service_date,
-        strftime(service_date, '%Y-%m') as service_month,
+        {{ year_month('service_date') }} as service_month,
         paid_amount,
         net_paid_amount
     from netted_lines

@@ -54,16 +54,10 @@ episodes as (
         min(service_date) as first_session_date,
         max(service_date) as last_session_date,
         -- distinct insurers: bit_or of one bit per insurer (int_period_deliveries)
-        cast(bit_count(bit_or(insurer_bit)) as bigint) as insurers,
+        {{ count_bits_or('insurer_bit') }} as insurers,
         -- the first counted session by (service_date, insurer_id, claim_id), with its
         -- birth_date and sex: one min over a struct costs half of two arg_min
-        min({
-            'service_date': service_date,
-            'insurer_id': insurer_id,
-            'claim_id': claim_id,
-            'birth_date': birth_date,
-            'sex': sex
-        }) as first_session,
+        min({{ struct_of(['service_date', 'insurer_id', 'claim_id', 'birth_date', 'sex']) }}) as first_session,
         coalesce(bool_or(indication_code in ('001', '008')), false) as chronic
     from sessions
     group by period, discipline, practice_agb, patient_id, dcsph_code
@@ -135,7 +129,7 @@ final as (
             else 'U'
         end as sex,
         case
-            when regexp_full_match(coalesce(ages.dcsph_code, ''), '[0-9]{4}') then left(ages.dcsph_code, 2)
+            when {{ regexp_full_match("coalesce(ages.dcsph_code, '')", '[0-9]{4}') }} then left(ages.dcsph_code, 2)
             else 'XX'
         end as body_region,
         ages.chronic

@@ -38,7 +38,7 @@ verdicts as (
         discipline,
         practice_agb,
         therapist_agb,
-        strftime(service_date, '%Y-%m') as service_month,
+        {{ year_month('service_date') }} as service_month,
         coalesce(service_date between period_start and period_end, false) as is_in_period,
         {{ claim_line_exclusion_reason() }} as reason,
         paid_amount

@@ -38,7 +38,7 @@ final as (
         -- one bit per insurer of the period: int_episodes counts an episode's insurers
         -- as bit_count(bit_or(insurer_bit)), which at national scale costs a fraction
         -- of count(distinct insurer_id) (at most 64 insurers per period)
-        cast(1 as ubigint) << cast(row_number() over (order by deliveries.insurer_id) - 1 as integer)
+        {{ insurer_bit('row_number() over (order by deliveries.insurer_id) - 1') }}
             as insurer_bit
     from deliveries
     inner join periods

@@ -29,8 +29,8 @@ practices as (
         count(distinct patient_id) as patients,
         count(*) as episodes,
         cast(sum(observed_sessions) as bigint) as sessions,
-        fsum(expected_sessions) as expected_sessions,
-        fsum(expected_variance) as sum_variance
+        {{ compensated_sum("expected_sessions") }} as expected_sessions,
+        {{ compensated_sum("expected_variance") }} as sum_variance
     from episodes
     group by period, discipline, practice_agb
 

@@ -35,7 +35,7 @@ grid as (
         inner_z,
         outer_z
     from parameters
-    cross join (select unnest(range(90)) as point)
+    cross join ({{ integers_below(90, 'point') }})
 
 ),
 

@@ -34,8 +34,8 @@ sorted as (
         count(*) as practices,
         min(expected_sessions) as smallest_expected_sessions,
         max(expected_sessions) as largest_expected_sessions,
-        list_sort(list(scaled_standard_error)) as scaled_sorted,
-        list_sort(list(z_plain)) as z_sorted
+        {{ sorted_list('scaled_standard_error') }} as scaled_sorted,
+        {{ sorted_list('z_plain') }} as z_sorted
     from points
     group by period, discipline
 
@@ -74,9 +74,9 @@ dispersion as (
     select
         period,
         discipline,
-        fsum(z_winsorised * z_winsorised) / practices as phi,
-        practices * (fsum(z_winsorised * z_winsorised) / practices) - (practices - 1) as excess,
-        fsum(weight) - fsum(weight * weight) / fsum(weight) as weight_spread
+        {{ compensated_sum('z_winsorised * z_winsorised') }} / practices as phi,
+        practices * ({{ compensated_sum('z_winsorised * z_winsorised') }} / practices) - (practices - 1) as excess,
+        {{ compensated_sum('weight') }} - {{ compensated_sum('weight * weight') }} / {{ compensated_sum('weight') }} as weight_spread
     from weighted
     group by period, discipline, practices
 

@@ -37,13 +37,9 @@ months as (
     select
         deliveries.period,
         deliveries.insurer_id,
-        strftime(month_start, '%Y-%m') as month
-    from deliveries,
-        unnest(generate_series(
-            date_trunc('month', deliveries.period_start),
-            date_trunc('month', deliveries.period_end),
-            interval 1 month
-        )) as months(month_start)
+        {{ year_month('months.month_start') }} as month
+    from deliveries
+    cross join {{ months_between_as_rows('deliveries.period_start', 'deliveries.period_end', 'months') }}
 
 ),
 

@@ -29,7 +29,7 @@ final as (
         cast(sum(observed_sessions) as bigint) as observed_sessions,
         -- compensated sum, as in int_practice_index: a plain sum of doubles depends on
         -- the order DuckDB's threads add them, so a rerun could differ in the last digit
-        fsum(expected_sessions) as expected_sessions
+        {{ compensated_sum("expected_sessions") }} as expected_sessions
     from episode_expectations
     group by period, discipline, practice_agb, body_region, chronic
 
