@@ -99,6 +99,30 @@ def test_spiegel_ui_stops_with_all_its_processes(tmp_path, stop_signal):
         _kill_leftovers(ui, processes)
 
 
+def test_dagster_dev_does_not_outlive_a_killed_spiegel_ui(tmp_path):
+    """kill -9 of `spiegel ui` itself: its dagster dev (in a session of its own) gets SIGTERM
+    from the kernel (PR_SET_PDEATHSIG) and stops with its processes."""
+    port = _free_port()
+    ui = _start_ui(tmp_path / "data", port)
+    processes: dict[int, float] = {}
+    try:
+        deadline = time.monotonic() + 240
+        while not _serving(port):
+            assert ui.poll() is None, ui.stdout.read()
+            assert time.monotonic() < deadline, "the UI did not start serving in time"
+            time.sleep(1)
+        processes.update(_descendants(ui.pid))
+        os.kill(ui.pid, signal.SIGKILL)
+        ui.wait(timeout=10)
+        deadline = time.monotonic() + 40
+        while [pid for pid, t in processes.items() if process_started_at(pid) == t]:
+            assert time.monotonic() < deadline, "dagster dev outlived spiegel ui"
+            time.sleep(0.5)
+        assert not _serving(port)
+    finally:
+        _kill_leftovers(ui, processes)
+
+
 def test_spiegel_ui_stops_while_a_run_is_in_progress_and_the_run_is_marked_failed(tmp_path):
     """A delivery lands; the landing sensor starts its ingestion, which waits for the warehouse
     (held by another process, as by an operator's `spiegel run`). SIGTERM stops the UI with
