@@ -46,6 +46,8 @@ def dbt_env_vars(paths: SpiegelPaths) -> dict[str, str]:
         "SPIEGEL_RAW_PARQUET": str(paths.raw_parquet),
         # the local Spark binds to the loopback interface only (and says nothing about it)
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        # pyspark warns on import that it prefers pandas < 3; dbt-spark never hands it pandas
+        "PYTHONWARNINGS": os.environ.get("PYTHONWARNINGS", "ignore::FutureWarning"),
     }
 
 
