@@ -8,19 +8,11 @@ import duckdb
 
 from delivery_factory import claim_row, write_delivery
 from orchestration.config import SpiegelPaths
-from orchestration.contract import validate_delivery
-from orchestration.landing import find_in_force
 from orchestration.raw_layer import CLAIM_COLUMNS, claims_file, deliveries_file, export_raw
-from orchestration.warehouse import connect_read, connect_write, record_delivery
+from orchestration.warehouse import connect_read
+from test_warehouse import _ingest  # the same ingestion of one insurer's delivery of PERIOD
 
 PERIOD = "2024-v1"
-
-
-def _ingest(paths: SpiegelPaths, insurer: str) -> None:
-    with connect_write(paths) as con:
-        verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
-        assert verdict.accepted, verdict.error_text()
-        record_delivery(con, verdict)
 
 
 def _export(paths: SpiegelPaths) -> list[Path]:
