@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -188,6 +189,19 @@ def labels_seed_path() -> Path:
     configuration elsewhere, tests), else ``dbt_project/seeds/insurer_labels.csv``."""
     override = os.environ.get(LABELS_SEED_ENV)
     return Path(override).resolve() if override else LABELS_SEED
+
+
+def gate_configuration_files() -> list[Path]:
+    """What the delivery gates judge against besides the delivery itself: the labels seed in
+    use, the required insurers and the GX suites with their thresholds."""
+    return [labels_seed_path(), SEEDS_DIR / "required_insurers.csv", *sorted(EXPECTATIONS_DIR.glob("*.json"))]
+
+
+def gate_configuration_changed_at() -> datetime:
+    """When the gates' configuration last changed (UTC): a delivery gated before then is
+    gated again by the next ``spiegel run`` (an operator who adds a label reruns the period)."""
+    newest = max((f.stat().st_mtime for f in gate_configuration_files() if f.exists()), default=0.0)
+    return datetime.fromtimestamp(newest, tz=timezone.utc)
 
 
 def labels_seed_name() -> str:

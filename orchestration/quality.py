@@ -543,8 +543,8 @@ def _label_message(insurer: str, period: str, delivery_id: str, lines: int, f: _
 
 
 def _rerun(period: str) -> str:
-    return (f"run the period again with `spiegel run --period {period} --force` (or materialise the insurer's "
-            f"delivery partition in the UI)")
+    return (f"run the period again with `spiegel run --period {period}`, which gates every delivery again "
+            f"once the configuration has changed (or materialise the insurer's delivery partition in the UI)")
 
 
 def _orphan_credits(con, period: str, insurer: str) -> tuple[int, int, list[dict]]:

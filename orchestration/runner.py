@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -191,25 +192,31 @@ def publish(period: str) -> RunOutcome:
 
 
 def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
-    """True unless the delivery in force is the one already ingested and gated."""
+    """True unless the delivery in force is the one already ingested, and gated since the
+    gates' configuration (labels, required insurers, suites) last changed."""
+    from orchestration.config import gate_configuration_changed_at
     from orchestration.landing import find_in_force
     from orchestration.warehouse import connect_read
 
     ref = find_in_force(paths.landing, period, insurer)
     if not paths.warehouse.exists():
         return True
+    gated_at = None
     with connect_read(paths) as con:
         row = con.execute("select delivery_id from raw.deliveries where period = ? and insurer = ?",
                           [period, insurer]).fetchone()
-        gated = con.execute(
+        has_log = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = 'gate_results'"
         ).fetchone()[0]
-        if gated and row is not None:
-            gated = con.execute("select count(*) from quality.gate_results where period = ? and insurer = ? "
-                                "and delivery_id = ?", [period, insurer, row[0]]).fetchone()[0]
+        if has_log and row is not None:
+            gated_at = con.execute("select max(evaluated_at) from quality.gate_results where period = ? "
+                                   "and insurer = ? and delivery_id = ?", [period, insurer, row[0]]).fetchone()[0]
     if ref is None:
         return row is not None  # a delivery disappeared from the warehouse's view: record it as missing
-    return row is None or row[0] != ref.delivery_id or not gated
+    if row is None or row[0] != ref.delivery_id or gated_at is None:
+        return True
+    # evaluated_at is stored as naive UTC
+    return gated_at.replace(tzinfo=timezone.utc) < gate_configuration_changed_at()
 
 
 def run_period(paths: SpiegelPaths, period: str, force: bool = False,
