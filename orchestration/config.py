@@ -120,6 +120,12 @@ class SpiegelPaths:
     def logs(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for this data directory: one folder per dbt call (its
+        compiled SQL and run_results.json), and the partial parse state the next call reuses."""
+        return self.data_dir / "dbt_target"
+
 
 @dataclass(frozen=True)
 class PeriodInfo:

@@ -6,6 +6,7 @@ the CLI, the tests and ``dagster dev`` all see the models as they are on disk.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,6 +18,25 @@ from orchestration.config import DBT_PROJECT_DIR
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 PARTIAL_PARSE = "partial_parse.msgpack"
 _SOURCES = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def _source_files() -> list[Path]:
+    files = []
+    for name in _SOURCES:
+        root = DBT_PROJECT_DIR / name
+        if root.is_file():
+            files.append(root)
+        elif root.is_dir():
+            files.extend(path for path in root.rglob("*") if path.is_file())
+    return sorted(files)
+
+
+def project_fingerprint() -> str:
+    """sha256 over the dbt project's files (names and contents): the method's code version."""
+    digest = hashlib.sha256()
+    for path in _source_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _newest_source_mtime() -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.method import SpiegelDbtTranslator, dbt_period_args
+from orchestration.assets.method import SpiegelDbtTranslator, dbt_build_invocation, dbt_period_args
 from orchestration.config import REPO_ROOT, insurers
 from orchestration.partitions import (
     delivery_key,
@@ -24,6 +24,15 @@ def test_dbt_period_args_carry_the_period_and_overrides():
     args = dbt_period_args("build", "2023-v3", {"min_patients": 1})
     assert args[:2] == ["build", "--vars"]
     assert json.loads(args[2]) == {"min_patients": 1, "period": "2023-v3"}
+
+
+def test_the_platforms_build_passes_the_period_in_the_environment_and_unit_tests_once():
+    args, env = dbt_build_invocation("2024-v2", "dev", with_unit_tests=True)
+    assert args == ["build", "--target", "dev"] and env == {"SPIEGEL_PERIOD": "2024-v2"}
+    args, env = dbt_build_invocation("2024-v3", "spark", with_unit_tests=False)
+    assert args == ["build", "--target", "spark", "--exclude", "test_type:unit"]
+    assert env == {"SPIEGEL_PERIOD": "2024-v3"}
+    assert "--vars" not in args   # --vars would make dbt parse the whole project again
 
 
 def test_delivery_keys_round_trip():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,12 +38,23 @@ def reasons_for(state: dict, insurer: str) -> str:
     return " | ".join(r for r in state["blocking_reasons"] if r.startswith(f"{insurer}:") or f" {insurer} " in r)
 
 
+def dbt_log(data: Path, period: str) -> str:
+    """What dbt printed in the latest method run of ``period`` (runner._console_to_run_log)."""
+    return (data / "logs" / f"compute_period-{period}.log").read_text(encoding="utf-8")
+
+
+def finished_line(data: Path, period: str) -> str:
+    return next(line for line in dbt_log(data, period).splitlines() if "Finished running" in line)
+
+
 def test_replay_of_2022_a_missing_month_blocks_until_redelivered(tmp_path, capsys):
     data = tmp_path / "data"
     assert spiegel(data, "generate", "--years", "2022", "--practices", str(PRACTICES), "--seed", "3",
                    "--fault", "missing-month:insurer=vgz,period=2022-v1,month=2022-05") == 0
     # generate writes all periods of 2022; this scenario is about v1
     assert spiegel(data, "run", "--period", "2022-v1") == 0   # gates fail: still exit 0
+    first_build = finished_line(data, "2022-v1")
+    assert re.search(r"\d+ unit tests", first_build), first_build   # the method's unit tests ran once
 
     state = status(data, "2022-v1")
     assert state["verdict"] == "blocked"
@@ -62,6 +74,10 @@ def test_replay_of_2022_a_missing_month_blocks_until_redelivered(tmp_path, capsy
     assert spiegel(data, "run", "--period", "2022-v1") == 0
     state = status(data, "2022-v1")
     assert state["verdict"] == "pass", state["blocking_reasons"]
+    # fixed costs (issue 17): the second build reuses the first one's parse and skips the
+    # unit tests, which passed for this version of the dbt project in this data directory
+    assert "unit test" not in finished_line(data, "2022-v1")
+    assert "Unable to do partial parsing" not in dbt_log(data, "2022-v1")
     assert spiegel(data, "signoff", "--period", "2022-v1", "--by", "anna",
                    "--comment", "May redelivered by VGZ") == 0
     assert spiegel(data, "publish", "--period", "2022-v1") == 0

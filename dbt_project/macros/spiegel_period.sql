@@ -1,4 +1,8 @@
-{#- The period being computed, var('period'), validated.
+{#- The period being computed, var('period') (else the environment's SPIEGEL_PERIOD), validated.
+
+    The platform passes the period as SPIEGEL_PERIOD: dbt re-parses the whole project
+    whenever --vars change, but only the files using an environment variable whose value
+    changed (orchestration/assets/method.py). Tests and hand runs use --vars.
 
     There is deliberately no default: when a model is compiled or run (execute) without
     `--vars '{period: YYYY-vN}'` this raises a compiler error that says so, so nothing is
@@ -9,9 +13,12 @@
 {% macro spiegel_period() -%}
     {%- set period = var('period', none) -%}
     {%- if period is none or (period | string | trim) == '' -%}
+        {%- set period = env_var('SPIEGEL_PERIOD', '') -%}
+    {%- endif -%}
+    {%- if period is none or (period | string | trim) == '' -%}
         {%- if execute -%}
             {{ exceptions.raise_compiler_error(
-                "var 'period' is required: run e.g. dbt build --vars '{period: 2024-v1}' (method.md §1)") }}
+                "var 'period' is required: run e.g. dbt build --vars '{period: 2024-v1}', or set SPIEGEL_PERIOD (method.md §1)") }}
         {%- endif -%}
         {{ return('') }}
     {%- endif -%}

@@ -6,18 +6,21 @@ untouched. The dbt source ``raw`` is the ``delivery`` asset: a period depends on
 every insurer's delivery of that period.
 """
 
+import contextlib
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Iterator
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.config import dbt_target, engine
+from orchestration.config import SpiegelPaths, dbt_target, engine
 from orchestration.crashpoints import crash_point
-from orchestration.dbt_manifest import dbt_manifest_path
+from orchestration.dbt_manifest import dbt_manifest_path, project_fingerprint
 from orchestration.partitions import period_of_delivery, period_partitions
-from orchestration.resources import SpiegelResource, dbt_environment
+from orchestration.resources import SpiegelResource, dbt_environment, keep_partial_parse
 from orchestration.warehouse import write_lock
 
 OWNER = "team:method"
@@ -27,6 +30,50 @@ def dbt_period_args(command: str, period: str, extra_vars: Mapping[str, Any] | N
     """The dbt command line for one period (a pure function, tested on its own)."""
     variables = {"period": period, **(extra_vars or {})}
     return [command, "--vars", json.dumps(variables, sort_keys=True)]
+
+
+PERIOD_ENV = "SPIEGEL_PERIOD"  # read by macros/spiegel_period.sql when no var('period') is given
+UNIT_TESTS_PASSED = "unit_tests_passed.txt"
+
+
+def dbt_build_invocation(period: str, target: str, with_unit_tests: bool) -> tuple[list[str], dict[str, str]]:
+    """The platform's dbt build of one period: its arguments and the environment it adds
+    (a pure function, tested on its own).
+
+    The period travels in ``SPIEGEL_PERIOD``, not in ``--vars``: dbt throws its whole parse
+    away whenever ``--vars`` change, and re-reads only the files that use an environment
+    variable whose value changed. Unit tests do not depend on the period: they run once
+    per version of the dbt project in a data directory (``with_unit_tests``).
+    """
+    args = ["build", "--target", target]
+    if not with_unit_tests:
+        args += ["--exclude", "test_type:unit"]
+    return args, {PERIOD_ENV: period}
+
+
+def unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> bool:
+    record = paths.dbt_target / UNIT_TESTS_PASSED
+    return record.exists() and fingerprint in record.read_text(encoding="utf-8").split()
+
+
+def record_unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> None:
+    with open(paths.dbt_target / UNIT_TESTS_PASSED, "a", encoding="utf-8") as record:
+        record.write(fingerprint + "\n")
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in os.environ (which dagster-dbt hands to dbt) for the duration of a call."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class SpiegelDbtTranslator(DagsterDbtTranslator):
@@ -79,10 +126,17 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         if chosen == "spark":
             from orchestration import spark_engine
             spark_engine.export_raw_layer(spiegel.paths)
-        args = dbt_period_args("build", period) + ["--target", dbt_target(chosen)]
-        for event in dbt.cli(args, context=context).stream():
-            yield event
-            crash_point("dbt_event")
+        fingerprint = f"{dbt_target(chosen)}:{project_fingerprint()}"   # per engine too
+        with_unit_tests = not unit_tests_passed(spiegel.paths, fingerprint)
+        args, env = dbt_build_invocation(period, dbt_target(chosen), with_unit_tests)
+        with environment(env):
+            invocation = dbt.cli(args, context=context)
+            for event in invocation.stream():
+                yield event
+                crash_point("dbt_event")
+        keep_partial_parse(spiegel.paths, Path(invocation.target_path))
+        if with_unit_tests:  # the build succeeded, so did its unit tests
+            record_unit_tests_passed(spiegel.paths, fingerprint)
         if chosen == "spark":
             loaded = spark_engine.load_marts_into_warehouse(spiegel.paths, period)
             context.log.info(f"Spark's marts of {period} loaded into the warehouse: {loaded}")

@@ -30,9 +30,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 FAULT = "missing-month:insurer=vgz,period=2022-v2,month=2022-05"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Path:
-    """2022 generated with the fault; 2022-v1 run, signed off and published; 2022-v2 run (blocked)."""
+    """2022 generated with the fault; 2022-v1 run, signed off and published; 2022-v2 run (blocked).
+
+    Session-scoped although only this module uses it: pytest-django runs the live_server
+    (transactional) test after every other test, which splits this module in two, and a
+    module-scoped world was built twice (about 4 minutes each)."""
     data = tmp_path_factory.mktemp("public_pipeline") / "data"
     assert spiegel(data, "generate", "--years", "2022", "--practices", "40", "--seed", "7", "--fault", FAULT) == 0
     assert spiegel(data, "run", "--period", "2022-v1") == 0
