@@ -119,7 +119,7 @@ def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
 
 
 def _ingest_all(paths: SpiegelPaths, period: str) -> int:
-    from orchestration.contract import validate_delivery
+    from orchestration.loading import load_delivery as validate_delivery
     from orchestration.landing import find_in_force
     from orchestration.warehouse import connect_write, record_delivery
 

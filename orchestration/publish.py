@@ -31,7 +31,7 @@ from orchestration.crashpoints import crash_point
 from orchestration.locks import file_lock
 from orchestration.readiness import PeriodState, period_state
 from orchestration.signoff import Signoff, valid_signoff
-from orchestration.warehouse import _connect, connect_write, write_lock
+from orchestration.warehouse import connect_write, open_read_only, write_lock
 
 BEHANDELINDEX_COLUMNS = [
     "period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
@@ -59,7 +59,6 @@ class PublishResult:
     created: bool
     seconds: dict[str, float] = field(default_factory=dict)
     report_counts: dict[str, int] = field(default_factory=dict)
-    archived: list[Path] = field(default_factory=list)
 
 
 def revisions(paths: SpiegelPaths, period: str) -> list[str]:
@@ -194,7 +193,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
     paths.releases.mkdir(parents=True, exist_ok=True)
     with file_lock(paths.releases / ".publish.lock", f"publishing under {paths.releases}"):
         with write_lock(paths, shared=True):
-            con = _connect(paths.warehouse, read_only=True)
+            con = open_read_only(paths)
             try:
                 state = period_state(con, paths, period)
                 if not state.gates_passed:
@@ -249,10 +248,10 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-        archived = archive_old_periods(paths)
+        archive_old_periods(paths)
     timings["total"] = time.monotonic() - started
     say(f"{period}: published {revision} at {final}")
-    return PublishResult(period, revision, final, True, timings, report_counts, archived)
+    return PublishResult(period, revision, final, True, timings, report_counts)
 
 
 def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, say) -> dict[str, int]:

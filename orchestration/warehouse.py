@@ -9,7 +9,7 @@ it is safe to retry. Readers open the file read-only.
 Claim lines live in one table per delivery in force, ``raw."claims__<period>__<insurer>"``,
 and ``raw.claims`` is a view over all of them (``source_line`` is the table's row
 number plus 2: the rows are stored in file order). Period, insurer and delivery_id are
-not stored on every line: each table's comment names them (``contract.table_identity``)
+not stored on every line: each table's comment names them (``loading.table_identity``)
 and the view adds them as constants, so a query for one period skips the other
 periods' tables without reading them. Why not one big table: a national
 year is 45 million lines, and copying them from the validated table into a shared one
@@ -31,16 +31,8 @@ import duckdb
 
 from orchestration.config import SpiegelPaths, duckdb_memory_limit
 from orchestration.locks import LockTimeout, file_lock
-from orchestration.contract import (
-    CLAIM_COLUMNS,
-    INCOMING_PREFIX,
-    ContractVerdict,
-    label_table,
-    raw_column_type,
-    raw_table,
-    source_line_sql,
-    sql_literal,
-)
+from orchestration.contract import CLAIM_COLUMNS, ContractVerdict, source_line_sql, sql_literal
+from orchestration.loading import INCOMING_PREFIX, incoming_table, label_table, raw_column_type, raw_table
 
 class WarehouseBusy(LockTimeout):
     """Another process holds the warehouse; retrying later is safe."""
@@ -113,6 +105,7 @@ def write_lock(paths: SpiegelPaths, timeout: float | None = None, shared: bool =
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file (no lock taken: the caller holds ``write_lock``)."""
     try:
         return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": duckdb_memory_limit()})
     except duckdb.IOException as exc:
@@ -135,6 +128,12 @@ def connect_write(paths: SpiegelPaths, timeout: float | None = None) -> Iterator
         finally:
             con.close()
             _restrict_permissions(paths.warehouse)
+
+
+def open_read_only(paths: SpiegelPaths) -> duckdb.DuckDBPyConnection:
+    """A read-only connection for a caller that already holds the shared ``write_lock``
+    (``publish`` keeps that lock across its reads and its own file lock)."""
+    return _connect(paths.warehouse, read_only=True)
 
 
 @contextmanager
@@ -236,9 +235,10 @@ def _rename_target(table: str) -> str:
 
 
 def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) -> None:
-    """Make ``verdict``'s delivery the one in force for its (period, insurer).
+    """Make ``verdict``'s delivery (of ``loading.load_delivery`` on ``con``) the one in force
+    for its (period, insurer).
 
-    Accepted: its typed table (``verdict.table``) replaces the previous one. Rejected:
+    Accepted: its typed table (``loading.incoming_table``) replaces the previous one. Rejected:
     the previous rows are removed too, because the delivery in force is the newest one
     and it is not usable; the release stays blocked until a valid delivery lands.
     """
@@ -249,12 +249,13 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
     rule = None if verdict.accepted else verdict.first_rule
     message = None if verdict.accepted else verdict.error_text()
     target = claims_table(ref.period, ref.insurer)
+    incoming = incoming_table(ref)
     try:
         with transaction(con):
             con.execute(f"drop table if exists {target}")
             con.execute("delete from raw.deliveries where period = ? and insurer = ?", [ref.period, ref.insurer])
             if verdict.accepted:
-                con.execute(f"alter table {verdict.table} rename to {_rename_target(target)}")
+                con.execute(f"alter table {incoming} rename to {_rename_target(target)}")
             refresh_claims_view(con)
             con.execute(
                 "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -271,8 +272,8 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
                 [ref.period, ref.insurer, ref.delivery_id, status, verdict.sha256, verdict.row_count, rule, message, now],
             )
     finally:
-        if verdict.table:
-            con.execute(f"drop table if exists {verdict.table}")
+        if verdict.accepted:
+            con.execute(f"drop table if exists {incoming}")
 
 
 def drop_incoming_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -288,14 +289,3 @@ def record_missing(con: duckdb.DuckDBPyConnection, period: str, insurer: str) ->
         con.execute(f"drop table if exists {claims_table(period, insurer)}")
         refresh_claims_view(con)
         con.execute("delete from raw.deliveries where period = ? and insurer = ?", [period, insurer])
-
-
-def deliveries_in_warehouse(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:
-    rows = con.execute(
-        "select insurer, delivery_id, status, sha256, row_count, cast(paid_amount_total as varchar), "
-        "rejection_rule, rejection_message from raw.deliveries where period = ? order by insurer",
-        [period],
-    ).fetchall()
-    keys = ("insurer", "delivery_id", "status", "sha256", "row_count", "paid_amount_total",
-            "rejection_rule", "rejection_message")
-    return [dict(zip(keys, r)) for r in rows]

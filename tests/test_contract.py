@@ -1,5 +1,7 @@
 """Contract validation: every kind of broken delivery is rejected with its rule, its
-file and its rows; harmless variations are accepted; the landing zone is never changed."""
+file and its rows; harmless variations are accepted; the landing zone is never changed.
+The validator runs in an in-memory DuckDB of its own: no warehouse here (loading a
+delivery into the warehouse: test_loading.py)."""
 from __future__ import annotations
 
 import gzip
@@ -12,16 +14,23 @@ import duckdb
 import pytest
 
 from delivery_factory import PATIENT, claim_row, render_csv, write_delivery
-from orchestration.contract import CLAIM_COLUMNS, INCOMING_PREFIX, STAGING_TABLE, validate_delivery
+from orchestration.contract import CLAIM_COLUMNS, STAGING_TABLE, ParsedLines, validate_delivery
 from orchestration.landing import DeliveryRef, find_in_force, scan_landing
 
 PERIOD, INSURER, DID = "2024-v1", "vgz", "20241005T0930"
 
 
+class _KeptLines(ParsedLines):
+    """The validator's parse, kept after acceptance so that a test can look at the lines."""
+
+    def accept(self, ref, blank_lines) -> None:
+        pass
+
+
 def _validate(landing: Path, insurer: str = INSURER, delivery_id: str = DID):
-    con = duckdb.connect()
+    lines = _KeptLines()
     ref = DeliveryRef(PERIOD, insurer, delivery_id, landing / PERIOD / insurer / delivery_id)
-    return con, validate_delivery(con, ref)
+    return lines, validate_delivery(ref, lines)
 
 
 def _rows(n: int = 4, **overrides_by_index) -> list[dict[str, str]]:
@@ -35,11 +44,11 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 def test_clean_delivery_is_accepted_and_rows_are_staged(tmp_path):
     write_delivery(tmp_path, PERIOD, INSURER, DID, rows=_rows(5))
-    con, verdict = _validate(tmp_path)
+    lines, verdict = _validate(tmp_path)
     assert verdict.accepted, verdict.error_text()
     assert verdict.row_count == 5
     assert str(verdict.paid_amount_total) == "182.65"
-    assert con.execute(f"select count(*), min(rowid) + 2 from {verdict.table}").fetchone() == (5, 2)
+    assert lines.con.execute(f"select count(*), min(rowid) + 2 from {lines.table}").fetchone() == (5, 2)
 
 
 def test_gzip_delivery_is_accepted(tmp_path):
@@ -93,10 +102,10 @@ def _write(tmp_path: Path, build) -> Path:
 def test_harmless_variants_are_accepted(tmp_path, name):
     build, _why = HARMLESS[name]
     _write(tmp_path, build)
-    con, verdict = _validate(tmp_path)
+    lines, verdict = _validate(tmp_path)
     assert verdict.accepted, verdict.error_text()
     assert verdict.row_count == len(build()["rows"])
-    claim_ids = [r[0] for r in con.execute(f"select claim_id from {verdict.table} order by rowid").fetchall()]
+    claim_ids = [r[0] for r in lines.con.execute(f"select claim_id from {lines.table} order by rowid").fetchall()]
     assert claim_ids[:2] == ["C000000", "C000,001" if name == "comma inside a quoted field" else "C000001"]
 
 
@@ -233,7 +242,7 @@ def test_bad_delivery_is_rejected_with_rule_file_and_rows(tmp_path, name):
     landing = tmp_path / "landing"     # tmp_path itself is "outside the landing area"
     _write(landing, build)
     before = _tree_digest(landing)
-    con, verdict = _validate(landing)
+    lines, verdict = _validate(landing)
     assert not verdict.accepted, f"{name} was accepted"
     rules = [v.rule for v in verdict.violations]
     assert rule in rules, f"{name}: expected rule {rule}, got {rules}: {verdict.error_text()}"
@@ -244,9 +253,8 @@ def test_bad_delivery_is_rejected_with_rule_file_and_rows(tmp_path, name):
         assert violation.rows and violation.rows[0]["line"] == line, (name, violation.rows)
         assert f"line {line}" in text
     # nothing staged, nothing under landing/ changed
-    assert verdict.table is None
-    assert con.execute(f"select count(*) from duckdb_tables() where table_name = '{STAGING_TABLE}' "
-                       f"or starts_with(table_name, '{INCOMING_PREFIX}')").fetchone()[0] == 0
+    assert lines.con.execute(f"select count(*) from duckdb_tables() where table_name in "
+                             f"('{STAGING_TABLE}', '{lines.table}')").fetchone()[0] == 0
     assert _tree_digest(landing) == before
 
 
@@ -296,8 +304,7 @@ def test_symlinked_delivery_folder_is_rejected(tmp_path):
     os.symlink(real, target / "20241006T0000")
     deliveries, _ = scan_landing(tmp_path / "landing")
     assert [d.delivery_id for d in deliveries] == ["20241006T0000"]
-    con = duckdb.connect()
-    verdict = validate_delivery(con, deliveries[0])
+    verdict = validate_delivery(deliveries[0])
     assert verdict.first_rule == "landing.symlink"
 
 
@@ -306,7 +313,7 @@ def test_delivery_folder_with_odd_characters_is_rejected(tmp_path, folder_name):
     write_delivery(tmp_path, PERIOD, INSURER, folder_name, rows=_rows(2))
     deliveries, _ = scan_landing(tmp_path)
     assert len(deliveries) == 1
-    verdict = validate_delivery(duckdb.connect(), deliveries[0])
+    verdict = validate_delivery(deliveries[0])
     assert verdict.first_rule == "landing.delivery_id"
 
 
@@ -366,69 +373,6 @@ def test_more_than_25_kinds_of_bad_input_beyond_the_generator_faults():
     assert not set(BAD_DELIVERIES) & set(HARMLESS)
 
 
-def _mixed_line_ends_data(rows: list[dict[str, str]]) -> bytes:
-    return render_csv(rows).replace(b"\n", b"\r\n", 3)   # header and two lines CRLF, the rest LF
-
-
-# insurer -> (what is wrong, writer kwargs from its clean rows, the rule that must block it)
-BROKEN_IN_ONE_PERIOD = {
-    "cz": ("NUL byte", lambda rows: dict(data=render_csv(rows).replace(rows[0]["claim_id"].encode(),
-                                                                        rows[0]["claim_id"].encode() + b"\x00", 1),
-                                         rows=rows), "file.nul_byte"),
-    "vgz": ("padded original_claim_id",
-            lambda rows: dict(rows=[{**r, "original_claim_id": r["original_claim_id"] + " "}
-                                    if r["original_claim_id"] else r for r in rows]), "claims.whitespace"),
-    "eno": ("manifest for another period", lambda rows: dict(rows=rows, manifest_overrides={"period": "2024-v2"}),
-            "manifest.period"),
-    "menzis": ("mixed line ends", lambda rows: dict(data=_mixed_line_ends_data(rows), rows=rows), "file.line_ends"),
-}
-
-
-def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path):
-    """Four insurers deliver four kinds of bad input, one a harmless variant with an orphan
-    credit, two a clean delivery: exactly the four are blocking reasons, each naming its rule;
-    the other three are loaded, gated and pass (the orphan credit is a warning)."""
-    from delivery_factory import clean_period
-    from orchestration import quality
-    from orchestration.config import SpiegelPaths
-    from orchestration.readiness import period_state, record_readiness
-    from orchestration.warehouse import connect_write, record_delivery
-
-    paths = SpiegelPaths(tmp_path / "data")
-    harmless = "zilveren_kruis"
-    for insurer, rows in clean_period(PERIOD).items():
-        if insurer in BROKEN_IN_ONE_PERIOD:
-            write_delivery(paths.landing, PERIOD, insurer, DID, **BROKEN_IN_ONE_PERIOD[insurer][1](rows))
-        elif insurer == harmless:
-            rows = rows + [{**rows[0], "claim_id": "orphan", "paid_amount": "-36.53", "claimed_amount": "-36.53"}]
-            write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows,
-                           data=b"\xef\xbb\xbf" + render_csv(rows, newline="\r\n"))
-        else:
-            write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows)
-    with connect_write(paths) as con:
-        for insurer in sorted(clean_period(PERIOD)):
-            verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
-            record_delivery(con, verdict)
-            if verdict.accepted:
-                for check in (quality.check_delivery_contents, quality.check_delivery_completeness):
-                    quality.record_gate_result(con, check(con, PERIOD, insurer, paths))
-        readiness = quality.check_release_readiness(con, PERIOD, paths)
-        quality.record_gate_result(con, readiness)
-        record_readiness(con, PERIOD, readiness.passed, readiness.blocking_reasons, readiness.warnings)
-        state = period_state(con, paths, PERIOD)
-        loaded = dict(con.execute("select insurer, count(*) from raw.claims where period = ? group by 1",
-                                  [PERIOD]).fetchall())
-    assert not state.gates_passed
-    blocked = {reason.split(":")[0] for reason in state.blocking_reasons}
-    assert blocked == set(BROKEN_IN_ONE_PERIOD), state.blocking_reasons
-    for insurer, (_, _, rule) in BROKEN_IN_ONE_PERIOD.items():
-        reason = next(r for r in state.blocking_reasons if r.startswith(f"{insurer}:"))
-        assert f"rule {rule}" in reason and DID in reason, reason
-    accepted = {i for i in clean_period(PERIOD) if i not in BROKEN_IN_ONE_PERIOD}
-    assert set(loaded) == accepted and all(n > 40 for n in loaded.values())
-    assert any(harmless in w and "orphan" in w for w in state.warnings), state.warnings
-
-
 @pytest.mark.parametrize("rule, column, values", [
     ("claims.date_format", "service_date",
      ["2024-01-05", "2024-02-29", "2023-02-29", "2024-1-5", " 2024-01-05", "2024/01/05", "20240105", "0999-01-05",
@@ -440,7 +384,7 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
 def test_fast_break_condition_agrees_with_the_exact_rule(rule, column, values):
     """The fast path skips the regular expression for canonically written values; on
     every value, well formed or not, it must decide as the exact rule does."""
-    from orchestration.contract import _fast_break_condition, _row_rule_sql
+    from orchestration.contract.lines import _fast_break_condition, _row_rule_sql
 
     exact = next(cond for r, _, cond, show in _row_rule_sql() if r == rule and show[-1] == column)
     fast = _fast_break_condition(rule, exact, column)
@@ -472,7 +416,7 @@ def test_blank_lines_are_found_whatever_the_chunk_boundaries():
     """scan_file reads 16 MB chunks: a blank line may straddle two of them."""
     import random
 
-    from orchestration.contract import _BlankLineFinder
+    from orchestration.contract.file import _BlankLineFinder
 
     rng = random.Random(7)
     for _ in range(2000):

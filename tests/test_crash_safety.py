@@ -36,7 +36,7 @@ INGEST_LOOP = textwrap.dedent("""
     import sys
     from pathlib import Path
     from orchestration.config import SpiegelPaths
-    from orchestration.contract import validate_delivery
+    from orchestration.loading import load_delivery
     from orchestration.landing import complete_deliveries
     from orchestration.warehouse import connect_write, record_delivery
     paths = SpiegelPaths(Path(sys.argv[1]))
@@ -45,7 +45,7 @@ INGEST_LOOP = textwrap.dedent("""
     while True:                       # alternate between the two deliveries until killed
         for ref in refs:
             with connect_write(paths) as con:
-                record_delivery(con, validate_delivery(con, ref))
+                record_delivery(con, load_delivery(con, ref))
 """)
 
 

@@ -13,7 +13,7 @@ import duckdb
 
 from delivery_factory import claim_row, write_delivery
 from orchestration.config import SpiegelPaths
-from orchestration.contract import validate_delivery
+from orchestration.loading import load_delivery
 from orchestration.landing import find_in_force
 from orchestration.warehouse import connect_write, record_delivery
 
@@ -57,7 +57,7 @@ def test_a_bsn_is_rejected_without_being_repeated_or_stored(tmp_path):
     rows[1]["patient_id"] = BSN
     write_delivery(paths.landing, "2024-v1", "vgz", "20241005T0930", rows=rows)
     with connect_write(paths) as con:
-        verdict = validate_delivery(con, find_in_force(paths.landing, "2024-v1", "vgz"))
+        verdict = load_delivery(con, find_in_force(paths.landing, "2024-v1", "vgz"))
         record_delivery(con, verdict)
     assert verdict.first_rule == "claims.patient_id_pseudonym"
     assert "line 3 (claim_id='C000001')" in verdict.error_text()

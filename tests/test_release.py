@@ -9,7 +9,7 @@ import pytest
 
 from delivery_factory import claim_row, write_delivery
 from orchestration.config import SpiegelPaths, required_insurers
-from orchestration.contract import validate_delivery
+from orchestration.loading import load_delivery
 from orchestration.landing import find_in_force
 from orchestration.publish import PublishRefused, archive_old_periods, publish_release, revisions
 from orchestration.readiness import period_state, record_readiness
@@ -45,7 +45,7 @@ def _land_and_ingest(paths, period=PERIOD, delivery_id="20241005T0930", insurers
         for insurer in insurers or required_insurers(period):
             write_delivery(paths.landing, period, insurer, delivery_id,
                            rows=[claim_row(i, service_date="2024-03-04") for i in range(3)])
-            verdict = validate_delivery(con, find_in_force(paths.landing, period, insurer))
+            verdict = load_delivery(con, find_in_force(paths.landing, period, insurer))
             assert verdict.accepted, verdict.error_text()
             record_delivery(con, verdict)
         con.execute(MARTS_SQL.format(p=period))

@@ -74,9 +74,8 @@ def v3(clean) -> duckdb.DuckDBPyConnection:
 def test_every_period_and_insurer_is_delivered_and_accepted_by_the_contract(clean):
     found = complete_deliveries(clean / "landing")
     assert {(d.period, d.insurer) for d in found} == {(p, i) for p in ("2024-v1", "2024-v2", "2024-v3") for i in INSURERS}
-    con = duckdb.connect()
     for ref in found:
-        verdict = validate_delivery(con, ref)
+        verdict = validate_delivery(ref)
         assert verdict.accepted, verdict.error_text()
         m = manifest(ref.path)
         info = periods()[ref.period]
@@ -276,7 +275,7 @@ def delivery(data: Path, period: str, insurer: str) -> Path:
 
 def contract_rules(folder: Path, period: str, insurer: str) -> set[str]:
     ref = find_in_force(folder.parents[2], period, insurer)
-    return {v.rule for v in validate_delivery(duckdb.connect(), ref).violations}
+    return {v.rule for v in validate_delivery(ref).violations}
 
 
 def test_each_fault_does_what_it_claims_and_nothing_else(faulty, clean):
@@ -348,7 +347,7 @@ def test_a_redelivery_is_later_fault_free_and_equals_the_clean_delivery(faulty, 
     folder = synthetic.redeliver(faulty, "vgz", "2024-v1", progress=quiet)
     ref = find_in_force(faulty / "landing", "2024-v1", "vgz")
     assert ref.path == folder and ref.delivery_id > "20241007T0930"
-    assert validate_delivery(duckdb.connect(), ref).accepted
+    assert validate_delivery(ref).accepted
     clean_file = data_file(delivery(clean, "2024-v1", "vgz"))
     assert data_file(folder).read_bytes() == clean_file.read_bytes()
     after = files_digest(faulty / "landing" / "2024-v1" / "vgz")

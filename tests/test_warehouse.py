@@ -9,7 +9,7 @@ import duckdb
 
 from delivery_factory import claim_row, write_delivery
 from orchestration.config import SpiegelPaths
-from orchestration.contract import validate_delivery
+from orchestration.loading import incoming_table, load_delivery
 from orchestration.landing import find_in_force
 from orchestration.warehouse import (
     CLAIMS_VIEW_COLUMNS,
@@ -25,7 +25,7 @@ PERIOD = "2024-v1"
 
 def _ingest(paths: SpiegelPaths, insurer: str) -> None:
     with connect_write(paths) as con:
-        verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
+        verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
         assert verdict.accepted, verdict.error_text()
         record_delivery(con, verdict)
 
@@ -78,7 +78,7 @@ def test_a_rejected_delivery_leaves_no_typed_table_behind(tmp_path: Path):
     _ingest(paths, "vgz")
     write_delivery(paths.landing, PERIOD, "vgz", "20241012T0800", rows=[claim_row(0, service_date="2024-02-31")])
     with connect_write(paths) as con:
-        verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
+        verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
         assert not verdict.accepted and verdict.first_rule == "claims.date_format"
         record_delivery(con, verdict)
     assert _claims(paths, "vgz") == []                   # the newest delivery is in force, and unusable
@@ -110,8 +110,8 @@ def test_a_typed_table_left_by_a_killed_validation_is_dropped_by_the_next_writer
     paths = SpiegelPaths(tmp_path / "data")
     write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930")
     with connect_write(paths) as con:
-        verdict = validate_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
-        assert verdict.accepted and verdict.table == 'raw."incoming__2024-v1__vgz"'
+        verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
+        assert verdict.accepted and incoming_table(verdict.ref) == 'raw."incoming__2024-v1__vgz"'
         # killed here: validated, never recorded
     assert "incoming__2024-v1__vgz" in _tables(paths)           # readers do not clean up
     with connect_write(paths):

@@ -11,7 +11,7 @@ from typing import Iterator
 import dagster as dg
 
 from orchestration.assets.gate_metadata import gate_check_result
-from orchestration.contract import validate_delivery
+from orchestration.loading import load_delivery
 from orchestration.landing import find_in_force
 from orchestration.partitions import delivery_partitions, split_delivery_key
 from orchestration.resources import SpiegelResource
@@ -69,7 +69,7 @@ def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Ite
             return
 
         context.log.info(f"validating {ref.label}")
-        verdict = validate_delivery(con, ref)
+        verdict = load_delivery(con, ref)
         record_delivery(con, verdict)
         metadata: dict[str, object] = {
             "status": "accepted" if verdict.accepted else "rejected",
