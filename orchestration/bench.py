@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from orchestration.bench_dagster import print_dagster_table
 from orchestration.config import DBT_PROJECT_DIR, SpiegelPaths, required_insurers
 
 BENCH_YEAR = 2024
@@ -202,8 +203,9 @@ def _sample_reports(paths: SpiegelPaths, release_dir: Path, sample: int) -> dict
 
 
 def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample: int,
-                    progress: Callable[[str], None]) -> dict:
+                    progress: Callable[[str], None], dagster: bool = True) -> dict:
     from orchestration import synthetic
+    from orchestration.bench_dagster import measure_through_dagster
     from orchestration.publish import publish_release
 
     bench_paths = SpiegelPaths(paths.data_dir / "bench" / f"scale-{scale:g}")
@@ -229,6 +231,7 @@ def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample:
     clock.run("readiness_signoff", lambda: _readiness_and_signoff(bench_paths, period))
     published = clock.run("publish", lambda: publish_release(bench_paths, period, reports=False))
     report_figures = clock.run("reports_sample", lambda: _sample_reports(bench_paths, published.path, report_sample))
+    through_dagster = measure_through_dagster(bench_paths, period, progress) if dagster else None
 
     pipeline = ["ingestion", "gates", "method", "readiness_signoff", "publish"]
     delivery_to_index = sum(clock.seconds[s] for s in pipeline)
@@ -242,14 +245,18 @@ def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample:
         "delivery_to_published_index_x_floor": round(delivery_to_index / floor_seconds, 2) if floor_seconds else None,
         "reports": report_figures,
     }
+    if through_dagster is not None:
+        figures["dagster"] = through_dagster
     return figures
 
 
 def run_benchmark(paths: SpiegelPaths, scale: float = 1.0, seed: int = 7, report_sample: int = 200,
-                  output: Path | None = None, progress: Callable[[str], None] = print) -> dict:
-    """Run every stage at ``scale``, print the table and write the figures (JSON)."""
+                  output: Path | None = None, progress: Callable[[str], None] = print,
+                  dagster: bool = True) -> dict:
+    """Run every stage at ``scale``, then (``dagster``) the period through the Dagster jobs;
+    print the tables and write the figures (JSON)."""
     with _TreeMemorySampler() as memory:
-        figures = _measure_stages(paths, scale, seed, report_sample, progress)
+        figures = _measure_stages(paths, scale, seed, report_sample, progress, dagster)
     figures["peak_rss_mb"] = round(max(memory.peak_mb, _peak_rss_mb()), 1)
     figures["cpu_count"] = os.cpu_count()
     figures["python"] = sys.version.split()[0]
@@ -258,6 +265,7 @@ def run_benchmark(paths: SpiegelPaths, scale: float = 1.0, seed: int = 7, report
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     _print_table(figures, progress)
+    print_dagster_table(figures, progress)
     progress(f"bench: figures written to {output}")
     return figures
 

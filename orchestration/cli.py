@@ -396,7 +396,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     paths = _paths(args)
     bench.run_benchmark(paths, scale=args.scale, seed=args.seed, report_sample=args.report_sample,
-                        output=Path(args.output) if args.output else None, progress=say)
+                        output=Path(args.output) if args.output else None, progress=say,
+                        dagster=not args.no_dagster)
     return 0
 
 
@@ -477,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEMO_SEED)
     p.add_argument("--report-sample", type=int, default=200, help="practices to render reports for (default 200)")
     p.add_argument("--output", default=None, help="JSON file for the figures (default DIR/bench/bench-<scale>.json)")
+    p.add_argument("--no-dagster", action="store_true",
+                   help="skip the second part: the period through the Dagster jobs, with each run's fixed costs")
 
     p = command("ui", cmd_ui, "start the Dagster UI (dagster dev) on this data directory")
     p.add_argument("--host", default="127.0.0.1")

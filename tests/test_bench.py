@@ -33,3 +33,18 @@ def test_bench_at_scale_0_02_writes_all_figures(tmp_path, capsys):
     assert figures["targets"]["delivery_to_published_index_seconds"]["met"] is None   # stated for scale 1.0
     out = capsys.readouterr().out
     assert "s / M lines" in out and "peak RSS" in out and "target peak_rss_mb" in out
+
+    # the same period through the Dagster jobs the CLI and the UI launch (issue 17)
+    d = figures["dagster"]
+    assert d["runs"] == 8 and d["ingestion_runs"] == 7               # 7 deliveries and the method
+    assert 0 < d["runs_seconds"] <= d["spiegel_run_seconds"]
+    assert d["run_overhead_seconds"] > 0 and d["run_overhead_seconds_per_run"] < d["runs_seconds"] / d["runs"]
+    assert d["contract_and_load_seconds"] > 0 and d["gates_gx_and_data_docs_seconds"] > 0
+    assert d["contract_and_load_seconds"] + d["gates_gx_and_data_docs_seconds"] < d["ingestion_seconds"]
+    first, again = d["method_first"], d["method_again"]
+    assert first["dbt_unit_tests"] > 0 and again["dbt_unit_tests"] == 0   # unit tests once per project version
+    assert first["dbt_nodes"] - again["dbt_nodes"] == first["dbt_unit_tests"]
+    for m in (first, again):
+        assert m["dbt_startup_seconds"] > 0 and m["dbt_nodes_seconds"] > 0 and m["dbt_seconds_per_node"] > 0
+        assert m["dbt_startup_seconds"] + m["dbt_nodes_seconds"] <= m["step_seconds"]
+    assert "through Dagster" in out and "dbt start-up" in out
