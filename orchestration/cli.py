@@ -516,7 +516,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_optional_imports() -> None:
+    """Great Expectations imports pyspark (installed for SPIEGEL_ENGINE=spark) to see
+    whether it can use it, and pyspark then warns that it prefers pandas < 3: noise in
+    every command's output about a library the command does not use."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark(\..*)?$")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
