@@ -139,7 +139,7 @@ def _ingest_all(paths: SpiegelPaths, period: str) -> int:
 
 
 def _gate_all(paths: SpiegelPaths, period: str) -> None:
-    from orchestration import quality
+    from orchestration import gates as quality
     from orchestration.warehouse import connect_write
 
     with connect_write(paths) as con:
@@ -165,7 +165,7 @@ def _dbt_build(paths: SpiegelPaths, period: str) -> None:
 
 
 def _readiness_and_signoff(paths: SpiegelPaths, period: str) -> None:
-    from orchestration import quality
+    from orchestration import gates as quality
     from orchestration.readiness import period_state, record_readiness
     from orchestration.signoff import record_signoff
     from orchestration.warehouse import connect_write

@@ -3,7 +3,7 @@
 GX renders its pages with bootstrap, jQuery, font-awesome, bootstrap-table and vega from
 public CDNs, its logo from S3, and an index whose list of validations is filled by
 JavaScript. On an operations machine without internet that reads as an empty index and
-unstyled pages. So after GX writes a page (``quality._GxRuntime.validate``) this module:
+unstyled pages. So after GX writes a page (``gates.gx_adapter``) this module:
 
 - rewrites the page to be self-contained: every ``<script>`` and every outside stylesheet,
   image and link goes; the page links one small stylesheet of our own
@@ -19,7 +19,7 @@ unstyled pages. So after GX writes a page (``quality._GxRuntime.validate``) this
   status) and ``gx_docs/index.html``: every validation as a plain link with its status,
   newest first, no JavaScript.
 
-Nothing here decides a verdict: the gates do (quality.py). Pages GX wrote before this
+Nothing here decides a verdict: the gates do (orchestration/gates). Pages GX wrote before this
 module existed are rewritten the first time the index is built.
 """
 from __future__ import annotations
@@ -144,10 +144,12 @@ def page_status(success: bool, warnings_only: bool) -> str:
     return "succeeded" if success else "warnings" if warnings_only else "failed"
 
 
-def finish_page(docs_dir: Path, page: Path, suite: str, success: bool, warnings_only: bool) -> None:
-    """Make one page GX has just written self-contained, record its status and rebuild the index."""
+def finish_pages(docs_dir: Path, pages: list[tuple[Path, str, bool, bool]]) -> None:
+    """Make the pages one GX build has just written, (page, suite, success, warnings only)
+    each, self-contained, record their status and rebuild the index (once)."""
     ensure_static(docs_dir)
-    _finish(docs_dir, page, suite, page_status(success, warnings_only), warnings_only)
+    for page, suite, success, warnings_only in pages:
+        _finish(docs_dir, page, suite, page_status(success, warnings_only), warnings_only)
     write_index(docs_dir)
 
 

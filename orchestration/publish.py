@@ -170,8 +170,8 @@ def _release_json(state: PeriodState, signoff: Signoff, revision: str, gate_resu
 
 def _gate_summaries(con, period: str) -> list[dict[str, Any]]:
     try:
-        from orchestration import quality
-        results = quality.latest_gate_results(con, period)
+        from orchestration import gates
+        results = gates.latest_gate_results(con, period)
     except Exception:  # the gate log is evidence, not a precondition of the file layout
         return []
     return [{"suite": r.suite, "insurer": r.insurer, "delivery_id": r.delivery_id, "passed": r.passed,

@@ -4,7 +4,7 @@ The verdict is assembled from data, never from a crash:
 
 - the landing zone (is each required insurer's newest delivery the one ingested?),
 - the warehouse (accepted or rejected deliveries; the delivery and readiness gates
-  recorded by ``quality.py``),
+  recorded by ``orchestration/gates``),
 - the readiness row the period's run wrote after the method (``ops.release_readiness``),
   stamped with a *fingerprint* of the deliveries it judged. A redelivery changes the
   fingerprint, which makes an earlier verdict (and any sign-off built on it) stale.

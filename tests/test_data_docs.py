@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from test_quality import claims_frame, load
 
-from orchestration import data_docs, quality
+from orchestration import data_docs, gates
 from orchestration.config import SpiegelPaths
 from orchestration.warehouse import ensure_raw_schema
 
@@ -40,7 +40,7 @@ def docs(tmp_path_factory) -> dict:
     bad.loc[range(10, 60), "prestatie_code"] = "9999"
     load(con, "2024-v1", "eno", "d1", bad)
     for insurer in ("cz", "vgz", "eno"):
-        results[insurer] = quality.check_delivery_contents(con, "2024-v1", insurer, paths)
+        results[insurer] = gates.check_delivery_contents(con, "2024-v1", insurer, paths)
     con.close()
     return {"dir": paths.gx_docs, "results": results}
 

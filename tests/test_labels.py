@@ -20,7 +20,7 @@ from delivery_factory import clean_period, write_delivery
 from pipeline import PUBLISHED_TABLES, published_tables, spiegel
 from test_quality import claims_frame, load
 
-from orchestration import quality, synthetic
+from orchestration import gates, synthetic
 from orchestration.assets.gate_metadata import gate_metadata
 from orchestration.contract import CLAIM_COLUMNS
 from orchestration.config import (
@@ -122,7 +122,7 @@ def test_recognised_labels_never_block_and_the_metadata_counts_lines_per_label(w
     frame = claims_frame("2024-v1", "cz")                      # 2,360 lines under 9664
     frame.loc[frame.index % 2 == 0, "uzovi"] = "9018"           # half under CZ's second label
     load(con, "2024-v1", "cz", "d1", frame)
-    result = quality.check_delivery_contents(con, "2024-v1", "cz", paths)
+    result = gates.check_delivery_contents(con, "2024-v1", "cz", paths)
     assert result.passed, result.blocking_reasons
     assert not failing(result, "foreign_label_lines") and not failing(result, "unknown_label_lines")
     assert [(r["uzovi"], r["lines"], r["label_of"]) for r in result.label_lines] == [
@@ -136,7 +136,7 @@ def test_a_label_of_another_concern_or_of_none_blocks_naming_label_lines_and_wha
     con, paths = wh
     frame = with_labels(claims_frame("2024-v1", "vgz"), {"9018": 25, "4321": 7, "12A4": 2})
     load(con, "2024-v1", "vgz", "d1", frame)
-    result = quality.check_delivery_contents(con, "2024-v1", "vgz", paths)
+    result = gates.check_delivery_contents(con, "2024-v1", "vgz", paths)
     assert not result.passed
     foreign, = failing(result, "foreign_label_lines")
     assert foreign.severity == "error" and foreign.observed == {"label": "9018", "lines": 25, "insurer": "cz"}
@@ -159,20 +159,20 @@ def test_a_label_of_another_concern_or_of_none_blocks_naming_label_lines_and_wha
         ("(malformed)", 2, "not 4 digits")]
 
     # the release readiness carries both reasons, each naming vgz and the label
-    quality.record_gate_result(con, result)
-    quality.record_gate_result(con, quality.check_delivery_completeness(con, "2024-v1", "vgz", paths))
-    readiness = quality.check_release_readiness(con, "2024-v1", paths)
+    gates.record_gate_result(con, result)
+    gates.record_gate_result(con, gates.check_delivery_completeness(con, "2024-v1", "vgz", paths))
+    readiness = gates.check_release_readiness(con, "2024-v1", paths)
     vgz = [r for r in readiness.blocking_reasons if r.startswith("vgz:")]
     assert len(vgz) == 1 and "label 9018" in vgz[0] and "label 4321" in vgz[0] and "25 of 2360" in vgz[0]
 
 
 def test_a_tolerance_in_thresholds_json_lets_a_few_foreign_lines_pass_and_says_so(wh, monkeypatch):
     con, paths = wh
-    tolerant = quality.thresholds()
+    tolerant = gates.thresholds()
     tolerant["delivery_contents"]["max_foreign_label_lines"] = 30
-    monkeypatch.setattr(quality, "thresholds", lambda: tolerant)
+    monkeypatch.setattr(gates.contents, "thresholds", lambda: tolerant)
     load(con, "2024-v1", "vgz", "d1", with_labels(claims_frame("2024-v1", "vgz"), {"9018": 25}))
-    result = quality.check_delivery_contents(con, "2024-v1", "vgz", paths)
+    result = gates.check_delivery_contents(con, "2024-v1", "vgz", paths)
     assert result.passed
     o = next(o for o in result.outcomes if o.expectation == "foreign_label_lines")
     assert o.success and "within the tolerance of 30 lines (9018: 25)" in o.message
@@ -189,7 +189,7 @@ def test_a_label_moved_between_concerns_is_the_new_concerns_from_that_period_onl
     for period in ("2024-v1", "2024-v2"):
         for insurer in ("zilveren_kruis", "menzis"):
             load(con, period, insurer, "d1", with_labels(claims_frame(period, insurer), {"3351": 40}))
-            result = quality.check_delivery_contents(con, period, insurer, paths)
+            result = gates.check_delivery_contents(con, period, insurer, paths)
             verdicts[(period, insurer)] = result
     assert verdicts[("2024-v1", "zilveren_kruis")].passed
     assert verdicts[("2024-v2", "menzis")].passed
@@ -204,7 +204,7 @@ def test_a_label_moved_between_concerns_is_the_new_concerns_from_that_period_onl
     edit_seed(labels_seed, lambda rows: rows + [{"uzovi": "5555", "insurer_id": "eno", "label_name": "ENO 2025",
                                                  "first_period": "2025-v1", "last_period": ""}])
     load(con, "2024-v2", "eno", "d1", with_labels(claims_frame("2024-v2", "eno"), {"5555": 3}))
-    early = failing(quality.check_delivery_contents(con, "2024-v2", "eno", paths), "unknown_label_lines")[0]
+    early = failing(gates.check_delivery_contents(con, "2024-v2", "eno", paths), "unknown_label_lines")[0]
     assert early.observed == {"label": "5555", "lines": 3, "insurer": None}
     assert "no concern has in 2024-v2 (it is eno's from 2025-v1 on)" in early.message
 

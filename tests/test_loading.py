@@ -39,7 +39,7 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
     credit, two a clean delivery: exactly the four are blocking reasons, each naming its rule;
     the other three are loaded, gated and pass (the orphan credit is a warning)."""
     from delivery_factory import clean_period
-    from orchestration import quality
+    from orchestration import gates
     from orchestration.config import SpiegelPaths
     from orchestration.readiness import period_state, record_readiness
     from orchestration.warehouse import connect_write, record_delivery
@@ -60,10 +60,10 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
             verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
             record_delivery(con, verdict)
             if verdict.accepted:
-                for check in (quality.check_delivery_contents, quality.check_delivery_completeness):
-                    quality.record_gate_result(con, check(con, PERIOD, insurer, paths))
-        readiness = quality.check_release_readiness(con, PERIOD, paths)
-        quality.record_gate_result(con, readiness)
+                for check in (gates.check_delivery_contents, gates.check_delivery_completeness):
+                    gates.record_gate_result(con, check(con, PERIOD, insurer, paths))
+        readiness = gates.check_release_readiness(con, PERIOD, paths)
+        gates.record_gate_result(con, readiness)
         record_readiness(con, PERIOD, readiness.passed, readiness.blocking_reasons, readiness.warnings)
         state = period_state(con, paths, PERIOD)
         loaded = dict(con.execute("select insurer, count(*) from raw.claims where period = ? group by 1",

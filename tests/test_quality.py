@@ -1,4 +1,4 @@
-"""The quality gates (orchestration/quality.py) on small hand-made warehouses.
+"""The quality gates (orchestration/gates/) on small hand-made warehouses.
 
 Each test builds a DuckDB file with the exact raw schema of design.md from pandas
 frames, runs the real Great Expectations suites and asserts the verdict and the words
@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import quality
+from orchestration import gates
 from orchestration.config import SpiegelPaths, insurer_labels_in, insurers, periods, required_insurers
 from orchestration.warehouse import ensure_raw_schema, record_missing, store_claims
 
@@ -25,7 +25,7 @@ NORMAL = 400  # claim lines per month in a clean delivery
 def months_of(period: str) -> list[str]:
     info = periods()[period]
     start, end = date.fromisoformat(info.period_start), date.fromisoformat(info.period_end)
-    return quality._months(start, end)
+    return gates.common.months(start, end)
 
 
 def claims_frame(period: str, insurer: str, per_month: dict[str, int] | None = None,
@@ -84,10 +84,10 @@ def wh(tmp_path):
 
 
 def gate(con, paths, period, insurer):
-    results = [quality.check_delivery_contents(con, period, insurer, paths),
-               quality.check_delivery_completeness(con, period, insurer, paths)]
+    results = [gates.check_delivery_contents(con, period, insurer, paths),
+               gates.check_delivery_completeness(con, period, insurer, paths)]
     for r in results:
-        quality.record_gate_result(con, r)
+        gates.record_gate_result(con, r)
     return results
 
 
@@ -113,14 +113,14 @@ def test_clean_deliveries_pass_with_a_lower_last_month_and_write_data_docs(wh):
                            "order by 1").fetchall()
     assert profiles == [("cz", 6), ("vgz", 6)]
     # profiling is idempotent for the same delivery
-    quality.check_delivery_completeness(con, "2024-v1", "cz", paths)
+    gates.check_delivery_completeness(con, "2024-v1", "cz", paths)
     assert con.execute("select count(*) from quality.delivery_month_profiles where insurer = 'cz'").fetchone() == (6,)
 
 
 def test_a_missing_month_blocks_naming_insurer_and_month(wh):
     con, paths = wh
     load(con, "2024-v1", "vgz", "d1", claims_frame("2024-v1", "vgz", {"2024-05": 0}))
-    result = quality.check_delivery_completeness(con, "2024-v1", "vgz", paths)
+    result = gates.check_delivery_completeness(con, "2024-v1", "vgz", paths)
     assert not result.passed
     assert len(result.blocking_reasons) == 1, result.blocking_reasons
     reason = result.blocking_reasons[0]
@@ -131,7 +131,7 @@ def test_a_missing_month_blocks_naming_insurer_and_month(wh):
 def test_a_month_at_30_percent_of_its_volume_blocks(wh):
     con, paths = wh
     load(con, "2024-v1", "eno", "d1", claims_frame("2024-v1", "eno", {"2024-03": int(NORMAL * 0.3)}))
-    result = quality.check_delivery_completeness(con, "2024-v1", "eno", paths)
+    result = gates.check_delivery_completeness(con, "2024-v1", "eno", paths)
     assert not result.passed
     o = outcome(result, "month_volume_vs_median")
     assert not o.success and o.severity == "error" and o.observed == ["2024-03"]
@@ -144,9 +144,9 @@ def test_previous_delivery_catches_a_shrinking_month(wh):
     # first delivery of the year (v1), then v2 in which March shrank to 60 %: within the
     # median tolerance, but a cumulative extract must not shrink
     load(con, "2024-v1", "menzis", "20240915T0800", claims_frame("2024-v1", "menzis", last_month_factor=1.0))
-    assert quality.check_delivery_completeness(con, "2024-v1", "menzis", paths).passed
+    assert gates.check_delivery_completeness(con, "2024-v1", "menzis", paths).passed
     load(con, "2024-v2", "menzis", "20241220T0800", claims_frame("2024-v2", "menzis", {"2024-03": int(NORMAL * 0.6)}))
-    result = quality.check_delivery_completeness(con, "2024-v2", "menzis", paths)
+    result = gates.check_delivery_completeness(con, "2024-v2", "menzis", paths)
     assert outcome(result, "month_volume_vs_median").success
     o = outcome(result, "month_volume_vs_previous_delivery")
     assert not o.success and o.observed == ["2024-03"]
@@ -154,8 +154,8 @@ def test_previous_delivery_catches_a_shrinking_month(wh):
     assert "2024-v1" in o.message and "shrink" in o.message
     # a redelivery of v2 that restores March passes: compared with the newest earlier delivery
     load(con, "2024-v2", "menzis", "20250105T0800", claims_frame("2024-v2", "menzis"))
-    assert quality.previous_delivery(con, "2024-v2", "menzis", "20250105T0800") == ("2024-v2", "20241220T0800")
-    assert quality.check_delivery_completeness(con, "2024-v2", "menzis", paths).passed
+    assert gates.previous_delivery(con, "2024-v2", "menzis", "20250105T0800") == ("2024-v2", "20241220T0800")
+    assert gates.check_delivery_completeness(con, "2024-v2", "menzis", paths).passed
 
 
 def test_unknown_prestatie_codes_block_beyond_tolerance_only(wh):
@@ -164,13 +164,13 @@ def test_unknown_prestatie_codes_block_beyond_tolerance_only(wh):
     below = frame.copy()
     below.loc[[5, 77], "prestatie_code"] = "9999"
     load(con, "2024-v1", "cz", "d1", below)
-    result = quality.check_delivery_contents(con, "2024-v1", "cz", paths)
+    result = gates.check_delivery_contents(con, "2024-v1", "cz", paths)
     assert result.passed and outcome(result, "unknown_prestatie_codes").observed == pytest.approx(2 / len(frame))
 
     beyond = frame.copy()
     beyond.loc[range(10, 40), "prestatie_code"] = "9999"
     load(con, "2024-v1", "cz", "d2", beyond)
-    result = quality.check_delivery_contents(con, "2024-v1", "cz", paths)
+    result = gates.check_delivery_contents(con, "2024-v1", "cz", paths)
     assert not result.passed and result.delivery_id == "d2"
     o = outcome(result, "unknown_prestatie_codes")
     assert o.severity == "error" and o.expected == "<= 0.001"
@@ -185,7 +185,7 @@ def test_out_of_period_lines_at_2_percent_block(wh):
     n = int(len(frame) * 0.02)
     frame.loc[range(n), "service_date"] = date(2023, 12, 15)
     load(con, "2024-v2", "eno", "d1", frame)
-    result = quality.check_delivery_contents(con, "2024-v2", "eno", paths)
+    result = gates.check_delivery_contents(con, "2024-v2", "eno", paths)
     assert not result.passed
     assert [o.expectation for o in result.outcomes if not o.success] == ["service_date_outside_period"]
     reason = result.blocking_reasons[0]
@@ -202,7 +202,7 @@ def test_orphan_credits_and_many_rejections_only_warn(wh):
     credits["paid_amount"] = -36.53
     frame.loc[range(10, 400), "paid_amount"] = 0.0      # ~16 % rejected lines
     load(con, "2024-v1", "zilveren_kruis", "d1", pd.concat([frame, credits], ignore_index=True))
-    result = quality.check_delivery_contents(con, "2024-v1", "zilveren_kruis", paths)
+    result = gates.check_delivery_contents(con, "2024-v1", "zilveren_kruis", paths)
     assert result.passed and result.blocking_reasons == []
     orphans = outcome(result, "orphan_credits")
     assert orphans.severity == "warn" and not orphans.success and orphans.observed == 2
@@ -213,11 +213,11 @@ def test_orphan_credits_and_many_rejections_only_warn(wh):
 
 def test_missing_or_rejected_delivery_is_a_failed_gate_not_a_crash(wh):
     con, paths = wh
-    missing = quality.check_delivery_contents(con, "2024-v1", "de_friesland", paths)
+    missing = gates.check_delivery_contents(con, "2024-v1", "de_friesland", paths)
     assert not missing.passed and "no delivery" in missing.blocking_reasons[0]
     load(con, "2024-v1", "de_friesland", "d1", None, status="rejected", rule="claims.control_total",
          message="claims.csv: paid_amount total 10.00 differs from the manifest's 12.00")
-    rejected = quality.check_delivery_completeness(con, "2024-v1", "de_friesland", paths)
+    rejected = gates.check_delivery_completeness(con, "2024-v1", "de_friesland", paths)
     assert not rejected.passed and "claims.control_total" in rejected.blocking_reasons[0]
 
 
@@ -236,8 +236,8 @@ def test_readiness_names_missing_rejected_and_failed_insurers_in_plain_words(wh)
         per_month = {"2024-05": 0} if insurer == "vgz" else None
         load(con, period, insurer, "d1", claims_frame(period, insurer, per_month))
         gate(con, paths, period, insurer)
-    result = quality.check_release_readiness(con, period, paths)
-    quality.record_gate_result(con, result)
+    result = gates.check_release_readiness(con, period, paths)
+    gates.record_gate_result(con, result)
     assert not result.passed and result.suite == "release_readiness" and result.insurer is None
     reasons = result.blocking_reasons
     assert len(reasons) == 3, reasons
@@ -248,24 +248,24 @@ def test_readiness_names_missing_rejected_and_failed_insurers_in_plain_words(wh)
     share = outcome(result, "market_share_shift")
     assert share.success and "skipped" in share.message            # no marts yet
 
-    latest = quality.latest_gate_results(con, period)
+    latest = gates.latest_gate_results(con, period)
     assert {(r.insurer, r.suite) for r in latest} >= {("vgz", "delivery_completeness"), (None, "release_readiness")}
     vgz = next(r for r in latest if r.insurer == "vgz" and r.suite == "delivery_completeness")
     assert not vgz.passed and "2024-05" in vgz.blocking_reasons[0]
 
     # vgz redelivers: the new delivery in force is not gated yet, then passes
     load(con, period, "vgz", "d2", claims_frame(period, "vgz"))
-    not_run = quality.check_release_readiness(con, period, paths)
+    not_run = gates.check_release_readiness(con, period, paths)
     assert any(r.startswith("vgz:") and "has not run" in r for r in not_run.blocking_reasons)
     gate(con, paths, period, "vgz")
-    again = quality.check_release_readiness(con, period, paths)
+    again = gates.check_release_readiness(con, period, paths)
     assert not any(r.startswith("vgz:") for r in again.blocking_reasons)
 
 
 def test_readiness_blocks_an_implausible_market_share_shift(wh):
     con, paths = wh
     period, previous = "2024-v2", "2024-v1"
-    assert quality.previous_period("2024-v1") == "2023-v3" and quality.previous_period(period) == previous
+    assert gates.previous_period("2024-v1") == "2023-v3" and gates.previous_period(period) == previous
     required = required_insurers(period)
     for insurer in required:
         load(con, period, insurer, "d1", claims_frame(period, insurer))
@@ -281,7 +281,7 @@ def test_readiness_blocks_an_implausible_market_share_shift(wh):
     con.execute("create table marts.fct_insurer_monthly_sessions (period varchar, insurer_id varchar, "
                 "month varchar, claim_lines bigint, counted_sessions bigint, paid_amount decimal(18, 2))")
     con.executemany("insert into marts.fct_insurer_monthly_sessions values (?, ?, ?, ?, ?, ?)", marts)
-    result = quality.check_release_readiness(con, period, paths)
+    result = gates.check_release_readiness(con, period, paths)
     assert result.blocking_reasons and len(result.blocking_reasons) == 1, result.blocking_reasons
     reason = result.blocking_reasons[0]
     assert reason.startswith("zilveren_kruis:") and "share of national counted sessions" in reason
@@ -290,4 +290,4 @@ def test_readiness_blocks_an_implausible_market_share_shift(wh):
 
     # the same shares in both periods pass
     con.execute("update marts.fct_insurer_monthly_sessions set counted_sessions = 1000")
-    assert quality.check_release_readiness(con, period, paths).passed
+    assert gates.check_release_readiness(con, period, paths).passed

@@ -36,13 +36,13 @@ METHOD_MARTS = [dg.AssetKey(["marts", "fct_behandelindex"]), dg.AssetKey(["marts
                 "deliveries, failed delivery gates, implausible shifts in the national figures.",
 )
 def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResource):
-    from orchestration import quality
+    from orchestration import gates
 
     period = context.partition_key
     paths = spiegel.paths
     with connect_write(paths) as con:
-        result = quality.check_release_readiness(con, period, paths)
-        quality.record_gate_result(con, result)
+        result = gates.check_release_readiness(con, period, paths)
+        gates.record_gate_result(con, result)
         record_readiness(con, period, result.passed, result.blocking_reasons, result.warnings)
         state = period_state(con, paths, period)
     # the portal's calendar reads the verdict from a file (it never opens the warehouse)
