@@ -33,5 +33,5 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
     assert spiegel(paths.data_dir, "run", "--period", CLEAN_PERIOD) == 0
     assert spiegel(paths.data_dir, "signoff", "--period", CLEAN_PERIOD, "--by", "anna", "--comment", "clean") == 0
     assert spiegel(paths.data_dir, "publish", "--period", CLEAN_PERIOD) == 0
-    return {"data": paths.data_dir, "ingested": root / "ingested",
+    return {"data": paths.data_dir, "ingested": root / "ingested", "period": CLEAN_PERIOD,
             "release": paths.releases / CLEAN_PERIOD / "r1"}

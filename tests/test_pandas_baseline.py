@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CLEAN_PERIOD
 from delivery_factory import claim_row, pseudonym, write_delivery
 
 from orchestration.config import REPO_ROOT
@@ -68,13 +67,13 @@ def assert_same_rows(ours: pd.DataFrame, published: pd.DataFrame, tolerance: flo
 def test_baseline_equals_the_published_clean_release(clean_release, tmp_path):
     published = read_index(clean_release["release"] / "behandelindex.csv")
     assert set(published["status"]) == {"ok", "insufficient_patients"}      # both kinds of row compared
-    ours = run_baseline(clean_release["data"], CLEAN_PERIOD, tmp_path / "index.csv")
+    ours = run_baseline(clean_release["data"], clean_release["period"], tmp_path / "index.csv")
     assert_same_rows(ours, published)
 
 
 def test_a_diverging_baseline_fails_the_comparison(clean_release, tmp_path):
     published = read_index(clean_release["release"] / "behandelindex.csv")
-    ours = run_baseline(clean_release["data"], CLEAN_PERIOD, tmp_path / "index.csv", "--min-patients", "1")
+    ours = run_baseline(clean_release["data"], clean_release["period"], tmp_path / "index.csv", "--min-patients", "1")
     with pytest.raises(AssertionError, match="status"):
         assert_same_rows(ours, published)
 
