@@ -17,20 +17,10 @@ import duckdb
 
 from orchestration.config import SpiegelPaths, period_sort_key
 from orchestration.gates.common import (
-    COMPLETENESS,
-    SAMPLE_ROWS,
-    bounds,
-    delivery_in_force,
-    months,
-    pct,
-    plain,
-    run_sql,
-    safe_name,
-    sql_file,
-    thresholds,
+    COMPLETENESS, SAMPLE_ROWS, bounds, months, pct, plain, run_sql, safe_name, sql_file, thresholds,
 )
 from orchestration.gates.gx_adapter import evaluate
-from orchestration.gates.log import GateResult, Outcome, ensure_quality_schema, unavailable
+from orchestration.gates.log import GateResult, Outcome, delivery_to_judge, ensure_quality_schema
 from orchestration.warehouse import transaction
 
 
@@ -77,9 +67,7 @@ def check_delivery_completeness(con: duckdb.DuckDBPyConnection, period: str, ins
     """Suite ``delivery_completeness``: no month missing or under-delivered."""
     import pandas as pd
 
-    ensure_quality_schema(con)
-    delivery = delivery_in_force(con, period, insurer)
-    failed = unavailable(COMPLETENESS, period, insurer, delivery)
+    delivery, failed = delivery_to_judge(con, COMPLETENESS, period, insurer)
     if failed:
         return failed
     delivery_id = delivery["delivery_id"]

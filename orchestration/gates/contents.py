@@ -24,21 +24,11 @@ import duckdb
 
 from orchestration.config import SpiegelPaths, insurer_labels, labels_in_force, labels_seed_name
 from orchestration.gates.common import (
-    CONTENTS,
-    CONTENTS_WARNINGS,
-    SAMPLE_ROWS,
-    bounds,
-    delivery_in_force,
-    is_number,
-    pct,
-    plain,
-    run_sql,
-    safe_name,
-    sql_file,
+    CONTENTS, CONTENTS_WARNINGS, SAMPLE_ROWS, bounds, is_number, pct, plain, run_sql, safe_name, sql_file,
     thresholds,
 )
 from orchestration.gates.gx_adapter import evaluate
-from orchestration.gates.log import GateResult, Outcome, ensure_quality_schema, unavailable
+from orchestration.gates.log import GateResult, Outcome, delivery_to_judge
 
 
 def _digits(column: str, n: int) -> str:
@@ -180,9 +170,7 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
     """Suite ``delivery_contents`` on the delivery in force of (period, insurer)."""
     import pandas as pd
 
-    ensure_quality_schema(con)
-    delivery = delivery_in_force(con, period, insurer)
-    failed = unavailable(CONTENTS, period, insurer, delivery)
+    delivery, failed = delivery_to_judge(con, CONTENTS, period, insurer)
     if failed:
         return failed
     start, end, cutoff = bounds(period, delivery)

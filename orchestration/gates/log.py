@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.gates.common import READINESS, first_line, has_table, plain, sql_file
+from orchestration.gates.common import READINESS, delivery_in_force, first_line, has_table, plain, sql_file
 
 
 @dataclass
@@ -54,18 +54,23 @@ def ensure_quality_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql_file("quality_schema"))
 
 
-def unavailable(suite: str, period: str, insurer: str, delivery: dict[str, Any] | None) -> GateResult | None:
-    """A failed result when there is no accepted delivery to judge (no crash)."""
+def delivery_to_judge(con: duckdb.DuckDBPyConnection, suite: str, period: str,
+                      insurer: str) -> tuple[dict[str, Any], None] | tuple[None, GateResult]:
+    """The accepted delivery in force of (period, insurer), or the failed result of
+    ``suite`` when there is none to judge (a failed gate, never a crash)."""
+    ensure_quality_schema(con)
+    delivery = delivery_in_force(con, period, insurer)
     if delivery is None:
         msg = f"{insurer}: no delivery for {period} is in force in the warehouse (nothing to validate)"
-        return GateResult(suite, period, insurer, None,
-                          [Outcome("delivery_available", "error", False, "missing", "an accepted delivery", msg)])
+        return None, GateResult(suite, period, insurer, None,
+                                [Outcome("delivery_available", "error", False, "missing", "an accepted delivery", msg)])
     if delivery["status"] != "accepted":
         msg = (f"{insurer}: delivery {delivery['delivery_id']} for {period} was rejected by the delivery contract "
                f"(rule {delivery['rejection_rule']}): {first_line(delivery['rejection_message'])}")
-        return GateResult(suite, period, insurer, delivery["delivery_id"],
-                          [Outcome("delivery_available", "error", False, "rejected", "an accepted delivery", msg)])
-    return None
+        return None, GateResult(suite, period, insurer, delivery["delivery_id"],
+                                [Outcome("delivery_available", "error", False, "rejected", "an accepted delivery",
+                                         msg)])
+    return delivery, None
 
 
 def record_gate_result(con: duckdb.DuckDBPyConnection, result: GateResult) -> None:
