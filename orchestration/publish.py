@@ -31,7 +31,7 @@ from orchestration.crashpoints import crash_point
 from orchestration.locks import file_lock
 from orchestration.readiness import PeriodState, period_state
 from orchestration.signoff import Signoff, valid_signoff
-from orchestration.warehouse import connect_write, open_read_only, write_lock
+from orchestration.warehouse import connect_locked, connect_write, write_lock
 
 BEHANDELINDEX_COLUMNS = [
     "period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
@@ -193,7 +193,7 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
     paths.releases.mkdir(parents=True, exist_ok=True)
     with file_lock(paths.releases / ".publish.lock", f"publishing under {paths.releases}"):
         with write_lock(paths, shared=True):
-            con = open_read_only(paths)
+            con = connect_locked(paths)
             try:
                 state = period_state(con, paths, period)
                 if not state.gates_passed:

@@ -18,7 +18,7 @@ import duckdb
 from orchestration.config import SpiegelPaths
 from orchestration.dbt_manifest import dbt_manifest_path
 from orchestration.raw_layer import export_raw
-from orchestration.warehouse import _connect, ensure_raw_schema
+from orchestration.warehouse import connect_locked, ensure_raw_schema
 
 
 def mart_models(manifest: Path | None = None) -> list[str]:
@@ -78,7 +78,7 @@ def load_marts(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str,
 
 def export_raw_layer(paths: SpiegelPaths) -> list[Path]:
     """The raw layer's files for what is in force. The caller holds the warehouse lock."""
-    con = _connect(paths.warehouse, read_only=False)
+    con = connect_locked(paths, read_only=False)
     try:
         ensure_raw_schema(con)
         return export_raw(con, paths)
@@ -88,7 +88,7 @@ def export_raw_layer(paths: SpiegelPaths) -> list[Path]:
 
 def load_marts_into_warehouse(paths: SpiegelPaths, period: str) -> dict[str, int]:
     """:func:`load_marts` on the warehouse. The caller holds the warehouse lock."""
-    con = _connect(paths.warehouse, read_only=False)
+    con = connect_locked(paths, read_only=False)
     try:
         return load_marts(con, paths, period)
     finally:

@@ -130,10 +130,11 @@ def connect_write(paths: SpiegelPaths, timeout: float | None = None) -> Iterator
             _restrict_permissions(paths.warehouse)
 
 
-def open_read_only(paths: SpiegelPaths) -> duckdb.DuckDBPyConnection:
-    """A read-only connection for a caller that already holds the shared ``write_lock``
-    (``publish`` keeps that lock across its reads and its own file lock)."""
-    return _connect(paths.warehouse, read_only=True)
+def connect_locked(paths: SpiegelPaths, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection for a caller that already holds ``write_lock`` (shared for
+    ``read_only``): ``publish`` keeps the lock across its reads and its own file lock, the
+    Spark engine across dbt's run and the load back. The caller closes it."""
+    return _connect(paths.warehouse, read_only=read_only)
 
 
 @contextmanager
