@@ -36,7 +36,7 @@ def _peak_rss_mb() -> float:
     return max(own, children) / 1024.0
 
 
-def _tree_rss_mb(pid: int) -> float:
+def tree_rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and all its descendants now (Linux /proc), in MB."""
     total_kb, stack, seen = 0, [pid], set()
     while stack:
@@ -66,7 +66,7 @@ class _TreeMemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(os.getpid()))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "_TreeMemorySampler":

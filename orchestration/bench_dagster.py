@@ -15,31 +15,15 @@ back from Dagster's event log and dbt's run_results.json:
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from orchestration.config import SpiegelPaths
+from orchestration.config import SpiegelPaths, scoped_environment
 
-
-
-@contextlib.contextmanager
-def _own_environment() -> Iterator[None]:
-    """runner.use_data_dir points the process at a data directory; undo that afterwards."""
-    saved = {key: os.environ.get(key) for key in ("SPIEGEL_DATA_DIR", "DAGSTER_HOME")}
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def dagster_paths(bench_paths: SpiegelPaths) -> SpiegelPaths:
@@ -142,7 +126,7 @@ def measure_through_dagster(bench_paths: SpiegelPaths, period: str,
     from orchestration import runner
 
     paths = dagster_paths(bench_paths)
-    with _own_environment():
+    with scoped_environment(restore=("SPIEGEL_DATA_DIR", "DAGSTER_HOME")):
         runner.use_data_dir(paths)
         started = time.monotonic()
         outcomes = runner.run_period(paths, period, force=True, progress=lambda m: progress(f"bench: {m}"))

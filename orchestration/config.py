@@ -6,12 +6,14 @@ project, seeds, expectations) derive from this file's location.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Iterator, Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -312,3 +314,21 @@ def labels_in_force(period: str) -> dict[str, LabelInfo]:
 def insurer_labels_in(insurer: str, period: str) -> list[str]:
     """The labels ``insurer`` pays under in ``period``, its main label first (seed order)."""
     return [label.uzovi for label in insurer_labels() if label.insurer_id == insurer and label.in_force(period)]
+
+
+@contextlib.contextmanager
+def scoped_environment(values: Mapping[str, str] | None = None, restore: Iterable[str] = ()) -> Iterator[None]:
+    """Set ``values`` in os.environ for the duration of the block, and afterwards put back
+    those and the ``restore`` keys (which code inside may change, e.g. runner.use_data_dir)
+    as they were before it."""
+    values = dict(values or {})
+    saved = {key: os.environ.get(key) for key in (*values, *restore)}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

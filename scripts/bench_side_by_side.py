@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import pandas as pd  # noqa: E402
 
-from orchestration.bench import BENCH_PERIOD, scan_floor  # noqa: E402
+from orchestration.bench import BENCH_PERIOD, scan_floor, tree_rss_mb  # noqa: E402
 from orchestration.config import SpiegelPaths, default_data_dir  # noqa: E402
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
@@ -55,25 +55,6 @@ FLOAT_TOLERANCE = 1e-9
 
 
 # ---------------------------------------------------------------- measuring a subprocess
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants now (Linux /proc), in MB."""
-    total_kb, stack, seen = 0, [pid], set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total_kb += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(c) for c in children.read().split())
-        except (OSError, ValueError):
-            continue
-    return total_kb / 1024.0
-
 
 @dataclass
 class Measured:

@@ -11,29 +11,18 @@ import os
 import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from orchestration import cli
-from orchestration.config import REPO_ROOT, SpiegelPaths
+from orchestration.config import REPO_ROOT, SpiegelPaths, scoped_environment
 
 PUBLISHED_TABLES = ("behandelindex.csv", "reference_strata.csv", "excluded_lines.csv")
 _ENV_KEYS = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME")
 
 
-@contextmanager
-def _restored_environment() -> Iterator[None]:
+def _restored_environment():
     """``cli.main`` points this process at its data directory; undo that afterwards."""
-    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return scoped_environment(restore=_ENV_KEYS)
 
 
 def spiegel(data_dir: Path, command: str, *args: str) -> int:

@@ -6,9 +6,7 @@ untouched. The dbt source ``raw`` is the ``delivery`` asset: a period depends on
 every insurer's delivery of that period.
 """
 
-import contextlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,7 +14,7 @@ from typing import Any, Iterator
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.config import SpiegelPaths, dbt_target, engine
+from orchestration.config import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.crashpoints import crash_point
 from orchestration.dbt_manifest import dbt_manifest_path, project_fingerprint
 from orchestration.partitions import period_of_delivery, period_partitions
@@ -59,21 +57,6 @@ def unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> bool:
 def record_unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> None:
     with open(paths.dbt_target / UNIT_TESTS_PASSED, "a", encoding="utf-8") as record:
         record.write(fingerprint + "\n")
-
-
-@contextlib.contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` in os.environ (which dagster-dbt hands to dbt) for the duration of a call."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class SpiegelDbtTranslator(DagsterDbtTranslator):
@@ -129,7 +112,7 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         fingerprint = f"{dbt_target(chosen)}:{project_fingerprint()}"   # per engine too
         with_unit_tests = not unit_tests_passed(spiegel.paths, fingerprint)
         args, env = dbt_build_invocation(period, dbt_target(chosen), with_unit_tests)
-        with environment(env):
+        with scoped_environment(env):
             invocation = dbt.cli(args, context=context)
             for event in invocation.stream():
                 yield event
