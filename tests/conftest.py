@@ -1,6 +1,7 @@
 """Shared test setup: tests import the hand-made delivery factory by name."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +11,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 CLEAN_PERIOD = "2024-v1"
+PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_")
+
+
+@pytest.fixture(autouse=True)
+def no_process_settings_leak_between_tests():
+    """The CLI and the method point their process at a data directory, an engine and a dbt
+    target folder through os.environ; a test calling them in-process must not hand that to
+    the next test (a leaked SPIEGEL_ENGINE=spark once ran every later test's method on Spark)."""
+    saved = {key: value for key, value in os.environ.items() if key.startswith(PROCESS_SETTINGS)}
+    yield
+    for key in [key for key in os.environ if key.startswith(PROCESS_SETTINGS) and key not in saved]:
+        del os.environ[key]
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

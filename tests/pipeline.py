@@ -17,7 +17,9 @@ from orchestration import cli
 from orchestration.config import REPO_ROOT, SpiegelPaths, scoped_environment
 
 PUBLISHED_TABLES = ("behandelindex.csv", "reference_strata.csv", "excluded_lines.csv")
-_ENV_KEYS = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME")
+# what cli.main sets for its process: the data directory, its Dagster instance, and the
+# engine of `spiegel run --engine` (left set, every later test ran its method on Spark)
+_ENV_KEYS = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME", "SPIEGEL_ENGINE")
 
 
 def _restored_environment():
