@@ -14,12 +14,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from statistics import NormalDist
+
+import yaml
 
 from django.utils import timezone
 
+from orchestration.config import DBT_PROJECT_DIR
 from portal.releases import catalog
 
-Z_95 = 1.959964                 # method.md §5, confidence_level 0.95
+
+
+@lru_cache(maxsize=1)
+def interval_z() -> float:
+    """z of the index's two-sided interval (method.md §5), from the method's one setting:
+    the dbt var ``confidence_level`` that dbt's ``confidence_z`` macro reads as well, so the
+    example and the published intervals cannot disagree (1.96 at 0.95)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    level = float(project["vars"]["confidence_level"])
+    return NormalDist().inv_cdf((1 + level) / 2)
+
+
 EXAMPLE_EPISODES = (20, 12, 8)  # episodes of the example practice in its three cells
 EXAMPLE_PATIENTS = 34           # distinct patients of those 40 episodes (>= 30: it gets an index)
 EXAMPLE_OBSERVED_FACTOR = 1.10  # the example practice treats 10 % more than expected
@@ -135,11 +151,11 @@ class WorkedExample:
 
     @property
     def ci_lower(self) -> float:
-        return max(0.0, self.index - Z_95 * self.standard_error)
+        return max(0.0, self.index - interval_z() * self.standard_error)
 
     @property
     def ci_upper(self) -> float:
-        return self.index + Z_95 * self.standard_error
+        return self.index + interval_z() * self.standard_error
 
     @property
     def stratum_description(self) -> str:

@@ -46,7 +46,7 @@ def methode(request):
     return render(request, "public/methode.html", {
         "example": method_numbers.worked_example(),
         "downloads": method_numbers.reference_downloads(),
-        "z": method_numbers.Z_95,
+        "z": method_numbers.interval_z(),
     })
 
 
