@@ -40,16 +40,7 @@ def project_fingerprint() -> str:
 
 
 def _newest_source_mtime() -> float:
-    newest = 0.0
-    for name in _SOURCES:
-        root = DBT_PROJECT_DIR / name
-        if root.is_file():
-            newest = max(newest, root.stat().st_mtime)
-        elif root.is_dir():
-            for path in root.rglob("*"):
-                if path.is_file():
-                    newest = max(newest, path.stat().st_mtime)
-    return newest
+    return max((path.stat().st_mtime for path in _source_files()), default=0.0)
 
 
 def dbt_manifest_path() -> Path:

@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from orchestration.config import DBT_PROJECT_DIR, SpiegelPaths, default_data_dir
+from orchestration.dbt_manifest import PARTIAL_PARSE
 
 
 class SpiegelResource(dg.ConfigurableResource):
@@ -63,7 +64,6 @@ def dbt_environment(paths: SpiegelPaths) -> None:
     os.environ["DBT_TARGET_PATH"] = str(paths.dbt_target)
 
 
-PARTIAL_PARSE = "partial_parse.msgpack"
 KEPT_DBT_CALLS = 3  # target folders of the latest calls kept for reading their compiled SQL
 
 

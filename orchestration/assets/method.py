@@ -109,9 +109,10 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         if chosen == "spark":
             from orchestration import spark_engine
             spark_engine.export_raw_layer(spiegel.paths)
-        fingerprint = f"{dbt_target(chosen)}:{project_fingerprint()}"   # per engine too
+        target = dbt_target(chosen)
+        fingerprint = f"{target}:{project_fingerprint()}"   # per engine too
         with_unit_tests = not unit_tests_passed(spiegel.paths, fingerprint)
-        args, env = dbt_build_invocation(period, dbt_target(chosen), with_unit_tests)
+        args, env = dbt_build_invocation(period, target, with_unit_tests)
         with scoped_environment(env):
             invocation = dbt.cli(args, context=context)
             for event in invocation.stream():
