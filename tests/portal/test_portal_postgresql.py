@@ -17,8 +17,10 @@ MODULES = ["tests/portal/test_portal_access.py", "tests/portal/test_portal_secur
 
 def test_portal_tests_pass_on_postgresql():
     with throwaway_cluster() as url:
-        env = {**portal_env(), "SPIEGEL_PORTAL_DATABASE_URL": url}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *MODULES,
+        # the caller's pytest options (CI's -n 2 of pytest-xdist) would change the output read below
+        env = {key: value for key, value in {**portal_env(), "SPIEGEL_PORTAL_DATABASE_URL": url}.items()
+               if key != "PYTEST_ADDOPTS" and not key.startswith("PYTEST_XDIST")}
+        result = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-p", "no:xdist", *MODULES,
                                  # the real-release check runs the pipeline first: once, on SQLite, is enough
                                  "-k", "not a_real_published_release"],
                                 cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
