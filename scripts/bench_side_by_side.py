@@ -12,11 +12,13 @@ other on those files (the first scan warms the page cache for all):
    parser: wall time and peak RSS of that process (sampled, and the kernel's
    ``ru_maxrss``); a run killed by the kernel or by ``--pandas-memory-limit-gb`` is
    reported as not fitting, with the memory it had reached;
-3. ``spiegel run --period P`` in a subprocess on a fresh data directory whose landing
-   zone hard-links the same files: wall time and peak RSS of its whole process tree.
+3. ``spiegel run --period P --engine E`` in a subprocess on a fresh data directory whose
+   landing zone hard-links the same files, once per ``--engines`` (default duckdb; spark
+   is issue 16's local Spark): wall time and peak RSS of its whole process tree.
 
-Finally the platform's index (``marts.fct_behandelindex`` of that run) is compared with
-the pandas result row by row, so the figures are known to be for the same answer. It
+Finally the platform's index (``marts.fct_behandelindex`` of each run) is compared with
+the pandas result and with the other engine's row by row, so the figures are known to be
+for the same answer. It
 prints a table (wall time, × floor, peak RSS, and "spiegel faster": the pandas wall
 time divided by spiegel's) and writes the figures as JSON (default
 ``DIR/bench/side-by-side-<F>.json``). Nothing here tunes either side: run it on an idle
@@ -176,9 +178,10 @@ def fresh_run_dir(bench: SpiegelPaths, period: str, run_dir: Path) -> SpiegelPat
     return SpiegelPaths(run_dir)
 
 
-def run_spiegel(run: SpiegelPaths, period: str) -> Measured:
+def run_spiegel(run: SpiegelPaths, period: str, engine: str = "duckdb") -> Measured:
     env = {k: v for k, v in os.environ.items() if k not in ENV_OF_THE_CALLER}
-    command = [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(run.data_dir), "--period", period]
+    command = [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(run.data_dir), "--period", period,
+               "--engine", engine]
     return measure(command, env=env)
 
 
@@ -253,12 +256,12 @@ def national_rss_estimate_gb(measured: Contender, lines: int, import_rss_mb: flo
 
 def figures_of(args: argparse.Namespace, lines: int, floor: float, generation: float | None,
                contenders: list[Contender], same_index: dict, import_rss_mb: float) -> dict:
-    spiegel = contenders[-1]
+    spiegel = next(c for c in contenders if c.name.startswith("spiegel run"))   # the first engine asked
     rows = []
     for c in contenders:
         row = asdict(c)
         row["x_floor"] = round(c.seconds / floor, 2) if c.seconds and floor else None
-        if c is not spiegel:
+        if not c.name.startswith("spiegel run"):
             row["spiegel_speedup"] = (round(c.seconds / spiegel.seconds, 2)
                                       if c.seconds and spiegel.seconds else None)
             row["peak_rss_gb_extrapolated_to_national_year"] = national_rss_estimate_gb(c, lines, import_rss_mb)
@@ -296,7 +299,8 @@ def print_table(figures: dict) -> None:
                   f"{c['peak_rss_gb_extrapolated_to_national_year']:g} GB (linear estimate from this run)")
     same = figures["same_index"]
     verdict = "yes" if same["equal"] else "NO: " + "; ".join(same["differences"])
-    print(f"same index from pandas and spiegel ({same['rows']:,} practice rows): {verdict}")
+    print(f"same index from {', '.join(same.get('compared', ['pandas', 'spiegel']))} "
+          f"({same['rows']:,} practice rows): {verdict}")
 
 
 # ---------------------------------------------------------------- main
@@ -316,6 +320,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pandas-memory-limit-gb", type=float, default=None,
                         help="stop the pandas baseline when its RSS passes this (reported as not fitting)")
     parser.add_argument("--skip-pandas", action="store_true", help="measure only the floor and spiegel run")
+    parser.add_argument("--engines", nargs="+", choices=["duckdb", "spark"], default=["duckdb"],
+                        help="engines to run `spiegel run` with, one run each (default duckdb); the first is the "
+                             "one 'spiegel faster' compares pandas with")
     parser.add_argument("--output", type=Path, default=None,
                         help="JSON figures (default DIR/bench/side-by-side-<F>.json)")
     return parser.parse_args(argv)
@@ -345,18 +352,28 @@ def main(argv: list[str] | None = None) -> int:
         if measured.ok:
             results[engine] = output
 
-    print(f"side-by-side: spiegel run --period {args.period} ...")
-    run = fresh_run_dir(bench, args.period, work / "run")
-    measured = run_spiegel(run, args.period)
-    contenders.append(contender(f"spiegel run --period {args.period}", measured,
-                                runs_seconds=runs_seconds(measured.stdout_tail)))
+    indexes: dict[str, pd.DataFrame] = {f"pandas {engine}": pd.read_csv(path, dtype={"practice_agb": str})
+                                        for engine, path in results.items()}
+    failed: list[Measured] = []
+    for engine in args.engines:
+        print(f"side-by-side: spiegel run --period {args.period} --engine {engine} ...")
+        run = fresh_run_dir(bench, args.period, work / ("run" if engine == "duckdb" else f"run-{engine}"))
+        measured = run_spiegel(run, args.period, engine)
+        contenders.append(contender(f"spiegel run --period {args.period} --engine {engine}", measured,
+                                    engine=engine, runs_seconds=runs_seconds(measured.stdout_tail)))
+        if measured.ok:
+            indexes[f"spiegel {engine}"] = platform_index(run, args.period)
+        else:
+            failed.append(measured)
 
     same_index = {"equal": False, "rows": 0, "differences": ["nothing to compare"]}
-    if measured.ok and results:
-        theirs = platform_index(run, args.period)
-        differences = [f"{engine}: {d}" for engine, path in results.items()
-                       for d in index_differences(pd.read_csv(path, dtype={"practice_agb": str}), theirs)]
-        same_index = {"equal": not differences and len(theirs) > 0, "rows": len(theirs), "differences": differences}
+    spiegels = [name for name in indexes if name.startswith("spiegel")]
+    if spiegels and len(indexes) > 1:
+        ours = indexes[spiegels[0]]
+        differences = [f"{name}: {d}" for name, theirs in indexes.items() if name != spiegels[0]
+                       for d in index_differences(theirs, ours)]
+        same_index = {"equal": not differences and len(ours) > 0, "rows": len(ours), "differences": differences,
+                      "compared": sorted(indexes)}
 
     import_rss_mb = measure([sys.executable, "-c", "import numpy, pandas"]).peak_rss_mb
     figures = figures_of(args, lines, floor, generation, contenders, same_index, import_rss_mb)
@@ -365,10 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print_table(figures)
     print(f"side-by-side: figures written to {output}")
-    if not measured.ok:
+    for measured in failed:
         print(f"side-by-side: spiegel run {measured.failure()}\n{measured.stderr_tail[-1500:]}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

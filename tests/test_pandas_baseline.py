@@ -152,13 +152,15 @@ def test_side_by_side_bench_at_a_tiny_scale(tmp_path):
     figures = json.loads(output.read_text())
     assert 50_000 < figures["claim_lines"] < 150_000 and figures["floor_seconds"] > 0
     names = [c["name"] for c in figures["contenders"]]
-    assert names == ["pandas baseline (c parser)", "pandas baseline (pyarrow parser)", "spiegel run --period 2024-v3"]
+    assert names == ["pandas baseline (c parser)", "pandas baseline (pyarrow parser)",
+                     "spiegel run --period 2024-v3 --engine duckdb"]
     for c in figures["contenders"]:
         assert c["note"] is None, c
         assert c["seconds"] > 0 and c["peak_rss_mb"] > 0 and c["x_floor"] > 0, c
     for c in figures["contenders"][:2]:
         assert c["spiegel_speedup"] > 0
     assert figures["contenders"][-1]["details"]["runs_seconds"] > 0
-    assert figures["same_index"] == {"equal": True, "rows": figures["same_index"]["rows"], "differences": []}
+    assert figures["same_index"] == {"equal": True, "rows": figures["same_index"]["rows"], "differences": [],
+                                     "compared": ["pandas c", "pandas pyarrow", "spiegel duckdb"]}
     assert figures["same_index"]["rows"] > 10
-    assert "same index from pandas and spiegel" in done.stdout and "spiegel faster" in done.stdout
+    assert "same index from pandas c, pandas pyarrow, spiegel duckdb" in done.stdout and "spiegel faster" in done.stdout
