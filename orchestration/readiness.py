@@ -24,6 +24,7 @@ import duckdb
 
 from orchestration.config import SpiegelPaths, period_sort_key, required_insurers
 from orchestration.landing import complete_deliveries, in_force
+from orchestration.warehouse import has_table
 
 OPS_SCHEMA_SQL = """
 create schema if not exists ops;
@@ -93,7 +94,7 @@ class PeriodState:
 
 
 def _latest_readiness(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any] | None:
-    if not _has_table(con, "ops", "release_readiness"):
+    if not has_table(con, "ops", "release_readiness"):
         return None
     row = con.execute(
         "select fingerprint, passed, blocking_reasons, warnings, evaluated_at from ops.release_readiness "
@@ -109,10 +110,10 @@ def period_state(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: st
     required = required_insurers(period)
     landed_all = complete_deliveries(paths.landing)
     landed = {i: (ref.delivery_id if (ref := in_force(landed_all, period, i)) else None) for i in required}
-    deliveries = warehouse_deliveries(con, period) if _has_table(con, "raw", "deliveries") else []
+    deliveries = warehouse_deliveries(con, period) if has_table(con, "raw", "deliveries") else []
     by_insurer = {d["insurer"]: d for d in deliveries}
     state = PeriodState(period, required, landed, deliveries, deliveries_fingerprint(deliveries),
-                        _latest_readiness(con, period) if _has_table(con, "raw", "deliveries") else None)
+                        _latest_readiness(con, period) if has_table(con, "raw", "deliveries") else None)
     reasons = state.blocking_reasons
     stale = False
     for insurer in required:
@@ -137,15 +138,9 @@ def period_state(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: st
     return state
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table]).fetchone()[0])
-
-
 def known_periods(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths) -> list[str]:
     """Periods seen in the landing zone or the warehouse, oldest first."""
     periods = {d.period for d in complete_deliveries(paths.landing)}
-    if _has_table(con, "raw", "deliveries"):
+    if has_table(con, "raw", "deliveries"):
         periods |= {r[0] for r in con.execute("select distinct period from raw.deliveries").fetchall()}
     return sorted(periods, key=period_sort_key)

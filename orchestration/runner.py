@@ -196,7 +196,7 @@ def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
     gates' configuration (labels, required insurers, suites) last changed."""
     from orchestration.config import gate_configuration_changed_at
     from orchestration.landing import find_in_force
-    from orchestration.warehouse import connect_read
+    from orchestration.warehouse import connect_read, has_table
 
     ref = find_in_force(paths.landing, period, insurer)
     if not paths.warehouse.exists():
@@ -205,9 +205,7 @@ def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
     with connect_read(paths) as con:
         row = con.execute("select delivery_id from raw.deliveries where period = ? and insurer = ?",
                           [period, insurer]).fetchone()
-        has_log = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = 'gate_results'"
-        ).fetchone()[0]
+        has_log = has_table(con, "quality", "gate_results")
         if has_log and row is not None:
             gated_at = con.execute("select max(evaluated_at) from quality.gate_results where period = ? "
                                    "and insurer = ? and delivery_id = ?", [period, insurer, row[0]]).fetchone()[0]

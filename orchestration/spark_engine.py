@@ -18,7 +18,7 @@ import duckdb
 from orchestration.config import SpiegelPaths
 from orchestration.dbt_manifest import dbt_manifest_path
 from orchestration.raw_layer import export_raw
-from orchestration.warehouse import connect_locked, ensure_raw_schema
+from orchestration.warehouse import connect_locked, ensure_raw_schema, has_table
 
 
 def mart_models(manifest: Path | None = None) -> list[str]:
@@ -34,11 +34,6 @@ def spark_table_dir(paths: SpiegelPaths, schema: str, model: str) -> Path:
 
 def _period_files(paths: SpiegelPaths, model: str, period: str) -> list[Path]:
     return sorted((spark_table_dir(paths, "marts", model) / f"period={period}").glob("*.parquet"))
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
 
 
 def load_marts(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str,
@@ -60,7 +55,7 @@ def load_marts(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str,
                 relation = f"select ?::varchar as period, * from read_parquet({listing}, hive_partitioning = false)"
             else:
                 relation = None
-            if not _table_exists(con, "marts", model):
+            if not has_table(con, "marts", model):
                 if relation is None:
                     continue
                 con.execute(f"create table marts.{model} as {relation} limit 0", [period])

@@ -90,6 +90,14 @@ def ensure_data_dir(paths: SpiegelPaths) -> None:
     _restrict_permissions(paths.data_dir)
 
 
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the warehouse has ``schema.table`` (a table or a view): the one check every
+    reader of an optional table (the gate log, the raw deliveries, the marts) uses."""
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
 @contextmanager
 def write_lock(paths: SpiegelPaths, timeout: float | None = None, shared: bool = False) -> Iterator[None]:
     """Hold the cross-process warehouse lock (waits up to ``timeout`` seconds, default

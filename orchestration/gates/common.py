@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from orchestration.config import EXPECTATIONS_DIR, SEEDS_DIR, period_sort_key, periods
+from orchestration.warehouse import has_table  # noqa: F401  (the gates' modules import it from here)
 
 CONTENTS = "delivery_contents"
 CONTENTS_WARNINGS = "delivery_contents_warnings"   # the same frame as CONTENTS, its warnings only
@@ -56,12 +57,6 @@ def previous_period(period: str) -> str | None:
         return ordered[i - 1] if i > 0 else None
     year, version = period_sort_key(period)
     return f"{year}-v{version - 1}" if version > 1 else f"{year - 1}-v3"
-
-
-def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table]).fetchone()[0])
 
 
 def delivery_in_force(con: duckdb.DuckDBPyConnection, period: str, insurer: str) -> dict[str, Any] | None:
