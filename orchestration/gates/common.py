@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from orchestration.config import EXPECTATIONS_DIR, SEEDS_DIR, period_sort_key, periods
-from orchestration.warehouse import has_table  # noqa: F401  (the gates' modules import it from here)
+from orchestration.warehouse import has_table
 
 CONTENTS = "delivery_contents"
 CONTENTS_WARNINGS = "delivery_contents_warnings"   # the same frame as CONTENTS, its warnings only

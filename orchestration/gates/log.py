@@ -10,7 +10,8 @@ from typing import Any
 
 import duckdb
 
-from orchestration.gates.common import READINESS, delivery_in_force, first_line, has_table, plain, sql_file
+from orchestration.gates.common import READINESS, delivery_in_force, first_line, plain, sql_file
+from orchestration.warehouse import has_table
 
 
 @dataclass

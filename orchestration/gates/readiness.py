@@ -11,11 +11,12 @@ import duckdb
 
 from orchestration.config import SpiegelPaths, required_insurers
 from orchestration.gates.common import (
-    COMPLETENESS, CONTENTS, READINESS, delivery_in_force, first_line, has_table, plain, previous_period, run_sql,
+    COMPLETENESS, CONTENTS, READINESS, delivery_in_force, first_line, plain, previous_period, run_sql,
     safe_name, sql_file, thresholds,
 )
 from orchestration.gates.gx_adapter import evaluate
 from orchestration.gates.log import GateResult, Outcome, ensure_quality_schema, latest_delivery_gates
+from orchestration.warehouse import has_table
 
 MARTS_TABLE = ("marts", "fct_insurer_monthly_sessions")
 
