@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 CLEAN_PERIOD = "2024-v1"
+PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_")
 
 
 def _give_an_xdist_worker_a_main_file() -> None:
@@ -26,7 +27,6 @@ def _give_an_xdist_worker_a_main_file() -> None:
 
 
 _give_an_xdist_worker_a_main_file()
-PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_")
 
 
 @pytest.fixture(autouse=True)

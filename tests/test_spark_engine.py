@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -82,9 +84,6 @@ class _fd_output:
     terminal of an operator running the CLI), kept in a temporary file."""
 
     def __enter__(self):
-        import sys
-        import tempfile
-
         sys.stdout.flush()
         sys.stderr.flush()
         self._file = tempfile.TemporaryFile(mode="w+b")
@@ -94,8 +93,6 @@ class _fd_output:
         return self
 
     def __exit__(self, *exc):
-        import sys
-
         sys.stdout.flush()
         sys.stderr.flush()
         for fd, saved in zip((1, 2), self._saved):
