@@ -6,6 +6,8 @@ of 60 practices is generated, ingested, gated and computed through Dagster.
 """
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pandas as pd
 import pytest
@@ -79,3 +81,36 @@ def test_a_patient_paid_by_two_insurers_forms_one_episode(computed):
         where period = '{PERIOD}' and practice_agb = '{key['practice_agb']}'
           and patient_id = '{key['patient_id']}' and discipline = '{key['discipline']}' and dcsph_code {dcsph}""")
     assert episodes["n"].iloc[0] == 1
+
+
+def test_the_gates_and_the_method_share_the_month_profile_and_the_orphan_credits(computed):
+    """Issue 15: the completeness gate's month profile of each delivery and the method's
+    fct_insurer_monthly_sessions come from one macro (dbt_project/macros/delivery_facts.sql),
+    and so do the contents gate's orphan credits and the method's; on the same deliveries
+    they agree."""
+    gate_profile = query(computed, f"""
+        select p.insurer as insurer_id, p.month, p.claim_lines, p.paid_amount
+        from quality.delivery_month_profiles p
+        join raw.deliveries d using (period, insurer, delivery_id)
+        where p.period = '{PERIOD}' and d.status = 'accepted'
+        order by 1, 2""")
+    mart = query(computed, f"""
+        select insurer_id, month, claim_lines, paid_amount from marts.fct_insurer_monthly_sessions
+        where period = '{PERIOD}' order by 1, 2""")
+    assert len(mart) == 7 * 12 and mart["claim_lines"].sum() > 0
+    pd.testing.assert_frame_equal(gate_profile.reset_index(drop=True), mart.reset_index(drop=True),
+                                  check_dtype=False)
+
+    gated = query(computed, f"""
+        select insurer, outcomes from quality.gate_results
+        where period = '{PERIOD}' and suite = 'delivery_contents'""")
+    gate_orphans = {}
+    for insurer, outcomes in gated.itertuples(index=False):
+        [orphans] = [o for o in json.loads(outcomes) if o["expectation"] == "orphan_credits"]
+        gate_orphans[insurer] = int(orphans["observed"])
+    method_orphans = query(computed, f"""
+        select insurer_id, lines from marts.fct_excluded_lines
+        where period = '{PERIOD}' and reason = 'orphan_credit'""")
+    method = dict(zip(method_orphans["insurer_id"], method_orphans["lines"].astype(int)))
+    assert sum(method.values()) > 0, "the generated period plants orphan credits"
+    assert {k: v for k, v in gate_orphans.items() if v} == method

@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.gates.dbt_macros import render
 from orchestration.config import EXPECTATIONS_DIR, SEEDS_DIR, period_sort_key, periods
 from orchestration.warehouse import has_table
 
@@ -30,8 +31,9 @@ def thresholds() -> dict[str, dict[str, Any]]:
 
 @lru_cache(maxsize=None)
 def sql_file(name: str) -> str:
-    """The text of ``expectations/sql/<name>.sql``: where each suite's SQL lives (read once)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The SQL of ``expectations/sql/<name>.sql``, where each suite's SQL lives (read once),
+    with its calls of the dbt project's shared macros rendered (gates/dbt_macros.py)."""
+    return render((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> duckdb.DuckDBPyConnection:

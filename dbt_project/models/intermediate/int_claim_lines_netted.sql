@@ -8,8 +8,9 @@
 --
 -- A view, like every line-level model: at national scale (45 million lines) writing
 -- the lines again costs more than reading them from raw.claims for each consumer.
--- Credits are a few percent of the lines, so both joins build their hash tables on
--- the credits and only probe with the lines: no step hashes every claim_id.
+-- Credits are a few percent of the lines, so the joins build their hash tables on the
+-- credits and only probe with the lines: no step hashes every claim_id. The orphans
+-- come from macro orphan_credit_lines, which the contents gate runs on each delivery.
 -- `not materialized`: DuckDB would otherwise spool all lines of the period to disk
 -- because three steps read them (38 GB written at national scale, 10 times slower).
 with
@@ -72,29 +73,10 @@ credits_per_original as (
 
 ),
 
-credited_claim_ids as (
-
-    -- the credited claim_ids that are lines of the same insurer's delivery
-    select distinct
-        claim_lines.insurer_id,
-        claim_lines.claim_id
-    from claim_lines
-    inner join credits_per_original
-        on claim_lines.insurer_id = credits_per_original.insurer_id
-        and claim_lines.claim_id = credits_per_original.original_claim_id
-
-),
-
 orphan_credit_lines as (
 
-    select
-        credit_lines.insurer_id,
-        credit_lines.source_line
-    from credit_lines
-    left join credited_claim_ids
-        on credit_lines.insurer_id = credited_claim_ids.insurer_id
-        and credit_lines.original_claim_id = credited_claim_ids.claim_id
-    where credited_claim_ids.claim_id is null
+    -- one definition for the gates and the method: macros/delivery_facts.sql
+    {{ orphan_credit_lines('claim_lines') }}
 
 ),
 

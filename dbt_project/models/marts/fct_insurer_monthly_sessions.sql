@@ -2,7 +2,9 @@
 -- period (service_date, `YYYY-MM`; every month of the period, 0 when empty): the claim
 -- lines with a service date in the month, the counted sessions among them and their
 -- summed paid_amount (debits, rejections and credits, as delivered). Lines dated
--- outside the period are not here (they are in fct_excluded_lines).
+-- outside the period are not here (they are in fct_excluded_lines). The lines and the
+-- paid amount are the month profile of macros/delivery_facts.sql, the one the
+-- completeness gate computes for each delivery.
 with
 
 deliveries as (
@@ -17,16 +19,27 @@ deliveries as (
 
 ),
 
+claim_lines_in_period as (
+
+    select
+        insurer_id,
+        service_date,
+        prestatie_category,
+        paid_amount
+    from {{ ref('int_claim_lines') }}
+    where period = '{{ spiegel_period() }}'
+        and service_date between period_start and period_end
+
+),
+
 verdicts as (
 
     select
         period,
         insurer_id,
         service_month,
-        is_in_period,
         reason,
-        lines,
-        paid_amount
+        lines
     from {{ ref('int_line_verdict_summary') }}
     where period = '{{ spiegel_period() }}'
 
@@ -45,15 +58,8 @@ months as (
 
 lines_per_month as (
 
-    select
-        period,
-        insurer_id,
-        service_month as month,
-        cast(sum(lines) as bigint) as claim_lines,
-        sum(paid_amount) as paid_amount
-    from verdicts
-    where is_in_period
-    group by period, insurer_id, service_month
+    -- one definition for the gates and the method: macros/delivery_facts.sql
+    {{ claim_lines_per_month('claim_lines_in_period') }}
 
 ),
 
@@ -81,8 +87,7 @@ final as (
         coalesce(lines_per_month.paid_amount, 0) as paid_amount
     from months
     left join lines_per_month
-        on months.period = lines_per_month.period
-        and months.insurer_id = lines_per_month.insurer_id
+        on months.insurer_id = lines_per_month.insurer_id
         and months.month = lines_per_month.month
     left join sessions_per_month
         on months.period = sessions_per_month.period
