@@ -1,8 +1,13 @@
-"""The dbt manifest dagster-dbt builds the asset graph from.
+"""The dbt project as dagster-dbt sees it, and the manifest it builds the asset graph from.
 
-It is derived from the project, never committed: when it is missing or older than any
-file of the project, ``dbt parse`` writes it again (a few seconds), so a fresh clone,
-the CLI, the tests and ``dagster dev`` all see the models as they are on disk.
+``DBT_PROJECT`` is dagster-dbt's ``DbtProject`` (project, profiles and target folder),
+handed to the assets and to the dbt resource. Its own preparation
+(``prepare_if_dev``) is not used: it parses only under ``dagster dev``, while the CLI,
+the tests and ``spiegel ui`` need a fresh manifest too, and two processes parsing into
+the same folder at once can leave a half-written manifest. So the manifest is kept
+fresh here instead: derived from the project, never committed, parsed again (a few
+seconds) when it is missing or older than any file of the project, and replaced in one
+rename.
 """
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from orchestration.config import DBT_PROJECT_DIR
+from dagster_dbt import DbtProject
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+from orchestration.config import DBT_PROJECT_DIR, SpiegelPaths
+
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+MANIFEST = DBT_PROJECT.manifest_path
 PARTIAL_PARSE = "partial_parse.msgpack"
 _SOURCES = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
@@ -37,6 +45,20 @@ def project_fingerprint() -> str:
     for path in _source_files():
         digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def fingerprint_recorded(paths: SpiegelPaths, record: str, fingerprint: str) -> bool:
+    """Whether ``fingerprint`` (a version of the project, per target) is in the data
+    directory's record ``record``: what was done once for that version (unit tests
+    passed, seeds loaded) need not be done again."""
+    path = paths.dbt_target / record
+    return path.exists() and fingerprint in path.read_text(encoding="utf-8").split()
+
+
+def record_fingerprint(paths: SpiegelPaths, record: str, fingerprint: str) -> None:
+    paths.dbt_target.mkdir(parents=True, exist_ok=True)
+    with open(paths.dbt_target / record, "a", encoding="utf-8") as out:
+        out.write(fingerprint + "\n")
 
 
 def _newest_source_mtime() -> float:

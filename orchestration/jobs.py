@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.configuration import CONFIGURATION_JOB, configuration
 from orchestration.assets.ingestion import delivery
 from orchestration.assets.method import method
 from orchestration.assets.release import release, release_readiness, signoff
@@ -12,6 +13,13 @@ INGEST_JOB = "ingest_delivery"
 PERIOD_JOB = "compute_period"
 SIGNOFF_JOB = "sign_off"
 PUBLISH_JOB = "publish_release"
+
+load_configuration_job = dg.define_asset_job(
+    CONFIGURATION_JOB,
+    selection=dg.AssetSelection.assets(configuration),
+    description="Load the seeds (periods, age bands, prestatie codes, labels, required insurers) into the "
+                "warehouse with their tests: once per version of dbt_project/, before any period's method run.",
+)
 
 ingest_delivery_job = dg.define_asset_job(
     INGEST_JOB,
@@ -37,4 +45,4 @@ publish_job = dg.define_asset_job(
     description="Publish the next revision of a signed-off period with its reports.",
 )
 
-ALL_JOBS = [ingest_delivery_job, compute_period_job, signoff_job, publish_job]
+ALL_JOBS = [load_configuration_job, ingest_delivery_job, compute_period_job, signoff_job, publish_job]

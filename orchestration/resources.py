@@ -12,8 +12,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from orchestration.config import DBT_PROJECT_DIR, SpiegelPaths, default_data_dir
-from orchestration.dbt_manifest import PARTIAL_PARSE
+from orchestration.config import SpiegelPaths, default_data_dir
+from orchestration.dbt_manifest import DBT_PROJECT, PARTIAL_PARSE
 
 
 class SpiegelResource(dg.ConfigurableResource):
@@ -107,8 +107,7 @@ def build_resources() -> dict[str, object]:
     return {
         "spiegel": SpiegelResource(),
         "dbt": SpiegelDbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR),
-            profiles_dir=str(DBT_PROJECT_DIR),
+            project_dir=DBT_PROJECT,
             dbt_executable=dbt_executable(),
         ),
     }

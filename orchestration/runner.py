@@ -169,6 +169,16 @@ def ingest(period: str, insurer: str) -> RunOutcome:
     return _execute(INGEST_JOB, delivery_key(period, insurer))
 
 
+def load_configuration_if_changed(paths: SpiegelPaths) -> RunOutcome | None:
+    """Load the seeds when the dbt project changed since they were loaded in this data
+    directory (a run of its own, once per version); None when they are current."""
+    from orchestration.assets.configuration import CONFIGURATION_JOB, configuration_needed
+
+    if not configuration_needed(paths):
+        return None
+    return _execute(CONFIGURATION_JOB, None)
+
+
 def compute_period(period: str) -> RunOutcome:
     from orchestration.jobs import PERIOD_JOB
 
@@ -234,6 +244,11 @@ def run_period(paths: SpiegelPaths, period: str, force: bool = False,
             progress(f"    {insurer}: a blocking check failed (see `spiegel status` or run {outcome.run_id} in the UI)")
         elif not outcome.success:
             progress(f"    run {outcome.run_id} failed: {outcome.message}")
+    configured = load_configuration_if_changed(paths)
+    if configured is not None:
+        progress("configuration: the seeds changed since they were loaded here; loaded them again"
+                 if configured.success else f"    configuration run {configured.run_id} failed: {configured.message}")
+        outcomes.append(configured)
     progress(f"{period}: running the method (dbt) and the release-readiness gate ...")
     outcome = compute_period(period)
     outcomes.append(outcome)

@@ -5,6 +5,8 @@ partitions and requests the ingestion run for each (period, insurer) whose deliv
 in force is not yet validated and gated. ``period_sensor`` requests the period's
 method run once every landed delivery of the period has been ingested, unless the
 period's latest computation already used exactly the deliveries now in force.
+``configuration_sensor`` loads the seeds when the dbt project changed since they were
+loaded (a period's method run waits for that).
 
 "Done" is read from the Dagster instance, whoever did the work: ``spiegel run`` (the
 CLI launches the same jobs on the same instance), the UI or a sensor. A delivery is
@@ -23,8 +25,11 @@ import hashlib
 
 import dagster as dg
 
-from orchestration.config import SpiegelPaths, default_data_dir, required_insurers
-from orchestration.jobs import INGEST_JOB, PERIOD_JOB, compute_period_job, ingest_delivery_job
+from orchestration.assets.configuration import CONFIGURATION_JOB, configuration_needed, seeds_fingerprint
+from orchestration.config import SpiegelPaths, dbt_target, default_data_dir, engine, required_insurers
+from orchestration.jobs import (
+    INGEST_JOB, PERIOD_JOB, compute_period_job, ingest_delivery_job, load_configuration_job,
+)
 from orchestration.landing import complete_deliveries, in_force
 from orchestration.partitions import PERIOD_PARTITIONS_NAME, delivery_key, insurer_partitions
 
@@ -108,6 +113,19 @@ def _delivery_tags(period: str, insurer: str) -> dict[str, str]:
     return {"dagster/partition/period": period, "dagster/partition/insurer": insurer}
 
 
+@dg.sensor(job=load_configuration_job, minimum_interval_seconds=INTERVAL_SECONDS,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Loads the seeds (the configuration assets) when dbt_project/ changed since they were "
+                       "loaded into the warehouse; once per version of the project.")
+def configuration_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    paths = SpiegelPaths(default_data_dir())
+    if not configuration_needed(paths) or _busy(context.instance, CONFIGURATION_JOB, {}):
+        return dg.SensorResult(run_requests=[])
+    fingerprint = seeds_fingerprint(dbt_target(engine()))
+    return dg.SensorResult(run_requests=[dg.RunRequest(
+        run_key=fingerprint, tags={"spiegel/trigger": "configuration_sensor"})])
+
+
 @dg.sensor(job=ingest_delivery_job, minimum_interval_seconds=INTERVAL_SECONDS,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Requests the ingestion of every complete delivery under landing/ that is in force and "
@@ -143,7 +161,10 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                        "already computed on exactly the deliveries now in force.")
 def period_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     instance = context.instance
-    plan = _landing_plan(SpiegelPaths(default_data_dir()))
+    paths = SpiegelPaths(default_data_dir())
+    if configuration_needed(paths):
+        return dg.SensorResult(run_requests=[], skip_reason="waiting for the configuration (seeds) to load")
+    plan = _landing_plan(paths)
     known = set(instance.get_dynamic_partitions(PERIOD_PARTITIONS_NAME))
     requests = []
     for period, by_insurer in plan.items():

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.method import SpiegelDbtTranslator, dbt_build_invocation, dbt_period_args
+from orchestration.assets.dbt_translation import SpiegelDbtTranslator
+from orchestration.assets.method import dbt_build_invocation, dbt_period_args
 from orchestration.config import REPO_ROOT, insurers
 from orchestration.partitions import (
     delivery_key,
@@ -61,6 +62,15 @@ def test_definitions_load_with_the_whole_path_of_the_data():
             "marts/fct_behandelindex", "marts/fct_reference_strata"} <= keys
     assert graph.get(dg.AssetKey("delivery")).partitions_def == delivery_partitions
     assert graph.get(dg.AssetKey(["marts", "fct_behandelindex"])).partitions_def == period_partitions
+    # the seeds are configuration for every period: their own assets, not partitioned, upstream of the method
+    seeds = {"seeds/periods", "seeds/age_bands", "seeds/prestatie_codes", "seeds/insurer_labels",
+             "seeds/required_insurers"}
+    assert seeds <= keys
+    for seed in seeds:
+        node = graph.get(dg.AssetKey.from_user_string(seed))
+        assert node.partitions_def is None and node.group_name == "configuration", seed
+    assert dg.AssetKey(["seeds", "prestatie_codes"]) in graph.get(dg.AssetKey(["intermediate", "int_claim_lines"])).parent_keys
+    assert {k.to_user_string() for k in defs.resolve_job_def("load_configuration").asset_layer.selected_asset_keys} == seeds
     # every dbt model has a description, an owner and a group for the operations team
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -69,9 +79,9 @@ def test_definitions_load_with_the_whole_path_of_the_data():
             assert node.owners, key
     check_names = {k.name for k in graph.asset_check_keys}
     assert {"delivery_contract", "delivery_contents", "delivery_completeness", "release_ready"} <= check_names
-    for job in ("ingest_delivery", "compute_period", "sign_off", "publish_release"):
+    for job in ("load_configuration", "ingest_delivery", "compute_period", "sign_off", "publish_release"):
         assert defs.resolve_job_def(job) is not None
-    assert {s.name for s in defs.sensors} == {"landing_sensor", "period_sensor"}
+    assert {s.name for s in defs.sensors} == {"configuration_sensor", "landing_sensor", "period_sensor"}
 
 
 def test_dagster_definitions_validate_command_passes():

@@ -1,9 +1,10 @@
 """The behandelindex method: the dbt project, run per period by dagster-dbt.
 
 The method lives only in ``dbt_project/models``; this module only runs it. Every
-model is partitioned by period and computes just ``var('period')`` (incremental delete+insert), so one period's run leaves the others
-untouched. The dbt source ``raw`` is the ``delivery`` asset: a period depends on
-every insurer's delivery of that period.
+model is partitioned by period and computes just that period (incremental
+delete+insert), so one period's run leaves the others untouched. The dbt source
+``raw`` is the ``delivery`` asset: a period depends on every insurer's delivery of
+that period. The seeds are not partitioned: they are the ``configuration`` assets.
 """
 
 import json
@@ -12,16 +13,18 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.assets.configuration import CONFIGURATION_JOB, seeds_loaded
+from orchestration.assets.dbt_translation import translator
 from orchestration.config import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.crashpoints import crash_point
-from orchestration.dbt_manifest import dbt_manifest_path, project_fingerprint
-from orchestration.partitions import period_of_delivery, period_partitions
+from orchestration.dbt_manifest import (
+    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, project_fingerprint, record_fingerprint,
+)
+from orchestration.partitions import period_partitions
 from orchestration.resources import SpiegelResource, dbt_environment, keep_partial_parse
 from orchestration.warehouse import write_lock
-
-OWNER = "team:method"
 
 
 def dbt_period_args(command: str, period: str, extra_vars: Mapping[str, Any] | None = None) -> list[str]:
@@ -31,7 +34,7 @@ def dbt_period_args(command: str, period: str, extra_vars: Mapping[str, Any] | N
 
 
 PERIOD_ENV = "SPIEGEL_PERIOD"  # read by macros/spiegel_period.sql when no var('period') is given
-UNIT_TESTS_PASSED = "unit_tests_passed.txt"
+UNIT_TESTS_PASSED = "unit_tests_passed.txt"   # the fingerprints whose unit tests passed here
 
 
 def dbt_build_invocation(period: str, target: str, with_unit_tests: bool) -> tuple[list[str], dict[str, str]]:
@@ -50,67 +53,44 @@ def dbt_build_invocation(period: str, target: str, with_unit_tests: bool) -> tup
 
 
 def unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> bool:
-    record = paths.dbt_target / UNIT_TESTS_PASSED
-    return record.exists() and fingerprint in record.read_text(encoding="utf-8").split()
+    return fingerprint_recorded(paths, UNIT_TESTS_PASSED, fingerprint)
 
 
 def record_unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> None:
-    with open(paths.dbt_target / UNIT_TESTS_PASSED, "a", encoding="utf-8") as record:
-        record.write(fingerprint + "\n")
-
-
-class SpiegelDbtTranslator(DagsterDbtTranslator):
-    """Raw sources are the ``delivery`` asset; groups follow the dbt layer."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source" and dbt_resource_props["source_name"] == "raw":
-            return dg.AssetKey("delivery")
-        return super().get_asset_key(dbt_resource_props)
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props["resource_type"] == "seed":
-            return "configuration"
-        fqn = dbt_resource_props.get("fqn", [])
-        layer = fqn[1] if len(fqn) > 2 else "method"
-        return f"method_{layer}"
-
-    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
-        return [OWNER]
-
-    def get_partition_mapping(self, dbt_resource_props, dbt_parent_resource_props):
-        if dbt_parent_resource_props.get("resource_type") == "source":
-            return period_of_delivery
-        return None
-
-
-translator = SpiegelDbtTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
-)
+    record_fingerprint(paths, UNIT_TESTS_PASSED, fingerprint)
 
 
 @dbt_assets(
     manifest=dbt_manifest_path(),
-    select="resource_type:seed resource_type:model",
+    project=DBT_PROJECT,
+    select="resource_type:model",
     dagster_dbt_translator=translator,
     partitions_def=period_partitions,
     name="method",
 )
 def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
            spiegel: SpiegelResource) -> Iterator[object]:
-    """Seeds, staging, intermediate and marts of method.md for one period, with their dbt tests.
+    """Staging, intermediate and marts of method.md for one period, with their dbt tests.
 
-    The seeds are (re)loaded in every period run: they are tiny, and the configuration a
-    period was computed with is then always the configuration in the repository.
+    The seeds they read are the ``configuration`` assets (assets/configuration.py),
+    loaded once per version of the dbt project, not per period: a period run refuses to
+    start on seeds older than the repository's, so a period is never computed with a
+    configuration other than the one in the repository.
     """
     dbt_environment(spiegel.paths)
     period = context.partition_key
     chosen = engine()   # SPIEGEL_ENGINE: where the method runs; everything else is the same
+    target = dbt_target(chosen)
+    fingerprint = f"{target}:{project_fingerprint()}"   # per engine too
+    if not seeds_loaded(spiegel.paths, fingerprint):
+        raise dg.Failure(description=(
+            f"The seeds in {target} are not those of dbt_project/ as it is now: materialize the "
+            f"configuration assets first (job {CONFIGURATION_JOB}; `spiegel run` does it itself), "
+            f"then run {period} again."))
     with write_lock(spiegel.paths):
         if chosen == "spark":
             from orchestration import spark_engine
             spark_engine.export_raw_layer(spiegel.paths)
-        target = dbt_target(chosen)
-        fingerprint = f"{target}:{project_fingerprint()}"   # per engine too
         with_unit_tests = not unit_tests_passed(spiegel.paths, fingerprint)
         args, env = dbt_build_invocation(period, target, with_unit_tests)
         with scoped_environment(env):
