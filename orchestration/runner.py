@@ -169,13 +169,15 @@ def ingest(period: str, insurer: str) -> RunOutcome:
     return _execute(INGEST_JOB, delivery_key(period, insurer))
 
 
-def load_configuration_if_changed(paths: SpiegelPaths) -> RunOutcome | None:
-    """Load the seeds when the dbt project changed since they were loaded in this data
-    directory (a run of its own, once per version); None when they are current."""
+def load_configuration_if_changed(paths: SpiegelPaths,
+                                  progress: Callable[[str], None] = print) -> RunOutcome | None:
+    """Load the seeds when this data directory has none yet or the dbt project changed
+    since they were loaded (a run of its own, once per version); None when they are current."""
     from orchestration.assets.configuration import CONFIGURATION_JOB, configuration_needed
 
     if not configuration_needed(paths):
         return None
+    progress("configuration: loading the seeds (none loaded here yet, or dbt_project/ changed since) ...")
     return _execute(CONFIGURATION_JOB, None)
 
 
@@ -244,10 +246,10 @@ def run_period(paths: SpiegelPaths, period: str, force: bool = False,
             progress(f"    {insurer}: a blocking check failed (see `spiegel status` or run {outcome.run_id} in the UI)")
         elif not outcome.success:
             progress(f"    run {outcome.run_id} failed: {outcome.message}")
-    configured = load_configuration_if_changed(paths)
+    configured = load_configuration_if_changed(paths, progress)
     if configured is not None:
-        progress("configuration: the seeds changed since they were loaded here; loaded them again"
-                 if configured.success else f"    configuration run {configured.run_id} failed: {configured.message}")
+        if not configured.success:
+            progress(f"    configuration run {configured.run_id} failed: {configured.message}")
         outcomes.append(configured)
     progress(f"{period}: running the method (dbt) and the release-readiness gate ...")
     outcome = compute_period(period)
