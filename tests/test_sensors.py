@@ -41,7 +41,7 @@ def _requests(sensor, instance) -> list[tuple[str, str]]:
 
 
 def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_redelivery(two_published_periods):
-    from orchestration.sensors import landing_sensor, period_sensor
+    from orchestration.sensors import configuration_sensor, landing_sensor, period_sensor
 
     data = two_published_periods
     paths = SpiegelPaths(data)
@@ -52,9 +52,10 @@ def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_re
         instance = dg.DagsterInstance.get()
         runs_before = len(instance.get_runs())
 
-        # what `spiegel ui` starts: the daemon evaluating both sensors on the CLI's instance
+        # what `spiegel ui` starts: the daemon evaluating the sensors on the CLI's instance
         assert _requests(landing_sensor, instance) == []
         assert _requests(period_sensor, instance) == []
+        assert _requests(configuration_sensor, instance) == []   # the CLI loaded the seeds
 
         # a redelivery lands: exactly its ingestion
         write_delivery(paths.landing, SECOND, "vgz", NEW_DELIVERY, rows=clean_period(SECOND)["vgz"])
@@ -115,3 +116,37 @@ def test_a_period_counts_as_computed_on_the_deliveries_its_readiness_names():
         materialize(instance, "release_readiness", SECOND, verdict="pass")
         assert period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
         assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D2"})
+
+
+def test_a_changed_dbt_project_loads_the_seeds_once_and_periods_wait_for_them(two_published_periods, tmp_path):
+    """The seeds are configuration, loaded once per version of dbt_project/: after a change
+    the configuration sensor asks for exactly one load (its run key is the version), the
+    period sensor waits for it, and a period's method run refuses stale seeds by name."""
+    from orchestration.assets.configuration import SEEDS_LOADED
+    from orchestration.sensors import configuration_sensor, period_sensor
+
+    data = tmp_path / "data"
+    shutil.copytree(two_published_periods, data, symlinks=True)
+    paths = SpiegelPaths(data)
+    record = paths.dbt_target / SEEDS_LOADED
+    loaded = record.read_text(encoding="utf-8").split()
+    assert len(loaded) == 1 and loaded[0].startswith("dev:")
+    record.write_text("dev:an-older-version-of-the-project\n", encoding="utf-8")   # as after an edit
+    with _restored_environment():
+        runner.use_data_dir(paths)
+        instance = dg.DagsterInstance.get()
+        assert _requests(configuration_sensor, instance) == [("None", loaded[0])]
+        result = _evaluate(period_sensor, instance)
+        assert result.run_requests == [] and "configuration" in result.skip_reason.skip_message
+
+        refused = runner.compute_period(SECOND)
+        assert not refused.success and not refused.blocked_by_check
+        assert "load_configuration" in refused.message and SECOND in refused.message
+
+        outcomes = runner.run_period(paths, SECOND, progress=lambda _m: None)
+        assert [o.job for o in outcomes] == ["load_configuration", "compute_period"]
+        assert all(o.success for o in outcomes)
+        assert loaded[0] in record.read_text(encoding="utf-8").split()
+        assert _requests(configuration_sensor, instance) == []
+        # loaded again: no second load for the same version
+        assert runner.load_configuration_if_changed(paths, progress=lambda _m: None) is None
