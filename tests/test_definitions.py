@@ -117,3 +117,21 @@ def test_a_refusal_reports_its_description_not_dagsters_wrapper():
 
     refusal = dg.Failure(description="publish of 2024-v1 refused: no valid sign-off", allow_retries=False)
     assert _failure_message(_failed_step_data(refusal)) == "publish of 2024-v1 refused: no valid sign-off"
+
+
+def test_seeds_count_as_loaded_only_for_the_recorded_version_and_an_existing_warehouse(tmp_path):
+    from orchestration.assets.configuration import SEEDS_LOADED, seeds_fingerprint, seeds_loaded
+    from orchestration.config import SpiegelPaths
+    from orchestration.dbt_manifest import record_fingerprint
+
+    paths = SpiegelPaths(tmp_path / "data")
+    current = seeds_fingerprint("dev")
+    assert current.startswith("dev:") and len(current) == len("dev:") + 64
+    assert not seeds_loaded(paths, current)                       # nothing recorded
+    record_fingerprint(paths, SEEDS_LOADED, current)
+    assert not seeds_loaded(paths, current)                       # recorded, but no warehouse
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    paths.warehouse.write_bytes(b"")
+    assert seeds_loaded(paths, current)
+    assert not seeds_loaded(paths, "dev:" + "0" * 64)             # another version of the project
+    assert not seeds_loaded(paths, "spark:" + current[len("dev:"):])   # per engine

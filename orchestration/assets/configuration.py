@@ -28,7 +28,10 @@ def seeds_fingerprint(target: str) -> str:
 
 
 def seeds_loaded(paths: SpiegelPaths, fingerprint: str) -> bool:
-    return fingerprint_recorded(paths, SEEDS_LOADED, fingerprint)
+    """Loaded for this version of the project, into a warehouse that still exists (a data
+    directory whose warehouse file was removed starts again from nothing)."""
+    warehouse_gone = fingerprint.startswith(f"{dbt_target('duckdb')}:") and not paths.warehouse.exists()
+    return not warehouse_gone and fingerprint_recorded(paths, SEEDS_LOADED, fingerprint)
 
 
 def configuration_needed(paths: SpiegelPaths) -> bool:
