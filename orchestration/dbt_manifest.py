@@ -47,6 +47,12 @@ def project_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def target_fingerprint(target: str) -> str:
+    """The version of the project on one dbt target (``target:sha256``): what the records
+    below are kept per (seeds loaded, unit tests passed)."""
+    return f"{target}:{project_fingerprint()}"
+
+
 def fingerprint_recorded(paths: SpiegelPaths, record: str, fingerprint: str) -> bool:
     """Whether ``fingerprint`` (a version of the project, per target) is in the data
     directory's record ``record``: what was done once for that version (unit tests

@@ -25,8 +25,9 @@ import hashlib
 
 import dagster as dg
 
-from orchestration.assets.configuration import CONFIGURATION_JOB, configuration_needed, seeds_fingerprint
+from orchestration.assets.configuration import CONFIGURATION_JOB, configuration_needed, seeds_loaded
 from orchestration.config import SpiegelPaths, dbt_target, default_data_dir, engine, required_insurers
+from orchestration.dbt_manifest import target_fingerprint
 from orchestration.jobs import (
     INGEST_JOB, PERIOD_JOB, compute_period_job, ingest_delivery_job, load_configuration_job,
 )
@@ -119,9 +120,9 @@ def _delivery_tags(period: str, insurer: str) -> dict[str, str]:
                        "loaded into the warehouse; once per version of the project.")
 def configuration_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     paths = SpiegelPaths(default_data_dir())
-    if not configuration_needed(paths) or _busy(context.instance, CONFIGURATION_JOB, {}):
+    fingerprint = target_fingerprint(dbt_target(engine()))   # hashes the project once per tick
+    if seeds_loaded(paths, fingerprint) or _busy(context.instance, CONFIGURATION_JOB, {}):
         return dg.SensorResult(run_requests=[])
-    fingerprint = seeds_fingerprint(dbt_target(engine()))
     return dg.SensorResult(run_requests=[dg.RunRequest(
         run_key=fingerprint, tags={"spiegel/trigger": "configuration_sensor"})])
 

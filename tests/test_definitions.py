@@ -120,12 +120,12 @@ def test_a_refusal_reports_its_description_not_dagsters_wrapper():
 
 
 def test_seeds_count_as_loaded_only_for_the_recorded_version_and_an_existing_warehouse(tmp_path):
-    from orchestration.assets.configuration import SEEDS_LOADED, seeds_fingerprint, seeds_loaded
+    from orchestration.assets.configuration import SEEDS_LOADED, seeds_loaded
     from orchestration.config import SpiegelPaths
-    from orchestration.dbt_manifest import record_fingerprint
+    from orchestration.dbt_manifest import record_fingerprint, target_fingerprint
 
     paths = SpiegelPaths(tmp_path / "data")
-    current = seeds_fingerprint("dev")
+    current = target_fingerprint("dev")
     assert current.startswith("dev:") and len(current) == len("dev:") + 64
     assert not seeds_loaded(paths, current)                       # nothing recorded
     record_fingerprint(paths, SEEDS_LOADED, current)

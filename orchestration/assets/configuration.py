@@ -14,17 +14,13 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.assets.dbt_translation import translator
 from orchestration.config import SpiegelPaths, dbt_target, engine
 from orchestration.dbt_manifest import (
-    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, project_fingerprint, record_fingerprint,
+    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, record_fingerprint, target_fingerprint,
 )
 from orchestration.resources import SpiegelResource, dbt_environment, keep_partial_parse
 from orchestration.warehouse import write_lock
 
 CONFIGURATION_JOB = "load_configuration"
 SEEDS_LOADED = "seeds_loaded.txt"   # the fingerprints (target:project) whose seeds are loaded here
-
-
-def seeds_fingerprint(target: str) -> str:
-    return f"{target}:{project_fingerprint()}"
 
 
 def seeds_loaded(paths: SpiegelPaths, fingerprint: str) -> bool:
@@ -36,7 +32,7 @@ def seeds_loaded(paths: SpiegelPaths, fingerprint: str) -> bool:
 
 def configuration_needed(paths: SpiegelPaths) -> bool:
     """The seeds of the engine in use are not those of the project as it is now."""
-    return not seeds_loaded(paths, seeds_fingerprint(dbt_target(engine())))
+    return not seeds_loaded(paths, target_fingerprint(dbt_target(engine())))
 
 
 @dbt_assets(
@@ -52,7 +48,7 @@ def configuration(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     dbt_environment(spiegel.paths)
     chosen = engine()
     target = dbt_target(chosen)
-    fingerprint = seeds_fingerprint(target)   # the version loaded, taken before dbt reads it
+    fingerprint = target_fingerprint(target)   # the version loaded, taken before dbt reads it
     with write_lock(spiegel.paths):
         if chosen == "spark":   # every dbt call on Spark registers the raw layer first
             from orchestration import spark_engine

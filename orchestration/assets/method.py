@@ -20,7 +20,7 @@ from orchestration.assets.dbt_translation import translator
 from orchestration.config import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.crashpoints import crash_point
 from orchestration.dbt_manifest import (
-    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, project_fingerprint, record_fingerprint,
+    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, record_fingerprint, target_fingerprint,
 )
 from orchestration.partitions import period_partitions
 from orchestration.resources import SpiegelResource, dbt_environment, keep_partial_parse
@@ -81,7 +81,7 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     period = context.partition_key
     chosen = engine()   # SPIEGEL_ENGINE: where the method runs; everything else is the same
     target = dbt_target(chosen)
-    fingerprint = f"{target}:{project_fingerprint()}"   # per engine too
+    fingerprint = target_fingerprint(target)   # per engine too
     if not seeds_loaded(spiegel.paths, fingerprint):
         raise dg.Failure(description=(
             f"The seeds in {target} are not those of dbt_project/ as it is now: materialize the "

@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 
-from orchestration.gates.dbt_macros import render
 from orchestration.config import EXPECTATIONS_DIR, SEEDS_DIR, period_sort_key, periods
+from orchestration.gates.dbt_macros import render
 from orchestration.warehouse import has_table
 
 CONTENTS = "delivery_contents"
