@@ -231,6 +231,8 @@ def _render_contexts(worker: int, contexts: list[dict[str, Any]], queue) -> dict
         scratch = Path(tempfile.mkdtemp(prefix=f"spiegel-print-{worker}-"))
         try:
             with Chromium(_JOB["chromium"]) as browser:
+                base = scratch / "page.html"   # the page every report is written into (file:// images resolve)
+                base.write_text("<!doctype html><title>Spiegel</title>", encoding="utf-8")
                 backgrounds = {}
                 for discipline, svg_uri in _JOB["backgrounds"].items():
                     image = scratch / f"funnel-{discipline}.jpg"
@@ -241,9 +243,7 @@ def _render_contexts(worker: int, contexts: list[dict[str, Any]], queue) -> dict
                     charts = print_charts(ctx, fn, backgrounds.get(ctx["discipline"]))
                     html = page.render(**ctx, print=True, charts=charts, data_json="", asset_prefix="",
                                        footer_css=_footer_css(ctx))
-                    src = scratch / "page.html"
-                    src.write_text(html, encoding="utf-8")
-                    browser.print_pdf(src.as_uri(), reports_dir / ctx["discipline"] / f"{ctx['agb']}.pdf")
+                    browser.print_html(html, base.as_uri(), reports_dir / ctx["discipline"] / f"{ctx['agb']}.pdf")
                     pdfs += 1
                     if queue is not None and (i + 1) % 100 == 0:
                         queue.put(("progress", worker, f"pdf {i + 1}/{len(contexts)}"))

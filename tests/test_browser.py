@@ -4,6 +4,7 @@ speaks just enough of the DevTools pipe protocol."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -40,12 +41,14 @@ FAKE = textwrap.dedent("""\
                 result = {{"targetId": "t1"}}
             elif method == "Target.attachToTarget":
                 result = {{"sessionId": "s1"}}
+            elif method == "Page.getFrameTree":
+                result = {{"frameTree": {{"frame": {{"id": "f1"}}}}}}
             elif method == "Page.printToPDF":
                 if mode == "hang-first-print" and n == 0:
                     time.sleep(3600)          # the first browser goes silent in the middle of a print
                 result = {{"data": base64.b64encode(b"%PDF-fake " + str(n).encode()).decode()}}
             send({{"id": msg["id"], "result": result}})
-            if method == "Page.navigate":
+            if method in ("Page.navigate", "Page.setDocumentContent"):
                 send({{"method": "Page.loadEventFired", "params": {{}}, "sessionId": "s1"}})
             if method == "Browser.close":
                 sys.exit(0)
@@ -103,3 +106,35 @@ def test_the_real_chromium_still_prints(tmp_path):
         assert browser.restarts == 0
     assert (tmp_path / "page.pdf").read_bytes().startswith(b"%PDF")
     assert os.path.getsize(tmp_path / "page.pdf") > 500
+
+
+def test_a_browser_that_goes_silent_while_printing_a_written_document_is_restarted_once(fake_chromium, tmp_path):
+    binary, state = fake_chromium("hang-first-print")
+    with Chromium(binary, timeout=1.5) as browser:
+        browser.print_html("<p>een</p>", (tmp_path / "base.html").as_uri(), tmp_path / "one.pdf")
+        browser.print_html("<p>twee</p>", (tmp_path / "base.html").as_uri(), tmp_path / "two.pdf")
+        assert browser.restarts == 1
+    assert (tmp_path / "one.pdf").read_bytes() == b"%PDF-fake 1"
+    assert (tmp_path / "two.pdf").read_bytes() == b"%PDF-fake 1"
+
+
+def test_documents_written_into_one_page_print_with_their_own_text_and_images(tmp_path):
+    """print_html reuses one page: each PDF has its own document's words (nothing of the
+    one before) and the file:// image it names."""
+    base = tmp_path / "base.html"
+    base.write_text("<!doctype html><title>base</title>", encoding="utf-8")
+    picture = tmp_path / "picture.html"
+    picture.write_text("<body style='margin:0;background:#c03'></body>", encoding="utf-8")
+    with Chromium(timeout=60) as browser:
+        (tmp_path / "picture.jpg").write_bytes(browser.screenshot(picture.as_uri(), 120, 80))
+        for word in ("Eerste", "Tweede"):
+            html = (f"<html><body><h1>{word} rapport</h1>"
+                    f"<img src='{(tmp_path / 'picture.jpg').as_uri()}' width='120' height='80'></body></html>")
+            browser.print_html(html, base.as_uri(), tmp_path / f"{word}.pdf")
+        assert browser.restarts == 0
+    for word, other in (("Eerste", "Tweede"), ("Tweede", "Eerste")):
+        pdf = tmp_path / f"{word}.pdf"
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert f"{word} rapport" in text and other not in text
+        images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert len(images.strip().splitlines()) == 3      # two header lines and the one image
