@@ -37,6 +37,9 @@ CHROMIUM_FLAGS = [
     "--disable-default-apps", "--mute-audio", "--hide-scrollbars", "--disable-dev-shm-usage",
     "--allow-file-access-from-files",
 ]
+# A browser that only prints needs no compositor thread: about a quarter less CPU per PDF
+# (measured: 0.078 -> 0.058 s), the same pages. Screenshots need it (they never return).
+PRINT_ONLY_FLAGS = ["--disable-threaded-compositing"]
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 
@@ -90,8 +93,9 @@ def _as_fds_3_and_4(read_end: int, write_end: int) -> None:
 class Chromium:
     """A headless Chromium with one page (tab), for printing many documents in a row."""
 
-    def __init__(self, binary: str | None = None, timeout: float | None = None):
+    def __init__(self, binary: str | None = None, timeout: float | None = None, print_only: bool = False):
         self.binary = binary or find_chromium()
+        self.flags = [*CHROMIUM_FLAGS, *(PRINT_ONLY_FLAGS if print_only else [])]
         self.timeout = browser_timeout() if timeout is None else timeout
         self.restarts = 0
         self._profile = tempfile.mkdtemp(prefix="spiegel-chromium-")
@@ -106,7 +110,7 @@ class Chromium:
         self._from_browser, from_browser_w = os.pipe()
         # the child must see the pipe ends as fds 3 and 4
         self._proc = subprocess.Popen(
-            [self.binary, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
+            [self.binary, *self.flags, f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
              "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(3, 4), preexec_fn=lambda: _as_fds_3_and_4(to_browser_r, from_browser_w),
@@ -256,7 +260,9 @@ class Chromium:
     def screenshot(self, url: str, width: int, height: int, scale: float = 2.0, fmt: str = "jpeg") -> bytes:
         """An image of ``url`` (used once per discipline: the funnel's cloud of practices,
         so that every PDF embeds one small JPEG instead of thousands of vector dots).
-        A browser that does not answer is restarted once."""
+        A browser that does not answer is restarted once. Not in a ``print_only`` browser."""
+        if PRINT_ONLY_FLAGS[0] in self.flags:
+            raise BrowserError("a print_only Chromium cannot take screenshots: start one without print_only")
         return self._retrying(self._screenshot, url, width, height, scale, fmt)
 
     def _screenshot(self, url: str, width: int, height: int, scale: float, fmt: str) -> bytes:

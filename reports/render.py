@@ -230,17 +230,12 @@ def _render_contexts(worker: int, contexts: list[dict[str, Any]], queue) -> dict
         t1 = time.monotonic()
         scratch = Path(tempfile.mkdtemp(prefix=f"spiegel-print-{worker}-"))
         try:
-            with Chromium(_JOB["chromium"]) as browser:
+            with Chromium(_JOB["chromium"], print_only=True) as browser:
                 base = scratch / "page.html"   # the page every report is written into (file:// images resolve)
                 base.write_text("<!doctype html><title>Spiegel</title>", encoding="utf-8")
-                backgrounds = {}
-                for discipline, svg_uri in _JOB["backgrounds"].items():
-                    image = scratch / f"funnel-{discipline}.jpg"
-                    image.write_bytes(browser.screenshot(svg_uri, svg.FunnelFrame.W, svg.FunnelFrame.H))
-                    backgrounds[discipline] = image.as_uri()
                 for i, ctx in enumerate(contexts):
                     fn = _JOB["funnels"][ctx["discipline"]]
-                    charts = print_charts(ctx, fn, backgrounds.get(ctx["discipline"]))
+                    charts = print_charts(ctx, fn, _JOB["backgrounds"].get(ctx["discipline"]))
                     html = page.render(**ctx, print=True, charts=charts, data_json="", asset_prefix="",
                                        footer_css=_footer_css(ctx))
                     browser.print_html(html, base.as_uri(), reports_dir / ctx["discipline"] / f"{ctx['agb']}.pdf")
@@ -272,10 +267,14 @@ def _json_for_script(obj: Any) -> str:
 def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Path,
                            practices: list[tuple[str, str]] | None = None,
                            pdf: bool = True, workers: int = 2,
-                           progress: Callable[[str], None] | None = None) -> ReportSummary:
+                           progress: Callable[[str], None] | None = None,
+                           marts: D.Marts | None = None) -> ReportSummary:
     """Write ``release_dir/reports/<discipline>/<practice_agb>.html`` (and ``.pdf``) for every
     status-ok practice of the release, or for the given (discipline, practice_agb) pairs
-    among them. Practices without an index (status not ok) never get a report."""
+    among them. Practices without an index (status not ok) never get a report.
+
+    The figures come from ``marts`` when given (read by the caller, e.g. under the
+    warehouse lock), else from ``warehouse``."""
     say = progress or (lambda _m: None)
     release_dir, warehouse, releases_root = Path(release_dir), Path(warehouse), Path(releases_root)
     chromium = find_chromium() if pdf else None   # fail before any work when Chromium is missing
@@ -285,7 +284,8 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
         wanted = {(d, str(a)) for d, a in practices}
         ok_rows = [r for r in ok_rows if (r.discipline, r.practice_agb) in wanted]
     keys = {(r.discipline, r.practice_agb) for r in ok_rows}
-    marts = D.load_marts(warehouse, release.period, keys)
+    if marts is None:
+        marts = D.load_marts(warehouse, release.period, keys)
     D.attach_marts(release, marts)
     contexts = [practice_context(release, marts, r) for r in ok_rows]
     reports_dir = release_dir / "reports"
@@ -298,11 +298,7 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
 
     scratch = Path(tempfile.mkdtemp(prefix="spiegel-reports-"))
     try:
-        backgrounds = {}
-        for discipline, fn in release.funnels.items():
-            path = scratch / f"funnel-{discipline}.svg"
-            path.write_text(svg.funnel_background(fn), encoding="utf-8")
-            backgrounds[discipline] = path.as_uri()
+        backgrounds = _funnel_backgrounds(release, scratch, chromium) if pdf else {}
         _JOB.clear()
         _JOB.update(reports_dir=reports_dir, pdf=pdf, chromium=chromium, funnels=release.funnels,
                     backgrounds=backgrounds)
@@ -324,6 +320,22 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
     say(f"reports: {html_count} HTML in {seconds_html:.1f} s, {pdf_count} PDF in {seconds_pdf:.1f} s "
         f"({summary.seconds_per_pdf:.3f} s per PDF)")
     return summary
+
+
+def _funnel_backgrounds(release: D.Release, scratch: Path, chromium: str) -> dict[str, str]:
+    """discipline -> file:// URI of a JPEG of its funnel's cloud of practices, taken once
+    here for every PDF worker (whose print-only browsers cannot take screenshots)."""
+    backgrounds = {}
+    if not release.funnels:
+        return backgrounds
+    with Chromium(chromium) as browser:
+        for discipline, fn in release.funnels.items():
+            source = scratch / f"funnel-{discipline}.svg"
+            source.write_text(svg.funnel_background(fn), encoding="utf-8")
+            image = scratch / f"funnel-{discipline}.jpg"
+            image.write_bytes(browser.screenshot(source.as_uri(), svg.FunnelFrame.W, svg.FunnelFrame.H))
+            backgrounds[discipline] = image.as_uri()
+    return backgrounds
 
 
 def _run_forked(shares: list[list[dict[str, Any]]], say: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -362,10 +374,12 @@ def _run_forked(shares: list[list[dict[str, Any]]], say: Callable[[str], None]) 
 
 
 # -- national overview ----------------------------------------------------------------------
-def render_national_overview(release_dir: Path, warehouse: Path, releases_root: Path, out_dir: Path) -> Path:
+def render_national_overview(release_dir: Path, warehouse: Path, releases_root: Path, out_dir: Path,
+                             marts: D.Marts | None = None) -> Path:
     release_dir, out_dir = Path(release_dir), Path(out_dir)
     release = D.load_release(release_dir, Path(releases_root))
-    marts = D.load_marts(Path(warehouse), release.period, set())
+    if marts is None:
+        marts = D.load_marts(Path(warehouse), release.period, set())
     D.attach_marts(release, marts)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not (out_dir / "plotly.min.js").exists():

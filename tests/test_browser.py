@@ -138,3 +138,15 @@ def test_documents_written_into_one_page_print_with_their_own_text_and_images(tm
         assert f"{word} rapport" in text and other not in text
         images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert len(images.strip().splitlines()) == 3      # two header lines and the one image
+
+
+def test_a_print_only_browser_refuses_screenshots_with_a_clear_error(tmp_path):
+    from reports.browser import BrowserError
+
+    page = tmp_path / "page.html"
+    page.write_text("<p>Spiegel</p>", encoding="utf-8")
+    with Chromium(timeout=30, print_only=True) as browser:
+        with pytest.raises(BrowserError, match="print_only Chromium cannot take screenshots"):
+            browser.screenshot(page.as_uri(), 100, 100)
+        browser.print_html("<p>Spiegel</p>", page.as_uri(), tmp_path / "page.pdf")
+    assert (tmp_path / "page.pdf").read_bytes().startswith(b"%PDF")
