@@ -7,6 +7,11 @@ written again: a redelivery, a new sign-off and a new ``spiegel publish`` make t
 next revision. Publishing again with the same sign-off is a no-op that names the
 revision already published.
 
+The warehouse is read once, at the start, under its shared lock (the tables, the gate
+results and every figure the reports show); the reports are rendered after the lock
+is released, so a method run of another period need not wait for a publish's PDFs.
+Two publishes never overlap (``releases/.publish.lock``).
+
 The published numbers are the dbt marts, written as they are: Python formats, it
 never computes the index.
 """
@@ -214,52 +219,64 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
                 gate_results = _gate_summaries(con, period)
             finally:
                 con.close()
+            # the reports' figures too, so that nothing after this reads the warehouse: a
+            # period's method run may write it while this one renders its reports
+            report_marts = _read_report_marts(paths, period, report_practices) if reports else None
             timings["read_marts"] = time.monotonic() - started
 
-            _remove_abandoned_temp_folders(paths.releases / period)
-            revision = _next_revision(paths, period)
-            final = paths.releases / period / revision
-            tmp = paths.releases / period / f".tmp-{revision}-{os.getpid()}"
-            if tmp.exists():
-                shutil.rmtree(tmp)
-            tmp.mkdir(parents=True)
-            try:
+        _remove_abandoned_temp_folders(paths.releases / period)
+        revision = _next_revision(paths, period)
+        final = paths.releases / period / revision
+        tmp = paths.releases / period / f".tmp-{revision}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            t0 = time.monotonic()
+            files: dict[str, Any] = {}
+            for name, frame in frames.items():
+                write_csv(frame, tmp / name)
+                files[name] = {"sha256": _sha256(tmp / name), "rows": int(len(frame))}
+            timings["write_tables"] = time.monotonic() - t0
+            release = _release_json(state, signoff, revision, gate_results, files, {})
+            (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            crash_point("publish_tables_written")
+            report_counts: dict[str, int] = {}
+            if reports:
                 t0 = time.monotonic()
-                files: dict[str, Any] = {}
-                for name, frame in frames.items():
-                    write_csv(frame, tmp / name)
-                    files[name] = {"sha256": _sha256(tmp / name), "rows": int(len(frame))}
-                timings["write_tables"] = time.monotonic() - t0
-                release = _release_json(state, signoff, revision, gate_results, files, {})
-                (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-                crash_point("publish_tables_written")
-                report_counts: dict[str, int] = {}
-                if reports:
-                    t0 = time.monotonic()
-                    report_counts = _render_reports(tmp, paths, report_practices, say)
-                    timings["reports"] = time.monotonic() - t0
-                    release["reports"] = report_counts
-                    (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n",
-                                                      encoding="utf-8")
-                _fsync_tree(tmp)
-                os.rename(tmp, final)  # the one step that makes the revision visible
-                crash_point("publish_renamed")
-                _fsync_tree(final.parent)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+                report_counts = _render_reports(tmp, paths, report_practices, report_marts, say)
+                timings["reports"] = time.monotonic() - t0
+                release["reports"] = report_counts
+                (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n",
+                                                  encoding="utf-8")
+            _fsync_tree(tmp)
+            os.rename(tmp, final)  # the one step that makes the revision visible
+            crash_point("publish_renamed")
+            _fsync_tree(final.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         archive_old_periods(paths)
     timings["total"] = time.monotonic() - started
     say(f"{period}: published {revision} at {final}")
     return PublishResult(period, revision, final, True, timings, report_counts)
 
 
-def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, say) -> dict[str, int]:
+def _read_report_marts(paths: SpiegelPaths, period: str, practices):
+    """The period's figures every report and the national overview show (``reports.data.Marts``),
+    read while the caller holds the warehouse lock."""
+    from reports.data import load_marts
+
+    wanted = None if practices is None else {(d, str(a)) for d, a in practices}
+    return load_marts(paths.warehouse, period, wanted)
+
+
+def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, marts, say) -> dict[str, int]:
     from reports import render_national_overview, render_release_reports
 
     summary = render_release_reports(release_dir, paths.warehouse, paths.releases, practices=practices,
-                                     pdf=True, progress=say)
-    render_national_overview(release_dir, paths.warehouse, paths.releases, release_dir / "reports")
+                                     pdf=True, progress=say, marts=marts)
+    render_national_overview(release_dir, paths.warehouse, paths.releases, release_dir / "reports", marts=marts)
     return {"html": summary.html_count, "pdf": summary.pdf_count,
             "seconds_per_pdf": round(summary.seconds_per_pdf, 4)}
 
