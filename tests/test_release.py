@@ -167,3 +167,28 @@ def test_data_directory_is_not_world_readable(paths):
     _land_and_ingest(paths, insurers=["vgz"])
     assert paths.data_dir.stat().st_mode & 0o077 == 0
     assert paths.warehouse.stat().st_mode & 0o077 == 0
+
+
+def test_the_reports_are_rendered_after_the_warehouse_is_released(paths, monkeypatch):
+    """A publish reads the warehouse at its start; while it renders the reports (minutes at
+    national scale) another period's method run can take the warehouse's write lock."""
+    import orchestration.publish as publish
+    from orchestration.warehouse import write_lock
+
+    _land_and_ingest(paths)
+    record_signoff(paths, _judge(paths), "anna", "checked")
+    figures = object()
+    seen = {}
+    monkeypatch.setattr(publish, "_read_report_marts", lambda p, period, practices: figures)
+
+    def render(release_dir, p, practices, marts, say):
+        seen["marts"] = marts
+        with write_lock(paths, timeout=1.0):       # exclusive, as a method run takes it
+            seen["warehouse_free"] = True
+        assert (paths.releases / ".publish.lock").exists()
+        return {"html": 0, "pdf": 0, "seconds_per_pdf": 0.0}
+
+    monkeypatch.setattr(publish, "_render_reports", render)
+    result = publish_release(paths, PERIOD, reports=True)
+    assert result.created and seen == {"marts": figures, "warehouse_free": True}
+    assert json.loads((result.path / "release.json").read_text())["reports"]["html"] == 0
