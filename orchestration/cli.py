@@ -225,34 +225,45 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration import runner, synthetic
     from orchestration.landing import landed_periods
-    from orchestration.publish import newest_revision
+    from orchestration.publisher import Publisher
 
     paths = _paths(args)
     started = time.monotonic()
-    if not landed_periods(paths.landing):
-        say(f"generating synthetic deliveries for {', '.join(map(str, args.years))} "
-            f"({args.practices} practices, seed {args.seed}) ...")
-        summary = synthetic.generate(paths.data_dir, years=list(args.years), practices=args.practices,
-                                     seed=args.seed, progress=say)
-        say(f"  {len(summary.deliveries)} deliveries, {summary.claim_lines:,} claim lines in {summary.seconds:.1f} s")
-    else:
-        say(f"using the deliveries already under {paths.landing}")
-    published = []
-    for period in landed_periods(paths.landing):
-        runner.run_period(paths, period, progress=say)
-        status = period_status(paths, period)
-        if status["verdict"] != "pass":
-            say(f"{period}: BLOCKED, not published: " + " | ".join(status["blocking_reasons"]))
-            continue
-        if status["signoff"] is None:
-            outcome = runner.sign_off(period, "demo", "demo run: synthetic data, signed off automatically")
+    published: list[Path] = []
+    # the publishing process starts (and imports) while the data is generated
+    with Publisher(paths) as publisher:
+        if not landed_periods(paths.landing):
+            say(f"generating synthetic deliveries for {', '.join(map(str, args.years))} "
+                f"({args.practices} practices, seed {args.seed}) ...")
+            summary = synthetic.generate(paths.data_dir, years=list(args.years), practices=args.practices,
+                                         seed=args.seed, progress=say)
+            say(f"  {len(summary.deliveries)} deliveries, {summary.claim_lines:,} claim lines in {summary.seconds:.1f} s")
+        else:
+            say(f"using the deliveries already under {paths.landing}")
+
+        def collect_published() -> None:
+            outcome = publisher.result()
             if not outcome.success:
-                raise CommandError(f"demo sign-off of {period} failed: {outcome.message}")
-        say(f"{period}: publishing ...")
-        outcome = runner.publish(period)
-        if not outcome.success:
-            raise CommandError(f"demo publish of {period} failed: {outcome.message}")
-        published.append(newest_revision(paths, period))
+                raise CommandError(f"demo publish of {outcome.period} failed: {outcome.message}")
+            say(f"{outcome.period}: published {outcome.revision} ({outcome.seconds:.0f} s, reports included)")
+            published.append(Path(outcome.revision))
+
+        for period in landed_periods(paths.landing):
+            runner.run_period(paths, period, progress=say)
+            status = period_status(paths, period)
+            if status["verdict"] != "pass":
+                say(f"{period}: BLOCKED, not published: " + " | ".join(status["blocking_reasons"]))
+                continue
+            if status["signoff"] is None:
+                outcome = runner.sign_off(period, "demo", "demo run: synthetic data, signed off automatically")
+                if not outcome.success:
+                    raise CommandError(f"demo sign-off of {period} failed: {outcome.message}")
+            if publisher.busy:
+                collect_published()   # a period's reports show the periods before it: in order
+            say(f"{period}: publishing (tables, release.json, reports) beside the next period ...")
+            publisher.submit(period)
+        while publisher.busy:
+            collect_published()
     say("")
     say(f"demo finished in {time.monotonic() - started:.0f} s; published {len(published)} period(s):")
     for rev in published:

@@ -1,0 +1,48 @@
+"""``spiegel demo`` end to end on a small population, and its publishing process.
+
+The demo publishes one period in a child process (orchestration/publisher.py) while
+the next period is ingested and computed; a period's reports show the periods before
+it, so the publishes must still happen in order, each complete with its reports.
+"""
+from __future__ import annotations
+
+import json
+
+from pipeline import spiegel
+from orchestration.config import SpiegelPaths
+from orchestration.publisher import Publisher
+
+PERIODS = ("2024-v1", "2024-v2", "2024-v3")
+
+
+def test_the_demo_publishes_every_period_in_order_with_its_reports(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert spiegel(data, "demo", "--years", "2024", "--practices", "20", "--seed", "3") == 0
+    out = capsys.readouterr().out
+    for period in PERIODS:
+        release = json.loads((data / "releases" / period / "r1" / "release.json").read_text())
+        ok = [line for line in (data / "releases" / period / "r1" / "behandelindex.csv").read_text().splitlines()
+              if ",ok," in line]
+        assert release["reports"]["html"] == release["reports"]["pdf"] == len(ok) > 10
+        assert f"{period}: published {data / 'releases' / period / 'r1'}" in out
+    # the last period's reports show the two before it: they were published first
+    report = next((data / "releases" / "2024-v3" / "r1" / "reports" / "fysiotherapie").glob("*.html"))
+    html = report.read_text(encoding="utf-8")
+    assert all(label in html for label in ("2024 v1", "2024 v2", "2024 v3"))
+    assert out.index("2024-v1: published") < out.index("2024-v2: published") < out.index("2024-v3: published")
+
+
+def test_the_publishing_process_answers_each_period_in_order_and_reports_refusals(tmp_path):
+    paths = SpiegelPaths(tmp_path / "data")
+    with Publisher(paths) as publisher:
+        publisher.submit("2024-v2")
+        publisher.submit("2024-v1")
+        assert publisher.busy
+        first, second = publisher.result(), publisher.result()
+        assert not publisher.busy
+    assert (first.period, second.period) == ("2024-v2", "2024-v1")
+    for answer in (first, second):
+        assert not answer.success and answer.revision is None
+        assert f"publish of {answer.period} refused" in answer.message
+    assert "2024-v1: FAILED" in (paths.data_dir / "logs" / "publisher.log").read_text()
+    assert not (paths.releases / "2024-v1").exists()
