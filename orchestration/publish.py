@@ -31,7 +31,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from orchestration.config import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, period_sort_key
+from orchestration.config import (CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, period_sort_key,
+                                  report_workers)
 from orchestration.crashpoints import crash_point
 from orchestration.locks import file_lock
 from orchestration.readiness import PeriodState, period_state
@@ -275,7 +276,7 @@ def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, marts, sa
     from reports import render_national_overview, render_release_reports
 
     summary = render_release_reports(release_dir, paths.warehouse, paths.releases, practices=practices,
-                                     pdf=True, progress=say, marts=marts)
+                                     pdf=True, workers=report_workers(), progress=say, marts=marts)
     render_national_overview(release_dir, paths.warehouse, paths.releases, release_dir / "reports", marts=marts)
     return {"html": summary.html_count, "pdf": summary.pdf_count,
             "seconds_per_pdf": round(summary.seconds_per_pdf, 4)}

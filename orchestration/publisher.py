@@ -15,13 +15,14 @@ each with one JSON line on its stdout (``period``, ``success``, ``message``, ``r
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.config import SpiegelPaths
+from orchestration.config import REPORT_WORKERS_ENV, SpiegelPaths
 
 
 @dataclass
@@ -41,10 +42,12 @@ class Publisher:
         self.log_path = paths.data_dir / "logs" / "publisher.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._pending: list[str] = []
+        # one PDF worker: the other core runs the next period (unless the operator chose)
+        env = {**os.environ, REPORT_WORKERS_ENV: os.environ.get(REPORT_WORKERS_ENV) or "1"}
         with open(self.log_path, "w", encoding="utf-8") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "orchestration.publisher", str(paths.data_dir)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, encoding="utf-8")
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, encoding="utf-8", env=env)
 
     @property
     def busy(self) -> bool:

@@ -46,3 +46,18 @@ def test_the_publishing_process_answers_each_period_in_order_and_reports_refusal
         assert f"publish of {answer.period} refused" in answer.message
     assert "2024-v1: FAILED" in (paths.data_dir / "logs" / "publisher.log").read_text()
     assert not (paths.releases / "2024-v1").exists()
+
+
+def test_the_number_of_pdf_workers_comes_from_the_environment(monkeypatch):
+    import pytest
+
+    from orchestration.config import REPORT_WORKERS_ENV, report_workers
+
+    monkeypatch.delenv(REPORT_WORKERS_ENV, raising=False)
+    assert report_workers() == 2
+    monkeypatch.setenv(REPORT_WORKERS_ENV, "1")
+    assert report_workers() == 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(REPORT_WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match="SPIEGEL_REPORT_WORKERS must be a whole number of at least 1"):
+            report_workers()
