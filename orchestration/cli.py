@@ -267,9 +267,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     say("")
     say(f"demo finished in {time.monotonic() - started:.0f} s; published {len(published)} period(s):")
     for rev in published:
-        if rev is not None:
-            say(f"  {rev}  (reports: {rev / 'reports'})")
-    if published and published[-1] is not None:
+        say(f"  {rev}  (reports: {rev / 'reports'})")
+    if published:
         say(f"national overview: {published[-1] / 'reports' / 'national_overview.html'}")
     say(f"status:   spiegel status --data-dir {paths.data_dir}")
     say(f"the UI:   spiegel ui --data-dir {paths.data_dir}   (then open http://127.0.0.1:3000)")

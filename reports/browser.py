@@ -95,6 +95,7 @@ class Chromium:
 
     def __init__(self, binary: str | None = None, timeout: float | None = None, print_only: bool = False):
         self.binary = binary or find_chromium()
+        self.print_only = print_only
         self.flags = [*CHROMIUM_FLAGS, *(PRINT_ONLY_FLAGS if print_only else [])]
         self.timeout = browser_timeout() if timeout is None else timeout
         self.restarts = 0
@@ -261,7 +262,7 @@ class Chromium:
         """An image of ``url`` (used once per discipline: the funnel's cloud of practices,
         so that every PDF embeds one small JPEG instead of thousands of vector dots).
         A browser that does not answer is restarted once. Not in a ``print_only`` browser."""
-        if PRINT_ONLY_FLAGS[0] in self.flags:
+        if self.print_only:
             raise BrowserError("a print_only Chromium cannot take screenshots: start one without print_only")
         return self._retrying(self._screenshot, url, width, height, scale, fmt)
 
