@@ -16,11 +16,15 @@ other on those files (the first scan warms the page cache for all):
    landing zone hard-links the same files, once per ``--engines`` (default duckdb; spark
    is issue 16's local Spark): wall time and peak RSS of its whole process tree.
 
-Finally the platform's index (``marts.fct_behandelindex`` of each run) is compared with
+Then the platform's index (``marts.fct_behandelindex`` of each run) is compared with
 the pandas result and with the other engine's row by row, so the figures are known to be
-for the same answer. It
+for the same answer. Last, what no ``spiegel run`` can avoid, whatever its data: the
+fixed stack's imports (Dagster with the definitions, Great Expectations, dbt), each
+timed in a fresh interpreter, and the time dbt's nodes spent executing in the method
+run (from its ``run_results.json``). It
 prints a table (wall time, × floor, peak RSS, and "spiegel faster": the pandas wall
-time divided by spiegel's) and writes the figures as JSON (default
+time divided by spiegel's), the time issue 17's 3 × target leaves ``spiegel run``
+against each pandas run, and writes the figures as JSON (default
 ``DIR/bench/side-by-side-<F>.json``). Nothing here tunes either side: run it on an idle
 machine, the load average before and after is in the JSON.
 """
@@ -54,6 +58,25 @@ EXTRAPOLATE_FROM_LINES = 1_000_000
 ENV_OF_THE_CALLER = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME", "SPIEGEL_PERIOD")
 INDEX_KEY = ["discipline", "practice_agb"]
 FLOAT_TOLERANCE = 1e-9
+TARGET_SPEEDUP = 3.0                 # issue 17: spiegel run at least 3 x faster than the pandas script
+# What every `spiegel run` pays before it reads a line, whatever it is given: the fixed
+# stack's imports. The CLI process imports Dagster with the platform's definitions (and
+# dagster-dbt) and, for the gates, Great Expectations; each dbt run is a subprocess of
+# dagster-dbt that imports dbt again.
+STACK_IMPORTS = {
+    "dagster, dagster-dbt and the definitions (the CLI process)": "orchestration.definitions",
+    "Great Expectations (the gates, in the CLI process)": "great_expectations",
+    "dbt (the subprocess of every dbt run)": "dbt.cli.main",
+}
+# Run as a file, not with -c: pyspark (a Great Expectations import) exits a process
+# whose __main__ has no file, taking it for a doctest run.
+IMPORT_PROBE = """\
+import importlib, sys, time
+sys.path.insert(0, sys.argv[2])
+started = time.perf_counter()
+importlib.import_module(sys.argv[1])
+print(f"import_seconds={time.perf_counter() - started:.4f}")
+"""
 
 
 # ---------------------------------------------------------------- measuring a subprocess
@@ -185,6 +208,46 @@ def run_spiegel(run: SpiegelPaths, period: str, engine: str = "duckdb") -> Measu
     return measure(command, env=env)
 
 
+# ---------------------------------------------------------------- what no run can avoid
+
+def stack_import_seconds(work: Path, repeats: int = 3) -> dict[str, float]:
+    """Seconds to import each part of the fixed stack in a fresh interpreter (the fastest
+    of ``repeats``, with warm file caches): a floor under any ``spiegel run``."""
+    probe = work / "import_probe.py"
+    probe.write_text(IMPORT_PROBE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_OF_THE_CALLER}
+    env["SPIEGEL_DATA_DIR"] = str(work / "import-probe")
+    seconds = {}
+    for what, module in STACK_IMPORTS.items():
+        runs = []
+        for _ in range(repeats):
+            done = subprocess.run([sys.executable, str(probe), module, str(REPO_ROOT)], cwd=REPO_ROOT, env=env,
+                                  capture_output=True, text=True, check=False)
+            found = re.search(r"import_seconds=([0-9.]+)", done.stdout)
+            if done.returncode != 0 or not found:
+                raise RuntimeError(f"importing {module} failed (exit {done.returncode}): {done.stderr[-800:]}")
+            runs.append(float(found.group(1)))
+        seconds[what] = round(min(runs), 3)
+    return seconds
+
+
+def dbt_node_seconds(run: SpiegelPaths) -> dict[str, float] | None:
+    """Time dbt's nodes spent executing in the run's method (run_results.json of the
+    period's dbt run): the engine's own work for the models and their tests, without
+    dbt's start-up and per-node bookkeeping; unit tests (once per project version) apart."""
+    found = sorted((run.data_dir / "dbt_target").glob("method-*/run_results.json"))
+    if not found:
+        return None
+    results = json.loads(found[-1].read_text(encoding="utf-8"))["results"]
+    kinds = {"model": "models", "test": "data_tests", "unit_test": "unit_tests"}
+    seconds = dict.fromkeys(kinds.values(), 0.0)
+    for node in results:
+        kind = kinds.get(node["unique_id"].split(".")[0])
+        if kind:
+            seconds[kind] += node.get("execution_time") or 0.0
+    return {kind: round(value, 3) for kind, value in seconds.items()}
+
+
 # ---------------------------------------------------------------- same answer?
 
 def platform_index(run: SpiegelPaths, period: str) -> pd.DataFrame:
@@ -255,7 +318,8 @@ def national_rss_estimate_gb(measured: Contender, lines: int, import_rss_mb: flo
 
 
 def figures_of(args: argparse.Namespace, lines: int, floor: float, generation: float | None,
-               contenders: list[Contender], same_index: dict, import_rss_mb: float) -> dict:
+               contenders: list[Contender], same_index: dict, import_rss_mb: float,
+               stack_imports: dict[str, float] | None = None, dbt_nodes: dict[str, float] | None = None) -> dict:
     spiegel = next(c for c in contenders if c.name.startswith("spiegel run"))   # the first engine asked
     rows = []
     for c in contenders:
@@ -265,6 +329,8 @@ def figures_of(args: argparse.Namespace, lines: int, floor: float, generation: f
             row["spiegel_speedup"] = (round(c.seconds / spiegel.seconds, 2)
                                       if c.seconds and spiegel.seconds else None)
             row["peak_rss_gb_extrapolated_to_national_year"] = national_rss_estimate_gb(c, lines, import_rss_mb)
+            row["spiegel_seconds_for_target"] = (round(c.seconds / TARGET_SPEEDUP, 3) if c.seconds else None)
+            row["target_met"] = bool(row["spiegel_speedup"] and row["spiegel_speedup"] >= TARGET_SPEEDUP)
         rows.append(row)
     return {
         "scale": args.scale, "period": args.period, "claim_lines": lines, "seed": args.seed,
@@ -274,6 +340,10 @@ def figures_of(args: argparse.Namespace, lines: int, floor: float, generation: f
         "python_pandas_import_rss_mb": round(import_rss_mb, 1),
         "contenders": rows,
         "same_index": same_index,
+        "target_speedup": TARGET_SPEEDUP,
+        "stack_import_seconds": stack_imports,
+        "stack_import_seconds_total": round(sum(stack_imports.values()), 3) if stack_imports else None,
+        "dbt_node_seconds": dbt_nodes,
         "cpu_count": os.cpu_count(), "load_average_before": args.load_before, "load_average_after": os.getloadavg(),
         "python": sys.version.split()[0], "pandas": pd.__version__,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -301,6 +371,27 @@ def print_table(figures: dict) -> None:
     verdict = "yes" if same["equal"] else "NO: " + "; ".join(same["differences"])
     print(f"same index from {', '.join(same.get('compared', ['pandas', 'spiegel']))} "
           f"({same['rows']:,} practice rows): {verdict}")
+    print_floor_under_spiegel(figures)
+
+
+def print_floor_under_spiegel(figures: dict) -> None:
+    """What every run pays whatever its data, against what the 3 x target leaves it."""
+    imports = figures.get("stack_import_seconds")
+    if imports:
+        print("what every spiegel run pays before it reads a line (imports, each in a fresh interpreter):")
+        for what, seconds in imports.items():
+            print(f"    {what:<62}{seconds:>6.1f} s")
+        print(f"    {'together':<62}{figures['stack_import_seconds_total']:>6.1f} s")
+    nodes = figures.get("dbt_node_seconds")
+    if nodes:
+        print(f"dbt's nodes executing in the method run: models {nodes['models']:.1f} s, data tests "
+              f"{nodes['data_tests']:.1f} s (unit tests {nodes['unit_tests']:.1f} s, once per project version)")
+    for c in figures["contenders"]:
+        if c.get("spiegel_seconds_for_target") is None:
+            continue
+        verdict = "met" if c["target_met"] else "NOT met"
+        print(f"{figures['target_speedup']:g} x faster than {c['name']}: spiegel run within "
+              f"{c['spiegel_seconds_for_target']:.1f} s, {verdict}")
 
 
 # ---------------------------------------------------------------- main
@@ -376,7 +467,11 @@ def main(argv: list[str] | None = None) -> int:
                       "compared": sorted(indexes)}
 
     import_rss_mb = measure([sys.executable, "-c", "import numpy, pandas"]).peak_rss_mb
-    figures = figures_of(args, lines, floor, generation, contenders, same_index, import_rss_mb)
+    print("side-by-side: the fixed stack's imports, each in a fresh interpreter ...")
+    stack_imports = stack_import_seconds(work)
+    dbt_nodes = dbt_node_seconds(SpiegelPaths(work / "run")) if "duckdb" in args.engines else None
+    figures = figures_of(args, lines, floor, generation, contenders, same_index, import_rss_mb,
+                         stack_imports, dbt_nodes)
     output = args.output or data_dir / "bench" / f"side-by-side-{args.scale:g}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
