@@ -232,7 +232,8 @@ def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
 def run_period(paths: SpiegelPaths, period: str, force: bool = False,
                progress: Callable[[str], None] = print) -> list[RunOutcome]:
     """Ingest every required insurer's delivery in force (changed ones, or all with
-    ``force``), then run the method and the readiness gate for the period."""
+    ``force``), load the seeds if the dbt project changed since they were loaded, then
+    run the method and the readiness gate for the period (not when the seeds failed)."""
     outcomes = []
     insurers = required_insurers(period)
     for n, insurer in enumerate(insurers, 1):
@@ -248,9 +249,13 @@ def run_period(paths: SpiegelPaths, period: str, force: bool = False,
             progress(f"    run {outcome.run_id} failed: {outcome.message}")
     configured = load_configuration_if_changed(paths, progress)
     if configured is not None:
-        if not configured.success:
-            progress(f"    configuration run {configured.run_id} failed: {configured.message}")
         outcomes.append(configured)
+        if not configured.success:
+            # the method run would only refuse the seeds by name: one failed run, not two
+            progress(f"    configuration run {configured.run_id} failed: {configured.message}")
+            progress(f"{period}: the method is not run until the seeds load (see dbt_project/seeds/ and "
+                     f"the run's log in the UI; then run again)")
+            return outcomes
     progress(f"{period}: running the method (dbt) and the release-readiness gate ...")
     outcome = compute_period(period)
     outcomes.append(outcome)

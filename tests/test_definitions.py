@@ -135,3 +135,45 @@ def test_seeds_count_as_loaded_only_for_the_recorded_version_and_an_existing_war
     assert seeds_loaded(paths, current)
     assert not seeds_loaded(paths, "dev:" + "0" * 64)             # another version of the project
     assert not seeds_loaded(paths, "spark:" + current[len("dev:"):])   # per engine
+
+
+def _run_period_with(monkeypatch, tmp_path, configured):
+    """runner.run_period with every delivery unchanged and the seeds' run answering
+    ``configured`` (None: loaded already): (outcomes, periods computed, lines said)."""
+    from orchestration import runner
+    from orchestration.config import SpiegelPaths
+
+    computed, said = [], []
+
+    def compute(period):
+        computed.append(period)
+        return runner.RunOutcome("compute_period", period, "run-method", True)
+
+    monkeypatch.setattr(runner, "needs_ingestion", lambda paths, period, insurer: False)
+    monkeypatch.setattr(runner, "load_configuration_if_changed", lambda paths, progress: configured)
+    monkeypatch.setattr(runner, "compute_period", compute)
+    outcomes = runner.run_period(SpiegelPaths(tmp_path / "data"), "2024-v1", progress=said.append)
+    return outcomes, computed, said
+
+
+def test_a_failed_seeds_run_stops_the_period_before_its_method_run(monkeypatch, tmp_path):
+    """The method run would only refuse stale seeds: the operator sees one failed run, the
+    seeds', with its reason, and the CLI exits with it (a crashed outcome)."""
+    from orchestration.runner import RunOutcome
+
+    failed = RunOutcome("load_configuration", "None", "run-seeds", False, "seed insurer_labels: 2 tests failed")
+    outcomes, computed, said = _run_period_with(monkeypatch, tmp_path, failed)
+    assert outcomes == [failed] and failed.crashed
+    assert computed == []
+    assert any("run-seeds failed: seed insurer_labels: 2 tests failed" in line for line in said)
+    assert any("2024-v1: the method is not run until the seeds load" in line for line in said)
+
+
+def test_loaded_or_current_seeds_go_on_to_the_method_run(monkeypatch, tmp_path):
+    from orchestration.runner import RunOutcome
+
+    loaded = RunOutcome("load_configuration", "None", "run-seeds", True)
+    outcomes, computed, _ = _run_period_with(monkeypatch, tmp_path, loaded)
+    assert [o.job for o in outcomes] == ["load_configuration", "compute_period"] and computed == ["2024-v1"]
+    outcomes, computed, _ = _run_period_with(monkeypatch, tmp_path, None)
+    assert [o.job for o in outcomes] == ["compute_period"] and computed == ["2024-v1"]
