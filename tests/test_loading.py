@@ -105,3 +105,34 @@ def test_a_rejected_delivery_leaves_no_table(tmp_path, name):
         assert not verdict.accepted
         assert con.execute("select count(*) from duckdb_tables() where table_name = 'delivery_rows' "
                            "or starts_with(table_name, ?)", [INCOMING_PREFIX]).fetchone()[0] == 0
+
+
+def test_a_missing_insurer_is_one_blocking_reason_not_two(tmp_path):
+    """The landing zone's check and the readiness gate both see a missing delivery; the
+    operator reads it once, in the words that name the folder to look in."""
+    from delivery_factory import clean_period
+    from orchestration import gates
+    from orchestration.readiness import period_state, record_readiness
+    from orchestration.warehouse import record_delivery, record_missing
+
+    paths = SpiegelPaths(tmp_path / "data")
+    absent = "eno"
+    for insurer, rows in clean_period(PERIOD).items():
+        if insurer != absent:
+            write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows)
+    with connect_write(paths) as con:
+        for insurer in sorted(clean_period(PERIOD)):
+            ref = find_in_force(paths.landing, PERIOD, insurer)
+            if ref is None:
+                record_missing(con, PERIOD, insurer)
+                continue
+            record_delivery(con, load_delivery(con, ref))
+            for check in (gates.check_delivery_contents, gates.check_delivery_completeness):
+                gates.record_gate_result(con, check(con, PERIOD, insurer, paths))
+        readiness = gates.check_release_readiness(con, PERIOD, paths)
+        record_readiness(con, PERIOD, readiness.passed, readiness.blocking_reasons, readiness.warnings)
+        state = period_state(con, paths, PERIOD)
+    assert any(r.startswith(f"{absent}: no delivery for {PERIOD} ") for r in readiness.blocking_reasons)
+    assert [r for r in state.blocking_reasons if r.startswith(f"{absent}:")] == [
+        f"{absent}: no delivery for {PERIOD} has landed (landing/{PERIOD}/{absent}/ holds no folder with a manifest)"]
+    assert not state.gates_passed
