@@ -23,7 +23,7 @@ VARS = {**VARS_B, "min_patients": 1}     # every practice of the small period ha
 def warehouses(tmp_path_factory):
     """Period B built twice: at the default confidence_level (0.95) and at 0.9."""
     if not DBT.exists():
-        pytest.skip(f"dbt not installed next to {sys.executable}")
+        pytest.fail(f"dbt is not installed next to {sys.executable}: run scripts/setup.sh")
     workdir = tmp_path_factory.mktemp("funnel_dbt")
     claims = Claims()
     deliveries = period_a(claims) + period_b(claims)

@@ -266,7 +266,7 @@ def read(warehouse: Path, sql: str, params: list | None = None) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     if not DBT.exists():
-        pytest.skip(f"dbt not installed next to {sys.executable}")
+        pytest.fail(f"dbt is not installed next to {sys.executable}: run scripts/setup.sh")
     workdir = tmp_path_factory.mktemp("method_dbt")
     warehouse = workdir / "warehouse.duckdb"
     claims = Claims()
