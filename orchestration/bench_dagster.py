@@ -89,16 +89,19 @@ def _ingestion_split(timeline: dict) -> tuple[float, float]:
     return loaded - step["start"], max(gated - loaded, 0.0)
 
 
-def _dbt_call_results(paths: SpiegelPaths, run_id: str) -> dict | None:
-    """run_results.json of the dbt call made by ``run_id`` (dagster-dbt names its folder)."""
-    calls = sorted(paths.dbt_target.glob(f"method-{run_id[:7]}-*/run_results.json"))
+def dbt_call_results(paths: SpiegelPaths, run_id: str = "") -> dict | None:
+    """run_results.json of the method's dbt call made by ``run_id`` (dagster-dbt names its
+    folder after the run), or of any method call when no run is named (a data directory
+    with one period's run)."""
+    pattern = f"method-{run_id[:7]}-*" if run_id else "method-*"
+    calls = sorted(paths.dbt_target.glob(f"{pattern}/run_results.json"))
     return json.loads(calls[-1].read_text(encoding="utf-8")) if calls else None
 
 
 def method_split(paths: SpiegelPaths, timeline: dict) -> dict:
     """The method step: dbt's start-up, its nodes, and the time after dbt's last node."""
     step = timeline["steps"].get("method", {})
-    results = _dbt_call_results(paths, timeline["run_id"])
+    results = dbt_call_results(paths, timeline["run_id"])
     if not results or "start" not in step or "end" not in step:
         return {}
     starts, ends = [], []

@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import pandas as pd  # noqa: E402
 
 from orchestration.bench import BENCH_PERIOD, scan_floor, tree_rss_mb  # noqa: E402
+from orchestration.bench_dagster import dbt_call_results  # noqa: E402
 from orchestration.config import SpiegelPaths, default_data_dir  # noqa: E402
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
@@ -201,8 +202,14 @@ def fresh_run_dir(bench: SpiegelPaths, period: str, run_dir: Path) -> SpiegelPat
     return SpiegelPaths(run_dir)
 
 
+def env_without_callers_data() -> dict[str, str]:
+    """This environment without the caller's data directory, Dagster home and period: a
+    subprocess here works on the directory it is given, nothing else."""
+    return {k: v for k, v in os.environ.items() if k not in ENV_OF_THE_CALLER}
+
+
 def run_spiegel(run: SpiegelPaths, period: str, engine: str = "duckdb") -> Measured:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_OF_THE_CALLER}
+    env = env_without_callers_data()
     command = [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(run.data_dir), "--period", period,
                "--engine", engine]
     return measure(command, env=env)
@@ -215,8 +222,7 @@ def stack_import_seconds(work: Path, repeats: int = 3) -> dict[str, float]:
     of ``repeats``, with warm file caches): a floor under any ``spiegel run``."""
     probe = work / "import_probe.py"
     probe.write_text(IMPORT_PROBE, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in ENV_OF_THE_CALLER}
-    env["SPIEGEL_DATA_DIR"] = str(work / "import-probe")
+    env = {**env_without_callers_data(), "SPIEGEL_DATA_DIR": str(work / "import-probe")}
     seconds = {}
     for what, module in STACK_IMPORTS.items():
         runs = []
@@ -235,13 +241,12 @@ def dbt_node_seconds(run: SpiegelPaths) -> dict[str, float] | None:
     """Time dbt's nodes spent executing in the run's method (run_results.json of the
     period's dbt run): the engine's own work for the models and their tests, without
     dbt's start-up and per-node bookkeeping; unit tests (once per project version) apart."""
-    found = sorted((run.data_dir / "dbt_target").glob("method-*/run_results.json"))
-    if not found:
+    call = dbt_call_results(run)
+    if call is None:
         return None
-    results = json.loads(found[-1].read_text(encoding="utf-8"))["results"]
     kinds = {"model": "models", "test": "data_tests", "unit_test": "unit_tests"}
     seconds = dict.fromkeys(kinds.values(), 0.0)
-    for node in results:
+    for node in call["results"]:
         kind = kinds.get(node["unique_id"].split(".")[0])
         if kind:
             seconds[kind] += node.get("execution_time") or 0.0
