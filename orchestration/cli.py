@@ -445,7 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "underdelivered-month, control-total-mismatch, checksum-mismatch, duplicate-claim-id, "
                         "missing-column, bad-date, bad-amount, out-of-period, truncated-file, foreign-label "
                         "(lines under another concern's label, e.g. foreign-label:insurer=vgz,label=9018,rows=25), "
-                        "unknown-label (lines under a label no concern has, default 9999). Repeatable.")
+                        "unknown-label (lines under a label no concern has, default 9999), implausible-birth-date (rows "
+                        "lines, default 5, with a birth_date after their service_date). Repeatable.")
     p.add_argument("--labels", choices=["mixed", "main"], default="mixed",
                    help="mixed (default): a concern with a second label in dbt_project/seeds/insurer_labels.csv "
                         "pays about half of its lines under it; main: every line under the concern's main label")

@@ -169,6 +169,7 @@ FAULT_KINDS: dict[str, str] = {
                      "default that concern's main label: a misrouted delivery)",
     "unknown-label": "some lines (key rows, default 25) are paid under a label no concern has (key label, "
                      "default 9999)",
+    "implausible-birth-date": "some lines (key rows, default 5) have a birth_date after their service_date",
 }
 FAULT_KEYS = {"insurer", "period", "month", "fraction", "rows", "column", "label"}
 
@@ -253,7 +254,7 @@ def _resolve_fault(fault: Fault, generated: list[str]) -> Fault:
     defaults = {"underdelivered-month": {"fraction": 0.3}, "out-of-period": {"fraction": 0.02},
                 "duplicate-claim-id": {"rows": 3}, "bad-date": {"rows": 1}, "bad-amount": {"rows": 1},
                 "missing-column": {"column": "therapist_agb"}, "foreign-label": {"rows": 25},
-                "unknown-label": {"rows": 25}}.get(fault.kind, {})
+                "unknown-label": {"rows": 25}, "implausible-birth-date": {"rows": 5}}.get(fault.kind, {})
     label = _fault_label(fault, period) if fault.kind in ("foreign-label", "unknown-label") else None
     return Fault(kind=fault.kind, insurer=fault.insurer, period=period, month=month,
                  fraction=fault.fraction if fault.fraction is not None else defaults.get("fraction"),
@@ -574,6 +575,18 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
     return _line_columns(pop, eps, cat, rng)
 
 
+def born_before(birth_day: np.ndarray, year_start: int) -> np.ndarray:
+    """Birth days moved back by whole 365-day steps until they lie before ``year_start``.
+
+    The pool's ages are drawn around 1 July 2024 and the pool serves every year, so its
+    youngest patients would otherwise be "treated" in a year before they were born, a
+    delivery no insurer can send (delivery-contract.md, plausibility of birth dates).
+    A patient born before the year keeps their birth date; the others stay babies (the
+    age band 0-17, as drawn)."""
+    steps = np.where(birth_day >= year_start, (birth_day - year_start) // 365 + 1, 0)
+    return (birth_day - 365 * steps).astype(np.int32)
+
+
 def _line_columns(pop: Population, eps: Episodes, cat: dict[str, np.ndarray],
                   rng: np.random.Generator) -> dict[str, np.ndarray]:
     ep, slot, day, code, sign = cat["ep"], cat["slot"], cat["day"], cat["code"], cat["sign"]
@@ -590,7 +603,8 @@ def _line_columns(pop: Population, eps: Episodes, cat: dict[str, np.ndarray],
     return {
         "claim_no": _claim_no(ep, slot, eps.year), "orig_no": orig.astype(np.int64), "insurer": insurer,
         "practice_agb": pop.practice_agb[practice], "therapist_agb": eps.therapist_agb[ep],
-        "patient_no": patient.astype(np.int32), "birth_day": pop.birth_day[patient], "sex": pop.sex[patient],
+        "patient_no": patient.astype(np.int32), "birth_day": born_before(pop.birth_day[patient], year_start),
+        "sex": pop.sex[patient],
         "service_day": day.astype(np.int32), "code_list": np.where(eps.oefen[ep], 74, 73).astype(np.int8),
         "prestatie": code.astype(np.int16), "dcsph": eps.dcsph[ep], "indication": eps.indication[ep],
         "coverage": coverage, "claimed": claimed, "paid": paid, "processed_day": cat["processed"].astype(np.int32),
@@ -727,6 +741,9 @@ def _rewrite_lines(path: Path, fault: Fault, n_lines: int, year: int) -> None:
                     fields[columns.index("paid_amount")] = f'"{cents}"'
                 elif fault.kind in ("foreign-label", "unknown-label"):
                     fields[columns.index("uzovi")] = fault.label
+                elif fault.kind == "implausible-birth-date":   # born the day after the treatment
+                    served = date.fromisoformat(fields[columns.index("service_date")])
+                    fields[columns.index("birth_date")] = (served + timedelta(days=1)).isoformat()
             previous_claim_id = fields[0]
             if drop is not None:
                 del fields[drop]
@@ -759,7 +776,7 @@ def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: s
     con.execute(f"copy (select {select} from lines where {where}) to '{plain}' (header, delimiter ',')")
     rows, cents = con.execute(f"select count(*), coalesce(sum(paid), 0) from lines where {where}").fetchone()
     if fault and fault.kind in ("duplicate-claim-id", "bad-date", "bad-amount", "missing-column", "foreign-label",
-                                "unknown-label"):
+                                "unknown-label", "implausible-birth-date"):
         _rewrite_lines(plain, fault, int(rows), info.year)
     data_file = folder / name
     if gz:

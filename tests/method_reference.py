@@ -6,7 +6,7 @@ looking at the SQL. It returns the published index table (method.md §7), so the
 marts can be compared with it number by number.
 
 Where method.md leaves a detail open, this follows the documented choices of the dbt
-project: age 'unknown' when birth_date is missing or after the first session; birth
+project: a line whose birth_date is after its service_date (a blocked period) is not counted; birth
 date and sex of an episode from its first counted session (ties: insurer, claim_id);
 sex '1'/'2'/'U'; z by Acklam's approximation of the inverse normal.
 """
@@ -122,6 +122,9 @@ def counted_sessions(claims: pd.DataFrame, deliveries: pd.DataFrame, period: str
             continue
         if paid + credited[(r["insurer"], r["claim_id"])] <= 0:
             continue
+        born = _date(r["birth_date"])
+        if born is None or born > service or born < date(1900, 1, 1):   # no age: never guessed
+            continue
         out.append(r)
     return out
 
@@ -146,7 +149,7 @@ def episodes(claims: pd.DataFrame, deliveries: pd.DataFrame, period: str) -> lis
         first = min(sessions, key=lambda s: (s.service_date, s.insurer, s.claim_id))
         age = _age(first.birth_date, first.service_date)
         band = next((name for name, lo, hi in bands if age is not None and age >= lo and (hi is None or age <= hi)),
-                    "unknown")
+                    None)
         result.append({
             "discipline": discipline, "practice_agb": practice, "patient_id": patient, "dcsph_code": dcsph,
             "observed": len(sessions), "age_band": band,

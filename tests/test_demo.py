@@ -38,6 +38,13 @@ def test_the_demo_publishes_every_period_in_order_with_its_reports(tmp_path):
     html = report.read_text(encoding="utf-8")
     assert all(label in html for label in ("2024 v1", "2024 v2", "2024 v3"))
     assert out.index("2024-v1: published") < out.index("2024-v2: published") < out.index("2024-v3: published")
+    # method.md §3 has six age bands and no other: no report shows an "unknown" one
+    reports = sorted((data / "releases").rglob("reports/*/*.html")) + sorted((data / "releases").rglob("*.pdf"))
+    assert len(reports) > 60
+    for path in reports:
+        text = (path.read_text(encoding="utf-8") if path.suffix == ".html" else
+                subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout)
+        assert "unknown" not in text.lower(), path
 
 
 def test_the_publishing_process_answers_each_period_in_order_and_reports_refusals(tmp_path):

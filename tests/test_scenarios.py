@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration import cli
@@ -151,3 +152,35 @@ def test_cli_errors_are_one_line_on_stderr_with_a_non_zero_exit(tmp_path):
         assert command in helped.stdout
         sub = subprocess.run([*exe, command, "--help"], capture_output=True, text=True, env=env)
         assert sub.returncode == 0 and "--data-dir" in sub.stdout
+
+
+def test_patients_born_after_their_treatment_block_until_redelivered(tmp_path):
+    data = tmp_path / "data"
+    assert spiegel(data, "generate", "--years", "2024", "--practices", str(PRACTICES), "--seed", "3",
+                   "--fault", "implausible-birth-date:insurer=cz,period=2024-v1,rows=60") == 0
+    assert spiegel(data, "run", "--period", "2024-v1") == 0
+    state = status(data, "2024-v1")
+    assert state["verdict"] == "blocked"
+    cz_rows = next(d["rows"] for d in state["deliveries"] if d["insurer"] == "cz")
+    landed = next((data / "landing" / "2024-v1" / "cz").iterdir())
+    patients, first_lines = duckdb.connect().execute(
+        f"select count(distinct patient_id), list(line order by line)[1:5] from (select *, row_number() over () "
+        f"as line from read_csv('{next(landed.glob('claims.csv*'))}', all_varchar = true)) "
+        f"where birth_date > service_date").fetchone()
+    reason, = state["blocking_reasons"]
+    assert reason.startswith("cz: ") and \
+        f"60 of {cz_rows} lines of {patients} patients have a birth_date after" in reason, reason
+    # the first offending rows, by their line in the file (the header is line 1)
+    assert [int(n) for n in re.findall(r"line (\d+) \(claim_id", reason)] == [n + 1 for n in first_lines]
+    assert spiegel(data, "signoff", "--period", "2024-v1", "--by", "anna", "--comment", "no") != 0
+
+    assert spiegel(data, "generate", "--redeliver", "cz:2024-v1") == 0
+    assert spiegel(data, "run", "--period", "2024-v1") == 0
+    assert status(data, "2024-v1")["verdict"] == "pass"
+    assert spiegel(data, "signoff", "--period", "2024-v1", "--by", "anna", "--comment", "cz redelivered") == 0
+    assert spiegel(data, "publish", "--period", "2024-v1") == 0
+    release = data / "releases" / "2024-v1" / "r1"
+    strata = (release / "reference_strata.csv").read_text()
+    assert "unknown" not in strata
+    for report in (release / "reports").rglob("*.html"):
+        assert "unknown" not in report.read_text(encoding="utf-8"), report

@@ -227,6 +227,24 @@ def test_ground_truth_lists_every_practice_with_its_propensity(clean, v3):
 # ------------------------------------------------------------------------- faults
 
 
+def implausible_birth_lines(data: Path) -> tuple[int, int]:
+    """(lines, deliveries) of every delivery under ``data``: lines born after their treatment or before 1900."""
+    con = duckdb.connect()
+    files = [str(data_file(d.path)) for d in complete_deliveries(data / "landing")]
+    bad = con.execute(
+        "select count(*) from read_csv($files, header = true, all_varchar = true, union_by_name = true) "
+        "where cast(birth_date as date) > cast(service_date as date) or cast(birth_date as date) < date '1900-01-01'",
+        {"files": files}).fetchone()[0]
+    return bad, len(files)
+
+
+def test_no_generated_patient_is_treated_before_birth(clean, tmp_path):
+    assert implausible_birth_lines(clean) == (0, 21)
+    # the patient pool's ages are drawn around mid-2024: the years far before and after it too
+    synthetic.generate(tmp_path, years=[2019, 2024, 2027], practices=30, seed=3, progress=quiet)
+    assert implausible_birth_lines(tmp_path) == (0, 63)
+
+
 def test_fault_syntax_and_its_errors():
     fault = synthetic.parse_fault("underdelivered-month:insurer=cz,period=2024-v2,month=2024-03,fraction=0.2")
     assert (fault.kind, fault.insurer, fault.period, fault.month, fault.fraction) == (
@@ -255,7 +273,8 @@ FAULTS = {  # kind -> insurer (all in 2024-v1)
     "control-total-mismatch": "menzis", "checksum-mismatch": "zilveren_kruis",
     "duplicate-claim-id": "de_friesland", "missing-column": "zorg_en_zekerheid",
 }
-MORE_FAULTS = {"bad-date": "vgz", "bad-amount": "cz", "out-of-period": "menzis", "truncated-file": "eno"}  # 2024-v2
+MORE_FAULTS = {"bad-date": "vgz", "bad-amount": "cz", "out-of-period": "menzis", "truncated-file": "eno",
+               "implausible-birth-date": "de_friesland"}  # 2024-v2
 
 
 @pytest.fixture(scope="module")
@@ -336,6 +355,15 @@ def test_each_fault_does_what_it_claims_and_nothing_else(faulty, clean):
     size = data_file(folder).stat().st_size
     assert size < data_file(delivery(clean, v2, "eno")).stat().st_size * 0.7
     assert "file.checksum" in contract_rules(folder, v2, "eno")
+
+    folder = delivery(faulty, v2, "de_friesland")
+    lines(con, folder)
+    lines(con, delivery(clean, v2, "de_friesland"), "clean_df")
+    born_later = con.execute("select count(*) from claims where birth_date > service_date").fetchone()[0]
+    assert born_later == 5                                   # the default rows
+    changed = con.execute("select count(*) from claims c join clean_df d using (claim_id) "
+                          "where c.birth_date <> d.birth_date").fetchone()[0]
+    assert changed == 5 and contract_rules(folder, v2, "de_friesland") == set()   # the contents gate's finding
 
     # the insurers without a fault deliver exactly what the clean generation delivers
     assert data_file(delivery(faulty, v2, "zilveren_kruis")).read_bytes() == \

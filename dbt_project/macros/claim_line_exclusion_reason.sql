@@ -14,6 +14,11 @@
                                       not a claim_id in the same insurer's delivery
          credit_line                  any other credit line (credits never count themselves)
          fully_credited               debit line whose net paid amount is <= 0
+      then, for a line that would count:
+         implausible_birth_date       birth_date missing, after its service_date or before
+                                      1900-01-01 (delivery-contract.md, plausibility): the
+                                      contents gate blocks such a period; the method never
+                                      guesses an age, so such a line is never a session
 
     Used by int_counted_sessions (reason is null), int_excluded_lines (reason is not
     null) and int_line_verdict_summary (both, counted per insurer and month), so all
@@ -33,11 +38,14 @@
         when paid_amount < 0 and is_orphan_credit then 'orphan_credit'
         when paid_amount < 0 then 'credit_line'
         when net_paid_amount <= 0 then 'fully_credited'
+        when birth_date is null or birth_date > service_date or birth_date < cast('1900-01-01' as date)
+            then 'implausible_birth_date'
     end
 {%- endmacro %}
 
 {% macro exclusion_reasons() -%}
     {{ return(['code_list_not_073_074', 'prestatie_code_unknown', 'prestatie_not_session',
                'coverage_not_bv_av', 'service_date_outside_period', 'processed_after_cutoff',
-               'rejected_zero_paid', 'orphan_credit', 'credit_line', 'fully_credited']) }}
+               'rejected_zero_paid', 'orphan_credit', 'credit_line', 'fully_credited',
+               'implausible_birth_date']) }}
 {%- endmacro %}

@@ -37,6 +37,12 @@ def _digits(column: str, n: int) -> str:
     return f"(strlen({column}) = {n} and ltrim({column}, '0123456789') = '')"
 
 
+EARLIEST_BIRTH_DATE = "1900-01-01"
+# rules whose tolerance is a number of lines, not a share of the delivery's lines
+LINE_COUNT_RULES = frozenset({"implausible_birth_lines"})
+# rules whose finding also says how many patients the offending lines belong to
+PATIENT_COUNT_RULES = frozenset({"implausible_birth_lines"})
+
 # name -> (SQL predicate over one claim line, SQL of the offending value, words for the message)
 CONTENT_RULES: dict[str, tuple[str, str, str]] = {
     "unknown_prestatie_codes": ("category is null", "coalesce(code_list, '') || '/' || coalesce(prestatie_code, '')",
@@ -61,6 +67,10 @@ CONTENT_RULES: dict[str, tuple[str, str, str]] = {
                                "a processed_date after the cutoff date"),
     "negative_claimed_amount": ("paid_amount >= 0 and claimed_amount < 0", "claimed_amount",
                                 "a negative claimed_amount on a debit line"),
+    # delivery-contract.md, plausibility of birth dates: the method never guesses an age
+    "implausible_birth_lines": (f"coalesce(birth_date > service_date or birth_date < date '{EARLIEST_BIRTH_DATE}', "
+                                f"false)", "'birth_date ' || birth_date || ', service_date ' || service_date",
+                                f"a birth_date after their service_date or before {EARLIEST_BIRTH_DATE}"),
     # warnings
     "rejected_lines": ("paid_amount = 0", "paid_amount", "paid_amount 0 (rejected by the insurer)"),
     "empty_or_malformed_dcsph": (f"not coalesce({_digits('dcsph_code', 4)}, false)", "dcsph_code",
@@ -106,6 +116,20 @@ def _contents_scan(con, period: str, insurer: str, start: date, end: date, cutof
         found = run_sql(con, f"{lines_sql} select {sample_sql} from lines", params).fetchone()
         samples.update({key: [plain(s) for s in (rows or [])] for key, rows in zip(wanted, found)})
     return sum(per_label.values()), counts, per_label, samples
+
+
+def _patients_of_offenders(con, period: str, insurer: str, start: date, end: date, cutoff: date,
+                           counts: dict[str, int]) -> dict[str, int]:
+    """Distinct patients of the offending lines, for the rules that name them and have any
+    offenders (a second, small scan only then)."""
+    wanted = [name for name in sorted(PATIENT_COUNT_RULES) if counts.get(name)]
+    if not wanted:
+        return {}
+    params = {"period": period, "insurer": insurer, "period_start": start, "period_end": end,
+              "cutoff_date": cutoff}
+    select = ", ".join(f"count(distinct patient_id) filter (where {CONTENT_RULES[name][0]})" for name in wanted)
+    found = run_sql(con, f"{sql_file('contents_lines')} select {select} from lines", params).fetchone()
+    return {name: int(n or 0) for name, n in zip(wanted, found)}
 
 
 @dataclass
@@ -177,13 +201,14 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
     delivery_id = delivery["delivery_id"]
     own = _own_labels(insurer, period)
     lines, counts, per_label, samples = _contents_scan(con, period, insurer, start, end, cutoff, own)
+    patients = _patients_of_offenders(con, period, insurer, start, end, cutoff, counts)
     findings = _label_findings(period, own, per_label)
     credits, orphans, orphan_sample = _orphan_credits(con, period, insurer)
     counts["orphan_credits"], samples["orphan_credits"] = orphans, orphan_sample
 
     frame_row: dict[str, Any] = {"lines": lines}
     for name in CONTENT_RULES:
-        frame_row[name] = counts[name] / lines if lines else 0.0
+        frame_row[name] = counts[name] if name in LINE_COUNT_RULES else counts[name] / lines if lines else 0.0
     frame_row["orphan_credits"] = orphans
     frame_row["foreign_label_lines"] = sum(f.lines for f in findings if f.owner is not None)
     frame_row["unknown_label_lines"] = sum(f.lines for f in findings if f.owner is None)
@@ -224,6 +249,9 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
         if name == "orphan_credits":
             words = (f"{n} of {credits} credit lines are orphans (their original_claim_id is not a claim_id of "
                      f"this delivery; they are ignored by the method)")
+        elif name in LINE_COUNT_RULES:
+            of_patients = f" of {patients.get(name, 0)} patients" if name in PATIENT_COUNT_RULES and n else ""
+            words = f"{n} of {lines} lines{of_patients} have {CONTENT_RULES[name][2]}"
         else:
             what = CONTENT_RULES[name][2]
             if name == "service_date_outside_period":
@@ -232,9 +260,13 @@ def check_delivery_contents(con: duckdb.DuckDBPyConnection, period: str, insurer
                 what += f" {cutoff}"
             words = f"{pct(frame_row.get(name))} of lines ({n} of {lines}) have {what}"
         limit = ev.expected.replace("<= ", "")
-        tolerance = (f"tolerance {float(limit):g} lines" if name == "orphan_credits"
+        tolerance = (f"tolerance {float(limit):g} lines" if name == "orphan_credits" or name in LINE_COUNT_RULES
                      else f"tolerance {pct(float(limit))}" if is_number(limit) else f"expected {ev.expected}")
         message = f"{insurer}: {words} ({tolerance}) in delivery {delivery_id}"
+        if name in PATIENT_COUNT_RULES and n:   # the operator's reply to the insurer names the lines
+            message += "; first offending rows: " + "; ".join(
+                f"line {row.get('source_line')} (claim_id {row.get('claim_id')}, {row.get('value')})"
+                for row in samples.get(name, []))
         outcomes.append(Outcome(name, ev.severity, ev.success, ev.observed, ev.expected, message,
                                 samples.get(name, []) if n else []))
     in_force = labels_in_force(period)

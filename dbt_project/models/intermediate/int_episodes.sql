@@ -3,8 +3,8 @@
 -- pseudonym whichever insurer delivered it), with O_t and the case mix:
 --   age band   completed years on the first counted session's date, from birth_date
 --              (a 29 February birthday completes a year on 1 March in common years);
---              bands from the age_bands seed, 'unknown' when birth_date is missing or
---              after the first session;
+--              bands from the age_bands seed: always one, since a line born after its
+--              treatment is never a counted session (macros/claim_line_exclusion_reason.sql);
 --   sex        '1' male, '2' female, 'U' for anything else (0, 9, missing);
 --   region     first two digits of dcsph_code when it is exactly four digits, else 'XX';
 --   chronic    any counted session with indication_code 001 or 008.
@@ -122,7 +122,7 @@ final as (
         ages.insurers,
         ages.birth_date,
         ages.age_years,
-        coalesce(age_bands.age_band, 'unknown') as age_band,
+        age_bands.age_band,
         case ages.sex_as_delivered
             when '1' then '1'
             when '2' then '2'

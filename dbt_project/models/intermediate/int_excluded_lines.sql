@@ -19,6 +19,7 @@ netted_lines as (
         prestatie_category,
         coverage,
         practice_agb,
+        birth_date,
         service_date,
         processed_date,
         paid_amount,

@@ -17,6 +17,7 @@ netted_lines as (
         therapist_agb,
         prestatie_category,
         coverage,
+        birth_date,
         service_date,
         processed_date,
         paid_amount,
