@@ -89,7 +89,7 @@ def date_label(iso: str | None) -> str:
 
 def insurer_names(ids: list[str]) -> list[str]:
     try:
-        from orchestration.config import insurers
+        from orchestration.core.seeds import insurers
         names = {i.insurer_id: i.insurer_name for i in insurers()}
     except Exception:  # reports must not depend on the seeds being present
         names = {}

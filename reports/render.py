@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
-import os
 import shutil
 import tempfile
 import time

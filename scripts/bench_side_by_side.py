@@ -48,9 +48,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import pandas as pd  # noqa: E402
 
-from orchestration.bench import BENCH_PERIOD, scan_floor, tree_rss_mb  # noqa: E402
-from orchestration.bench_dagster import dbt_call_results  # noqa: E402
-from orchestration.config import SpiegelPaths, default_data_dir  # noqa: E402
+from orchestration.commands.bench import BENCH_PERIOD, scan_floor, tree_rss_mb# noqa: E402
+from orchestration.commands.bench_dagster import dbt_call_results# noqa: E402
+from orchestration.core.settings import SpiegelPaths, default_data_dir# noqa: E402
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
 DEFAULT_SCALE = 0.07                 # about 3.1 million lines in one v3 period
@@ -157,9 +157,9 @@ def measure(command: list[str], env: dict[str, str] | None = None, memory_limit_
 def ensure_deliveries(bench: SpiegelPaths, scale: float, seed: int, period: str) -> float | None:
     """Generate the period at ``scale`` unless every required insurer's delivery is there
     (the generator only writes the missing ones); seconds, or None if all were reused."""
-    from orchestration import synthetic
-    from orchestration.config import required_insurers
-    from orchestration.landing import find_in_force
+    from orchestration.commands import synthetic
+    from orchestration.core.seeds import required_insurers
+    from orchestration.landing.zone import find_in_force
 
     if all(find_in_force(bench.landing, period, insurer) for insurer in required_insurers(period)):
         print(f"side-by-side: reusing the deliveries under {bench.landing / period}")

@@ -52,7 +52,7 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
     from delivery_factory import land_clean_period
     from pipeline import ingest_all, spiegel
 
-    from orchestration.config import SpiegelPaths
+    from orchestration.core.settings import SpiegelPaths
 
     root = tmp_path_factory.mktemp("clean_release")
     paths = SpiegelPaths(root / "data")

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from orchestration.config import periods
-from orchestration.contract import CLAIM_COLUMNS
+from orchestration.core.seeds import periods
+from orchestration.delivery.contract import CLAIM_COLUMNS
 
 PATIENT = "a" * 64
 
@@ -76,7 +76,7 @@ def clean_period(period: str, patients: int = 48, seed: int = 1, labels: str = "
     patient's lines under it (about half of its lines), as concerns do; ``"main"``: every
     line under the insurer's main label.
     """
-    from orchestration.config import insurer_labels_in, required_insurers
+    from orchestration.core.seeds import insurer_labels_in, required_insurers
 
     info = periods()[period]
     required = required_insurers(period)

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from orchestration import cli
-from orchestration.config import REPO_ROOT, SpiegelPaths, scoped_environment
+from orchestration.core.settings import REPO_ROOT, SpiegelPaths, scoped_environment
+from orchestration.runs.instance import use_data_dir
 
 PUBLISHED_TABLES = ("behandelindex.csv", "reference_strata.csv", "excluded_lines.csv")
 # what cli.main sets for its process: the data directory, its Dagster instance, and the
@@ -50,11 +51,11 @@ def was_killed(result: subprocess.CompletedProcess) -> bool:
 
 def ingest_all(paths: SpiegelPaths, period: str) -> None:
     """What the first half of ``spiegel run`` does: every required insurer's delivery, in Dagster."""
-    from orchestration import runner
-    from orchestration.config import required_insurers
+    from orchestration.runs import runner
+    from orchestration.core.seeds import required_insurers
 
     with _restored_environment():
-        runner.use_data_dir(paths)
+        use_data_dir(paths)
         for insurer in required_insurers(period):
             outcome = runner.ingest(period, insurer)
             assert outcome.success, (insurer, outcome.message)
@@ -74,7 +75,7 @@ def export_tables(warehouse: Path, period: str, folder: Path) -> dict[str, bytes
     """The published tables of ``period`` in ``warehouse``, written by the publishing code."""
     import duckdb
 
-    from orchestration.publish import read_release_tables, write_csv
+    from orchestration.release.publish import read_release_tables, write_csv
 
     folder.mkdir(parents=True)
     con = duckdb.connect(str(warehouse), read_only=True)

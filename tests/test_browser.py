@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reports.browser import BrowserUnresponsive, Chromium
-from orchestration.stale_runs import process_started_at
+from orchestration.runs.stale_runs import process_started_at
 
 FAKE = textwrap.dedent("""\
     #!{python}

@@ -1,7 +1,6 @@
 """Two runs that touch the warehouse at once serialise, or fail cleanly and retryably."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -10,14 +9,14 @@ import time
 import duckdb
 import pytest
 
-from orchestration.config import SpiegelPaths
-from orchestration.warehouse import WarehouseBusy, connect_read, connect_write
+from orchestration.core.settings import SpiegelPaths
+from orchestration.core.warehouse import WarehouseBusy, connect_read, connect_write
 
 HOLD_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from orchestration.config import SpiegelPaths
-    from orchestration.warehouse import connect_write
+    from orchestration.core.settings import SpiegelPaths
+    from orchestration.core.warehouse import connect_write
     with connect_write(SpiegelPaths(Path(sys.argv[1]))) as con:
         con.execute("create table if not exists t (who varchar, ts double)")
         con.execute("insert into t values ('holder', ?)", [time.time()])

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from delivery_factory import PATIENT, claim_row, render_csv, write_delivery
-from orchestration.contract import CLAIM_COLUMNS, STAGING_TABLE, ParsedLines, validate_delivery
-from orchestration.landing import DeliveryRef, find_in_force, scan_landing
+from orchestration.delivery.contract import CLAIM_COLUMNS, STAGING_TABLE, ParsedLines, validate_delivery
+from orchestration.landing.zone import DeliveryRef, scan_landing
 
 PERIOD, INSURER, DID = "2024-v1", "vgz", "20241005T0930"
 
@@ -336,7 +336,7 @@ def test_upload_in_progress_is_not_touched(tmp_path):
 
 
 def test_newest_complete_delivery_is_in_force(tmp_path):
-    from orchestration.landing import find_in_force
+    from orchestration.landing.zone import find_in_force
 
     write_delivery(tmp_path, PERIOD, INSURER, "20241005T0930", rows=_rows(2))
     write_delivery(tmp_path, PERIOD, INSURER, "20241012T0800", rows=_rows(3))
@@ -384,7 +384,7 @@ def test_more_than_25_kinds_of_bad_input_beyond_the_generator_faults():
 def test_fast_break_condition_agrees_with_the_exact_rule(rule, column, values):
     """The fast path skips the regular expression for canonically written values; on
     every value, well formed or not, it must decide as the exact rule does."""
-    from orchestration.contract.lines import _fast_break_condition, _row_rule_sql
+    from orchestration.delivery.contract.lines import _fast_break_condition, _row_rule_sql
 
     exact = next(cond for r, _, cond, show in _row_rule_sql() if r == rule and show[-1] == column)
     fast = _fast_break_condition(rule, exact, column)
@@ -416,7 +416,7 @@ def test_blank_lines_are_found_whatever_the_chunk_boundaries():
     """scan_file reads 16 MB chunks: a blank line may straddle two of them."""
     import random
 
-    from orchestration.contract.file import _BlankLineFinder
+    from orchestration.delivery.contract.file import _BlankLineFinder
 
     rng = random.Random(7)
     for _ in range(2000):
@@ -434,7 +434,7 @@ def test_blank_lines_are_found_whatever_the_chunk_boundaries():
 
 
 def test_blank_lines_of_a_gzip_delivery_are_found_in_its_text(tmp_path):
-    from orchestration.contract import find_blank_lines, scan_file
+    from orchestration.delivery.contract import find_blank_lines, scan_file
 
     data = render_csv(_rows(3)).replace(b"\nC000001", b"\n\nC000001")
     path = tmp_path / "claims.csv.gz"
@@ -463,7 +463,7 @@ def test_source_line_sql_gives_the_line_of_the_file_for_any_blank_lines():
     the rows really are, for runs of blank lines anywhere."""
     import random
 
-    from orchestration.contract import source_line_sql
+    from orchestration.delivery.contract import source_line_sql
 
     con = duckdb.connect()
     rng = random.Random(3)

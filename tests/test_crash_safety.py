@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 
 from delivery_factory import claim_row, write_delivery
-from orchestration.config import SpiegelPaths
-from orchestration.readiness import period_state
-from orchestration.warehouse import connect_read
+from orchestration.core.settings import SpiegelPaths
+from orchestration.release.readiness import period_state
+from orchestration.core.warehouse import connect_read
 from pipeline import published_tables, spiegel, spiegel_killed_at, was_killed
 
 PERIOD, INSURER = "2024-v1", "vgz"
@@ -35,10 +35,11 @@ def _big_rows(n: int, prefix: str) -> list[dict[str, str]]:
 INGEST_LOOP = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from orchestration.config import SpiegelPaths
-    from orchestration.loading import load_delivery
-    from orchestration.landing import complete_deliveries
-    from orchestration.warehouse import connect_write, record_delivery
+    from orchestration.core.settings import SpiegelPaths
+    from orchestration.delivery.loading import load_delivery
+    from orchestration.landing.zone import complete_deliveries
+    from orchestration.core.warehouse import connect_write
+    from orchestration.delivery.raw_tables import record_delivery
     paths = SpiegelPaths(Path(sys.argv[1]))
     refs = complete_deliveries(paths.landing)
     print("ready", flush=True)

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from test_quality import claims_frame, load
 
-from orchestration import data_docs, gates
-from orchestration.config import SpiegelPaths
-from orchestration.warehouse import ensure_raw_schema
+from orchestration import gates
+from orchestration.gates import data_docs
+from orchestration.core.settings import SpiegelPaths
+from orchestration.delivery.raw_tables import ensure_raw_schema
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
@@ -89,7 +90,7 @@ def test_a_delivery_with_only_a_warning_is_not_shown_as_failed(docs):
 
 
 def test_the_checks_metadata_links_the_page_and_the_index(docs):
-    from orchestration.assets.gate_metadata import gate_metadata
+    from orchestration.gates.check_metadata import gate_metadata
 
     metadata = gate_metadata(docs["results"]["vgz"])
     assert metadata["data_docs"].url == "file://" + str(docs["results"]["vgz"].data_docs)

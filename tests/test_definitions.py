@@ -8,15 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.dbt_translation import SpiegelDbtTranslator
-from orchestration.assets.method import dbt_build_invocation, dbt_period_args
-from orchestration.config import REPO_ROOT, insurers
-from orchestration.partitions import (
-    delivery_key,
-    delivery_partitions,
-    insurer_partitions,
-    period_partitions,
-    split_delivery_key,
+from orchestration.method.translation import SpiegelDbtTranslator
+from orchestration.method.asset import dbt_build_invocation, dbt_period_args
+from orchestration.core.seeds import insurers
+from orchestration.core.settings import REPO_ROOT
+from orchestration.core.partitions import (
+    delivery_key, delivery_partitions, insurer_partitions, period_partitions, split_delivery_key,
 )
 
 
@@ -106,23 +103,23 @@ def _failed_step_data(raise_in_op: Exception) -> list:
 
 
 def test_a_failed_run_reports_the_ops_own_exception_in_one_line():
-    from orchestration.runner import _failure_message
+    from orchestration.runs.runner import _failure_message
 
     message = _failure_message(_failed_step_data(ValueError("the marts are out of date\nrun the period")))
     assert message == "ValueError: the marts are out of date | run the period"
 
 
 def test_a_refusal_reports_its_description_not_dagsters_wrapper():
-    from orchestration.runner import _failure_message
+    from orchestration.runs.runner import _failure_message
 
     refusal = dg.Failure(description="publish of 2024-v1 refused: no valid sign-off", allow_retries=False)
     assert _failure_message(_failed_step_data(refusal)) == "publish of 2024-v1 refused: no valid sign-off"
 
 
 def test_seeds_count_as_loaded_only_for_the_recorded_version_and_an_existing_warehouse(tmp_path):
-    from orchestration.assets.configuration import SEEDS_LOADED, seeds_loaded
-    from orchestration.config import SpiegelPaths
-    from orchestration.dbt_manifest import record_fingerprint, target_fingerprint
+    from orchestration.method.configuration import SEEDS_LOADED, seeds_loaded
+    from orchestration.core.settings import SpiegelPaths
+    from orchestration.method.dbt_project import record_fingerprint, target_fingerprint
 
     paths = SpiegelPaths(tmp_path / "data")
     current = target_fingerprint("dev")
@@ -140,8 +137,8 @@ def test_seeds_count_as_loaded_only_for_the_recorded_version_and_an_existing_war
 def _run_period_with(monkeypatch, tmp_path, configured):
     """runner.run_period with every delivery unchanged and the seeds' run answering
     ``configured`` (None: loaded already): (outcomes, periods computed, lines said)."""
-    from orchestration import runner
-    from orchestration.config import SpiegelPaths
+    from orchestration.runs import runner
+    from orchestration.core.settings import SpiegelPaths
 
     computed, said = [], []
 
@@ -159,7 +156,7 @@ def _run_period_with(monkeypatch, tmp_path, configured):
 def test_a_failed_seeds_run_stops_the_period_before_its_method_run(monkeypatch, tmp_path):
     """The method run would only refuse stale seeds: the operator sees one failed run, the
     seeds', with its reason, and the CLI exits with it (a crashed outcome)."""
-    from orchestration.runner import RunOutcome
+    from orchestration.runs.runner import RunOutcome
 
     failed = RunOutcome("load_configuration", "None", "run-seeds", False, "seed insurer_labels: 2 tests failed")
     outcomes, computed, said = _run_period_with(monkeypatch, tmp_path, failed)
@@ -170,7 +167,7 @@ def test_a_failed_seeds_run_stops_the_period_before_its_method_run(monkeypatch, 
 
 
 def test_loaded_or_current_seeds_go_on_to_the_method_run(monkeypatch, tmp_path):
-    from orchestration.runner import RunOutcome
+    from orchestration.runs.runner import RunOutcome
 
     loaded = RunOutcome("load_configuration", "None", "run-seeds", True)
     outcomes, computed, _ = _run_period_with(monkeypatch, tmp_path, loaded)

@@ -11,8 +11,8 @@ import os
 import subprocess
 import sys
 
-from orchestration.config import REPO_ROOT, SpiegelPaths
-from orchestration.publisher import Publisher
+from orchestration.core.settings import REPO_ROOT, SpiegelPaths
+from orchestration.commands.demo_publisher import Publisher
 
 PERIODS = ("2024-v1", "2024-v2", "2024-v3")
 
@@ -66,7 +66,7 @@ def test_the_publishing_process_answers_each_period_in_order_and_reports_refusal
 def test_the_number_of_pdf_workers_comes_from_the_environment(monkeypatch):
     import pytest
 
-    from orchestration.config import REPORT_WORKERS_ENV, report_workers
+    from orchestration.core.settings import REPORT_WORKERS_ENV, report_workers
 
     monkeypatch.delenv(REPORT_WORKERS_ENV, raising=False)
     assert report_workers() == 2

@@ -17,22 +17,19 @@ import duckdb
 import pandas as pd
 import pytest
 from delivery_factory import clean_period, write_delivery
-from pipeline import PUBLISHED_TABLES, published_tables, spiegel
+from pipeline import PUBLISHED_TABLES, _restored_environment, published_tables, spiegel
 from test_quality import claims_frame, load
 
-from orchestration import gates, synthetic
-from orchestration.assets.gate_metadata import gate_metadata
-from orchestration.contract import CLAIM_COLUMNS
-from orchestration.config import (
-    LABELS_SEED,
-    LABELS_SEED_ENV,
-    SEEDS_DIR,
-    SpiegelPaths,
-    insurer_labels,
-    insurer_labels_in,
-    labels_in_force,
+from orchestration import gates
+from orchestration.commands import synthetic
+from orchestration.gates.check_metadata import gate_metadata
+from orchestration.delivery.contract import CLAIM_COLUMNS
+from orchestration.core.seeds import (
+    LABELS_SEED, LABELS_SEED_ENV, insurer_labels, insurer_labels_in, labels_in_force,
 )
-from orchestration.warehouse import ensure_raw_schema
+from orchestration.core.partitions import delivery_key
+from orchestration.core.settings import SEEDS_DIR, SpiegelPaths
+from orchestration.delivery.raw_tables import ensure_raw_schema
 
 CONTRACT_TABLE = {  # delivery-contract.md, "Labels (UZOVI codes) per insurer"
     "zilveren_kruis": ["3311", "3351"], "vgz": ["7095", "7029"], "cz": ["9664", "9018"],
@@ -288,11 +285,26 @@ def status(data_dir: Path, period: str, capsys) -> dict:
     return next(p for p in out["periods"] if p["period"] == period)
 
 
+def sensor_requests(name: str, paths: SpiegelPaths) -> list[str]:
+    """The partitions the named sensor would request now on the data directory's instance."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.runs import sensors
+    from orchestration.runs.instance import use_data_dir
+
+    sensor = getattr(sensors, name)
+    with _restored_environment():
+        use_data_dir(paths)
+        with dg.DagsterInstance.get() as instance:
+            context = dg.build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name)
+            return sorted(str(r.partition_key) for r in sensor(context).run_requests)
+
+
 def check_metadata(paths: SpiegelPaths, period: str, insurer: str) -> dict:
     """Metadata of the newest ``delivery_contents`` check of (period, insurer) in the Dagster instance."""
     import dagster as dg
 
-    from orchestration.partitions import delivery_key
 
     partition = str(delivery_key(period, insurer))
     with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
@@ -338,8 +350,13 @@ def test_misrouted_and_unknown_labels_block_until_the_configuration_says_otherwi
          "last_period": ""},
         {"uzovi": "4321", "insurer_id": "eno", "label_name": "ENO new label", "first_period": period,
          "last_period": ""}])
+    # the sensors and `spiegel run` ask the same question (runs/done.py) and both gate again:
+    # the daemon's landing sensor requests every delivery of the period, the period sensor waits
+    assert sensor_requests("landing_sensor", paths) == sorted(str(delivery_key(period, i)) for i in deliveries)
+    assert sensor_requests("period_sensor", paths) == []
     # a plain rerun (no --force) gates the deliveries again: the configuration changed after their gating
     assert spiegel(paths.data_dir, "run", "--period", period) == 0
+    assert sensor_requests("landing_sensor", paths) == []       # done, whoever did it
     state = status(paths.data_dir, period, capsys)
     assert state["blocking_reasons"] == [], state["blocking_reasons"]
     assert spiegel(paths.data_dir, "signoff", "--period", period, "--by", "anna", "--comment", "labels") == 0

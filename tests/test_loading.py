@@ -9,10 +9,10 @@ import json
 import pytest
 
 from delivery_factory import claim_row, render_csv, write_delivery
-from orchestration.config import SpiegelPaths
-from orchestration.landing import find_in_force
-from orchestration.loading import INCOMING_PREFIX, incoming_table, load_delivery
-from orchestration.warehouse import connect_write
+from orchestration.core.settings import SpiegelPaths
+from orchestration.landing.zone import find_in_force
+from orchestration.delivery.loading import INCOMING_PREFIX, incoming_table, load_delivery
+from orchestration.core.warehouse import connect_write
 from test_contract import BAD_DELIVERIES, PERIOD, DID, INSURER, _write
 
 def _mixed_line_ends_data(rows: list[dict[str, str]]) -> bytes:
@@ -40,9 +40,10 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
     the other three are loaded, gated and pass (the orphan credit is a warning)."""
     from delivery_factory import clean_period
     from orchestration import gates
-    from orchestration.config import SpiegelPaths
-    from orchestration.readiness import period_state, record_readiness
-    from orchestration.warehouse import connect_write, record_delivery
+    from orchestration.core.settings import SpiegelPaths
+    from orchestration.release.readiness import period_state, record_readiness
+    from orchestration.core.warehouse import connect_write
+    from orchestration.delivery.raw_tables import record_delivery
 
     paths = SpiegelPaths(tmp_path / "data")
     harmless = "zilveren_kruis"
@@ -112,8 +113,8 @@ def test_a_missing_insurer_is_one_blocking_reason_not_two(tmp_path):
     operator reads it once, in the words that name the folder to look in."""
     from delivery_factory import clean_period
     from orchestration import gates
-    from orchestration.readiness import period_state, record_readiness
-    from orchestration.warehouse import record_delivery, record_missing
+    from orchestration.release.readiness import period_state, record_readiness
+    from orchestration.delivery.raw_tables import record_delivery, record_missing
 
     paths = SpiegelPaths(tmp_path / "data")
     absent = "eno"

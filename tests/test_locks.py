@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import SpiegelPaths
-from orchestration.locks import LockTimeout, file_lock
-from orchestration.signoff import read_signoffs, signoff_lock_path
-from orchestration.warehouse import WarehouseBusy, connect_write
+from orchestration.core.settings import SpiegelPaths
+from orchestration.core.locks import LockTimeout, file_lock
+from orchestration.release.signoff import read_signoffs, signoff_lock_path
+from orchestration.core.warehouse import WarehouseBusy, connect_write
 from pipeline import spiegel
 
 CLEAN = "2024-v1"
@@ -21,7 +21,7 @@ CLEAN = "2024-v1"
 HOLDER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from orchestration.locks import file_lock
+    from orchestration.core.locks import file_lock
     with file_lock(Path(sys.argv[1]), "test"):
         print("holding", flush=True)
         sys.stdin.readline()          # hold until the test closes our stdin

@@ -12,8 +12,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import runner, synthetic
-from orchestration.config import SpiegelPaths
+from orchestration.runs import runner
+from orchestration.commands import synthetic
+from orchestration.core.settings import SpiegelPaths
+from orchestration.runs.instance import use_data_dir
 
 pytestmark = pytest.mark.slow
 PERIOD = "2024-v3"
@@ -23,7 +25,7 @@ PERIOD = "2024-v3"
 def computed(tmp_path_factory) -> SpiegelPaths:
     paths = SpiegelPaths(tmp_path_factory.mktemp("generated") / "data")
     synthetic.generate(paths.data_dir, years=[2024], practices=60, seed=5, periods=[PERIOD], progress=lambda _: None)
-    runner.use_data_dir(paths)
+    use_data_dir(paths)
     outcomes = runner.run_period(paths, PERIOD, progress=lambda _: None)
     assert not [o for o in outcomes if o.crashed], outcomes
     return paths

@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 from delivery_factory import claim_row, pseudonym, write_delivery
 
-from orchestration.config import REPO_ROOT
-from orchestration.publish import BEHANDELINDEX_COLUMNS
+from orchestration.core.settings import REPO_ROOT
+from orchestration.release.publish import BEHANDELINDEX_COLUMNS
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
 BENCH = REPO_ROOT / "scripts" / "bench_side_by_side.py"

@@ -12,10 +12,11 @@ import subprocess
 import duckdb
 
 from delivery_factory import claim_row, write_delivery
-from orchestration.config import SpiegelPaths
-from orchestration.loading import load_delivery
-from orchestration.landing import find_in_force
-from orchestration.warehouse import connect_write, record_delivery
+from orchestration.core.settings import SpiegelPaths
+from orchestration.delivery.loading import load_delivery
+from orchestration.landing.zone import find_in_force
+from orchestration.core.warehouse import connect_write
+from orchestration.delivery.raw_tables import record_delivery
 
 BSN = "123456782"   # passes the BSN eleven-test: what a real citizen service number looks like
 

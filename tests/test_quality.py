@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from orchestration import gates
-from orchestration.config import SpiegelPaths, insurer_labels_in, insurers, periods, required_insurers
-from orchestration.warehouse import ensure_raw_schema, record_missing, store_claims
+from orchestration.core.seeds import insurer_labels_in, insurers, periods, required_insurers
+from orchestration.core.settings import SpiegelPaths
+from orchestration.delivery.raw_tables import ensure_raw_schema, record_missing, store_claims
 
 UZOVI = {i.insurer_id: insurer_labels_in(i.insurer_id, "2024-v1")[0] for i in insurers()}   # main labels
 NORMAL = 400  # claim lines per month in a clean delivery

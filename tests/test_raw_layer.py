@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 
 from delivery_factory import claim_row, write_delivery
-from orchestration.config import SpiegelPaths
-from orchestration.raw_layer import CLAIM_COLUMNS, claims_file, deliveries_file, export_raw
-from orchestration.warehouse import connect_read
+from orchestration.core.settings import SpiegelPaths
+from orchestration.delivery.raw_layer import CLAIM_COLUMNS, claims_file, deliveries_file, export_raw
+from orchestration.core.warehouse import connect_read
 from test_warehouse import _ingest  # the same ingestion of one insurer's delivery of PERIOD
 
 PERIOD = "2024-v1"

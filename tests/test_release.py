@@ -8,13 +8,15 @@ import json
 import pytest
 
 from delivery_factory import claim_row, write_delivery
-from orchestration.config import SpiegelPaths, required_insurers
-from orchestration.loading import load_delivery
-from orchestration.landing import find_in_force
-from orchestration.publish import PublishRefused, archive_old_periods, publish_release, revisions
-from orchestration.readiness import period_state, record_readiness
-from orchestration.signoff import SignoffRefused, record_signoff, valid_signoff
-from orchestration.warehouse import connect_read, connect_write, record_delivery
+from orchestration.core.seeds import required_insurers
+from orchestration.core.settings import SpiegelPaths
+from orchestration.delivery.loading import load_delivery
+from orchestration.landing.zone import find_in_force
+from orchestration.release.publish import PublishRefused, archive_old_periods, publish_release, revisions
+from orchestration.release.readiness import period_state, record_readiness
+from orchestration.release.signoff import SignoffRefused, record_signoff, valid_signoff
+from orchestration.core.warehouse import connect_read, connect_write
+from orchestration.delivery.raw_tables import record_delivery
 
 PERIOD = "2024-v1"
 
@@ -172,8 +174,8 @@ def test_data_directory_is_not_world_readable(paths):
 def test_the_reports_are_rendered_after_the_warehouse_is_released(paths, monkeypatch):
     """A publish reads the warehouse at its start; while it renders the reports (minutes at
     national scale) another period's method run can take the warehouse's write lock."""
-    import orchestration.publish as publish
-    from orchestration.warehouse import write_lock
+    from orchestration.release import publish
+    from orchestration.core.warehouse import write_lock
 
     _land_and_ingest(paths)
     record_signoff(paths, _judge(paths), "anna", "checked")

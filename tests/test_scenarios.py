@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from orchestration import cli
-from orchestration.config import SpiegelPaths
+from orchestration.core.settings import SpiegelPaths
 
 pytestmark = pytest.mark.slow
 PRACTICES = 40
@@ -29,7 +29,7 @@ def spiegel(data_dir: Path, *args: str) -> int:
 
 def status(data_dir: Path, period: str) -> dict:
     paths = SpiegelPaths(data_dir)
-    from orchestration.runner import use_data_dir
+    from orchestration.runs.instance import use_data_dir
 
     use_data_dir(paths)
     return cli.period_status(paths, period)

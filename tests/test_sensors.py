@@ -8,10 +8,12 @@ import dagster as dg
 import pytest
 
 from delivery_factory import clean_period, land_clean_period, write_delivery
-from orchestration import runner
-from orchestration.config import SpiegelPaths
-from orchestration.partitions import delivery_key
-from orchestration.stale_runs import process_tags
+from orchestration.runs import runner
+from orchestration.core.seeds import gate_configuration_changed_at
+from orchestration.core.settings import SpiegelPaths
+from orchestration.core.partitions import delivery_key
+from orchestration.runs.stale_runs import process_tags
+from orchestration.runs.instance import use_data_dir
 from pipeline import _restored_environment, spiegel
 
 FIRST, SECOND = "2024-v1", "2024-v2"
@@ -41,14 +43,14 @@ def _requests(sensor, instance) -> list[tuple[str, str]]:
 
 
 def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_redelivery(two_published_periods):
-    from orchestration.sensors import configuration_sensor, landing_sensor, period_sensor
+    from orchestration.runs.sensors import configuration_sensor, landing_sensor, period_sensor
 
     data = two_published_periods
     paths = SpiegelPaths(data)
     assert [p.name for p in (paths.releases / FIRST).iterdir()] == ["r1"]
     assert [p.name for p in (paths.releases / SECOND).iterdir()] == ["r1"]
     with _restored_environment():
-        runner.use_data_dir(paths)
+        use_data_dir(paths)
         instance = dg.DagsterInstance.get()
         runs_before = len(instance.get_runs())
 
@@ -60,7 +62,8 @@ def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_re
         # a redelivery lands: exactly its ingestion
         write_delivery(paths.landing, SECOND, "vgz", NEW_DELIVERY, rows=clean_period(SECOND)["vgz"])
         vgz = str(delivery_key(SECOND, "vgz"))
-        assert _requests(landing_sensor, instance) == [(vgz, f"{SECOND}|vgz|{NEW_DELIVERY}")]
+        configured = int(gate_configuration_changed_at().timestamp())   # the key names the gates' configuration
+        assert _requests(landing_sensor, instance) == [(vgz, f"{SECOND}|vgz|{NEW_DELIVERY}|{configured}")]
         assert _requests(period_sensor, instance) == []          # not before the delivery is ingested
 
         # the ingestion runs (the job the sensor requested): then exactly the period's computation
@@ -72,11 +75,11 @@ def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_re
 
 
 def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_published_periods):
-    from orchestration.sensors import landing_sensor
+    from orchestration.runs.sensors import landing_sensor
 
     paths = SpiegelPaths(two_published_periods)
     with _restored_environment():
-        runner.use_data_dir(paths)
+        use_data_dir(paths)
         instance = dg.DagsterInstance.get()
         write_delivery(paths.landing, SECOND, "cz", "20241113T0930", rows=clean_period(SECOND)["cz"])
         cz = str(delivery_key(SECOND, "cz"))
@@ -91,8 +94,11 @@ def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_pu
         assert [p for p, _ in _requests(landing_sensor, instance)] == [cz]
 
 
-def test_a_period_counts_as_computed_on_the_deliveries_its_readiness_names():
-    from orchestration.sensors import period_computed_on
+def test_a_period_counts_as_computed_on_the_deliveries_and_method_its_readiness_names():
+    from orchestration.runs.done import period_done
+
+    def period_computed_on(instance, period, deliveries, method="M1"):
+        return period_done(instance, period, deliveries, method)
 
     def materialize(instance, asset, partition, **metadata):
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=partition,
@@ -103,17 +109,24 @@ def test_a_period_counts_as_computed_on_the_deliveries_its_readiness_names():
             materialize(instance, "delivery", str(delivery_key(FIRST, insurer)), delivery_id="D1")
         assert not period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D1"})    # never computed
         materialize(instance, "release_readiness", FIRST,
-                    deliveries=dg.MetadataValue.json({"cz": "D1", "vgz": "D1"}))
+                    deliveries=dg.MetadataValue.json({"cz": "D1", "vgz": "D1"}), method_version="M1")
         assert period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D1"})
+        assert not period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D1"}, method="M2")   # dbt_project/ changed
         assert not period_computed_on(instance, FIRST, {"cz": "D1", "vgz": "D2"})   # vgz redelivered
         assert not period_computed_on(instance, FIRST, {"cz": "D1"})                 # vgz's delivery withdrawn
 
-        # a readiness from before it recorded its deliveries: newer than every ingestion counts
-        materialize(instance, "release_readiness", SECOND, verdict="pass")
+        # a readiness that does not say what it used is not trusted: the period is computed once more
         for insurer in ("cz", "vgz"):
             materialize(instance, "delivery", str(delivery_key(SECOND, insurer)), delivery_id="D1")
-        assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})  # ingested after it
         materialize(instance, "release_readiness", SECOND, verdict="pass")
+        assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
+        both = dg.MetadataValue.json({"cz": "D1", "vgz": "D1"})
+        materialize(instance, "release_readiness", SECOND, deliveries=both, method_version="M1")
+        assert period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
+        # the same delivery gated again after it (an operator changed the labels): computed again
+        materialize(instance, "delivery", str(delivery_key(SECOND, "cz")), delivery_id="D1")
+        assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
+        materialize(instance, "release_readiness", SECOND, deliveries=both, method_version="M1")
         assert period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
         assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D2"})
 
@@ -122,8 +135,8 @@ def test_a_changed_dbt_project_loads_the_seeds_once_and_periods_wait_for_them(tw
     """The seeds are configuration, loaded once per version of dbt_project/: after a change
     the configuration sensor asks for exactly one load (its run key is the version), the
     period sensor waits for it, and a period's method run refuses stale seeds by name."""
-    from orchestration.assets.configuration import SEEDS_LOADED
-    from orchestration.sensors import configuration_sensor, period_sensor
+    from orchestration.method.configuration import SEEDS_LOADED
+    from orchestration.runs.sensors import configuration_sensor, period_sensor
 
     data = tmp_path / "data"
     shutil.copytree(two_published_periods, data, symlinks=True)
@@ -133,7 +146,7 @@ def test_a_changed_dbt_project_loads_the_seeds_once_and_periods_wait_for_them(tw
     assert len(loaded) == 1 and loaded[0].startswith("dev:")
     record.write_text("dev:an-older-version-of-the-project\n", encoding="utf-8")   # as after an edit
     with _restored_environment():
-        runner.use_data_dir(paths)
+        use_data_dir(paths)
         instance = dg.DagsterInstance.get()
         assert _requests(configuration_sensor, instance) == [("None", loaded[0])]
         result = _evaluate(period_sensor, instance)

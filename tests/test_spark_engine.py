@@ -36,8 +36,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.config import SpiegelPaths
-from orchestration.spark_engine import mart_models
+from orchestration.core.settings import SpiegelPaths
+from orchestration.method.spark_engine import mart_models
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def year(tmp_path_factory) -> dict:
     Spark runs wrote to the terminal."""
     from pipeline import ingest_all, spiegel
 
-    from orchestration import synthetic
+    from orchestration.commands import synthetic
 
     root = tmp_path_factory.mktemp("spark_engine")
     ingested = SpiegelPaths(root / "ingested")

@@ -10,7 +10,7 @@ import uuid
 import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun
 
-from orchestration.stale_runs import HOST_TAG, PID_STARTED_TAG, PID_TAG, fail_dead_runs, process_tags
+from orchestration.runs.stale_runs import HOST_TAG, PID_STARTED_TAG, PID_TAG, fail_dead_runs, process_tags
 from pipeline import spiegel, spiegel_killed_at, was_killed
 
 CLEAN = "2024-v1"

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import synthetic
-from orchestration.config import periods
-from orchestration.contract import CLAIM_COLUMNS, validate_delivery
-from orchestration.landing import complete_deliveries, find_in_force
+from orchestration.commands import synthetic
+from orchestration.core.seeds import periods
+from orchestration.delivery.contract import CLAIM_COLUMNS, validate_delivery
+from orchestration.landing.zone import complete_deliveries, find_in_force
 
 INSURERS = ["cz", "vgz", "eno", "menzis", "zilveren_kruis", "de_friesland", "zorg_en_zekerheid"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import REPO_ROOT
-from orchestration.stale_runs import process_started_at
+from orchestration.core.settings import REPO_ROOT
+from orchestration.runs.stale_runs import process_started_at
 
 
 def _free_port() -> int:
@@ -131,8 +131,8 @@ def test_spiegel_ui_stops_while_a_run_is_in_progress_and_the_run_is_marked_faile
     import dagster as dg
 
     from delivery_factory import write_delivery
-    from orchestration.config import SpiegelPaths
-    from orchestration.locks import file_lock
+    from orchestration.core.settings import SpiegelPaths
+    from orchestration.core.locks import file_lock
 
     paths = SpiegelPaths(tmp_path / "data")
     write_delivery(paths.landing, "2024-v1", "vgz", "20241005T0930")

@@ -8,17 +8,11 @@ from pathlib import Path
 import duckdb
 
 from delivery_factory import claim_row, write_delivery
-from orchestration.config import SpiegelPaths
-from orchestration.loading import incoming_table, load_delivery
-from orchestration.landing import find_in_force
-from orchestration.warehouse import (
-    CLAIMS_VIEW_COLUMNS,
-    claims_table,
-    connect_read,
-    connect_write,
-    record_delivery,
-    record_missing,
-)
+from orchestration.core.settings import SpiegelPaths
+from orchestration.delivery.loading import incoming_table, load_delivery
+from orchestration.landing.zone import find_in_force
+from orchestration.core.warehouse import connect_read, connect_write
+from orchestration.delivery.raw_tables import CLAIMS_VIEW_COLUMNS, claims_table, record_delivery, record_missing
 
 PERIOD = "2024-v1"
 

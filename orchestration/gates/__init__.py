@@ -57,11 +57,13 @@ from orchestration.gates.common import (
     previous_period,
     thresholds,
 )
-from orchestration.gates.completeness import check_delivery_completeness, previous_delivery, profile_delivery
-from orchestration.gates.contents import check_delivery_contents
+from orchestration.gates.delivery_completeness import (
+    check_delivery_completeness, previous_delivery, profile_delivery,
+)
+from orchestration.gates.delivery_contents import check_delivery_contents
 from orchestration.gates.gx_adapter import data_docs_once
 from orchestration.gates.log import GateResult, Outcome, latest_gate_results, record_gate_result
-from orchestration.gates.readiness import check_release_readiness
+from orchestration.gates.release_readiness import check_release_readiness
 
 __all__ = [
     "COMPLETENESS", "CONTENTS", "CONTENTS_WARNINGS", "READINESS", "GateResult", "Outcome",

@@ -11,9 +11,10 @@ from typing import Any
 
 import duckdb
 
-from orchestration.config import EXPECTATIONS_DIR, SEEDS_DIR, period_sort_key, periods
+from orchestration.core.seeds import period_sort_key, periods
+from orchestration.core.settings import EXPECTATIONS_DIR, SEEDS_DIR
 from orchestration.gates.dbt_macros import render
-from orchestration.warehouse import has_table
+from orchestration.core.warehouse import has_table
 
 CONTENTS = "delivery_contents"
 CONTENTS_WARNINGS = "delivery_contents_warnings"   # the same frame as CONTENTS, its warnings only

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from orchestration.config import DBT_PROJECT_DIR
+from orchestration.core.settings import DBT_PROJECT_DIR
 
 MACROS_DIR = DBT_PROJECT_DIR / "macros"
 SHARED_MACROS = "delivery_facts.sql"

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from orchestration import data_docs
-from orchestration.config import EXPECTATIONS_DIR, SpiegelPaths
+from orchestration.gates import data_docs
+from orchestration.core.settings import EXPECTATIONS_DIR, SpiegelPaths
 from orchestration.gates.common import plain
 from orchestration.gates.log import GateResult
 

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from orchestration.gates.common import READINESS, delivery_in_force, first_line, plain, sql_file
-from orchestration.warehouse import has_table
+from orchestration.core.warehouse import has_table
 
 
 @dataclass

@@ -8,7 +8,7 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from orchestration.config import periods as seed_periods
+from orchestration.core.seeds import periods as seed_periods
 from portal.public import conf
 from portal.releases import catalog
 

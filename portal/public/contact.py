@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from orchestration.config import insurers
+from orchestration.core.seeds import insurers
 from portal.public import conf
 from portal.public.models import ContactMessage
 

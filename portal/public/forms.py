@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
-from orchestration.config import insurers
+from orchestration.core.seeds import insurers
 from portal.public.models import ContactMessage
 
 

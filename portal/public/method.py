@@ -21,7 +21,7 @@ import yaml
 
 from django.utils import timezone
 
-from orchestration.config import DBT_PROJECT_DIR
+from orchestration.core.settings import DBT_PROJECT_DIR
 from portal.releases import catalog
 
 

@@ -20,7 +20,7 @@ PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]$")
 
 
 def validate_period(value: str) -> None:
-    from orchestration.config import periods
+    from orchestration.core.seeds import periods
 
     if not PERIOD_RE.match(value or ""):
         raise ValidationError("Een periode schrijft u als JJJJ-vN, bijvoorbeeld 2024-v1.")

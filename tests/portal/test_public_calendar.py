@@ -12,8 +12,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from orchestration.calendar_status import write_period_status
-from orchestration.config import SpiegelPaths, insurers
+from orchestration.release.calendar_state import write_period_status
+from orchestration.core.seeds import insurers
+from orchestration.core.settings import SpiegelPaths
 from portal.public import calendar as cal
 from portal.public.models import NewsItem, PeriodNotice
 from release_factory import index_row, make_release
@@ -189,7 +190,7 @@ def test_the_home_page_names_the_next_version_and_any_postponement(client, data_
 
 
 def test_text_colours_meet_wcag_aa_on_white():
-    from orchestration.config import REPO_ROOT
+    from orchestration.core.settings import REPO_ROOT
 
     css = (REPO_ROOT / "portal" / "static" / "portal" / "portal.css").read_text(encoding="utf-8")
     colours = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", css))

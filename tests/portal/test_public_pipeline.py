@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import REPO_ROOT, insurers
+from orchestration.core.seeds import insurers
+from orchestration.core.settings import REPO_ROOT
 from pipeline import spiegel
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,32 @@
+"""``spiegel portal ...``: the practice portal's operator tasks (portal.md)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from orchestration.commands.common import CommandError, say
+from orchestration.core.settings import SpiegelPaths
+
+
+def cmd_portal(args: argparse.Namespace) -> int:
+    """``spiegel portal SUBCOMMAND``: the practice portal's operator tasks (portal.md)."""
+    from portal import operations
+
+    paths = SpiegelPaths.from_env(args.data_dir)
+    try:
+        if args.portal_command == "serve":
+            return operations.serve(paths.data_dir, host=args.host, port=args.port, workers=args.workers,
+                                    progress=say)
+        if args.portal_command == "add-account":
+            password = sys.stdin.readline().rstrip("\n")
+            say(operations.add_account(paths.data_dir, email=args.email, name=args.name, password=password))
+        elif args.portal_command == "appoint-manager":
+            say(operations.appoint_manager(paths.data_dir, agb=args.agb, email=args.email))
+        elif args.portal_command == "grant":
+            say(operations.grant(paths.data_dir, agb=args.agb, email=args.email))
+        elif args.portal_command == "audit":
+            for line in operations.audit_lines(paths.data_dir, agb=args.agb):
+                say(line)
+    except operations.PortalCommandError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0

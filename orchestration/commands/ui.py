@@ -1,0 +1,106 @@
+"""``spiegel ui``: the Dagster UI for one data directory, stopped cleanly with its runs."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from orchestration.commands.common import CommandError, data_dir_paths, say
+
+
+UI_STOP_SECONDS = 20.0  # how long `dagster dev` may take to stop before its processes are killed
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` as a child in a process group of its own: Ctrl-C or SIGTERM stops
+    all of it (webserver, daemon, code server, run workers, dbt) within UI_STOP_SECONDS,
+    also while a run is in progress; runs it interrupted are then marked failed."""
+    import signal
+    import subprocess
+
+    from orchestration.runs import runner
+    from orchestration.core.settings import REPO_ROOT
+
+    paths = data_dir_paths(args)
+    earlier = runner.fail_dead_runs()
+    if earlier:
+        say(f"marked {len(earlier)} run(s) failed whose process had gone: {', '.join(earlier)}")
+    dagster = Path(sys.executable).parent / "dagster"
+    say(f"Dagster UI for {paths.data_dir} on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        child = subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                                  "-h", args.host, "-p", str(args.port)], cwd=REPO_ROOT, start_new_session=True,
+                                 preexec_fn=_terminate_with_parent)
+        while child.poll() is None and not received:
+            try:
+                child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        if received:
+            say("stopping the Dagster UI ...")
+        stopped_cleanly = _stop_process_group(child, float(os.environ.get("SPIEGEL_UI_STOP_SECONDS", UI_STOP_SECONDS)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    interrupted = runner.fail_dead_runs()
+    if interrupted:
+        say(f"marked {len(interrupted)} run(s) failed that were in progress when the UI stopped: "
+            f"{', '.join(interrupted)}")
+    if not stopped_cleanly:
+        say("the UI's processes did not stop within the grace period and were killed")
+    if received:
+        return 0
+    raise CommandError(f"dagster dev exited with code {child.returncode}")
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM it when `spiegel ui` dies, even by
+    SIGKILL, so dagster dev (in a session of its own) never outlives it."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop_process_group(child, grace: float) -> bool:
+    """SIGTERM the child's process group, wait up to ``grace`` seconds for every member
+    to exit, then SIGKILL what is left. True when nothing had to be killed."""
+    import signal
+    import subprocess
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(child.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+    if group_alive():
+        try:
+            os.killpg(child.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            continue
+        if not group_alive():
+            return True
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
+    return False

@@ -1,0 +1,302 @@
+"""Publishing a period: ``releases/<period>/<revision>/``, atomic and immutable.
+
+A revision is rendered completely into a hidden temporary folder next to its final
+place (CSVs, release.json, reports), flushed to disk, and then renamed into place in
+one step, so a reader (or a crash) never sees half a release. A revision is never
+written again: a redelivery, a new sign-off and a new ``spiegel publish`` make the
+next revision. Publishing again with the same sign-off is a no-op that names the
+revision already published.
+
+The warehouse is read once, at the start, under its shared lock (the tables, the gate
+results and every figure the reports show); the reports are rendered after the lock
+is released, so a method run of another period need not wait for a publish's PDFs.
+Two publishes never overlap (``releases/.publish.lock``).
+
+The published numbers are the dbt marts, written as they are: Python formats, it
+never computes the index.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from orchestration.core.seeds import period_sort_key
+from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
+from orchestration.core.crashpoints import crash_point
+from orchestration.core.locks import file_lock
+from orchestration.release.readiness import PeriodState, period_state
+from orchestration.release.signoff import Signoff, valid_signoff
+from orchestration.core.warehouse import connect_locked, connect_write, write_lock
+
+BEHANDELINDEX_COLUMNS = [
+    "period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
+    "expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index",
+]
+RELEASE_TABLES = {
+    "behandelindex.csv": ("marts.fct_behandelindex", BEHANDELINDEX_COLUMNS, ["discipline", "practice_agb"]),
+    "reference_strata.csv": ("marts.fct_reference_strata", None, ["discipline", "row_type", "cell_id", "level",
+                                                                  "age_band", "sex", "body_region", "chronic"]),
+    "excluded_lines.csv": ("marts.fct_excluded_lines", None, ["insurer_id", "reason"]),
+}
+PERIODS_KEPT_IN_RELEASES = 6
+_REVISION = re.compile(r"^r([0-9]+)$")
+
+
+class PublishRefused(RuntimeError):
+    pass
+
+
+@dataclass
+class PublishResult:
+    period: str
+    revision: str
+    path: Path
+    created: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+    report_counts: dict[str, int] = field(default_factory=dict)
+
+
+def revisions(paths: SpiegelPaths, period: str) -> list[str]:
+    """Published revisions of ``period``, oldest first (r2 < r10)."""
+    folder = paths.releases / period
+    if not folder.is_dir():
+        return []
+    found = [p.name for p in folder.iterdir() if p.is_dir() and _REVISION.match(p.name)]
+    return sorted(found, key=lambda r: int(r[1:]))
+
+
+def _remove_abandoned_temp_folders(folder: Path) -> None:
+    """A publisher killed mid-way leaves ``.tmp-rN-<pid>``; it was never visible as a
+    release. We hold the publish lock, so no living publisher owns one: remove them."""
+    if folder.is_dir():
+        for leftover in folder.glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _next_revision(paths: SpiegelPaths, period: str) -> str:
+    """Numbers continue across releases/ and archive/, so a revision name is never reused."""
+    used = [int(r[1:]) for r in revisions(paths, period)]
+    archived = paths.archive / period
+    if archived.is_dir():
+        used += [int(p.name[1:]) for p in archived.iterdir() if _REVISION.match(p.name)]
+    return f"r{max(used, default=0) + 1}"
+
+
+def newest_revision(paths: SpiegelPaths, period: str) -> Path | None:
+    revs = revisions(paths, period)
+    return paths.releases / period / revs[-1] if revs else None
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Deterministic CSV: fixed order, full float precision (shortest round-trip), LF."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == bool or str(out[column].dtype) == "boolean":
+            out[column] = out[column].map({True: "true", False: "false"})
+    out.to_csv(path, index=False, lineterminator="\n", na_rep="")
+
+
+def _read_mart(con, table: str, columns: list[str] | None, order: list[str], period: str) -> pd.DataFrame:
+    frame = con.execute(f"select * from {table} where period = ?", [period]).df()
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise PublishRefused(f"{table} lacks column(s) {missing}: the method's marts are out of date")
+        frame = frame[columns]
+    sort_by = [c for c in order if c in frame.columns]
+    return frame.sort_values(sort_by, kind="mergesort", na_position="first").reset_index(drop=True)
+
+
+def read_release_tables(con, period: str) -> dict[str, pd.DataFrame]:
+    """The published tables of ``period`` as the marts hold them, each in its fixed row order."""
+    return {name: _read_mart(con, table, cols, order, period) for name, (table, cols, order) in RELEASE_TABLES.items()}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    for folder in [root, *[p for p in root.rglob("*") if p.is_dir()]]:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _release_json(state: PeriodState, signoff: Signoff, revision: str, gate_results: list[dict[str, Any]],
+                  files: dict[str, Any], reports: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "period": state.period,
+        "revision": revision,
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "method_version": METHOD_VERSION,
+        "contract_version": CONTRACT_VERSION,
+        "code_version": code_version(),
+        "insurers": [
+            {"insurer": d["insurer"], "delivery_id": d["delivery_id"], "file": d.get("file_name"),
+             "sha256": d["sha256"], "rows": d["row_count"], "paid_amount_total": d["paid_amount_total"]}
+            for d in state.deliveries
+        ],
+        "gates": {"verdict": state.verdict, "fingerprint": state.fingerprint,
+                  "evaluated_at": (state.readiness or {}).get("evaluated_at"),
+                  "warnings": state.warnings, "results": gate_results},
+        "signoff": {"by": signoff.by, "at": signoff.at, "comment": signoff.comment,
+                    "signoff_id": signoff.signoff_id},
+        "files": files,
+        "reports": reports,
+    }
+
+
+def _gate_summaries(con, period: str) -> list[dict[str, Any]]:
+    try:
+        from orchestration import gates
+        results = gates.latest_gate_results(con, period)
+    except Exception:  # the gate log is evidence, not a precondition of the file layout
+        return []
+    return [{"suite": r.suite, "insurer": r.insurer, "delivery_id": r.delivery_id, "passed": r.passed,
+             "warnings": r.warnings} for r in results]
+
+
+def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
+                    report_practices: list[tuple[str, str]] | None = None,
+                    progress: Callable[[str], None] | None = None) -> PublishResult:
+    """Publish ``period`` if its gates pass and a valid sign-off covers its deliveries."""
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    if not paths.warehouse.exists():
+        # Nothing ingested yet: create the empty warehouse (as ``connect_read`` does) so
+        # that the refusal below gives the same reasons as ``spiegel status``.
+        with connect_write(paths):
+            pass
+    paths.releases.mkdir(parents=True, exist_ok=True)
+    with file_lock(paths.releases / ".publish.lock", f"publishing under {paths.releases}"):
+        with write_lock(paths, shared=True):
+            con = connect_locked(paths)
+            try:
+                state = period_state(con, paths, period)
+                if not state.gates_passed:
+                    raise PublishRefused(f"publish of {period} refused: the gates do not pass: "
+                                         + " | ".join(state.blocking_reasons))
+                signoff = valid_signoff(paths, state)
+                if signoff is None:
+                    raise PublishRefused(
+                        f"publish of {period} refused: no valid sign-off covers its current deliveries; "
+                        f"record one with `spiegel signoff --period {period} --by NAME --comment TEXT`")
+                newest = newest_revision(paths, period)
+                if newest is not None:
+                    previous = json.loads((newest / "release.json").read_text(encoding="utf-8"))
+                    if previous.get("signoff", {}).get("signoff_id") == signoff.signoff_id:
+                        say(f"{period}: already published as {newest.name} with this sign-off; nothing to do")
+                        return PublishResult(period, newest.name, newest, created=False)
+                frames = read_release_tables(con, period)
+                gate_results = _gate_summaries(con, period)
+            finally:
+                con.close()
+            # the reports' figures too, so that nothing after this reads the warehouse: a
+            # period's method run may write it while this one renders its reports
+            report_marts = _read_report_marts(paths, period, report_practices) if reports else None
+            timings["read_marts"] = time.monotonic() - started
+
+        _remove_abandoned_temp_folders(paths.releases / period)
+        revision = _next_revision(paths, period)
+        final = paths.releases / period / revision
+        tmp = paths.releases / period / f".tmp-{revision}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            t0 = time.monotonic()
+            files: dict[str, Any] = {}
+            for name, frame in frames.items():
+                write_csv(frame, tmp / name)
+                files[name] = {"sha256": _sha256(tmp / name), "rows": int(len(frame))}
+            timings["write_tables"] = time.monotonic() - t0
+            release = _release_json(state, signoff, revision, gate_results, files, {})
+            (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            crash_point("publish_tables_written")
+            report_counts: dict[str, int] = {}
+            if reports:
+                t0 = time.monotonic()
+                report_counts = _render_reports(tmp, paths, report_practices, report_marts, say)
+                timings["reports"] = time.monotonic() - t0
+                release["reports"] = report_counts
+                (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n",
+                                                  encoding="utf-8")
+            _fsync_tree(tmp)
+            os.rename(tmp, final)  # the one step that makes the revision visible
+            crash_point("publish_renamed")
+            _fsync_tree(final.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        archive_old_periods(paths)
+    timings["total"] = time.monotonic() - started
+    say(f"{period}: published {revision} at {final}")
+    return PublishResult(period, revision, final, True, timings, report_counts)
+
+
+def _read_report_marts(paths: SpiegelPaths, period: str, practices):
+    """The period's figures every report and the national overview show (``reports.data.Marts``),
+    read while the caller holds the warehouse lock."""
+    from reports.data import load_marts
+
+    wanted = None if practices is None else {(d, str(a)) for d, a in practices}
+    return load_marts(paths.warehouse, period, wanted)
+
+
+def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, marts, say) -> dict[str, int]:
+    from reports import render_national_overview, render_release_reports
+
+    summary = render_release_reports(release_dir, paths.warehouse, paths.releases, practices=practices,
+                                     pdf=True, workers=report_workers(), progress=say, marts=marts)
+    render_national_overview(release_dir, paths.warehouse, paths.releases, release_dir / "reports", marts=marts)
+    return {"html": summary.html_count, "pdf": summary.pdf_count,
+            "seconds_per_pdf": round(summary.seconds_per_pdf, 4)}
+
+
+def archive_old_periods(paths: SpiegelPaths, keep: int = PERIODS_KEPT_IN_RELEASES) -> list[Path]:
+    """Move whole period folders beyond the ``keep`` most recent to ``archive/``.
+
+    Nothing is deleted and no revision is changed: the folder is renamed as it is.
+    """
+    if not paths.releases.is_dir():
+        return []
+    published = sorted((p.name for p in paths.releases.iterdir() if p.is_dir() and revisions(paths, p.name)),
+                       key=period_sort_key)
+    moved = []
+    for period in published[:-keep] if len(published) > keep else []:
+        target = paths.archive / period
+        if target.exists():
+            continue
+        paths.archive.mkdir(parents=True, exist_ok=True)
+        os.rename(paths.releases / period, target)
+        moved.append(target)
+    return moved

@@ -1,0 +1,90 @@
+"""The operator's data-quality sign-off: append-only, tied to the deliveries it covers.
+
+A sign-off records who, when, why, and exactly which deliveries (ids and checksums)
+it speaks about. It is refused while a blocking gate fails, and it becomes void by
+itself when a delivery of the period changes: validity is the equality of its
+fingerprint with the period's current one, so nothing ever has to be deleted.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from orchestration.core.settings import METHOD_VERSION, SpiegelPaths
+from orchestration.core.locks import file_lock
+from orchestration.release.readiness import PeriodState
+
+
+class SignoffRefused(RuntimeError):
+    pass
+
+
+def signoff_lock_path(paths: SpiegelPaths):
+    """Sign-offs append under this lock (a file of its own, so it can name its holder)."""
+    return paths.data_dir / ".signoff.lock"
+
+
+@dataclass(frozen=True)
+class Signoff:
+    period: str
+    by: str
+    comment: str
+    at: str
+    fingerprint: str
+    deliveries: list[dict[str, Any]]
+    method_version: str
+    signoff_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def read_signoffs(paths: SpiegelPaths, period: str | None = None) -> list[Signoff]:
+    if not paths.signoffs.exists():
+        return []
+    out = []
+    for line in paths.signoffs.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if period is None or record["period"] == period:
+            out.append(Signoff(**record))
+    return out
+
+
+def valid_signoff(paths: SpiegelPaths, state: PeriodState) -> Signoff | None:
+    """The newest sign-off that covers exactly the period's current deliveries, if the gates pass."""
+    if not state.gates_passed:
+        return None
+    matching = [s for s in read_signoffs(paths, state.period) if s.fingerprint == state.fingerprint]
+    return matching[-1] if matching else None
+
+
+def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: str) -> Signoff:
+    """Append a sign-off; refused while any blocking reason stands."""
+    if not by.strip():
+        raise SignoffRefused("sign-off needs the name of the person signing (--by)")
+    if not state.gates_passed:
+        raise SignoffRefused(
+            f"sign-off for {state.period} refused: {len(state.blocking_reasons)} blocking reason(s): "
+            + " | ".join(state.blocking_reasons))
+    now = datetime.now(timezone.utc)
+    signoff = Signoff(
+        period=state.period, by=by.strip(), comment=comment, at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        fingerprint=state.fingerprint,
+        deliveries=[{k: d[k] for k in ("insurer", "delivery_id", "sha256", "row_count", "paid_amount_total")}
+                    for d in state.deliveries],
+        method_version=METHOD_VERSION,
+        signoff_id=f"{state.period}-{now.strftime('%Y%m%dT%H%M%S%fZ')}",
+    )
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    with file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"), \
+            open(paths.signoffs, "a", encoding="utf-8") as f:
+        f.write(json.dumps(signoff.as_dict(), sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(paths.signoffs, 0o600)
+    return signoff
