@@ -6,12 +6,13 @@ reason on stderr when a command is refused or fails (:class:`CommandError`), 2 f
 wrong call. The commands import Dagster, dbt and Great Expectations only when they run,
 so ``spiegel --help`` and a wrong call answer at once.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from orchestration.commands.bench import cmd_bench
 from orchestration.commands.common import CommandError, check_period
@@ -29,108 +30,168 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spiegel",
         description="Spiegel: the landelijke behandelindex and spiegelinformatie for physiotherapy and "
-                    "exercise-therapy practices. Every command takes --data-dir (default: $SPIEGEL_DATA_DIR, "
-                    "else ./data).",
+        "exercise-therapy practices. Every command takes --data-dir (default: $SPIEGEL_DATA_DIR, "
+        "else ./data).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--data-dir", default=None,
-                       help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)")
+        p.add_argument("--data-dir", default=None, help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)")
         p.set_defaults(func=func)
         return p
 
-    p = command("generate", cmd_generate, "write synthetic insurer deliveries for every period and insurer "
-                "into DIR/landing/ and the planted truth into DIR/ground_truth/")
-    p.add_argument("--years", type=int, nargs="+", default=list(DEMO_YEARS), help="years to generate (default 2023 2024)")
+    p = command(
+        "generate",
+        cmd_generate,
+        "write synthetic insurer deliveries for every period and insurer "
+        "into DIR/landing/ and the planted truth into DIR/ground_truth/",
+    )
+    p.add_argument(
+        "--years", type=int, nargs="+", default=list(DEMO_YEARS), help="years to generate (default 2023 2024)"
+    )
     p.add_argument("--practices", type=int, default=DEMO_PRACTICES, help="number of practices (default 300)")
     p.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed (default 7)")
-    p.add_argument("--scale", type=float, default=None,
-                   help="fraction of national volume (1.0 = ~9,000 practices, 4M patients, 45M lines a year); "
-                        "overrides --practices")
-    p.add_argument("--fault", action="append", default=[], metavar="KIND[:ARGS]",
-                   help="plant a fault in one delivery: KIND or KIND:key=value,...; keys insurer (default vgz), "
-                        "period (default: the first generated), month (YYYY-MM, default May) and kind-specific "
-                        "ones (fraction, rows, column, label). Kinds: missing-insurer, missing-month, "
-                        "underdelivered-month, control-total-mismatch, checksum-mismatch, duplicate-claim-id, "
-                        "missing-column, bad-date, bad-amount, out-of-period, truncated-file, foreign-label "
-                        "(lines under another concern's label, e.g. foreign-label:insurer=vgz,label=9018,rows=25), "
-                        "unknown-label (lines under a label no concern has, default 9999), implausible-birth-date (rows "
-                        "lines, default 5, with a birth_date after their service_date). Repeatable.")
-    p.add_argument("--labels", choices=["mixed", "main"], default="mixed",
-                   help="mixed (default): a concern with a second label in dbt_project/seeds/insurer_labels.csv "
-                        "pays about half of its lines under it; main: every line under the concern's main label")
-    p.add_argument("--redeliver", metavar="INSURER:PERIOD", default=None,
-                   help="write a new, fault-free delivery (later delivery_id) for one insurer and period, "
-                        "with the parameters of the earlier generation")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="fraction of national volume (1.0 = ~9,000 practices, 4M patients, 45M lines a year); "
+        "overrides --practices",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:ARGS]",
+        help="plant a fault in one delivery: KIND or KIND:key=value,...; keys insurer (default vgz), "
+        "period (default: the first generated), month (YYYY-MM, default May) and kind-specific "
+        "ones (fraction, rows, column, label). Kinds: missing-insurer, missing-month, "
+        "underdelivered-month, control-total-mismatch, checksum-mismatch, duplicate-claim-id, "
+        "missing-column, bad-date, bad-amount, out-of-period, truncated-file, foreign-label "
+        "(lines under another concern's label, e.g. foreign-label:insurer=vgz,label=9018,rows=25), "
+        "unknown-label (lines under a label no concern has, default 9999), implausible-birth-date (rows "
+        "lines, default 5, with a birth_date after their service_date). Repeatable.",
+    )
+    p.add_argument(
+        "--labels",
+        choices=["mixed", "main"],
+        default="mixed",
+        help="mixed (default): a concern with a second label in dbt_project/seeds/insurer_labels.csv "
+        "pays about half of its lines under it; main: every line under the concern's main label",
+    )
+    p.add_argument(
+        "--redeliver",
+        metavar="INSURER:PERIOD",
+        default=None,
+        help="write a new, fault-free delivery (later delivery_id) for one insurer and period, "
+        "with the parameters of the earlier generation",
+    )
 
-    p = command("run", cmd_run, "ingest the deliveries in force, run the gates and the method for a period "
-                "(exit 0 even when gates fail: the verdict is data)")
-    p.add_argument("--period", type=check_period, action="append", default=None,
-                   help="period YYYY-vN (repeatable; default: every period with deliveries)")
+    p = command(
+        "run",
+        cmd_run,
+        "ingest the deliveries in force, run the gates and the method for a period "
+        "(exit 0 even when gates fail: the verdict is data)",
+    )
+    p.add_argument(
+        "--period",
+        type=check_period,
+        action="append",
+        default=None,
+        help="period YYYY-vN (repeatable; default: every period with deliveries)",
+    )
     p.add_argument("--force", action="store_true", help="re-ingest deliveries even when unchanged")
-    p.add_argument("--engine", choices=list(ENGINES), default=None,
-                   help="where the method runs (default $SPIEGEL_ENGINE, else duckdb)")
+    p.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        default=None,
+        help="where the method runs (default $SPIEGEL_ENGINE, else duckdb)",
+    )
 
-    p = command("status", cmd_status, "per period: deliveries in force per insurer, gate verdict with every "
-                "blocking reason, sign-off, published revisions")
+    p = command(
+        "status",
+        cmd_status,
+        "per period: deliveries in force per insurer, gate verdict with every "
+        "blocking reason, sign-off, published revisions",
+    )
     p.add_argument("--period", type=check_period, action="append", default=None, help="period YYYY-vN (repeatable)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = command("signoff", cmd_signoff, "record the data-quality sign-off of a period; refused while a "
-                "blocking gate fails")
+    p = command(
+        "signoff", cmd_signoff, "record the data-quality sign-off of a period; refused while a blocking gate fails"
+    )
     p.add_argument("--period", type=check_period, required=True)
     p.add_argument("--by", required=True, help="name of the person signing off")
     p.add_argument("--comment", required=True, help="what was checked, in a sentence")
 
-    p = command("publish", cmd_publish, "publish the next revision of a period under DIR/releases/; refused "
-                "without passed gates and a valid sign-off")
+    p = command(
+        "publish",
+        cmd_publish,
+        "publish the next revision of a period under DIR/releases/; refused without passed gates and a valid sign-off",
+    )
     p.add_argument("--period", type=check_period, required=True)
 
-    p = command("demo", cmd_demo, "generate demo data, run, sign off (as demo) and publish every period, "
-                "then say where the reports are and how to open the UI")
+    p = command(
+        "demo",
+        cmd_demo,
+        "generate demo data, run, sign off (as demo) and publish every period, "
+        "then say where the reports are and how to open the UI",
+    )
     p.add_argument("--years", type=int, nargs="+", default=list(DEMO_YEARS))
     p.add_argument("--practices", type=int, default=DEMO_PRACTICES)
     p.add_argument("--seed", type=int, default=DEMO_SEED)
 
-    p = command("bench", cmd_bench, "the national-scale benchmark: time every stage from delivery to "
-                "published index on one v3 period")
+    p = command(
+        "bench",
+        cmd_bench,
+        "the national-scale benchmark: time every stage from delivery to published index on one v3 period",
+    )
     p.add_argument("--scale", type=float, default=1.0, help="fraction of national volume (default 1.0)")
     p.add_argument("--seed", type=int, default=DEMO_SEED)
     p.add_argument("--report-sample", type=int, default=200, help="practices to render reports for (default 200)")
     p.add_argument("--output", default=None, help="JSON file for the figures (default DIR/bench/bench-<scale>.json)")
-    p.add_argument("--no-dagster", action="store_true",
-                   help="skip the second part: the period through the Dagster jobs, with each run's fixed costs")
+    p.add_argument(
+        "--no-dagster",
+        action="store_true",
+        help="skip the second part: the period through the Dagster jobs, with each run's fixed costs",
+    )
 
     p = command("ui", cmd_ui, "start the Dagster UI (dagster dev) on this data directory")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
 
-    p = command("portal", cmd_portal, "the practice portal: serve it, and the operators' tasks "
-                "(accounts, managers, grants, audit log)")
+    p = command(
+        "portal",
+        cmd_portal,
+        "the practice portal: serve it, and the operators' tasks (accounts, managers, grants, audit log)",
+    )
     portal_sub = p.add_subparsers(dest="portal_command", required=True, metavar="SUBCOMMAND")
 
     def portal_command(name: str, help_text: str) -> argparse.ArgumentParser:
         q = portal_sub.add_parser(name, help=help_text, description=help_text)
-        q.add_argument("--data-dir", default=argparse.SUPPRESS,
-                       help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)")
+        q.add_argument(
+            "--data-dir", default=argparse.SUPPRESS, help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)"
+        )
         return q
 
     q = portal_command("serve", "apply the portal's migrations and serve it with gunicorn")
     q.add_argument("--host", default="127.0.0.1")
     q.add_argument("--port", type=int, default=8000)
     q.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    q = portal_command("add-account", "create an account with a verified e-mail address; the password is "
-                       "read from standard input")
+    q = portal_command(
+        "add-account", "create an account with a verified e-mail address; the password is read from standard input"
+    )
     q.add_argument("--email", required=True)
     q.add_argument("--name", default="")
-    q = portal_command("appoint-manager", "make an account an authorisation manager of a practice "
-                       "(audited as done by an operator)")
+    q = portal_command(
+        "appoint-manager", "make an account an authorisation manager of a practice (audited as done by an operator)"
+    )
     q.add_argument("--agb", required=True, help="the practice's AGB code (8 digits)")
     q.add_argument("--email", required=True)
-    q = portal_command("grant", "give an account access to a practice as if a manager approved it "
-                       "(audited as done by an operator)")
+    q = portal_command(
+        "grant", "give an account access to a practice as if a manager approved it (audited as done by an operator)"
+    )
     q.add_argument("--agb", required=True, help="the practice's AGB code (8 digits)")
     q.add_argument("--email", required=True)
     q = portal_command("audit", "print the portal's audit log, oldest first")

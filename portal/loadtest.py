@@ -17,6 +17,7 @@ account's own practice and no practice of another account; a PDF has exactly the
 the published file of that practice. It prints throughput and latency percentiles, and
 exits 1 on any error or wrong response.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,20 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PERIODS = ["2025-v1", "2024-v3", "2024-v2", "2024-v1", "2023-v3", "2023-v2"]  # the six shown, newest first
-COLUMNS = ["period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
-           "expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index"]
+COLUMNS = [
+    "period",
+    "discipline",
+    "practice_agb",
+    "status",
+    "patients",
+    "episodes",
+    "sessions",
+    "expected_sessions",
+    "behandelindex",
+    "ci_lower",
+    "ci_upper",
+    "corrected_index",
+]
 PASSWORD = "Zomer-Regen-9731!"
 
 
@@ -59,7 +72,7 @@ def build_release(data_dir: Path, *, practices: int, report_practices: int, pdf_
         reports = folder / "reports"
         for discipline in ("fysiotherapie", "oefentherapie"):
             (reports / discipline).mkdir(parents=True, exist_ok=True)
-            (reports / discipline / "_funnel.js").write_text("window.SPIEGEL_FUNNEL = {n: %d};\n" % practices)
+            (reports / discipline / "_funnel.js").write_text(f"window.SPIEGEL_FUNNEL = {{n: {practices:d}}};\n")
         (reports / "plotly.min.js").write_text("window.Plotly = {};\n" + "/*" + "x" * 200_000 + "*/\n")
         (reports / "spiegel.js").write_text("/* charts */\n")
         (reports / "spiegel.css").write_text("body { margin: 0; }\n")
@@ -73,10 +86,22 @@ def build_release(data_dir: Path, *, practices: int, report_practices: int, pdf_
                     patients = rng.randint(5, 2500)
                     ok = patients >= 30
                     index = rng.lognormvariate(0, 0.25)
-                    writer.writerow([period, discipline, agb, "ok" if ok else "insufficient_patients", patients,
-                                     patients + 7, patients * 9, f"{patients * 9 / index:.2f}" if ok else "",
-                                     f"{index:.3f}" if ok else "", f"{index * 0.9:.3f}" if ok else "",
-                                     f"{index * 1.1:.3f}" if ok else "", f"{index:.3f}" if ok else ""])
+                    writer.writerow(
+                        [
+                            period,
+                            discipline,
+                            agb,
+                            "ok" if ok else "insufficient_patients",
+                            patients,
+                            patients + 7,
+                            patients * 9,
+                            f"{patients * 9 / index:.2f}" if ok else "",
+                            f"{index:.3f}" if ok else "",
+                            f"{index * 0.9:.3f}" if ok else "",
+                            f"{index * 1.1:.3f}" if ok else "",
+                            f"{index:.3f}" if ok else "",
+                        ]
+                    )
                     if ok and i < report_practices:
                         head = f"%PDF-1.4\n% {agb} {period} {discipline}\n".encode()
                         (reports / discipline / f"{agb}.pdf").write_bytes(head + rng.randbytes(pdf_kb * 1024))
@@ -84,9 +109,11 @@ def build_release(data_dir: Path, *, practices: int, report_practices: int, pdf_
                             f'<!DOCTYPE html><html><head><link rel="stylesheet" href="../spiegel.css"></head>'
                             f'<body><h1>praktijk <span data-field="practice_agb">{agb}</span> {period}</h1>'
                             f'<script src="../plotly.min.js"></script><script src="_funnel.js"></script>'
-                            f'<script src="../spiegel.js"></script></body></html>\n')
-        (folder / "release.json").write_text(json.dumps({"period": period, "revision": "r1",
-                                                         "published_at": "2026-11-01T10:00:00+00:00"}))
+                            f'<script src="../spiegel.js"></script></body></html>\n'
+                        )
+        (folder / "release.json").write_text(
+            json.dumps({"period": period, "revision": "r1", "published_at": "2026-11-01T10:00:00+00:00"})
+        )
 
 
 @dataclass
@@ -130,9 +157,10 @@ def log_in(base: str, account: Account) -> None:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
     with opener.open(base + "/accounts/login/", timeout=30) as response:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
-    data = urllib.parse.urlencode({"login": account.email, "password": PASSWORD,
-                                   "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(base + "/accounts/login/", data=data, headers={"Referer": base + "/accounts/login/"})
+    data = urllib.parse.urlencode({"login": account.email, "password": PASSWORD, "csrfmiddlewaretoken": token}).encode()
+    request = urllib.request.Request(
+        base + "/accounts/login/", data=data, headers={"Referer": base + "/accounts/login/"}
+    )
     try:
         opener.open(request, timeout=30)
         raise RuntimeError(f"login of {account.email} did not redirect")
@@ -173,9 +201,26 @@ def run(args: argparse.Namespace) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     log = open(data_dir / "serve.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "portal", "serve", "--data-dir", str(data_dir),
-                               "--port", str(port), "--workers", str(args.workers)],
-                              cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "portal",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (_up(port) and fetch(urllib.request.build_opener(), base + "/accounts/login/")[0] == 200):
@@ -211,9 +256,13 @@ def run(args: argparse.Namespace) -> dict:
 
         def one(item) -> None:
             account, kind, agb, period = item
-            url = {"list": "/praktijk/", "page": f"/praktijk/{agb}/", "cross": f"/praktijk/{agb}/{period}/fysiotherapie.pdf",
-                   "pdf": f"/praktijk/{agb}/{period}/fysiotherapie.pdf",
-                   "html": f"/praktijk/{agb}/{period}/fysiotherapie.html"}[kind]
+            url = {
+                "list": "/praktijk/",
+                "page": f"/praktijk/{agb}/",
+                "cross": f"/praktijk/{agb}/{period}/fysiotherapie.pdf",
+                "pdf": f"/praktijk/{agb}/{period}/fysiotherapie.pdf",
+                "html": f"/praktijk/{agb}/{period}/fysiotherapie.html",
+            }[kind]
             t0 = time.perf_counter()
             status, body = fetch(account.opener, base + url)
             elapsed = time.perf_counter() - t0
@@ -245,17 +294,34 @@ def run(args: argparse.Namespace) -> dict:
         return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] * 1000
 
     result = {
-        "clients": args.clients, "requests": len(every), "accounts": len(accounts), "workers": args.workers,
-        "practices": args.practices, "periods": len(PERIODS), "pdf_kb": args.pdf_kb,
-        "seconds": round(wall, 2), "throughput_per_s": round(len(every) / wall, 1),
-        "p50_ms": round(pct(every, 0.50), 1), "p95_ms": round(pct(every, 0.95), 1), "p99_ms": round(pct(every, 0.99), 1),
+        "clients": args.clients,
+        "requests": len(every),
+        "accounts": len(accounts),
+        "workers": args.workers,
+        "practices": args.practices,
+        "periods": len(PERIODS),
+        "pdf_kb": args.pdf_kb,
+        "seconds": round(wall, 2),
+        "throughput_per_s": round(len(every) / wall, 1),
+        "p50_ms": round(pct(every, 0.50), 1),
+        "p95_ms": round(pct(every, 0.95), 1),
+        "p99_ms": round(pct(every, 0.99), 1),
         "max_ms": round(every[-1] * 1000, 1) if every else None,
         "server_cpu_ms_per_request": round(server_cpu / max(1, len(every)) * 1000, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
-        "per_kind": {kind: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p95_ms": round(pct(v, 0.95), 1),
-                            "mean_ms": round(statistics.fmean(v) * 1000, 1)} for kind, v in sorted(latencies.items())},
-        "errors_or_wrong_responses": len(problems), "first_problems": problems[:10],
-        "prepare_seconds": round(prepared, 1), "server_exit_code": server.returncode,
+        "per_kind": {
+            kind: {
+                "n": len(v),
+                "p50_ms": round(pct(v, 0.5), 1),
+                "p95_ms": round(pct(v, 0.95), 1),
+                "mean_ms": round(statistics.fmean(v) * 1000, 1),
+            }
+            for kind, v in sorted(latencies.items())
+        },
+        "errors_or_wrong_responses": len(problems),
+        "first_problems": problems[:10],
+        "prepare_seconds": round(prepared, 1),
+        "server_exit_code": server.returncode,
     }
     return result
 
@@ -295,8 +361,9 @@ def _up(port: int) -> bool:
 AGB_IN_PAGE = re.compile(rb"(?<![0-9])1[0-9]{7}(?![0-9])")
 
 
-def check(account: Account, kind: str, agb: str, period: str, status: int, body: bytes, all_own: set[str],
-          expected_pdf: dict) -> str | None:
+def check(
+    account: Account, kind: str, agb: str, period: str, status: int, body: bytes, all_own: set[str], expected_pdf: dict
+) -> str | None:
     """None when the response is right for this account, else what is wrong."""
     others = all_own - set(account.practices)
     if kind == "cross":
@@ -307,7 +374,9 @@ def check(account: Account, kind: str, agb: str, period: str, status: int, body:
     if status != 200:
         return f"HTTP {status}"
     if kind == "pdf":
-        return None if body == expected_pdf[(agb, period)] else "PDF bytes differ from the published file of this practice"
+        return (
+            None if body == expected_pdf[(agb, period)] else "PDF bytes differ from the published file of this practice"
+        )
     seen = {m.decode() for m in AGB_IN_PAGE.findall(body)} & all_own
     if kind == "list":
         return None if seen == set(account.practices) else f"list shows {sorted(seen)}"
@@ -318,7 +387,9 @@ def check(account: Account, kind: str, agb: str, period: str, status: int, body:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal.loadtest", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", required=True, help="a fresh directory (the release and accounts are built there)")
+    parser.add_argument(
+        "--data-dir", required=True, help="a fresh directory (the release and accounts are built there)"
+    )
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--accounts", type=int, default=20)
@@ -333,11 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['requests']} requests by {result['clients']} concurrent clients ({result['accounts']} accounts, "
-              f"{result['practices']} practices x {result['periods']} periods, gunicorn {result['workers']} workers) "
-              f"in {result['seconds']} s: {result['throughput_per_s']} requests/s, p50 {result['p50_ms']} ms, "
-              f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; server CPU {result['server_cpu_ms_per_request']} ms "
-              f"per request; load average {result['load_average']}")
+        print(
+            f"{result['requests']} requests by {result['clients']} concurrent clients ({result['accounts']} accounts, "
+            f"{result['practices']} practices x {result['periods']} periods, gunicorn {result['workers']} workers) "
+            f"in {result['seconds']} s: {result['throughput_per_s']} requests/s, p50 {result['p50_ms']} ms, "
+            f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; "
+            f"server CPU {result['server_cpu_ms_per_request']} ms "
+            f"per request; load average {result['load_average']}"
+        )
         for kind, figures in result["per_kind"].items():
             print(f"  {kind:5s} n={figures['n']:5d}  p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms")
         print(f"errors or wrong responses: {result['errors_or_wrong_responses']}")

@@ -5,6 +5,7 @@ Django up itself, because it is called from the CLI process. Django reads its se
 once: a process that already set the portal up for another data directory is refused
 rather than silently writing into the wrong one.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 PORTAL_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PORTAL_ROOT.parent
@@ -45,8 +46,10 @@ def _user(email: str):
 
     user = get_user_model().objects.filter(email__iexact=(email or "").strip()).first()
     if user is None:
-        raise PortalCommandError(f"no portal account with e-mail address {email!r} "
-                                 "(create it with spiegel portal add-account, or let the person sign up)")
+        raise PortalCommandError(
+            f"no portal account with e-mail address {email!r} "
+            "(create it with spiegel portal add-account, or let the person sign up)"
+        )
     return user
 
 
@@ -127,8 +130,14 @@ def audit_lines(data_dir: Path, *, agb: str | None = None) -> Iterable[str]:
     return [event.line() for event in events.iterator()]
 
 
-def serve(data_dir: Path, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
-          progress: Callable[[str], None] = print) -> int:
+def serve(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 2,
+    progress: Callable[[str], None] = print,
+) -> int:
     """Apply the migrations, then run gunicorn in the foreground until SIGTERM or Ctrl-C."""
     _setup(data_dir)
     from django.conf import settings
@@ -136,13 +145,33 @@ def serve(data_dir: Path, *, host: str = "127.0.0.1", port: int = 8000, workers:
 
     # the manifest storage (hashed, compressed names) serves from STATIC_ROOT under the data directory
     call_command("collectstatic", interactive=False, verbosity=0)
-    env = {**os.environ, "SPIEGEL_DATA_DIR": str(Path(data_dir).resolve()),
-           "DJANGO_SETTINGS_MODULE": "portal.settings",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))}
-    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"{host}:{port}",
-                "--workers", str(max(1, workers)), "--threads", "4", "--worker-class", "gthread",
-                "--access-logfile", "-", "--graceful-timeout", "10", "--timeout", "60",
-                "--no-control-socket"]
+    env = {
+        **os.environ,
+        "SPIEGEL_DATA_DIR": str(Path(data_dir).resolve()),
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
+    }
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "portal.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(max(1, workers)),
+        "--threads",
+        "4",
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+        "--timeout",
+        "60",
+        "--no-control-socket",
+    ]
     progress(f"portal for {settings.DATA_DIR} on http://{host}:{port}/ (Ctrl-C to stop)")
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         progress(f"mail is written to files in {settings.EMAIL_FILE_PATH}")
@@ -185,8 +214,10 @@ def setup_demo(data_dir: Path) -> list[str]:
         return ["fewer than two practices with an index in the newest release: no demo accounts"]
     manager_agb, user_agb = agbs[0], agbs[1]
     lines = []
-    accounts = [("beheerder@praktijk.example", "Demo Beheerder", manager_agb, "manager"),
-                ("gebruiker@praktijk.example", "Demo Gebruiker", user_agb, "user")]
+    accounts = [
+        ("beheerder@praktijk.example", "Demo Beheerder", manager_agb, "manager"),
+        ("gebruiker@praktijk.example", "Demo Gebruiker", user_agb, "user"),
+    ]
     for email, name, agb, role in accounts:
         from django.contrib.auth import get_user_model
 

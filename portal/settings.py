@@ -16,6 +16,7 @@ change is an environment variable (README, "The practice portal"):
   SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
 - ``SPIEGEL_PORTAL_FROM_EMAIL``: the sender address.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,7 +63,11 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("SPIEGEL_PORTAL_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in _env("SPIEGEL_PORTAL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in _env("SPIEGEL_PORTAL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in _env("SPIEGEL_PORTAL_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [

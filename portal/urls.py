@@ -1,4 +1,5 @@
 """URLs of the portal; the stable ones are listed in ../shared/spec/portal.md."""
+
 from django.contrib import admin
 from django.urls import include, path
 

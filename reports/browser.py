@@ -17,6 +17,7 @@ A silent Chromium never hangs a publish: every read waits at most ``timeout`` se
 answer in time, or exits, is killed and started again once and the document is tried
 again; if the new one fails too, :class:`BrowserUnresponsive` says so.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,9 +33,18 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-    "--disable-default-apps", "--mute-audio", "--hide-scrollbars", "--disable-dev-shm-usage",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--disable-dev-shm-usage",
     "--allow-file-access-from-files",
 ]
 # A browser that only prints needs no compositor thread: about a quarter less CPU per PDF
@@ -76,7 +86,8 @@ def find_chromium() -> str:
     raise ChromiumMissing(
         "PDF reports need a headless Chromium and none was found: install Debian's `chromium` "
         "package (`apt-get install chromium`) or set SPIEGEL_CHROMIUM to a Chrome/Chromium binary; "
-        "render with pdf=False to write only the HTML reports")
+        "render with pdf=False to write only the HTML reports"
+    )
 
 
 def _as_fds_3_and_4(read_end: int, write_end: int) -> None:
@@ -111,10 +122,12 @@ class Chromium:
         self._from_browser, from_browser_w = os.pipe()
         # the child must see the pipe ends as fds 3 and 4
         self._proc = subprocess.Popen(
-            [self.binary, *self.flags, f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
-             "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4), preexec_fn=lambda: _as_fds_3_and_4(to_browser_r, from_browser_w),
+            [self.binary, *self.flags, f"--user-data-dir={self._profile}", "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(3, 4),
+            preexec_fn=lambda: _as_fds_3_and_4(to_browser_r, from_browser_w),
             start_new_session=True,  # its helper processes die with it when it has to be killed
         )
         os.close(to_browser_r)
@@ -123,7 +136,7 @@ class Chromium:
         self._next_id = 0
         self._events: list[dict[str, Any]] = []
         self._session = None
-        self._frame: str | None = None      # the page's frame while it is at _frame_url
+        self._frame: str | None = None  # the page's frame while it is at _frame_url
         self._frame_url: str | None = None
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -210,7 +223,7 @@ class Chromium:
 
     # -- use ------------------------------------------------------------------------
     def load(self, url: str) -> None:
-        self._frame = None                  # print_html opens its base page again
+        self._frame = None  # print_html opens its base page again
         self._events.clear()
         result = self.call("Page.navigate", {"url": url}, session=True)
         if result.get("errorText"):
@@ -248,8 +261,14 @@ class Chromium:
 
     def _print_loaded(self, target: Path, footer: str | None) -> None:
         params: dict[str, Any] = {
-            "printBackground": True, "preferCSSPageSize": True, "paperWidth": 8.27, "paperHeight": 11.69,
-            "marginTop": 0, "marginBottom": 0, "marginLeft": 0, "marginRight": 0,
+            "printBackground": True,
+            "preferCSSPageSize": True,
+            "paperWidth": 8.27,
+            "paperHeight": 11.69,
+            "marginTop": 0,
+            "marginBottom": 0,
+            "marginLeft": 0,
+            "marginRight": 0,
             # a tagged (accessibility-structured) PDF costs ~20 % more print time here
             "generateTaggedPDF": False,
         }
@@ -267,15 +286,25 @@ class Chromium:
         return self._retrying(self._screenshot, url, width, height, scale, fmt)
 
     def _screenshot(self, url: str, width: int, height: int, scale: float, fmt: str) -> bytes:
-        self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
-                                                         "deviceScaleFactor": scale, "mobile": False}, session=True)
-        self.call("Emulation.setDefaultBackgroundColorOverride", {"color": {"r": 0, "g": 0, "b": 0, "a": 0}},
-                  session=True)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
+            session=True,
+        )
+        self.call(
+            "Emulation.setDefaultBackgroundColorOverride", {"color": {"r": 0, "g": 0, "b": 0, "a": 0}}, session=True
+        )
         try:
             self.load(url)
-            result = self.call("Page.captureScreenshot", {
-                "format": fmt, **({"quality": 88} if fmt == "jpeg" else {}), "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
-                session=True)
+            result = self.call(
+                "Page.captureScreenshot",
+                {
+                    "format": fmt,
+                    **({"quality": 88} if fmt == "jpeg" else {}),
+                    "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+                },
+                session=True,
+            )
         finally:
             self.call("Emulation.clearDeviceMetricsOverride", session=True)
             self.call("Emulation.setDefaultBackgroundColorOverride", {}, session=True)
@@ -300,7 +329,7 @@ class Chromium:
             self._kill()
             shutil.rmtree(self._profile, ignore_errors=True)
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc) -> None:

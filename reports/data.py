@@ -7,6 +7,7 @@ the newest revision of earlier periods' releases (history). No patient-level dat
 anywhere: the marts are aggregates per practice, and every breakdown cell below
 ``MIN_CELL`` episodes is suppressed here, before any template sees it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,13 +24,25 @@ import duckdb
 
 from reports.funnel import LIMIT_COLUMNS, Funnel
 
-MIN_CELL = 5            # breakdown cells with fewer episodes are shown as "< 5"
-HISTORY_PERIODS = 6     # the period itself and up to five earlier ones
+MIN_CELL = 5  # breakdown cells with fewer episodes are shown as "< 5"
+HISTORY_PERIODS = 6  # the period itself and up to five earlier ones
 DISCIPLINES = ("fysiotherapie", "oefentherapie")
 DISCIPLINE_LABEL = {"fysiotherapie": "Fysiotherapie", "oefentherapie": "Oefentherapie"}
 VERSION_MONTHS = {1: "januari–juni", 2: "januari–september", 3: "januari–december"}
-MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-          "oktober", "november", "december"]
+MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 _PERIOD = re.compile(r"^([0-9]{4})-v([0-9]+)$")
 _REVISION = re.compile(r"^r([0-9]+)$")
 
@@ -90,6 +103,7 @@ def date_label(iso: str | None) -> str:
 def insurer_names(ids: list[str]) -> list[str]:
     try:
         from orchestration.core.seeds import insurers
+
         names = {i.insurer_id: i.insurer_name for i in insurers()}
     except Exception:  # reports must not depend on the seeds being present
         names = {}
@@ -101,8 +115,11 @@ def category_label(dimension: str, category: str) -> str:
     if dimension == "sex":
         return {"1": "Man", "M": "Man", "2": "Vrouw", "V": "Vrouw", "F": "Vrouw"}.get(c.upper(), "Onbekend")
     if dimension == "chronic":
-        return "Chronisch" if c.lower() in ("true", "1", "t", "j", "ja", "y", "yes", "chronic", "chronisch") \
+        return (
+            "Chronisch"
+            if c.lower() in ("true", "1", "t", "j", "ja", "y", "yes", "chronic", "chronisch")
             else "Niet-chronisch"
+        )
     if dimension == "age_band":
         return c.replace("-", "–") + " jaar"
     if dimension == "body_region":
@@ -149,18 +166,32 @@ class IndexRow:
 
 def read_index(path: Path) -> list[IndexRow]:
     with open(path, newline="", encoding="utf-8") as f:
-        return [IndexRow(r["period"], r["discipline"], r["practice_agb"], r["status"], int(float(r["patients"])),
-                         int(float(r["episodes"])), int(float(r["sessions"])),
-                         float(r["expected_sessions"] or "nan"),
-                         _num(r["behandelindex"]), _num(r["ci_lower"]), _num(r["ci_upper"]),
-                         _num(r["corrected_index"]))
-                for r in csv.DictReader(f)]
+        return [
+            IndexRow(
+                r["period"],
+                r["discipline"],
+                r["practice_agb"],
+                r["status"],
+                int(float(r["patients"])),
+                int(float(r["episodes"])),
+                int(float(r["sessions"])),
+                float(r["expected_sessions"] or "nan"),
+                _num(r["behandelindex"]),
+                _num(r["ci_lower"]),
+                _num(r["ci_upper"]),
+                _num(r["corrected_index"]),
+            )
+            for r in csv.DictReader(f)
+        ]
 
 
 def newest_revision(period_dir: Path) -> Path | None:
     """The revision in force: highest r<N>, compared as numbers (r10 > r9)."""
-    found = [(int(m.group(1)), p) for p in period_dir.iterdir()
-             if p.is_dir() and (m := _REVISION.match(p.name)) and (p / "behandelindex.csv").is_file()]
+    found = [
+        (int(m.group(1)), p)
+        for p in period_dir.iterdir()
+        if p.is_dir() and (m := _REVISION.match(p.name)) and (p / "behandelindex.csv").is_file()
+    ]
     return max(found)[1] if found else None
 
 
@@ -186,9 +217,9 @@ class Release:
     period: str
     index: list[IndexRow]
     history_periods: list[str]
-    history: dict[tuple[str, str], dict[str, IndexRow]]   # (discipline, agb) -> period -> row
+    history: dict[tuple[str, str], dict[str, IndexRow]]  # (discipline, agb) -> period -> row
     national: dict[str, dict[str, Any]] = field(default_factory=dict)
-    funnels: dict[str, Funnel] = field(default_factory=dict)      # set by attach_marts
+    funnels: dict[str, Funnel] = field(default_factory=dict)  # set by attach_marts
 
     @property
     def header(self) -> dict[str, Any]:
@@ -239,17 +270,24 @@ def _national_figures(rows: list[IndexRow], ok: list[IndexRow]) -> dict[str, Any
     for r in rows:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     return {
-        "practices": len(rows), "practices_ok": len(ok), "statuses": statuses,
-        "patients": sum(r.patients for r in rows), "episodes": episodes, "sessions": sessions,
+        "practices": len(rows),
+        "practices_ok": len(ok),
+        "statuses": statuses,
+        "patients": sum(r.patients for r in rows),
+        "episodes": episodes,
+        "sessions": sessions,
         "expected_sessions": sum(r.expected_sessions for r in rows if not math.isnan(r.expected_sessions)),
         "sessions_per_episode": sessions / episodes if episodes else None,
         # the medians come from marts.fct_national_medians (attach_marts)
-        "median_patients": None, "median_episodes": None, "median_sessions": None, "median_spe": None,
+        "median_patients": None,
+        "median_episodes": None,
+        "median_sessions": None,
+        "median_spe": None,
         "median_index": None,
     }
 
 
-def attach_marts(release: Release, marts: "Marts") -> None:
+def attach_marts(release: Release, marts: Marts) -> None:
     """The national medians and the funnels of the period's marts, for the disciplines in
     which the release has practices with an index."""
     for discipline, nat in release.national.items():
@@ -263,12 +301,12 @@ def attach_marts(release: Release, marts: "Marts") -> None:
 class Marts:
     therapists: dict[tuple[str, str], int]
     median_therapists: dict[str, float | None]
-    medians: dict[str, dict[str, float | None]]                      # disc -> median_patients, ... median_index
+    medians: dict[str, dict[str, float | None]]  # disc -> median_patients, ... median_index
     funnels: dict[str, Funnel]
-    casemix: dict[tuple[str, str], list[tuple[str, str, int]]]      # (disc, agb) -> (dimension, category, episodes)
-    national_casemix: dict[str, dict[str, dict[str, int]]]           # disc -> dimension -> category -> episodes
+    casemix: dict[tuple[str, str], list[tuple[str, str, int]]]  # (disc, agb) -> (dimension, category, episodes)
+    national_casemix: dict[str, dict[str, dict[str, int]]]  # disc -> dimension -> category -> episodes
     drivers: dict[tuple[str, str], list[tuple[str, bool, int, float, float]]]
-    monthly: list[tuple[str, str, int, int, float]]                  # insurer, month, lines, sessions, paid
+    monthly: list[tuple[str, str, int, int, float]]  # insurer, month, lines, sessions, paid
 
 
 def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None) -> Marts:
@@ -276,25 +314,33 @@ def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None
     try:
         therapists: dict[tuple[str, str], int] = {}
         for disc, agb, n in con.execute(
-                "select discipline, practice_agb, therapists from marts.fct_practice_profile where period = ?",
-                [period]).fetchall():
+            "select discipline, practice_agb, therapists from marts.fct_practice_profile where period = ?", [period]
+        ).fetchall():
             therapists[(disc, str(agb))] = int(n or 0)
         medians: dict[str, dict[str, float | None]] = {}
         median_therapists: dict[str, float | None] = {}
         for disc, pa, ep, se, spe, bi, th in con.execute(
-                "select discipline, median_patients, median_episodes, median_sessions, median_sessions_per_episode, "
-                "median_behandelindex, median_therapists from marts.fct_national_medians where period = ?",
-                [period]).fetchall():
-            medians[disc] = {"median_patients": pa, "median_episodes": ep, "median_sessions": se,
-                             "median_spe": spe, "median_index": bi}
+            "select discipline, median_patients, median_episodes, median_sessions, median_sessions_per_episode, "
+            "median_behandelindex, median_therapists from marts.fct_national_medians where period = ?",
+            [period],
+        ).fetchall():
+            medians[disc] = {
+                "median_patients": pa,
+                "median_episodes": ep,
+                "median_sessions": se,
+                "median_spe": spe,
+                "median_index": bi,
+            }
             median_therapists[disc] = th
         funnels = _read_funnels(con, period)
         casemix: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
         national: dict[str, dict[str, dict[str, int]]] = {}
         for disc, agb, dim, cat, pe, ne in con.execute(
-                "select discipline, practice_agb, dimension, category, practice_episodes, national_episodes "
-                "from marts.fct_practice_casemix where period = ? "
-                "order by discipline, practice_agb, dimension, category", [period]).fetchall():
+            "select discipline, practice_agb, dimension, category, practice_episodes, national_episodes "
+            "from marts.fct_practice_casemix where period = ? "
+            "order by discipline, practice_agb, dimension, category",
+            [period],
+        ).fetchall():
             cat = str(cat)
             slot = national.setdefault(disc, {}).setdefault(dim, {})
             slot[cat] = max(slot.get(cat, 0), int(ne or 0))
@@ -303,16 +349,24 @@ def load_marts(warehouse: Path, period: str, wanted: set[tuple[str, str]] | None
                 casemix.setdefault(key, []).append((dim, cat, int(pe or 0)))
         drivers: dict[tuple[str, str], list[tuple[str, bool, int, float, float]]] = {}
         for disc, agb, region, chronic, ep, obs, exp in con.execute(
-                "select discipline, practice_agb, body_region, chronic, episodes, observed_sessions, "
-                "expected_sessions from marts.fct_practice_drivers where period = ? "
-                "order by discipline, practice_agb, body_region, chronic", [period]).fetchall():
+            "select discipline, practice_agb, body_region, chronic, episodes, observed_sessions, "
+            "expected_sessions from marts.fct_practice_drivers where period = ? "
+            "order by discipline, practice_agb, body_region, chronic",
+            [period],
+        ).fetchall():
             key = (disc, str(agb))
             if wanted is None or key in wanted:
                 drivers.setdefault(key, []).append(
-                    (str(region), chronic_flag(chronic), int(ep or 0), float(obs or 0), float(exp or 0)))
-        monthly = [(str(i), str(m), int(cl or 0), int(cs or 0), float(pa or 0)) for i, m, cl, cs, pa in con.execute(
-            "select insurer_id, month, claim_lines, counted_sessions, paid_amount "
-            "from marts.fct_insurer_monthly_sessions where period = ? order by insurer_id, month", [period]).fetchall()]
+                    (str(region), chronic_flag(chronic), int(ep or 0), float(obs or 0), float(exp or 0))
+                )
+        monthly = [
+            (str(i), str(m), int(cl or 0), int(cs or 0), float(pa or 0))
+            for i, m, cl, cs, pa in con.execute(
+                "select insurer_id, month, claim_lines, counted_sessions, paid_amount "
+                "from marts.fct_insurer_monthly_sessions where period = ? order by insurer_id, month",
+                [period],
+            ).fetchall()
+        ]
     finally:
         con.close()
     return Marts(therapists, median_therapists, medians, funnels, casemix, national, drivers, monthly)
@@ -322,31 +376,47 @@ def _read_funnels(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Funn
     """fct_funnel_parameters, fct_funnel_points and fct_funnel_limits of the period, per discipline."""
     points: dict[str, list[tuple]] = {}
     for disc, agb, e, y, zp, za in con.execute(
-            "select discipline, practice_agb, expected_sessions, behandelindex, z_plain, z_adjusted "
-            "from marts.fct_funnel_points where period = ? order by discipline, practice_agb", [period]).fetchall():
+        "select discipline, practice_agb, expected_sessions, behandelindex, z_plain, z_adjusted "
+        "from marts.fct_funnel_points where period = ? order by discipline, practice_agb",
+        [period],
+    ).fetchall():
         points.setdefault(disc, []).append((str(agb), e, y, zp, za))
     columns = list(LIMIT_COLUMNS.values())
     limits: dict[str, dict[str, list[float]]] = {}
     for disc, e, *values in con.execute(
-            f"select discipline, expected_sessions, {', '.join(columns)} from marts.fct_funnel_limits "
-            "where period = ? order by discipline, point", [period]).fetchall():
+        f"select discipline, expected_sessions, {', '.join(columns)} from marts.fct_funnel_limits "
+        "where period = ? order by discipline, point",
+        [period],
+    ).fetchall():
         curves = limits.setdefault(disc, {"e": [], **{tag: [] for tag in LIMIT_COLUMNS}})
         curves["e"].append(e)
         for tag, v in zip(LIMIT_COLUMNS, values):
             curves[tag].append(v)
     funnels: dict[str, Funnel] = {}
     for disc, n, k, phi, tau2, inner_z, outer_z, inner_level, outer_level, lo, hi in con.execute(
-            "select discipline, practices, k, phi, tau2, inner_z, outer_z, inner_level, outer_level, "
-            "outer_adjusted_lower_at_smallest, outer_adjusted_upper_at_smallest "
-            "from marts.fct_funnel_parameters where period = ?",
-            [period]).fetchall():
+        "select discipline, practices, k, phi, tau2, inner_z, outer_z, inner_level, outer_level, "
+        "outer_adjusted_lower_at_smallest, outer_adjusted_upper_at_smallest "
+        "from marts.fct_funnel_parameters where period = ?",
+        [period],
+    ).fetchall():
         rows = points.get(disc, [])
-        funnels[disc] = Funnel(e=[r[1] for r in rows], y=[r[2] for r in rows], z_plain=[r[3] for r in rows],
-                               z_adjusted=[r[4] for r in rows], k=k, phi=phi, tau2=tau2, n=int(n),
-                               inner_z=inner_z, outer_z=outer_z, inner_level=inner_level, outer_level=outer_level,
-                               outer_adjusted_at_smallest=(lo, hi),
-                               limits=limits.get(disc, {}),
-                               practices={r[0]: i for i, r in enumerate(rows)})
+        funnels[disc] = Funnel(
+            e=[r[1] for r in rows],
+            y=[r[2] for r in rows],
+            z_plain=[r[3] for r in rows],
+            z_adjusted=[r[4] for r in rows],
+            k=k,
+            phi=phi,
+            tau2=tau2,
+            n=int(n),
+            inner_z=inner_z,
+            outer_z=outer_z,
+            inner_level=inner_level,
+            outer_level=outer_level,
+            outer_adjusted_at_smallest=(lo, hi),
+            limits=limits.get(disc, {}),
+            practices={r[0]: i for i, r in enumerate(rows)},
+        )
     return funnels
 
 
@@ -370,35 +440,53 @@ def casemix_context(rows: list[tuple[str, str, int]], national: dict[str, dict[s
     for dim, cat, n in rows:
         practice.setdefault(dim, {})[cat] = practice.get(dim, {}).get(cat, 0) + n
     out = []
-    for dim, title in (("body_region", "Lokalisatie (lichaamsregio, DCSPH)"), ("age_band", "Leeftijd"),
-                       ("sex", "Geslacht"), ("chronic", "Chronisch of niet")):
+    for dim, title in (
+        ("body_region", "Lokalisatie (lichaamsregio, DCSPH)"),
+        ("age_band", "Leeftijd"),
+        ("sex", "Geslacht"),
+        ("chronic", "Chronisch of niet"),
+    ):
         nat = national.get(dim, {})
         prac = practice.get(dim, {})
         cats = sorted(set(nat) | set(prac), key=lambda c: _category_order(dim, c))
         p_total = sum(prac.values())
         n_total = sum(nat.values())
-        cells = [{"category": c, "label": category_label(dim, c), "episodes": prac.get(c, 0),
-                  "national_share": nat.get(c, 0) / n_total if n_total else None} for c in cats]
+        cells = [
+            {
+                "category": c,
+                "label": category_label(dim, c),
+                "episodes": prac.get(c, 0),
+                "national_share": nat.get(c, 0) / n_total if n_total else None,
+            }
+            for c in cats
+        ]
         if dim == "body_region" and len(cells) > 12:
             # the twelve regions that matter most for this practice or nationally; the rest pooled
             cells.sort(key=lambda c: -max(c["episodes"] / p_total if p_total else 0, c["national_share"] or 0))
             keep, rest = cells[:11], cells[11:]
             keep.sort(key=lambda c: _category_order(dim, c["category"]))
-            keep.append({"category": "other", "label": "Overige lokalisaties",
-                         "episodes": sum(c["episodes"] for c in rest),
-                         "national_share": sum(c["national_share"] or 0 for c in rest)})
+            keep.append(
+                {
+                    "category": "other",
+                    "label": "Overige lokalisaties",
+                    "episodes": sum(c["episodes"] for c in rest),
+                    "national_share": sum(c["national_share"] or 0 for c in rest),
+                }
+            )
             cells = keep
         suppress_dimension(cells)
         for c in cells:
             c["share"] = None if c["suppressed"] or not p_total else c["episodes"] / p_total
-            c["episodes_label"] = ("< 5" if not c["secondary"] else "verborgen") if c["suppressed"] \
-                else fmt_int(c["episodes"])
+            c["episodes_label"] = (
+                ("< 5" if not c["secondary"] else "verborgen") if c["suppressed"] else fmt_int(c["episodes"])
+            )
             c["share_label"] = "–" if c["share"] is None else fmt_pct(c["share"])
             c["national_label"] = fmt_pct(c["national_share"])
             if c["suppressed"]:
-                c["episodes"] = None          # the number leaves this function only as "< 5"
-        out.append({"dimension": dim, "title": title, "cells": cells,
-                    "any_secondary": any(c["secondary"] for c in cells)})
+                c["episodes"] = None  # the number leaves this function only as "< 5"
+        out.append(
+            {"dimension": dim, "title": title, "cells": cells, "any_secondary": any(c["secondary"] for c in cells)}
+        )
     return out
 
 
@@ -414,14 +502,26 @@ def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str
         small.append(big.pop(0))
     out = []
     for g in big:
-        out.append({"label": category_label("body_region", g["region"]) + (" · chronisch" if g["chronic"] else ""),
-                    "episodes": g["episodes"], "observed": g["observed"], "expected": g["expected"],
-                    "pooled": False})
+        out.append(
+            {
+                "label": category_label("body_region", g["region"]) + (" · chronisch" if g["chronic"] else ""),
+                "episodes": g["episodes"],
+                "observed": g["observed"],
+                "expected": g["expected"],
+                "pooled": False,
+            }
+        )
     if small:
         n = sum(g["episodes"] for g in small)
-        out.append({"label": f"Overige groepen ({len(small)} kleine groepen samen)", "pooled": True,
-                    "episodes": n, "observed": sum(g["observed"] for g in small),
-                    "expected": sum(g["expected"] for g in small)})
+        out.append(
+            {
+                "label": f"Overige groepen ({len(small)} kleine groepen samen)",
+                "pooled": True,
+                "episodes": n,
+                "observed": sum(g["observed"] for g in small),
+                "expected": sum(g["expected"] for g in small),
+            }
+        )
     for g in out:
         g["suppressed"] = g["episodes"] < MIN_CELL
         g["difference"] = g["observed"] - g["expected"]
@@ -430,8 +530,11 @@ def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str
     for g in out:
         g["episodes_label"] = "< 5" if g["suppressed"] else fmt_int(g["episodes"])
         for k in ("observed", "expected", "difference"):
-            g[k + "_label"] = "–" if g["suppressed"] else (
-                ("+" if k == "difference" and round_half_up(g[k]) > 0 else "") + fmt_int(g[k]))
+            g[k + "_label"] = (
+                "–"
+                if g["suppressed"]
+                else (("+" if k == "difference" and round_half_up(g[k]) > 0 else "") + fmt_int(g[k]))
+            )
         g["ratio_label"] = "–" if g["suppressed"] or g["ratio"] is None else fmt_int(g["ratio"])
         if g["suppressed"]:
             g["episodes"] = g["observed"] = g["expected"] = g["difference"] = g["ratio"] = None
@@ -440,6 +543,10 @@ def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str
     total_e = sum(g["expected"] for g in shown)
     top_up = max(shown, key=lambda g: g["difference"], default=None)
     top_down = min(shown, key=lambda g: g["difference"], default=None)
-    return {"groups": out, "total_observed": total_o, "total_expected": total_e,
-            "top_up": top_up if top_up and top_up["difference"] > 0.5 else None,
-            "top_down": top_down if top_down and top_down["difference"] < -0.5 else None}
+    return {
+        "groups": out,
+        "total_observed": total_o,
+        "total_expected": total_e,
+        "top_up": top_up if top_up and top_up["difference"] > 0.5 else None,
+        "top_down": top_down if top_down and top_down["difference"] < -0.5 else None,
+    }

@@ -14,6 +14,7 @@ Every number of the funnel is computed once, in dbt (``dbt_project/models/marts`
 This module only holds them and turns them into what a chart or a sentence needs: the
 curves, the axis range and the zone a practice's z lies in.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,14 @@ from dataclasses import dataclass, field
 
 # curve tag of the charts (spiegel.js, svg.py) -> column of fct_funnel_limits
 LIMIT_COLUMNS = {
-    "95_lo": "inner_lower", "95_hi": "inner_upper",
-    "95_adj_lo": "inner_adjusted_lower", "95_adj_hi": "inner_adjusted_upper",
-    "998_lo": "outer_lower", "998_hi": "outer_upper",
-    "998_adj_lo": "outer_adjusted_lower", "998_adj_hi": "outer_adjusted_upper",
+    "95_lo": "inner_lower",
+    "95_hi": "inner_upper",
+    "95_adj_lo": "inner_adjusted_lower",
+    "95_adj_hi": "inner_adjusted_upper",
+    "998_lo": "outer_lower",
+    "998_hi": "outer_upper",
+    "998_adj_lo": "outer_adjusted_lower",
+    "998_adj_hi": "outer_adjusted_upper",
 }
 
 
@@ -35,21 +40,21 @@ def level_label(level: float) -> str:
 
 @dataclass
 class Funnel:
-    e: list[float]              # expected sessions of the practices in the plot
-    y: list[float]              # their indexes
-    z_plain: list[float]        # (BI - 100) / SE
-    z_adjusted: list[float]     # (BI - 100) / sqrt(SE^2 + tau^2)
+    e: list[float]  # expected sessions of the practices in the plot
+    y: list[float]  # their indexes
+    z_plain: list[float]  # (BI - 100) / SE
+    z_adjusted: list[float]  # (BI - 100) / sqrt(SE^2 + tau^2)
     k: float
     phi: float
     tau2: float
     n: int
     inner_z: float
     outer_z: float
-    inner_level: float                               # two-sided levels of the limits (0.95, 0.998)
+    inner_level: float  # two-sided levels of the limits (0.95, 0.998)
     outer_level: float
     outer_adjusted_at_smallest: tuple[float, float]
-    limits: dict[str, list[float]]                   # "e" and the LIMIT_COLUMNS tags, one value per grid point
-    practices: dict[str, int] = field(default_factory=dict)   # practice_agb -> position in e, y, z_*
+    limits: dict[str, list[float]]  # "e" and the LIMIT_COLUMNS tags, one value per grid point
+    practices: dict[str, int] = field(default_factory=dict)  # practice_agb -> position in e, y, z_*
 
     def grid(self) -> list[float]:
         return self.limits["e"]
@@ -94,7 +99,9 @@ class Funnel:
 
     def outside(self) -> dict[str, int]:
         """How many practices lie outside the inner and outer limits, adjusted and plain."""
-        return {"95": sum(abs(z) > self.inner_z for z in self.z_adjusted),
-                "998": sum(abs(z) > self.outer_z for z in self.z_adjusted),
-                "95_plain": sum(abs(z) > self.inner_z for z in self.z_plain),
-                "998_plain": sum(abs(z) > self.outer_z for z in self.z_plain)}
+        return {
+            "95": sum(abs(z) > self.inner_z for z in self.z_adjusted),
+            "998": sum(abs(z) > self.outer_z for z in self.z_adjusted),
+            "95_plain": sum(abs(z) > self.inner_z for z in self.z_plain),
+            "998_plain": sum(abs(z) > self.outer_z for z in self.z_plain),
+        }

@@ -15,6 +15,7 @@ Flow (``render_release_reports``):
 So a report costs one Jinja render for the HTML and one Jinja render plus one print for
 the PDF; no browser is ever started per chart or per report.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,10 @@ import shutil
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 
@@ -50,8 +52,13 @@ class ReportSummary:
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["int"] = D.fmt_int
     env.filters["dec"] = D.fmt_dec
     env.filters["pct"] = D.fmt_pct
@@ -74,64 +81,123 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
     bi, lo, hi, corr = row.behandelindex, row.ci_lower, row.ci_upper, row.corrected_index
     where = fn.where(row.practice_agb)
     if corr > 100 and D.round_half_up(corr) >= 100:
-        verdict = ("Ook de ondergrens van het interval ligt boven 100: uw praktijk geeft meer behandelingen "
-                   "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
-                   "door toeval te verklaren.")
+        verdict = (
+            "Ook de ondergrens van het interval ligt boven 100: uw praktijk geeft meer behandelingen "
+            "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
+            "door toeval te verklaren."
+        )
         tone = "high"
     elif hi < 100:
-        verdict = ("Ook de bovengrens van het interval ligt onder 100: uw praktijk geeft minder behandelingen "
-                   "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
-                   "door toeval te verklaren.")
+        verdict = (
+            "Ook de bovengrens van het interval ligt onder 100: uw praktijk geeft minder behandelingen "
+            "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
+            "door toeval te verklaren."
+        )
         tone = "low"
     else:
-        verdict = ("Het interval omvat 100: het verschil met het landelijk niveau valt binnen wat toeval "
-                   "kan verklaren.")
+        verdict = "Het interval omvat 100: het verschil met het landelijk niveau valt binnen wat toeval kan verklaren."
         tone = "neutral"
     therapists = marts.therapists.get(key)
     hist = []
     for p in release.history_periods:
         h = release.history.get(key, {}).get(p)
         ok = h is not None and h.status == "ok" and h.behandelindex is not None
-        hist.append({
-            "period": p, "label": D.period_short(p), "long_label": D.period_label(p), "current": p == release.period,
-            "bi": h.behandelindex if ok else None, "lo": h.ci_lower if ok else None,
-            "hi": h.ci_upper if ok else None, "corrected": h.corrected_index if ok else None,
-            "patients": h.patients if h is not None else None,
-            "note": "" if ok else ("minder dan 30 patiënten: geen index" if h is not None
-                                   else "geen declaraties in deze discipline"),
-        })
+        hist.append(
+            {
+                "period": p,
+                "label": D.period_short(p),
+                "long_label": D.period_label(p),
+                "current": p == release.period,
+                "bi": h.behandelindex if ok else None,
+                "lo": h.ci_lower if ok else None,
+                "hi": h.ci_upper if ok else None,
+                "corrected": h.corrected_index if ok else None,
+                "patients": h.patients if h is not None else None,
+                "note": ""
+                if ok
+                else (
+                    "minder dan 30 patiënten: geen index" if h is not None else "geen declaraties in deze discipline"
+                ),
+            }
+        )
     casemix = D.casemix_context(marts.casemix.get(key, []), marts.national_casemix.get(row.discipline, {}))
     drivers = D.drivers_context(marts.drivers.get(key, []))
     spe = row.sessions / row.episodes if row.episodes else None
     return {
-        "agb": row.practice_agb, "discipline": row.discipline, "discipline_label": D.DISCIPLINE_LABEL.get(
-            row.discipline, row.discipline.title()),
-        "h": release.header, "row": row,
-        "bi": bi, "lo": lo, "hi": hi, "corrected": corr,
-        "bi_label": D.fmt_int(bi), "lo_label": D.fmt_int(lo), "hi_label": D.fmt_int(hi),
-        "corrected_label": D.fmt_int(corr), "difference_text": _signed_pct(bi),
-        "verdict": verdict, "tone": tone, "where": where,
+        "agb": row.practice_agb,
+        "discipline": row.discipline,
+        "discipline_label": D.DISCIPLINE_LABEL.get(row.discipline, row.discipline.title()),
+        "h": release.header,
+        "row": row,
+        "bi": bi,
+        "lo": lo,
+        "hi": hi,
+        "corrected": corr,
+        "bi_label": D.fmt_int(bi),
+        "lo_label": D.fmt_int(lo),
+        "hi_label": D.fmt_int(hi),
+        "corrected_label": D.fmt_int(corr),
+        "difference_text": _signed_pct(bi),
+        "verdict": verdict,
+        "tone": tone,
+        "where": where,
         "key_figures": [
-            {"label": "Patiënten", "practice": D.fmt_int(row.patients),
-             "median": D.fmt_int(nat["median_patients"]), "national": D.fmt_int(nat["patients"])},
-            {"label": "Behandeltrajecten (episodes)", "practice": D.fmt_int(row.episodes),
-             "median": D.fmt_int(nat["median_episodes"]), "national": D.fmt_int(nat["episodes"])},
-            {"label": "Behandelingen (zittingen)", "practice": D.fmt_int(row.sessions),
-             "median": D.fmt_int(nat["median_sessions"]), "national": D.fmt_int(nat["sessions"])},
-            {"label": "Behandelingen per traject", "practice": D.fmt_dec(spe),
-             "median": D.fmt_dec(nat["median_spe"]), "national": D.fmt_dec(nat["sessions_per_episode"])},
-            {"label": "Verwachte behandelingen (uw mix)", "practice": D.fmt_int(row.expected_sessions),
-             "median": "", "national": D.fmt_int(nat["expected_sessions"])},
-            {"label": "Verwachte behandelingen per traject", "practice": D.fmt_dec(
-                row.expected_sessions / row.episodes if row.episodes else None),
-             "median": "", "national": D.fmt_dec(nat["sessions_per_episode"])},
-            {"label": "Therapeuten", "practice": D.fmt_int(therapists) if therapists is not None else "–",
-             "median": D.fmt_int(marts.median_therapists.get(row.discipline)), "national": ""},
+            {
+                "label": "Patiënten",
+                "practice": D.fmt_int(row.patients),
+                "median": D.fmt_int(nat["median_patients"]),
+                "national": D.fmt_int(nat["patients"]),
+            },
+            {
+                "label": "Behandeltrajecten (episodes)",
+                "practice": D.fmt_int(row.episodes),
+                "median": D.fmt_int(nat["median_episodes"]),
+                "national": D.fmt_int(nat["episodes"]),
+            },
+            {
+                "label": "Behandelingen (zittingen)",
+                "practice": D.fmt_int(row.sessions),
+                "median": D.fmt_int(nat["median_sessions"]),
+                "national": D.fmt_int(nat["sessions"]),
+            },
+            {
+                "label": "Behandelingen per traject",
+                "practice": D.fmt_dec(spe),
+                "median": D.fmt_dec(nat["median_spe"]),
+                "national": D.fmt_dec(nat["sessions_per_episode"]),
+            },
+            {
+                "label": "Verwachte behandelingen (uw mix)",
+                "practice": D.fmt_int(row.expected_sessions),
+                "median": "",
+                "national": D.fmt_int(nat["expected_sessions"]),
+            },
+            {
+                "label": "Verwachte behandelingen per traject",
+                "practice": D.fmt_dec(row.expected_sessions / row.episodes if row.episodes else None),
+                "median": "",
+                "national": D.fmt_dec(nat["sessions_per_episode"]),
+            },
+            {
+                "label": "Therapeuten",
+                "practice": D.fmt_int(therapists) if therapists is not None else "–",
+                "median": D.fmt_int(marts.median_therapists.get(row.discipline)),
+                "national": "",
+            },
         ],
-        "history": hist, "casemix": casemix, "drivers": drivers,
-        "funnel": {"n": fn.n, "k": fn.k, "phi": fn.phi, "tau": math.sqrt(fn.tau2),
-                   "k_label": D.fmt_dec(fn.k, 0), "phi_label": D.fmt_dec(fn.phi, 2),
-                   "tau_label": D.fmt_dec(math.sqrt(fn.tau2), 1), **level_labels(fn)},
+        "history": hist,
+        "casemix": casemix,
+        "drivers": drivers,
+        "funnel": {
+            "n": fn.n,
+            "k": fn.k,
+            "phi": fn.phi,
+            "tau": math.sqrt(fn.tau2),
+            "k_label": D.fmt_dec(fn.k, 0),
+            "phi_label": D.fmt_dec(fn.phi, 2),
+            "tau_label": D.fmt_dec(math.sqrt(fn.tau2), 1),
+            **level_labels(fn),
+        },
         "national": nat,
     }
 
@@ -139,30 +205,45 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
 def level_labels(fn: Funnel) -> dict[str, str]:
     """The levels and z of the interval and the limits as the texts say them (95, 99,8;
     1,96, 3,09; the one-sided 97,5), from the marts: no level or z is written in a template."""
-    return {"inner_pct": level_label(fn.inner_level), "outer_pct": level_label(fn.outer_level),
-            "inner_z_label": D.fmt_dec(fn.inner_z, 2), "outer_z_label": D.fmt_dec(fn.outer_z, 2),
-            "one_sided_pct": level_label((1 + fn.inner_level) / 2)}
+    return {
+        "inner_pct": level_label(fn.inner_level),
+        "outer_pct": level_label(fn.outer_level),
+        "inner_z_label": D.fmt_dec(fn.inner_z, 2),
+        "outer_z_label": D.fmt_dec(fn.outer_z, 2),
+        "one_sided_pct": level_label((1 + fn.inner_level) / 2),
+    }
 
 
 def chart_data(ctx: dict[str, Any]) -> dict[str, Any]:
     """The numbers spiegel.js draws with plotly (suppressed cells arrive as null)."""
     return {
-        "agb": ctx["agb"], "discipline": ctx["discipline"],
+        "agb": ctx["agb"],
+        "discipline": ctx["discipline"],
         "index": {"bi": ctx["bi"], "lo": ctx["lo"], "hi": ctx["hi"], "corrected": ctx["corrected"]},
         "practice": {"e": ctx["row"].expected_sessions, "y": ctx["bi"]},
         "history": [{k: p[k] for k in ("label", "bi", "lo", "hi", "corrected")} for p in ctx["history"]],
-        "casemix": [{"title": d["title"], "labels": [c["label"] for c in d["cells"]],
-                     "practice": [c["share"] for c in d["cells"]],
-                     "national": [c["national_share"] for c in d["cells"]]} for d in ctx["casemix"]],
-        "drivers": [{"label": g["label"], "observed": g["observed"], "expected": g["expected"]}
-                    for g in ctx["drivers"]["groups"][:12]],
+        "casemix": [
+            {
+                "title": d["title"],
+                "labels": [c["label"] for c in d["cells"]],
+                "practice": [c["share"] for c in d["cells"]],
+                "national": [c["national_share"] for c in d["cells"]],
+            }
+            for d in ctx["casemix"]
+        ],
+        "drivers": [
+            {"label": g["label"], "observed": g["observed"], "expected": g["expected"]}
+            for g in ctx["drivers"]["groups"][:12]
+        ],
     }
 
 
 def print_charts(ctx: dict[str, Any], fn: Funnel, background: str | None) -> dict[str, str]:
     return {
         "scale": svg.index_scale(ctx["bi"], ctx["lo"], ctx["hi"], ctx["corrected"]),
-        "funnel": svg.funnel(fn, background, ctx["row"].expected_sessions, ctx["bi"], f"Uw praktijk: {ctx['bi_label']}"),
+        "funnel": svg.funnel(
+            fn, background, ctx["row"].expected_sessions, ctx["bi"], f"Uw praktijk: {ctx['bi_label']}"
+        ),
         "history": svg.history(ctx["history"]),
     }
 
@@ -170,6 +251,7 @@ def print_charts(ctx: dict[str, Any], fn: Funnel, background: str | None) -> dic
 # -- shared assets ----------------------------------------------------------------------
 def plotly_js_path() -> Path:
     import plotly
+
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
         raise FileNotFoundError(f"plotly's bundled plotly.min.js is missing at {path}")
@@ -188,18 +270,26 @@ def write_shared_assets(reports_dir: Path, release: D.Release) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         payload = funnel_payload(fn)
         (folder / "_funnel.js").write_text(
-            "window.SPIEGEL_FUNNEL = " + json.dumps(payload, separators=(",", ":")) + ";\n", encoding="utf-8")
+            "window.SPIEGEL_FUNNEL = " + json.dumps(payload, separators=(",", ":")) + ";\n", encoding="utf-8"
+        )
 
 
 def funnel_payload(fn: Funnel) -> dict[str, Any]:
     curves = fn.curves()
-    return {"x": [round(v, 2) for v in fn.e], "y": [round(v, 2) for v in fn.y],
-            "limits": {k: [round(v, 3) for v in vals] for k, vals in curves.items()},
-            "yrange": list(fn.y_range()), "n": fn.n, "k": fn.k, "phi": fn.phi, "tau2": fn.tau2}
+    return {
+        "x": [round(v, 2) for v in fn.e],
+        "y": [round(v, 2) for v in fn.y],
+        "limits": {k: [round(v, 3) for v in vals] for k, vals in curves.items()},
+        "yrange": list(fn.y_range()),
+        "n": fn.n,
+        "k": fn.k,
+        "phi": fn.phi,
+        "tau2": fn.tau2,
+    }
 
 
 # -- workers -----------------------------------------------------------------------------
-_JOB: dict[str, Any] = {}     # set before forking; the workers inherit it
+_JOB: dict[str, Any] = {}  # set before forking; the workers inherit it
 
 
 def _render_share(worker: int, contexts: list[dict[str, Any]], queue) -> None:
@@ -217,8 +307,14 @@ def _render_contexts(worker: int, contexts: list[dict[str, Any]], queue) -> dict
     t0 = time.monotonic()
     for i, ctx in enumerate(contexts):
         folder = reports_dir / ctx["discipline"]
-        html = page.render(**ctx, print=False, charts={}, data_json=_json_for_script(chart_data(ctx)),
-                           asset_prefix="../", footer_css="")
+        html = page.render(
+            **ctx,
+            print=False,
+            charts={},
+            data_json=_json_for_script(chart_data(ctx)),
+            asset_prefix="../",
+            footer_css="",
+        )
         (folder / f"{ctx['agb']}.html").write_text(html, encoding="utf-8")
         if queue is not None and (i + 1) % 250 == 0:
             queue.put(("progress", worker, f"html {i + 1}/{len(contexts)}"))
@@ -230,13 +326,14 @@ def _render_contexts(worker: int, contexts: list[dict[str, Any]], queue) -> dict
         scratch = Path(tempfile.mkdtemp(prefix=f"spiegel-print-{worker}-"))
         try:
             with Chromium(_JOB["chromium"], print_only=True) as browser:
-                base = scratch / "page.html"   # the page every report is written into (file:// images resolve)
+                base = scratch / "page.html"  # the page every report is written into (file:// images resolve)
                 base.write_text("<!doctype html><title>Spiegel</title>", encoding="utf-8")
                 for i, ctx in enumerate(contexts):
                     fn = _JOB["funnels"][ctx["discipline"]]
                     charts = print_charts(ctx, fn, _JOB["backgrounds"].get(ctx["discipline"]))
-                    html = page.render(**ctx, print=True, charts=charts, data_json="", asset_prefix="",
-                                       footer_css=_footer_css(ctx))
+                    html = page.render(
+                        **ctx, print=True, charts=charts, data_json="", asset_prefix="", footer_css=_footer_css(ctx)
+                    )
                     browser.print_html(html, base.as_uri(), reports_dir / ctx["discipline"] / f"{ctx['agb']}.pdf")
                     pdfs += 1
                     if queue is not None and (i + 1) % 100 == 0:
@@ -251,11 +348,19 @@ def _footer_css(ctx: dict[str, Any]) -> str:
     """Page footer as CSS page-margin boxes (Chromium's own header/footer templates cost
     ~0.07 s more per PDF, measured)."""
     h = ctx["h"]
-    text = (f"Spiegelinformatie {ctx['discipline_label'].lower()} · AGB {ctx['agb']} · {h['period_label']} · "
-            f"{h['revision_label']}").replace("\\", "").replace('"', "")
+    text = (
+        (
+            f"Spiegelinformatie {ctx['discipline_label'].lower()} · AGB {ctx['agb']} · {h['period_label']} · "
+            f"{h['revision_label']}"
+        )
+        .replace("\\", "")
+        .replace('"', "")
+    )
     box = "font-family: 'Liberation Sans', 'DejaVu Sans', Arial, sans-serif; font-size: 7pt; color: #6b7682;"
-    return (f'@page {{ @bottom-left {{ content: "{text}"; {box} }} '
-            f'@bottom-right {{ content: "pagina " counter(page) " van " counter(pages); {box} }} }}')
+    return (
+        f'@page {{ @bottom-left {{ content: "{text}"; {box} }} '
+        f'@bottom-right {{ content: "pagina " counter(page) " van " counter(pages); {box} }} }}'
+    )
 
 
 def _json_for_script(obj: Any) -> str:
@@ -263,11 +368,16 @@ def _json_for_script(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
 
-def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Path,
-                           practices: list[tuple[str, str]] | None = None,
-                           pdf: bool = True, workers: int = 2,
-                           progress: Callable[[str], None] | None = None,
-                           marts: D.Marts | None = None) -> ReportSummary:
+def render_release_reports(
+    release_dir: Path,
+    warehouse: Path,
+    releases_root: Path,
+    practices: list[tuple[str, str]] | None = None,
+    pdf: bool = True,
+    workers: int = 2,
+    progress: Callable[[str], None] | None = None,
+    marts: D.Marts | None = None,
+) -> ReportSummary:
     """Write ``release_dir/reports/<discipline>/<practice_agb>.html`` (and ``.pdf``) for every
     status-ok practice of the release, or for the given (discipline, practice_agb) pairs
     among them. Practices without an index (status not ok) never get a report.
@@ -276,7 +386,7 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
     warehouse lock), else from ``warehouse``."""
     say = progress or (lambda _m: None)
     release_dir, warehouse, releases_root = Path(release_dir), Path(warehouse), Path(releases_root)
-    chromium = find_chromium() if pdf else None   # fail before any work when Chromium is missing
+    chromium = find_chromium() if pdf else None  # fail before any work when Chromium is missing
     release = D.load_release(release_dir, releases_root)
     ok_rows = [r for r in release.index if r.status == "ok" and r.behandelindex is not None]
     if practices is not None:
@@ -299,8 +409,9 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
     try:
         backgrounds = _funnel_backgrounds(release, scratch, chromium) if pdf else {}
         _JOB.clear()
-        _JOB.update(reports_dir=reports_dir, pdf=pdf, chromium=chromium, funnels=release.funnels,
-                    backgrounds=backgrounds)
+        _JOB.update(
+            reports_dir=reports_dir, pdf=pdf, chromium=chromium, funnels=release.funnels, backgrounds=backgrounds
+        )
         n = max(1, min(workers, math.ceil(len(contexts) / 10)))
         shares = [contexts[i::n] for i in range(n)]
         if n == 1:
@@ -312,12 +423,15 @@ def render_release_reports(release_dir: Path, warehouse: Path, releases_root: Pa
         shutil.rmtree(scratch, ignore_errors=True)
     html_count = sum(r["html"] for r in results)
     pdf_count = sum(r["pdf"] for r in results)
-    seconds_html = max(r["t_html"] for r in results)     # workers run side by side: wall time
+    seconds_html = max(r["t_html"] for r in results)  # workers run side by side: wall time
     seconds_pdf = max(r["t_pdf"] for r in results)
-    summary = ReportSummary(html_count, pdf_count, seconds_html, seconds_pdf,
-                            seconds_pdf / pdf_count if pdf_count else 0.0)
-    say(f"reports: {html_count} HTML in {seconds_html:.1f} s, {pdf_count} PDF in {seconds_pdf:.1f} s "
-        f"({summary.seconds_per_pdf:.3f} s per PDF)")
+    summary = ReportSummary(
+        html_count, pdf_count, seconds_html, seconds_pdf, seconds_pdf / pdf_count if pdf_count else 0.0
+    )
+    say(
+        f"reports: {html_count} HTML in {seconds_html:.1f} s, {pdf_count} PDF in {seconds_pdf:.1f} s "
+        f"({summary.seconds_per_pdf:.3f} s per PDF)"
+    )
     return summary
 
 
@@ -373,8 +487,9 @@ def _run_forked(shares: list[list[dict[str, Any]]], say: Callable[[str], None]) 
 
 
 # -- national overview ----------------------------------------------------------------------
-def render_national_overview(release_dir: Path, warehouse: Path, releases_root: Path, out_dir: Path,
-                             marts: D.Marts | None = None) -> Path:
+def render_national_overview(
+    release_dir: Path, warehouse: Path, releases_root: Path, out_dir: Path, marts: D.Marts | None = None
+) -> Path:
     release_dir, out_dir = Path(release_dir), Path(out_dir)
     release = D.load_release(release_dir, Path(releases_root))
     if marts is None:
@@ -389,40 +504,84 @@ def render_national_overview(release_dir: Path, warehouse: Path, releases_root: 
     path = release_dir / "excluded_lines.csv"
     if path.is_file():
         import csv
+
         with open(path, newline="", encoding="utf-8") as f:
             for r in csv.DictReader(f):
-                excluded.append({"insurer": D.insurer_names([r["insurer_id"]])[0], "reason": r["reason"],
-                                 "lines": D.fmt_int(float(r["lines"] or 0)),
-                                 "paid": D.fmt_dec(float(r["paid_amount"] or 0), 2)})
+                excluded.append(
+                    {
+                        "insurer": D.insurer_names([r["insurer_id"]])[0],
+                        "reason": r["reason"],
+                        "lines": D.fmt_int(float(r["lines"] or 0)),
+                        "paid": D.fmt_dec(float(r["paid_amount"] or 0), 2),
+                    }
+                )
     disciplines = []
     for d in D.DISCIPLINES:
         if d not in release.national:
             continue
         nat = release.national[d]
         fn = release.funnels.get(d)
-        entry = {"discipline": d, "label": D.DISCIPLINE_LABEL[d], "nat": nat,
-                 "statuses": sorted(nat["statuses"].items()),
-                 "funnel": None}  # a discipline without any practice with an index has no funnel
+        entry = {
+            "discipline": d,
+            "label": D.DISCIPLINE_LABEL[d],
+            "nat": nat,
+            "statuses": sorted(nat["statuses"].items()),
+            "funnel": None,
+        }  # a discipline without any practice with an index has no funnel
         if fn is not None:
-            entry.update(funnel=funnel_payload(fn), outside=fn.outside(), k=D.fmt_dec(fn.k, 0),
-                         phi=D.fmt_dec(fn.phi, 2), tau=D.fmt_dec(math.sqrt(fn.tau2), 1), **level_labels(fn))
+            entry.update(
+                funnel=funnel_payload(fn),
+                outside=fn.outside(),
+                k=D.fmt_dec(fn.k, 0),
+                phi=D.fmt_dec(fn.phi, 2),
+                tau=D.fmt_dec(math.sqrt(fn.tau2), 1),
+                **level_labels(fn),
+            )
         disciplines.append(entry)
     months = sorted({m for _, m, *_ in marts.monthly})
     insurers = sorted({i for i, *_ in marts.monthly})
-    monthly = {"months": months, "series": [
-        {"name": D.insurer_names([i])[0],
-         "sessions": [next((cs for ii, mm, _, cs, _ in marts.monthly if ii == i and mm == m), None) for m in months]}
-        for i in insurers]}
-    monthly_table = [{"insurer": s["name"], "values": [D.fmt_int(v) if v is not None else "–" for v in s["sessions"]]}
-                     for s in monthly["series"]]
-    data = {"disciplines": [{"label": e["label"], "funnel": e.get("funnel"),
-                             "index": [r.behandelindex for r in release.index
-                                       if r.discipline == e["discipline"] and r.status == "ok"]}
-                            for e in disciplines],
-            "monthly": monthly}
-    html = _env().get_template("overview.html.j2").render(
-        h=release.header, disciplines=disciplines, excluded=excluded, months=months, monthly_table=monthly_table,
-        gates=release.meta.get("gates") or {}, data_json=_json_for_script(data))
+    monthly = {
+        "months": months,
+        "series": [
+            {
+                "name": D.insurer_names([i])[0],
+                "sessions": [
+                    next((cs for ii, mm, _, cs, _ in marts.monthly if ii == i and mm == m), None) for m in months
+                ],
+            }
+            for i in insurers
+        ],
+    }
+    monthly_table = [
+        {"insurer": s["name"], "values": [D.fmt_int(v) if v is not None else "–" for v in s["sessions"]]}
+        for s in monthly["series"]
+    ]
+    data = {
+        "disciplines": [
+            {
+                "label": e["label"],
+                "funnel": e.get("funnel"),
+                "index": [
+                    r.behandelindex for r in release.index if r.discipline == e["discipline"] and r.status == "ok"
+                ],
+            }
+            for e in disciplines
+        ],
+        "monthly": monthly,
+    }
+    html = (
+        _env()
+        .get_template("overview.html.j2")
+        .render(
+            h=release.header,
+            disciplines=disciplines,
+            excluded=excluded,
+            months=months,
+            monthly_table=monthly_table,
+            gates=release.meta.get("gates") or {},
+            data_json=_json_for_script(data),
+        )
+    )
     target = out_dir / "national_overview.html"
     target.write_text(html, encoding="utf-8")
     return target

@@ -6,6 +6,7 @@ is the same for every practice of a discipline, so it is written once per releas
 SVG file (``funnel_background``) that every print page shows under its own limits and
 point.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,6 +50,7 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 # -- funnel -----------------------------------------------------------------------------
 class FunnelFrame:
     """Shared geometry of the funnel (log x) so background and overlay line up."""
+
     W, H = 700, 330
     L, R, T, B = 58, 16, 14, 44
 
@@ -66,8 +68,8 @@ class FunnelFrame:
         return self.T + (self.y1 - y) / (self.y1 - self.y0) * (self.H - self.T - self.B)
 
 
-def _x_ticks(f: "FunnelFrame") -> list[float]:
-    lo, hi = 10 ** f.x0, 10 ** f.x1
+def _x_ticks(f: FunnelFrame) -> list[float]:
+    lo, hi = 10**f.x0, 10**f.x1
     decade = 10 ** math.floor(f.x0)
     ticks = []
     while decade <= hi:
@@ -78,11 +80,15 @@ def _x_ticks(f: "FunnelFrame") -> list[float]:
     return ticks
 
 
-def _funnel_grid(f: "FunnelFrame") -> str:
-    out = [f"<line x1='{f.L}' x2='{f.W - f.R}' y1='{_n(f.py(t))}' y2='{_n(f.py(t))}' stroke='{GRID}'/>"
-           for t in _nice_ticks(f.y0, f.y1, 6)]
-    out += [f"<line x1='{_n(f.px(v))}' x2='{_n(f.px(v))}' y1='{f.T}' y2='{f.H - f.B}' stroke='{GRID}'/>"
-            for v in _x_ticks(f)]
+def _funnel_grid(f: FunnelFrame) -> str:
+    out = [
+        f"<line x1='{f.L}' x2='{f.W - f.R}' y1='{_n(f.py(t))}' y2='{_n(f.py(t))}' stroke='{GRID}'/>"
+        for t in _nice_ticks(f.y0, f.y1, 6)
+    ]
+    out += [
+        f"<line x1='{_n(f.px(v))}' x2='{_n(f.px(v))}' y1='{f.T}' y2='{f.H - f.B}' stroke='{GRID}'/>"
+        for v in _x_ticks(f)
+    ]
     return "".join(out)
 
 
@@ -91,33 +97,44 @@ def funnel_background(fn: Funnel) -> str:
     JPEG in the PDFs: embedded as is, where thousands of vector dots would be slow and big)."""
     f = FunnelFrame(fn)
     dots = "".join(f"<circle cx='{_n(f.px(e))}' cy='{_n(f.py(y))}' r='2.1'/>" for e, y in zip(fn.e, fn.y))
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{f.W}' height='{f.H}' viewBox='0 0 {f.W} {f.H}'>"
-            f"<rect width='{f.W}' height='{f.H}' fill='white'/>{_funnel_grid(f)}"
-            f"<g fill='#7d8792' fill-opacity='0.55'>{dots}</g></svg>")
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{f.W}' height='{f.H}' viewBox='0 0 {f.W} {f.H}'>"
+        f"<rect width='{f.W}' height='{f.H}' fill='white'/>{_funnel_grid(f)}"
+        f"<g fill='#7d8792' fill-opacity='0.55'>{dots}</g></svg>"
+    )
 
 
-def funnel(fn: Funnel, background_href: str | None, e_p: float | None = None, y_p: float | None = None,
-           label: str = "") -> str:
+def funnel(
+    fn: Funnel, background_href: str | None, e_p: float | None = None, y_p: float | None = None, label: str = ""
+) -> str:
     f = FunnelFrame(fn)
     W, H, L, R, T, B = f.W, f.H, f.L, f.R, f.T, f.B
     out = [f"<svg class='chart' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='11'>"]
-    if background_href:   # grid and dots come with the shared image
+    if background_href:  # grid and dots come with the shared image
         out.append(f"<image href='{escape(background_href)}' x='0' y='0' width='{W}' height='{H}'/>")
     else:
         out.append(_funnel_grid(f))
     for t in _nice_ticks(f.y0, f.y1, 6):
         out.append(f"<text x='{L - 6}' y='{_n(f.py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{_nl(t)}</text>")
-    for v in _x_ticks(f):   # log axis: 1-2-5 series
+    for v in _x_ticks(f):  # log axis: 1-2-5 series
         out.append(f"<text x='{_n(f.px(v))}' y='{H - B + 15}' text-anchor='middle' fill='{TEXT}'>{_nl(v)}</text>")
     curves = fn.curves()
-    for tag, color, dash, width in (("998", LIMIT998, "5 4", 1), ("95", LIMIT95, "5 4", 1),
-                                    ("998_adj", LIMIT998, "", 1.8), ("95_adj", LIMIT95, "", 1.8)):
+    for tag, color, dash, width in (
+        ("998", LIMIT998, "5 4", 1),
+        ("95", LIMIT95, "5 4", 1),
+        ("998_adj", LIMIT998, "", 1.8),
+        ("95_adj", LIMIT95, "", 1.8),
+    ):
         for side in ("lo", "hi"):
             pts = " ".join(f"{_n(f.px(e))},{_n(f.py(v))}" for e, v in zip(curves["e"], curves[f"{tag}_{side}"]))
-            out.append(f"<polyline points='{pts}' fill='none' stroke='{color}' stroke-width='{width}'"
-                       + (f" stroke-dasharray='{dash}'" if dash else "") + "/>")
-    out.append(f"<line x1='{L}' x2='{W - R}' y1='{_n(f.py(100))}' y2='{_n(f.py(100))}' stroke='{TEXT}' "
-               f"stroke-width='1.2'/>")
+            out.append(
+                f"<polyline points='{pts}' fill='none' stroke='{color}' stroke-width='{width}'"
+                + (f" stroke-dasharray='{dash}'" if dash else "")
+                + "/>"
+            )
+    out.append(
+        f"<line x1='{L}' x2='{W - R}' y1='{_n(f.py(100))}' y2='{_n(f.py(100))}' stroke='{TEXT}' stroke-width='1.2'/>"
+    )
     out.append(f"<rect x='{L}' y='{T}' width='{W - L - R}' height='{H - T - B}' fill='none' stroke='#c5ccd4'/>")
     if e_p is not None and y_p is not None:
         x, y = f.px(e_p), f.py(y_p)
@@ -126,12 +143,18 @@ def funnel(fn: Funnel, background_href: str | None, e_p: float | None = None, y_
         anchor = "end" if x > W * 0.7 else "start"
         dx = -11 if anchor == "end" else 11
         text = escape(label) + (" (buiten de as)" if clipped else "")
-        out.append(f"<text x='{_n(x + dx)}' y='{_n(y - 9)}' text-anchor='{anchor}' font-weight='bold' "
-                   f"fill='{PRACTICE}' stroke='white' stroke-width='3' paint-order='stroke'>{text}</text>")
-    out.append(f"<text x='{(L + W - R) / 2}' y='{H - 8}' text-anchor='middle' fill='{TEXT}'>"
-               "Verwacht aantal behandelingen (logaritmische schaal)</text>")
-    out.append(f"<text transform='translate(14 {(T + H - B) / 2}) rotate(-90)' text-anchor='middle' "
-               f"fill='{TEXT}'>Behandelindex</text></svg>")
+        out.append(
+            f"<text x='{_n(x + dx)}' y='{_n(y - 9)}' text-anchor='{anchor}' font-weight='bold' "
+            f"fill='{PRACTICE}' stroke='white' stroke-width='3' paint-order='stroke'>{text}</text>"
+        )
+    out.append(
+        f"<text x='{(L + W - R) / 2}' y='{H - 8}' text-anchor='middle' fill='{TEXT}'>"
+        "Verwacht aantal behandelingen (logaritmische schaal)</text>"
+    )
+    out.append(
+        f"<text transform='translate(14 {(T + H - B) / 2}) rotate(-90)' text-anchor='middle' "
+        f"fill='{TEXT}'>Behandelindex</text></svg>"
+    )
     return "".join(out)
 
 
@@ -139,23 +162,32 @@ def funnel(fn: Funnel, background_href: str | None, e_p: float | None = None, y_
 def index_scale(bi: float, lo: float, hi: float, corrected: float) -> str:
     W, H, L, R = 700, 78, 20, 20
     top = max(200.0, math.ceil((hi + 10) / 50) * 50)
+
     def px(v: float) -> float:
         return L + min(max(v, 0), top) / top * (W - L - R)
-    out = [f"<svg class='chart scale' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} "
-           "font-size='11'>"]
+
+    out = [f"<svg class='chart scale' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='11'>"]
     out.append(f"<rect x='{L}' y='30' width='{W - L - R}' height='10' rx='5' fill='#edf1f5'/>")
     for t in _nice_ticks(0, top, 8):
         out.append(f"<text x='{_n(px(t))}' y='58' text-anchor='middle' fill='#6b7682'>{_nl(t)}</text>")
-    out.append(f"<line x1='{_n(px(100))}' x2='{_n(px(100))}' y1='22' y2='48' stroke='{TEXT}' stroke-width='1.5'/>"
-               f"<text x='{_n(px(100))}' y='73' text-anchor='middle' fill='{TEXT}' font-weight='bold'>"
-               "landelijk = 100</text>")
-    out.append(f"<rect x='{_n(px(lo))}' y='29' width='{_n(max(px(hi) - px(lo), 2))}' height='12' rx='6' "
-               f"fill='{PRACTICE}' fill-opacity='0.28'/>")
-    out.append(f"<line x1='{_n(px(corrected))}' x2='{_n(px(corrected))}' y1='24' y2='46' stroke='{CORRECTED}' "
-               "stroke-width='3'/>")
+    out.append(
+        f"<line x1='{_n(px(100))}' x2='{_n(px(100))}' y1='22' y2='48' stroke='{TEXT}' stroke-width='1.5'/>"
+        f"<text x='{_n(px(100))}' y='73' text-anchor='middle' fill='{TEXT}' font-weight='bold'>"
+        "landelijk = 100</text>"
+    )
+    out.append(
+        f"<rect x='{_n(px(lo))}' y='29' width='{_n(max(px(hi) - px(lo), 2))}' height='12' rx='6' "
+        f"fill='{PRACTICE}' fill-opacity='0.28'/>"
+    )
+    out.append(
+        f"<line x1='{_n(px(corrected))}' x2='{_n(px(corrected))}' y1='24' y2='46' stroke='{CORRECTED}' "
+        "stroke-width='3'/>"
+    )
     out.append(f"<circle cx='{_n(px(bi))}' cy='35' r='7' fill='{PRACTICE}' stroke='white' stroke-width='2'/>")
-    out.append(f"<text x='{_n(px(bi))}' y='18' text-anchor='middle' fill='{PRACTICE}' font-weight='bold' "
-               f"font-size='12'>{_nl(bi)}</text></svg>")
+    out.append(
+        f"<text x='{_n(px(bi))}' y='18' text-anchor='middle' fill='{PRACTICE}' font-weight='bold' "
+        f"font-size='12'>{_nl(bi)}</text></svg>"
+    )
     return "".join(out)
 
 
@@ -167,32 +199,47 @@ def history(points: list[dict]) -> str:
     y0 = max(0.0, math.floor((min(vals) - 10) / 10) * 10)
     y1 = math.ceil((max(vals) + 10) / 10) * 10
     n = len(points)
+
     def px(i: int) -> float:
         return L + (i + 0.5) * (W - L - R) / max(n, 1)
+
     def py(v: float) -> float:
         return T + (y1 - v) / (y1 - y0) * (H - T - B)
+
     out = [f"<svg class='chart' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='11'>"]
     for t in _nice_ticks(y0, y1, 5):
-        out.append(f"<line x1='{L}' x2='{W - R}' y1='{_n(py(t))}' y2='{_n(py(t))}' stroke='{GRID}'/>"
-                   f"<text x='{L - 6}' y='{_n(py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{_nl(t)}</text>")
+        out.append(
+            f"<line x1='{L}' x2='{W - R}' y1='{_n(py(t))}' y2='{_n(py(t))}' stroke='{GRID}'/>"
+            f"<text x='{L - 6}' y='{_n(py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{_nl(t)}</text>"
+        )
     out.append(f"<line x1='{L}' x2='{W - R}' y1='{_n(py(100))}' y2='{_n(py(100))}' stroke='{TEXT}'/>")
     line = [(px(i), py(p["bi"])) for i, p in enumerate(points) if p.get("bi") is not None]
     if len(line) > 1:
-        out.append("<polyline points='" + " ".join(f"{_n(x)},{_n(y)}" for x, y in line)
-                   + f"' fill='none' stroke='{PRACTICE}' stroke-width='1.5' stroke-opacity='0.5'/>")
+        out.append(
+            "<polyline points='"
+            + " ".join(f"{_n(x)},{_n(y)}" for x, y in line)
+            + f"' fill='none' stroke='{PRACTICE}' stroke-width='1.5' stroke-opacity='0.5'/>"
+        )
     for i, p in enumerate(points):
         x = px(i)
         out.append(f"<text x='{_n(x)}' y='{H - 12}' text-anchor='middle' fill='{TEXT}'>{escape(p['label'])}</text>")
         if p.get("bi") is None:
-            out.append(f"<text x='{_n(x)}' y='{_n(py(100) - 8)}' text-anchor='middle' fill='#8a949e' "
-                       "font-style='italic'>geen index</text>")
+            out.append(
+                f"<text x='{_n(x)}' y='{_n(py(100) - 8)}' text-anchor='middle' fill='#8a949e' "
+                "font-style='italic'>geen index</text>"
+            )
             continue
-        out.append(f"<line x1='{_n(x)}' x2='{_n(x)}' y1='{_n(py(p['hi']))}' y2='{_n(py(p['lo']))}' "
-                   f"stroke='{PRACTICE}' stroke-width='2' stroke-opacity='0.45'/>")
-        out.append(f"<rect x='{_n(x - 6)}' y='{_n(py(p['corrected']) - 1.5)}' width='12' height='3' "
-                   f"fill='{CORRECTED}'/>")
-        out.append(f"<circle cx='{_n(x)}' cy='{_n(py(p['bi']))}' r='5.5' fill='{PRACTICE}'/>"
-                   f"<text x='{_n(x + 9)}' y='{_n(py(p['bi']) + 4)}' fill='{PRACTICE}' font-weight='bold'>"
-                   f"{_nl(p['bi'])}</text>")
+        out.append(
+            f"<line x1='{_n(x)}' x2='{_n(x)}' y1='{_n(py(p['hi']))}' y2='{_n(py(p['lo']))}' "
+            f"stroke='{PRACTICE}' stroke-width='2' stroke-opacity='0.45'/>"
+        )
+        out.append(
+            f"<rect x='{_n(x - 6)}' y='{_n(py(p['corrected']) - 1.5)}' width='12' height='3' fill='{CORRECTED}'/>"
+        )
+        out.append(
+            f"<circle cx='{_n(x)}' cy='{_n(py(p['bi']))}' r='5.5' fill='{PRACTICE}'/>"
+            f"<text x='{_n(x + 9)}' y='{_n(py(p['bi']) + 4)}' fill='{PRACTICE}' font-weight='bold'>"
+            f"{_nl(p['bi'])}</text>"
+        )
     out.append("</svg>")
     return "".join(out)

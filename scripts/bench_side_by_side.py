@@ -28,6 +28,7 @@ against each pandas run, and writes the figures as JSON (default
 ``DIR/bench/side-by-side-<F>.json``). Nothing here tunes either side: run it on an idle
 machine, the load average before and after is in the JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,18 +49,18 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import pandas as pd  # noqa: E402
 
-from orchestration.commands.bench import BENCH_PERIOD, scan_floor, tree_rss_mb# noqa: E402
-from orchestration.commands.bench_dagster import dbt_call_results# noqa: E402
-from orchestration.core.settings import SpiegelPaths, default_data_dir# noqa: E402
+from orchestration.commands.bench import BENCH_PERIOD, scan_floor, tree_rss_mb  # noqa: E402
+from orchestration.commands.bench_dagster import dbt_call_results  # noqa: E402
+from orchestration.core.settings import SpiegelPaths, default_data_dir  # noqa: E402
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
-DEFAULT_SCALE = 0.07                 # about 3.1 million lines in one v3 period
-NATIONAL_LINES = 45_000_000          # a year at scale 1.0 (README, Benchmark)
+DEFAULT_SCALE = 0.07  # about 3.1 million lines in one v3 period
+NATIONAL_LINES = 45_000_000  # a year at scale 1.0 (README, Benchmark)
 EXTRAPOLATE_FROM_LINES = 1_000_000
 ENV_OF_THE_CALLER = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME", "SPIEGEL_PERIOD")
 INDEX_KEY = ["discipline", "practice_agb"]
 FLOAT_TOLERANCE = 1e-9
-TARGET_SPEEDUP = 3.0                 # issue 17: spiegel run at least 3 x faster than the pandas script
+TARGET_SPEEDUP = 3.0  # issue 17: spiegel run at least 3 x faster than the pandas script
 # What every `spiegel run` pays before it reads a line, whatever it is given: the fixed
 # stack's imports. The CLI process imports Dagster with the platform's definitions (and
 # dagster-dbt) and, for the gates, Great Expectations; each dbt run is a subprocess of
@@ -82,6 +83,7 @@ print(f"import_seconds={time.perf_counter() - started:.4f}")
 
 # ---------------------------------------------------------------- measuring a subprocess
 
+
 @dataclass
 class Measured:
     """One subprocess: wall time, peak RSS of its tree, and how it ended."""
@@ -101,11 +103,15 @@ class Measured:
     def failure(self) -> str | None:
         """Why it did not finish, in words (None when it did)."""
         if self.killed_over_limit_mb is not None:
-            return (f"does not fit in {self.killed_over_limit_mb / 1024:.3g} GB: stopped at "
-                    f"{self.peak_rss_mb / 1024:.1f} GB after {self.seconds:.0f} s")
+            return (
+                f"does not fit in {self.killed_over_limit_mb / 1024:.3g} GB: stopped at "
+                f"{self.peak_rss_mb / 1024:.1f} GB after {self.seconds:.0f} s"
+            )
         if self.returncode == -signal.SIGKILL:
-            return (f"killed (SIGKILL, most likely out of memory) at {self.peak_rss_mb / 1024:.1f} GB "
-                    f"after {self.seconds:.0f} s")
+            return (
+                f"killed (SIGKILL, most likely out of memory) at {self.peak_rss_mb / 1024:.1f} GB "
+                f"after {self.seconds:.0f} s"
+            )
         if self.returncode != 0:
             last = (self.stderr_tail.strip().splitlines() or ["no message"])[-1]
             memory = " (out of memory)" if "MemoryError" in self.stderr_tail else ""
@@ -113,8 +119,9 @@ class Measured:
         return None
 
 
-def measure(command: list[str], env: dict[str, str] | None = None, memory_limit_mb: float | None = None,
-            interval: float = 0.1) -> Measured:
+def measure(
+    command: list[str], env: dict[str, str] | None = None, memory_limit_mb: float | None = None, interval: float = 0.1
+) -> Measured:
     """Run ``command`` in its own process group and measure it from outside.
 
     Peak RSS is the larger of the tree's sampled RSS (children that are resident at the
@@ -123,11 +130,21 @@ def measure(command: list[str], env: dict[str, str] | None = None, memory_limit_
     result = Measured(command)
     started = time.monotonic()
     with open(os.devnull, "rb") as stdin:
-        process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=env, cwd=REPO_ROOT, start_new_session=True, text=True)
+        process = subprocess.Popen(
+            command,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+            text=True,
+        )
     output: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda name=name, pipe=pipe: output.__setitem__(name, pipe.read()),
-                                daemon=True) for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr))]
+    readers = [
+        threading.Thread(target=lambda name=name, pipe=pipe: output.__setitem__(name, pipe.read()), daemon=True)
+        for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr))
+    ]
     for reader in readers:
         reader.start()
     # wait4 reaps the child with its resource usage (ru_maxrss in KB on Linux); Popen.poll
@@ -154,6 +171,7 @@ def measure(command: list[str], env: dict[str, str] | None = None, memory_limit_
 
 # ---------------------------------------------------------------- the three contenders
 
+
 def ensure_deliveries(bench: SpiegelPaths, scale: float, seed: int, period: str) -> float | None:
     """Generate the period at ``scale`` unless every required insurer's delivery is there
     (the generator only writes the missing ones); seconds, or None if all were reused."""
@@ -166,8 +184,9 @@ def ensure_deliveries(bench: SpiegelPaths, scale: float, seed: int, period: str)
         return None
 
     started = time.monotonic()
-    synthetic.generate(bench.data_dir, years=[int(period[:4])], seed=seed, scale=scale, periods=[period],
-                       progress=lambda message: None)
+    synthetic.generate(
+        bench.data_dir, years=[int(period[:4])], seed=seed, scale=scale, periods=[period], progress=lambda message: None
+    )
     seconds = time.monotonic() - started
     print(f"side-by-side: generated {period} at scale {scale:g} in {seconds:.1f} s")
     return seconds
@@ -182,8 +201,18 @@ def measure_floor(bench: SpiegelPaths, period: str) -> tuple[float, int]:
 
 
 def run_pandas(bench: SpiegelPaths, period: str, engine: str, output: Path, limit_mb: float | None) -> Measured:
-    command = [sys.executable, str(BASELINE), "--data-dir", str(bench.data_dir), "--period", period,
-               "--output", str(output), "--csv-engine", engine]
+    command = [
+        sys.executable,
+        str(BASELINE),
+        "--data-dir",
+        str(bench.data_dir),
+        "--period",
+        period,
+        "--output",
+        str(output),
+        "--csv-engine",
+        engine,
+    ]
     return measure(command, memory_limit_mb=limit_mb)
 
 
@@ -210,12 +239,23 @@ def env_without_callers_data() -> dict[str, str]:
 
 def run_spiegel(run: SpiegelPaths, period: str, engine: str = "duckdb") -> Measured:
     env = env_without_callers_data()
-    command = [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(run.data_dir), "--period", period,
-               "--engine", engine]
+    command = [
+        sys.executable,
+        "-m",
+        "orchestration.cli",
+        "run",
+        "--data-dir",
+        str(run.data_dir),
+        "--period",
+        period,
+        "--engine",
+        engine,
+    ]
     return measure(command, env=env)
 
 
 # ---------------------------------------------------------------- what no run can avoid
+
 
 def stack_import_seconds(work: Path, repeats: int = 3) -> dict[str, float]:
     """Seconds to import each part of the fixed stack in a fresh interpreter (the fastest
@@ -227,8 +267,14 @@ def stack_import_seconds(work: Path, repeats: int = 3) -> dict[str, float]:
     for what, module in STACK_IMPORTS.items():
         runs = []
         for _ in range(repeats):
-            done = subprocess.run([sys.executable, str(probe), module, str(REPO_ROOT)], cwd=REPO_ROOT, env=env,
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [sys.executable, str(probe), module, str(REPO_ROOT)],
+                cwd=REPO_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             found = re.search(r"import_seconds=([0-9.]+)", done.stdout)
             if done.returncode != 0 or not found:
                 raise RuntimeError(f"importing {module} failed (exit {done.returncode}): {done.stderr[-800:]}")
@@ -255,13 +301,15 @@ def dbt_node_seconds(run: SpiegelPaths) -> dict[str, float] | None:
 
 # ---------------------------------------------------------------- same answer?
 
+
 def platform_index(run: SpiegelPaths, period: str) -> pd.DataFrame:
     """The platform's published index table (marts.fct_behandelindex) of the run."""
     import duckdb
 
     with duckdb.connect(str(run.warehouse), read_only=True) as con:
-        return con.execute("select * from marts.fct_behandelindex where period = ? order by discipline, practice_agb",
-                           [period]).df()
+        return con.execute(
+            "select * from marts.fct_behandelindex where period = ? order by discipline, practice_agb", [period]
+        ).df()
 
 
 def index_differences(ours: pd.DataFrame, theirs: pd.DataFrame, limit: int = 5) -> list[str]:
@@ -271,8 +319,10 @@ def index_differences(ours: pd.DataFrame, theirs: pd.DataFrame, limit: int = 5) 
         return [f"columns differ: {list(ours.columns)} vs {list(theirs.columns)}"]
     keys = ours[INDEX_KEY].merge(theirs[INDEX_KEY], how="outer", indicator="side")
     only = {"left_only": "the first", "right_only": "the second"}
-    problems = [f"{row.discipline}/{row.practice_agb}: only in {only[row.side]}"
-                for row in keys[keys["side"] != "both"].head(limit).itertuples()]
+    problems = [
+        f"{row.discipline}/{row.practice_agb}: only in {only[row.side]}"
+        for row in keys[keys["side"] != "both"].head(limit).itertuples()
+    ]
     both = ours.merge(theirs, on=INDEX_KEY, how="inner", suffixes=("_a", "_b"))
     for column in [c for c in ours.columns if c not in INDEX_KEY]:
         a, b = both[f"{column}_a"], both[f"{column}_b"]
@@ -283,12 +333,15 @@ def index_differences(ours: pd.DataFrame, theirs: pd.DataFrame, limit: int = 5) 
         else:
             same = a.astype(str) == b.astype(str)
         for row in both[~same.to_numpy()].head(limit).itertuples():
-            problems.append(f"{row.discipline}/{row.practice_agb} {column}: "
-                            f"{getattr(row, column + '_a')!r} vs {getattr(row, column + '_b')!r}")
+            problems.append(
+                f"{row.discipline}/{row.practice_agb} {column}: "
+                f"{getattr(row, column + '_a')!r} vs {getattr(row, column + '_b')!r}"
+            )
     return problems[:limit]
 
 
 # ---------------------------------------------------------------- report
+
 
 @dataclass
 class Contender:
@@ -302,8 +355,13 @@ class Contender:
 def contender(name: str, measured: Measured, **details) -> Contender:
     if measured.ok:
         return Contender(name, round(measured.seconds, 3), round(measured.peak_rss_mb, 1), None, details)
-    return Contender(name, None, round(measured.peak_rss_mb, 1), measured.failure(),
-                     {**details, "seconds_until_stopped": round(measured.seconds, 3)})
+    return Contender(
+        name,
+        None,
+        round(measured.peak_rss_mb, 1),
+        measured.failure(),
+        {**details, "seconds_until_stopped": round(measured.seconds, 3)},
+    )
 
 
 def runs_seconds(stdout: str) -> float | None:
@@ -322,23 +380,33 @@ def national_rss_estimate_gb(measured: Contender, lines: int, import_rss_mb: flo
     return round((import_rss_mb + above * NATIONAL_LINES / lines) / 1024, 1)
 
 
-def figures_of(args: argparse.Namespace, lines: int, floor: float, generation: float | None,
-               contenders: list[Contender], same_index: dict, import_rss_mb: float,
-               stack_imports: dict[str, float] | None = None, dbt_nodes: dict[str, float] | None = None) -> dict:
-    spiegel = next(c for c in contenders if c.name.startswith("spiegel run"))   # the first engine asked
+def figures_of(
+    args: argparse.Namespace,
+    lines: int,
+    floor: float,
+    generation: float | None,
+    contenders: list[Contender],
+    same_index: dict,
+    import_rss_mb: float,
+    stack_imports: dict[str, float] | None = None,
+    dbt_nodes: dict[str, float] | None = None,
+) -> dict:
+    spiegel = next(c for c in contenders if c.name.startswith("spiegel run"))  # the first engine asked
     rows = []
     for c in contenders:
         row = asdict(c)
         row["x_floor"] = round(c.seconds / floor, 2) if c.seconds and floor else None
         if not c.name.startswith("spiegel run"):
-            row["spiegel_speedup"] = (round(c.seconds / spiegel.seconds, 2)
-                                      if c.seconds and spiegel.seconds else None)
+            row["spiegel_speedup"] = round(c.seconds / spiegel.seconds, 2) if c.seconds and spiegel.seconds else None
             row["peak_rss_gb_extrapolated_to_national_year"] = national_rss_estimate_gb(c, lines, import_rss_mb)
-            row["spiegel_seconds_for_target"] = (round(c.seconds / TARGET_SPEEDUP, 3) if c.seconds else None)
+            row["spiegel_seconds_for_target"] = round(c.seconds / TARGET_SPEEDUP, 3) if c.seconds else None
             row["target_met"] = bool(row["spiegel_speedup"] and row["spiegel_speedup"] >= TARGET_SPEEDUP)
         rows.append(row)
     return {
-        "scale": args.scale, "period": args.period, "claim_lines": lines, "seed": args.seed,
+        "scale": args.scale,
+        "period": args.period,
+        "claim_lines": lines,
+        "seed": args.seed,
         "generation_seconds": round(generation, 3) if generation is not None else None,
         "deliveries_reused": generation is None,
         "floor_seconds": round(floor, 3),
@@ -349,16 +417,21 @@ def figures_of(args: argparse.Namespace, lines: int, floor: float, generation: f
         "stack_import_seconds": stack_imports,
         "stack_import_seconds_total": round(sum(stack_imports.values()), 3) if stack_imports else None,
         "dbt_node_seconds": dbt_nodes,
-        "cpu_count": os.cpu_count(), "load_average_before": args.load_before, "load_average_after": os.getloadavg(),
-        "python": sys.version.split()[0], "pandas": pd.__version__,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": args.load_before,
+        "load_average_after": os.getloadavg(),
+        "python": sys.version.split()[0],
+        "pandas": pd.__version__,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
 def print_table(figures: dict) -> None:
     print()
-    print(f"scale {figures['scale']:g}, {figures['period']}: {figures['claim_lines']:,} claim lines "
-          f"(load average before {figures['load_average_before'][0]:.1f})")
+    print(
+        f"scale {figures['scale']:g}, {figures['period']}: {figures['claim_lines']:,} claim lines "
+        f"(load average before {figures['load_average_before'][0]:.1f})"
+    )
     print(f"{'what':<44}{'wall time':>11}{'x floor':>9}{'peak RSS':>11}{'spiegel faster':>16}")
     print(f"{'one DuckDB scan of the files (the floor)':<44}{figures['floor_seconds']:>9.1f} s{1:>9.1f}")
     for c in figures["contenders"]:
@@ -370,12 +443,16 @@ def print_table(figures: dict) -> None:
         if c["note"]:
             print(f"    {c['note']}")
         if c.get("peak_rss_gb_extrapolated_to_national_year"):
-            print(f"    a national year ({NATIONAL_LINES / 1e6:.0f} M lines) would need about "
-                  f"{c['peak_rss_gb_extrapolated_to_national_year']:g} GB (linear estimate from this run)")
+            print(
+                f"    a national year ({NATIONAL_LINES / 1e6:.0f} M lines) would need about "
+                f"{c['peak_rss_gb_extrapolated_to_national_year']:g} GB (linear estimate from this run)"
+            )
     same = figures["same_index"]
     verdict = "yes" if same["equal"] else "NO: " + "; ".join(same["differences"])
-    print(f"same index from {', '.join(same.get('compared', ['pandas', 'spiegel']))} "
-          f"({same['rows']:,} practice rows): {verdict}")
+    print(
+        f"same index from {', '.join(same.get('compared', ['pandas', 'spiegel']))} "
+        f"({same['rows']:,} practice rows): {verdict}"
+    )
     print_floor_under_spiegel(figures)
 
 
@@ -389,38 +466,66 @@ def print_floor_under_spiegel(figures: dict) -> None:
         print(f"    {'together':<62}{figures['stack_import_seconds_total']:>6.1f} s")
     nodes = figures.get("dbt_node_seconds")
     if nodes:
-        print(f"dbt's nodes executing in the method run: models {nodes['models']:.1f} s, data tests "
-              f"{nodes['data_tests']:.1f} s (unit tests {nodes['unit_tests']:.1f} s, once per project version)")
+        print(
+            f"dbt's nodes executing in the method run: models {nodes['models']:.1f} s, data tests "
+            f"{nodes['data_tests']:.1f} s (unit tests {nodes['unit_tests']:.1f} s, once per project version)"
+        )
     for c in figures["contenders"]:
         if c.get("spiegel_seconds_for_target") is None:
             continue
         verdict = "met" if c["target_met"] else "NOT met"
-        print(f"{figures['target_speedup']:g} x faster than {c['name']}: spiegel run within "
-              f"{c['spiegel_seconds_for_target']:.1f} s, {verdict}")
+        print(
+            f"{figures['target_speedup']:g} x faster than {c['name']}: spiegel run within "
+            f"{c['spiegel_seconds_for_target']:.1f} s, {verdict}"
+        )
 
 
 # ---------------------------------------------------------------- main
 
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="data directory (default: $SPIEGEL_DATA_DIR, else ./data); the files go to "
-                             "DIR/bench/scale-<F>")
-    parser.add_argument("--scale", type=float, default=DEFAULT_SCALE,
-                        help=f"fraction of a national year (default {DEFAULT_SCALE}: about 3.1 million lines)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data directory (default: $SPIEGEL_DATA_DIR, else ./data); the files go to DIR/bench/scale-<F>",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=DEFAULT_SCALE,
+        help=f"fraction of a national year (default {DEFAULT_SCALE}: about 3.1 million lines)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--period", default=BENCH_PERIOD, help=f"period to measure (default {BENCH_PERIOD})")
-    parser.add_argument("--pandas-engines", nargs="+", choices=["c", "pyarrow"], default=["c", "pyarrow"],
-                        help="read_csv parsers to run the baseline with, one run each (default both)")
-    parser.add_argument("--pandas-memory-limit-gb", type=float, default=None,
-                        help="stop the pandas baseline when its RSS passes this (reported as not fitting)")
+    parser.add_argument(
+        "--pandas-engines",
+        nargs="+",
+        choices=["c", "pyarrow"],
+        default=["c", "pyarrow"],
+        help="read_csv parsers to run the baseline with, one run each (default both)",
+    )
+    parser.add_argument(
+        "--pandas-memory-limit-gb",
+        type=float,
+        default=None,
+        help="stop the pandas baseline when its RSS passes this (reported as not fitting)",
+    )
     parser.add_argument("--skip-pandas", action="store_true", help="measure only the floor and spiegel run")
-    parser.add_argument("--engines", nargs="+", choices=["duckdb", "spark"], default=["duckdb"],
-                        help="engines to run `spiegel run` with, one run each (default duckdb); the first is the "
-                             "one 'spiegel faster' compares pandas with")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="JSON figures (default DIR/bench/side-by-side-<F>.json)")
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        choices=["duckdb", "spark"],
+        default=["duckdb"],
+        help="engines to run `spiegel run` with, one run each (default duckdb); the first is the "
+        "one 'spiegel faster' compares pandas with",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="JSON figures (default DIR/bench/side-by-side-<F>.json)"
+    )
     return parser.parse_args(argv)
 
 
@@ -448,15 +553,22 @@ def main(argv: list[str] | None = None) -> int:
         if measured.ok:
             results[engine] = output
 
-    indexes: dict[str, pd.DataFrame] = {f"pandas {engine}": pd.read_csv(path, dtype={"practice_agb": str})
-                                        for engine, path in results.items()}
+    indexes: dict[str, pd.DataFrame] = {
+        f"pandas {engine}": pd.read_csv(path, dtype={"practice_agb": str}) for engine, path in results.items()
+    }
     failed: list[Measured] = []
     for engine in args.engines:
         print(f"side-by-side: spiegel run --period {args.period} --engine {engine} ...")
         run = fresh_run_dir(bench, args.period, work / ("run" if engine == "duckdb" else f"run-{engine}"))
         measured = run_spiegel(run, args.period, engine)
-        contenders.append(contender(f"spiegel run --period {args.period} --engine {engine}", measured,
-                                    engine=engine, runs_seconds=runs_seconds(measured.stdout_tail)))
+        contenders.append(
+            contender(
+                f"spiegel run --period {args.period} --engine {engine}",
+                measured,
+                engine=engine,
+                runs_seconds=runs_seconds(measured.stdout_tail),
+            )
+        )
         if measured.ok:
             indexes[f"spiegel {engine}"] = platform_index(run, args.period)
         else:
@@ -466,17 +578,26 @@ def main(argv: list[str] | None = None) -> int:
     spiegels = [name for name in indexes if name.startswith("spiegel")]
     if spiegels and len(indexes) > 1:
         ours = indexes[spiegels[0]]
-        differences = [f"{name}: {d}" for name, theirs in indexes.items() if name != spiegels[0]
-                       for d in index_differences(theirs, ours)]
-        same_index = {"equal": not differences and len(ours) > 0, "rows": len(ours), "differences": differences,
-                      "compared": sorted(indexes)}
+        differences = [
+            f"{name}: {d}"
+            for name, theirs in indexes.items()
+            if name != spiegels[0]
+            for d in index_differences(theirs, ours)
+        ]
+        same_index = {
+            "equal": not differences and len(ours) > 0,
+            "rows": len(ours),
+            "differences": differences,
+            "compared": sorted(indexes),
+        }
 
     import_rss_mb = measure([sys.executable, "-c", "import numpy, pandas"]).peak_rss_mb
     print("side-by-side: the fixed stack's imports, each in a fresh interpreter ...")
     stack_imports = stack_import_seconds(work)
     dbt_nodes = dbt_node_seconds(SpiegelPaths(work / "run")) if "duckdb" in args.engines else None
-    figures = figures_of(args, lines, floor, generation, contenders, same_index, import_rss_mb,
-                         stack_imports, dbt_nodes)
+    figures = figures_of(
+        args, lines, floor, generation, contenders, same_index, import_rss_mb, stack_imports, dbt_nodes
+    )
     output = args.output or data_dir / "bench" / f"side-by-side-{args.scale:g}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ whose bytes differ is compared by its words (poppler's ``pdftotext``), with the 
 placeholders. Prints one line per difference and a summary; exits 1 when anything
 differs, 2 on bad arguments.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,20 @@ def _publishing_days(*roots: Path) -> list[bytes]:
     return sorted((s.encode() for s in spelled), key=len, reverse=True)
 
 
-_MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december"]
+_MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 
 
 def normalised(path: Path, days: list[bytes]) -> bytes:
@@ -62,10 +75,16 @@ def normalised(path: Path, days: list[bytes]) -> bytes:
 
 def compare(a: Path, b: Path) -> tuple[int, list[str]]:
     days = _publishing_days(a, b)
-    files_a = {p.relative_to(a) for p in (a / "releases").rglob("*") if p.is_file()
-               and not p.relative_to(a).parts[1].startswith("_")}
-    files_b = {p.relative_to(b) for p in (b / "releases").rglob("*") if p.is_file()
-               and not p.relative_to(b).parts[1].startswith("_")}
+    files_a = {
+        p.relative_to(a)
+        for p in (a / "releases").rglob("*")
+        if p.is_file() and not p.relative_to(a).parts[1].startswith("_")
+    }
+    files_b = {
+        p.relative_to(b)
+        for p in (b / "releases").rglob("*")
+        if p.is_file() and not p.relative_to(b).parts[1].startswith("_")
+    }
     problems = [f"only in {a}: {p}" for p in sorted(files_a - files_b)]
     problems += [f"only in {b}: {p}" for p in sorted(files_b - files_a)]
     same = 0

@@ -16,7 +16,7 @@ delivery the platform would reject is used anyway. At the end it prints its wall
 time and peak resident memory (``resource.getrusage``) on one line.
 
 Where method.md leaves a detail open, this follows the platform's dbt models (and the
-test reference, tests/method_reference.py, documents the same choices):
+test reference, tests/support/method_reference.py, documents the same choices):
 
 - the cutoff date is the delivery manifest's ``cutoff_date``; the period bounds come
   from the periods seed;
@@ -31,6 +31,7 @@ test reference, tests/method_reference.py, documents the same choices):
 - z is Acklam's rational approximation of the inverse normal, as the dbt macro
   ``confidence_z`` computes it (1.959964 at 0.95).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,13 +51,37 @@ DISCIPLINES = {"073": "fysiotherapie", "074": "oefentherapie"}
 CHRONIC_INDICATIONS = ("001", "008")
 EPISODE_KEY = ["discipline", "practice_agb", "patient_id", "dcsph_code"]
 STRATUM_KEY = ["discipline", "age_band", "sex", "body_region", "chronic"]
-OUTPUT_COLUMNS = ["period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
-                  "expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index"]
+OUTPUT_COLUMNS = [
+    "period",
+    "discipline",
+    "practice_agb",
+    "status",
+    "patients",
+    "episodes",
+    "sessions",
+    "expected_sessions",
+    "behandelindex",
+    "ci_lower",
+    "ci_upper",
+    "corrected_index",
+]
 # Every column is read as text except paid_amount; uzovi, therapist_agb and
 # claimed_amount play no part in the index and are not read at all.
-TEXT_COLUMNS = ["claim_id", "original_claim_id", "practice_agb", "patient_id", "birth_date", "sex",
-                "service_date", "code_list", "prestatie_code", "dcsph_code", "indication_code", "coverage",
-                "processed_date"]
+TEXT_COLUMNS = [
+    "claim_id",
+    "original_claim_id",
+    "practice_agb",
+    "patient_id",
+    "birth_date",
+    "sex",
+    "service_date",
+    "code_list",
+    "prestatie_code",
+    "dcsph_code",
+    "indication_code",
+    "coverage",
+    "processed_date",
+]
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,7 @@ class Parameters:
 
 # ---------------------------------------------------------------- inputs
 
+
 def read_seed(name: str) -> pd.DataFrame:
     return pd.read_csv(SEEDS / f"{name}.csv", dtype=str, keep_default_na=False)
 
@@ -100,8 +126,7 @@ def in_force_deliveries(data_dir: Path, period: str) -> list[Delivery]:
             continue
         folder = complete[-1].parent
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        found.append(Delivery(insurer, folder / manifest["files"][0]["name"],
-                              pd.Timestamp(manifest["cutoff_date"])))
+        found.append(Delivery(insurer, folder / manifest["files"][0]["name"], pd.Timestamp(manifest["cutoff_date"])))
     if not found:
         raise SystemExit(f"no complete delivery for {period} under {data_dir / 'landing'}")
     return found
@@ -109,9 +134,12 @@ def in_force_deliveries(data_dir: Path, period: str) -> list[Delivery]:
 
 def read_claims(delivery: Delivery, csv_engine: str) -> pd.DataFrame:
     """The claim lines of one delivery, with paid_amount in whole cents."""
-    claims = pd.read_csv(delivery.claims_file, usecols=[*TEXT_COLUMNS, "paid_amount"],
-                         dtype={**dict.fromkeys(TEXT_COLUMNS, "str"), "paid_amount": "float64"},
-                         engine=csv_engine)
+    claims = pd.read_csv(
+        delivery.claims_file,
+        usecols=[*TEXT_COLUMNS, "paid_amount"],
+        dtype={**dict.fromkeys(TEXT_COLUMNS, "str"), "paid_amount": "float64"},
+        engine=csv_engine,
+    )
     # Amounts have two decimals: whole cents make the netting exact (36.53 - 20.00 - 16.53
     # is not 0 in binary floating point). A missing amount counts as 0, a rejected line.
     paid = claims.pop("paid_amount").fillna(0).to_numpy()
@@ -126,6 +154,7 @@ def to_date(values: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------- method.md §2
 
+
 def session_code_mask(claims: pd.DataFrame) -> pd.Series:
     """Rules 1 and 2: code list 073/074 and a prestatie code of category ``session``."""
     seed = read_seed("prestatie_codes")
@@ -139,10 +168,14 @@ def session_code_mask(claims: pd.DataFrame) -> pd.Series:
 
 def credited_cents(claims: pd.DataFrame) -> pd.DataFrame:
     """Σ paid of the credit lines per original_claim_id: every credit line of the delivery."""
-    credits = claims.loc[(claims["paid_cents"] < 0) & claims["original_claim_id"].notna(),
-                         ["original_claim_id", "paid_cents"]]
-    return (credits.groupby("original_claim_id", as_index=False)["paid_cents"].sum()
-            .rename(columns={"original_claim_id": "claim_id", "paid_cents": "credited_cents"}))
+    credits = claims.loc[
+        (claims["paid_cents"] < 0) & claims["original_claim_id"].notna(), ["original_claim_id", "paid_cents"]
+    ]
+    return (
+        credits.groupby("original_claim_id", as_index=False)["paid_cents"]
+        .sum()
+        .rename(columns={"original_claim_id": "claim_id", "paid_cents": "credited_cents"})
+    )
 
 
 def counted_sessions(claims: pd.DataFrame, period: str, cutoff_date: pd.Timestamp) -> pd.DataFrame:
@@ -150,18 +183,32 @@ def counted_sessions(claims: pd.DataFrame, period: str, cutoff_date: pd.Timestam
     Credits net only within the same insurer, so each delivery is reduced on its own."""
     bounds = read_seed("periods").set_index("period").loc[period]
     service = to_date(claims["service_date"])
-    keep = (session_code_mask(claims)
-            & claims["coverage"].isin(["BV", "AV"])
-            & service.between(pd.Timestamp(bounds["period_start"]), pd.Timestamp(bounds["period_end"]))
-            & (to_date(claims["processed_date"]) <= cutoff_date)
-            & (claims["paid_cents"] > 0))
-    debits = claims.loc[keep, ["claim_id", "code_list", "practice_agb", "patient_id", "dcsph_code",
-                               "birth_date", "sex", "indication_code", "paid_cents"]]
+    keep = (
+        session_code_mask(claims)
+        & claims["coverage"].isin(["BV", "AV"])
+        & service.between(pd.Timestamp(bounds["period_start"]), pd.Timestamp(bounds["period_end"]))
+        & (to_date(claims["processed_date"]) <= cutoff_date)
+        & (claims["paid_cents"] > 0)
+    )
+    debits = claims.loc[
+        keep,
+        [
+            "claim_id",
+            "code_list",
+            "practice_agb",
+            "patient_id",
+            "dcsph_code",
+            "birth_date",
+            "sex",
+            "indication_code",
+            "paid_cents",
+        ],
+    ]
     debits["service_date"] = service[keep]
     netted = debits.merge(credited_cents(claims), on="claim_id", how="left")
     netted = netted[netted["paid_cents"] + netted["credited_cents"].fillna(0) > 0]
     netted["discipline"] = netted.pop("code_list").map(DISCIPLINES)
-    netted["dcsph_code"] = netted["dcsph_code"].fillna("")   # one episode per patient without a code
+    netted["dcsph_code"] = netted["dcsph_code"].fillna("")  # one episode per patient without a code
     return netted.drop(columns=["paid_cents", "credited_cents"])
 
 
@@ -176,11 +223,16 @@ def period_sessions(data_dir: Path, period: str, csv_engine: str) -> pd.DataFram
 
 # ---------------------------------------------------------------- method.md §3
 
+
 def age_bands(age: pd.Series) -> pd.Series:
     """The age_bands seed's band of each age; ``unknown`` for a missing or negative age."""
     seed = read_seed("age_bands")
-    conditions = [((age >= int(band.min_age)) & ((age <= int(band.max_age)) if band.max_age else True))
-                  .to_numpy(dtype=bool, na_value=False) for band in seed.itertuples()]
+    conditions = [
+        ((age >= int(band.min_age)) & ((age <= int(band.max_age)) if band.max_age else True)).to_numpy(
+            dtype=bool, na_value=False
+        )
+        for band in seed.itertuples()
+    ]
     return pd.Series(np.select(conditions, seed["age_band"].to_list(), default="unknown"), index=age.index)
 
 
@@ -195,9 +247,14 @@ def episodes(sessions: pd.DataFrame) -> pd.DataFrame:
     """One row per (discipline, practice, patient, DCSPH code): O_t and the case mix."""
     sessions = sessions.assign(
         episode=sessions.groupby(EPISODE_KEY, sort=False, observed=True).ngroup(),
-        is_chronic=sessions["indication_code"].isin(CHRONIC_INDICATIONS))
-    first = (sessions.sort_values(["service_date", "insurer", "claim_id"], kind="stable")
-             .drop_duplicates("episode").set_index("episode").sort_index())
+        is_chronic=sessions["indication_code"].isin(CHRONIC_INDICATIONS),
+    )
+    first = (
+        sessions.sort_values(["service_date", "insurer", "claim_id"], kind="stable")
+        .drop_duplicates("episode")
+        .set_index("episode")
+        .sort_index()
+    )
     per_episode = sessions.groupby("episode").agg(observed=("is_chronic", "size"), chronic=("is_chronic", "any"))
     result = first[EPISODE_KEY].join(per_episode)
     age = completed_years(to_date(first["birth_date"]), first["service_date"])
@@ -210,6 +267,7 @@ def episodes(sessions: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- method.md §4
 
+
 def stratum_cells(eps: pd.DataFrame, min_episodes: int) -> pd.DataFrame:
     """Every L0 stratum with its reference cell: L0 if big enough, else the L1 pool of the
     small strata (region × chronic), else their L2 pool (chronic), else L3."""
@@ -220,24 +278,33 @@ def stratum_cells(eps: pd.DataFrame, min_episodes: int) -> pd.DataFrame:
     in_l2 = small & (strata["l1_n"] < min_episodes)
     l2 = strata[in_l2].groupby(["discipline", "chronic"])["n"].sum().rename("l2_n").reset_index()
     strata = strata.merge(l2, on=["discipline", "chronic"], how="left")
-    level = np.select([~small, strata["l1_n"] >= min_episodes, in_l2 & (strata["l2_n"] >= min_episodes)],
-                      ["L0", "L1", "L2"], default="L3")
+    level = np.select(
+        [~small, strata["l1_n"] >= min_episodes, in_l2 & (strata["l2_n"] >= min_episodes)],
+        ["L0", "L1", "L2"],
+        default="L3",
+    )
     chronic = np.where(strata["chronic"], "chronic", "non_chronic")
     strata["cell_id"] = np.select(
         [level == "L0", level == "L1", level == "L2"],
-        ["L0/" + strata["age_band"] + "/" + strata["sex"] + "/" + strata["body_region"] + "/" + chronic,
-         "L1/" + strata["body_region"] + "/" + chronic,
-         "L2/" + pd.Series(chronic, index=strata.index)],
-        default="L3")
+        [
+            "L0/" + strata["age_band"] + "/" + strata["sex"] + "/" + strata["body_region"] + "/" + chronic,
+            "L1/" + strata["body_region"] + "/" + chronic,
+            "L2/" + pd.Series(chronic, index=strata.index),
+        ],
+        default="L3",
+    )
     return strata[[*STRATUM_KEY, "cell_id"]]
 
 
 def expectations(eps: pd.DataFrame, min_episodes: int) -> pd.DataFrame:
     """Each episode with E_t = mean_c and V_t = var_c of its cell (exact integer sums)."""
     eps = eps.merge(stratum_cells(eps, min_episodes), on=STRATUM_KEY, how="left")
-    cells = (eps.assign(squared=eps["observed"] ** 2)
-             .groupby(["discipline", "cell_id"])
-             .agg(n=("observed", "size"), total=("observed", "sum"), squares=("squared", "sum")).reset_index())
+    cells = (
+        eps.assign(squared=eps["observed"] ** 2)
+        .groupby(["discipline", "cell_id"])
+        .agg(n=("observed", "size"), total=("observed", "sum"), squares=("squared", "sum"))
+        .reset_index()
+    )
     n, total, squares = (cells[c].to_numpy(dtype="int64") for c in ("n", "total", "squares"))
     cells["expected"] = total / n
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -247,19 +314,38 @@ def expectations(eps: pd.DataFrame, min_episodes: int) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- method.md §5-§7
 
+
 def acklam_inverse_normal(p: float) -> float:
     """Φ⁻¹(p) by Peter Acklam's rational approximation, as the dbt macro computes z."""
-    a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-         1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
-    b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-         6.680131188771972e+01, -1.328068155288572e+01]
-    c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-         -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
-    d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
+    a = [
+        -3.969683028665376e01,
+        2.209460984245205e02,
+        -2.759285104469687e02,
+        1.383577518672690e02,
+        -3.066479806614716e01,
+        2.506628277459239e00,
+    ]
+    b = [
+        -5.447609879822406e01,
+        1.615858368580409e02,
+        -1.556989798598866e02,
+        6.680131188771972e01,
+        -1.328068155288572e01,
+    ]
+    c = [
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e00,
+        -2.549732539343734e00,
+        4.374664141464968e00,
+        2.938163982698783e00,
+    ]
+    d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00]
 
     def tail(q: float) -> float:
-        return ((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
-                / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1))
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+        )
 
     if p < 0.02425:
         return tail(math.sqrt(-2 * math.log(p)))
@@ -267,18 +353,27 @@ def acklam_inverse_normal(p: float) -> float:
         return -tail(math.sqrt(-2 * math.log(1 - p)))
     q = p - 0.5
     r = q * q
-    return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1))
+    return (
+        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
+        * q
+        / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    )
 
 
 def index_table(eps: pd.DataFrame, period: str, params: Parameters) -> pd.DataFrame:
     """The published index table: one row per practice and discipline, suppressed below
     ``min_patients`` distinct patients."""
-    practices = (eps.groupby(["discipline", "practice_agb"])
-                 .agg(patients=("patient_id", "nunique"), episodes=("observed", "size"),
-                      sessions=("observed", "sum"), expected_sessions=("expected", "sum"),
-                      sum_variance=("variance", "sum"))
-                 .reset_index())
+    practices = (
+        eps.groupby(["discipline", "practice_agb"])
+        .agg(
+            patients=("patient_id", "nunique"),
+            episodes=("observed", "size"),
+            sessions=("observed", "sum"),
+            expected_sessions=("expected", "sum"),
+            sum_variance=("variance", "sum"),
+        )
+        .reset_index()
+    )
     z = acklam_inverse_normal(1 - (1 - params.confidence_level) / 2)
     expected = practices["expected_sessions"]
     index = 100 * practices["sessions"] / expected
@@ -291,8 +386,7 @@ def index_table(eps: pd.DataFrame, period: str, params: Parameters) -> pd.DataFr
     practices["ci_lower"] = lower.where(ok)
     practices["ci_upper"] = (index + z * standard_error).where(ok)
     practices["corrected_index"] = practices["ci_lower"]
-    return practices[OUTPUT_COLUMNS].sort_values(["discipline", "practice_agb"], kind="stable",
-                                                 ignore_index=True)
+    return practices[OUTPUT_COLUMNS].sort_values(["discipline", "practice_agb"], kind="stable", ignore_index=True)
 
 
 def compute(data_dir: Path, period: str, params: Parameters = Parameters(), csv_engine: str = "c") -> pd.DataFrame:
@@ -308,7 +402,7 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KB on Linux
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,17 +413,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-stratum-episodes", type=int, default=Parameters.min_stratum_episodes)
     parser.add_argument("--min-patients", type=int, default=Parameters.min_patients)
     parser.add_argument("--confidence-level", type=float, default=Parameters.confidence_level)
-    parser.add_argument("--csv-engine", choices=["c", "pyarrow"], default="c",
-                        help="pandas.read_csv engine (default c, pandas' own parser)")
+    parser.add_argument(
+        "--csv-engine",
+        choices=["c", "pyarrow"],
+        default="c",
+        help="pandas.read_csv engine (default c, pandas' own parser)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    table = compute(args.data_dir, args.period,
-                    Parameters(args.min_stratum_episodes, args.min_patients, args.confidence_level),
-                    args.csv_engine)
+    table = compute(
+        args.data_dir,
+        args.period,
+        Parameters(args.min_stratum_episodes, args.min_patients, args.confidence_level),
+        args.csv_engine,
+    )
     write_csv(table, args.output)
     seconds = time.monotonic() - started
-    print(f"pandas baseline: {len(table):,} practice rows to {args.output}; "
-          f"wall time {seconds:.2f} s, peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"pandas baseline: {len(table):,} practice rows to {args.output}; "
+        f"wall time {seconds:.2f} s, peak RSS {peak_rss_mb():.0f} MB"
+    )
     return 0
 
 

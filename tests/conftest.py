@@ -1,4 +1,5 @@
 """Shared test setup: tests import the hand-made delivery factory by name."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 CLEAN_PERIOD = "2024-v1"
 PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_")
@@ -21,8 +20,11 @@ def _give_an_xdist_worker_a_main_file() -> None:
     Expectations imports it whenever pyspark is installed, so every gate of a worker died
     with ``SystemExit: 0``. A plain ``python -m pytest`` has a ``__main__`` with a file."""
     main = sys.modules["__main__"]
-    if os.environ.get("PYTEST_XDIST_WORKER") and getattr(main, "__spec__", None) is None \
-            and not hasattr(main, "__file__"):
+    if (
+        os.environ.get("PYTEST_XDIST_WORKER")
+        and getattr(main, "__spec__", None) is None
+        and not hasattr(main, "__file__")
+    ):
         main.__file__ = pytest.__file__
 
 
@@ -44,15 +46,14 @@ def no_process_settings_leak_between_tests():
 @pytest.fixture(scope="session")
 def clean_release(tmp_path_factory) -> dict[str, Path]:
     """One uninterrupted pass of the platform over a small clean period (hand-made deliveries
-    of every insurer, tests/delivery_factory.py): run, sign-off, publish, all via the CLI.
+    of every insurer, tests/support/delivery_factory.py): run, sign-off, publish, all via the CLI.
 
     Returns the data directory with its release ``r1`` and, for tests that continue
     from there, a copy of the data directory taken after ingestion and before the method.
     """
-    from delivery_factory import land_clean_period
-    from pipeline import ingest_all, spiegel
-
     from orchestration.core.settings import SpiegelPaths
+    from tests.support.delivery_factory import land_clean_period
+    from tests.support.pipeline import ingest_all, spiegel
 
     root = tmp_path_factory.mktemp("clean_release")
     paths = SpiegelPaths(root / "data")
@@ -62,8 +63,12 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
     assert spiegel(paths.data_dir, "run", "--period", CLEAN_PERIOD) == 0
     assert spiegel(paths.data_dir, "signoff", "--period", CLEAN_PERIOD, "--by", "anna", "--comment", "clean") == 0
     assert spiegel(paths.data_dir, "publish", "--period", CLEAN_PERIOD) == 0
-    return {"data": paths.data_dir, "ingested": root / "ingested", "period": CLEAN_PERIOD,
-            "release": paths.releases / CLEAN_PERIOD / "r1"}
+    return {
+        "data": paths.data_dir,
+        "ingested": root / "ingested",
+        "period": CLEAN_PERIOD,
+        "release": paths.releases / CLEAN_PERIOD / "r1",
+    }
 
 
 # The files that take longest, longest first (CI durations, 2026-11-30). CI runs the suite
@@ -71,10 +76,22 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
 # collection with --no-loadscope-reorder): starting the long files first keeps one worker
 # from being left with a Spark build while the other has finished. Only the order changes.
 LONGEST_FILES_FIRST = (
-    "test_spark_engine.py", "test_scenarios.py", "test_ui.py", "test_properties.py", "test_labels.py",
-    "test_public_pipeline.py", "test_bench.py", "test_method_dbt.py", "test_crash_safety.py",
-    "test_pandas_baseline.py", "test_synthetic.py", "test_method_generated.py", "test_portal_access.py",
-    "test_portal_postgresql.py", "test_sensors.py", "test_funnel_dbt.py",
+    "test_spark_engine.py",
+    "test_scenarios.py",
+    "test_ui.py",
+    "test_properties.py",
+    "test_labels.py",
+    "test_public_pipeline.py",
+    "test_bench.py",
+    "test_method_dbt.py",
+    "test_crash_safety.py",
+    "test_pandas_baseline.py",
+    "test_synthetic.py",
+    "test_method_generated.py",
+    "test_portal_access.py",
+    "test_portal_postgresql.py",
+    "test_sensors.py",
+    "test_funnel_dbt.py",
 )
 
 

@@ -9,6 +9,7 @@ The *floor* is one DuckDB scan of the same files (``count(*)`` and
 The benchmark keeps its own data directory (``<data dir>/bench/scale-<F>``) so it
 never touches the operational one; generated deliveries are reused when present.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from orchestration.commands.bench_dagster import print_dagster_table
 from orchestration.commands.common import data_dir_paths, say
@@ -72,7 +73,7 @@ class _TreeMemorySampler:
             self.peak_mb = max(self.peak_mb, tree_rss_mb(os.getpid()))
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "_TreeMemorySampler":
+    def __enter__(self) -> _TreeMemorySampler:
         if os.path.isdir("/proc/self/task"):
             self._thread.start()
         return self
@@ -115,7 +116,9 @@ def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
     for path in files:
         r, t = con.execute(
             "select count(*), sum(cast(paid_amount as decimal(38,2))) from read_csv(?, header = true, "
-            "all_varchar = true)", [str(path)]).fetchone()
+            "all_varchar = true)",
+            [str(path)],
+        ).fetchone()
         rows += r
         total += t or 0
     con.close()
@@ -124,9 +127,8 @@ def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
 
 def _ingest_all(paths: SpiegelPaths, period: str) -> int:
     from orchestration.delivery.loading import load_delivery as validate_delivery
+    from orchestration.delivery.raw_tables import connect_raw, record_delivery
     from orchestration.landing.zone import find_in_force
-    from orchestration.delivery.raw_tables import connect_raw
-    from orchestration.delivery.raw_tables import record_delivery
 
     lines = 0
     with connect_raw(paths) as con:
@@ -153,26 +155,39 @@ def _gate_all(paths: SpiegelPaths, period: str) -> None:
 
 
 def _dbt_build(paths: SpiegelPaths, period: str) -> None:
+    from orchestration.core.warehouse import write_lock
     from orchestration.method.asset import dbt_period_args
     from orchestration.method.dbt_project import dbt_executable
-    from orchestration.core.warehouse import write_lock
 
     env = {**os.environ, "SPIEGEL_WAREHOUSE": str(paths.warehouse)}
     target = paths.data_dir / "dbt_target"
     with write_lock(paths):
         result = subprocess.run(
-            [dbt_executable(), *dbt_period_args("build", period), "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target)],
-            capture_output=True, text=True, env=env)
+            [
+                dbt_executable(),
+                *dbt_period_args("build", period),
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{result.stdout[-3000:]}")
 
 
 def _readiness_and_signoff(paths: SpiegelPaths, period: str) -> None:
     from orchestration import gates as quality
+    from orchestration.delivery.raw_tables import connect_raw
     from orchestration.release.readiness import period_state, record_readiness
     from orchestration.release.signoff import record_signoff
-    from orchestration.delivery.raw_tables import connect_raw
 
     with connect_raw(paths) as con:
         result = quality.check_release_readiness(con, period, paths)
@@ -199,15 +214,26 @@ def _sample_reports(paths: SpiegelPaths, release_dir: Path, sample: int) -> dict
         shutil.copy2(release_dir / name, scratch / name)
     summary = render_release_reports(scratch, paths.warehouse, paths.releases, practices=practices, pdf=True)
     all_ok = int(len(ok))
-    return {"practices_sampled": len(practices), "practices_ok": all_ok,
-            "seconds_html": summary.seconds_html, "seconds_pdf": summary.seconds_pdf,
-            "seconds_per_pdf": summary.seconds_per_pdf,
-            "extrapolated_seconds_all_reports": (summary.seconds_html + summary.seconds_pdf)
-            / max(len(practices), 1) * all_ok}
+    return {
+        "practices_sampled": len(practices),
+        "practices_ok": all_ok,
+        "seconds_html": summary.seconds_html,
+        "seconds_pdf": summary.seconds_pdf,
+        "seconds_per_pdf": summary.seconds_per_pdf,
+        "extrapolated_seconds_all_reports": (summary.seconds_html + summary.seconds_pdf)
+        / max(len(practices), 1)
+        * all_ok,
+    }
 
 
-def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample: int,
-                    progress: Callable[[str], None], dagster: bool = True) -> dict:
+def _measure_stages(
+    paths: SpiegelPaths,
+    scale: float,
+    seed: int,
+    report_sample: int,
+    progress: Callable[[str], None],
+    dagster: bool = True,
+) -> dict:
     from orchestration.commands import synthetic
     from orchestration.commands.bench_dagster import measure_through_dagster
     from orchestration.release.publish import publish_release
@@ -219,8 +245,12 @@ def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample:
     if reused:
         progress(f"bench: reusing the deliveries under {bench_paths.landing / period}")
     else:
-        clock.run("generation", lambda: synthetic.generate(
-            bench_paths.data_dir, years=[BENCH_YEAR], seed=seed, scale=scale, periods=[period], progress=progress))
+        clock.run(
+            "generation",
+            lambda: synthetic.generate(
+                bench_paths.data_dir, years=[BENCH_YEAR], seed=seed, scale=scale, periods=[period], progress=progress
+            ),
+        )
     # a fresh warehouse, releases and sign-offs each time: the run measures all of it
     for stale in (bench_paths.warehouse, bench_paths.signoffs):
         stale.unlink(missing_ok=True)
@@ -240,11 +270,20 @@ def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample:
     pipeline = ["ingestion", "gates", "method", "readiness_signoff", "publish"]
     delivery_to_index = sum(clock.seconds[s] for s in pipeline)
     figures = {
-        "scale": scale, "period": period, "claim_lines": int(lines), "deliveries_reused": reused,
-        "floor_seconds": floor_seconds, "floor_rows": floor_rows,
-        "stages": {s: {"seconds": round(v, 3), "x_floor": round(v / floor_seconds, 2) if floor_seconds else None,
-                       "seconds_per_million_lines": round(v / (lines / 1e6), 3) if lines else None}
-                   for s, v in clock.seconds.items()},
+        "scale": scale,
+        "period": period,
+        "claim_lines": int(lines),
+        "deliveries_reused": reused,
+        "floor_seconds": floor_seconds,
+        "floor_rows": floor_rows,
+        "stages": {
+            s: {
+                "seconds": round(v, 3),
+                "x_floor": round(v / floor_seconds, 2) if floor_seconds else None,
+                "seconds_per_million_lines": round(v / (lines / 1e6), 3) if lines else None,
+            }
+            for s, v in clock.seconds.items()
+        },
         "delivery_to_published_index_seconds": round(delivery_to_index, 3),
         "delivery_to_published_index_x_floor": round(delivery_to_index / floor_seconds, 2) if floor_seconds else None,
         "reports": report_figures,
@@ -254,9 +293,15 @@ def _measure_stages(paths: SpiegelPaths, scale: float, seed: int, report_sample:
     return figures
 
 
-def run_benchmark(paths: SpiegelPaths, scale: float = 1.0, seed: int = 7, report_sample: int = 200,
-                  output: Path | None = None, progress: Callable[[str], None] = print,
-                  dagster: bool = True) -> dict:
+def run_benchmark(
+    paths: SpiegelPaths,
+    scale: float = 1.0,
+    seed: int = 7,
+    report_sample: int = 200,
+    output: Path | None = None,
+    progress: Callable[[str], None] = print,
+    dagster: bool = True,
+) -> dict:
     """Run every stage at ``scale``, then (``dagster``) the period through the Dagster jobs;
     print the tables and write the figures (JSON)."""
     with _TreeMemorySampler() as memory:
@@ -275,10 +320,10 @@ def run_benchmark(paths: SpiegelPaths, scale: float = 1.0, seed: int = 7, report
 
 
 # issue 6: the national-scale targets on a 2-core, 24 GB machine
-TARGET_DELIVERY_TO_INDEX_SECONDS = 240.0   # at scale 1.0
+TARGET_DELIVERY_TO_INDEX_SECONDS = 240.0  # at scale 1.0
 TARGET_X_FLOOR = 10.0
 TARGET_PEAK_RSS_MB = 8 * 1024.0
-TARGET_GENERATION_SECONDS = 300.0          # at scale 1.0
+TARGET_GENERATION_SECONDS = 300.0  # at scale 1.0
 
 
 def _targets(figures: dict) -> dict[str, dict]:
@@ -287,14 +332,19 @@ def _targets(figures: dict) -> dict[str, dict]:
     national = figures["scale"] == 1.0
     generation = figures["stages"].get("generation", {}).get("seconds")
     rows = {
-        "delivery_to_published_index_seconds": (figures["delivery_to_published_index_seconds"],
-                                                TARGET_DELIVERY_TO_INDEX_SECONDS, national),
+        "delivery_to_published_index_seconds": (
+            figures["delivery_to_published_index_seconds"],
+            TARGET_DELIVERY_TO_INDEX_SECONDS,
+            national,
+        ),
         "delivery_to_published_index_x_floor": (figures["delivery_to_published_index_x_floor"], TARGET_X_FLOOR, True),
         "peak_rss_mb": (figures["peak_rss_mb"], TARGET_PEAK_RSS_MB, True),
         "generation_seconds": (generation, TARGET_GENERATION_SECONDS, national and generation is not None),
     }
-    return {name: {"measured": value, "at_most": limit, "met": (value <= limit) if applies and value is not None
-                   else None} for name, (value, limit, applies) in rows.items()}
+    return {
+        name: {"measured": value, "at_most": limit, "met": (value <= limit) if applies and value is not None else None}
+        for name, (value, limit, applies) in rows.items()
+    }
 
 
 def _print_table(figures: dict, say: Callable[[str], None]) -> None:
@@ -302,19 +352,34 @@ def _print_table(figures: dict, say: Callable[[str], None]) -> None:
     say(f"scale {figures['scale']:g}: {figures['claim_lines']:,} claim lines, floor {figures['floor_seconds']:.1f} s")
     say(f"{'stage':<20}{'seconds':>10}{'x floor':>10}{'s / M lines':>14}")
     for stage, f in figures["stages"].items():
-        say(f"{stage:<20}{f['seconds']:>10.1f}{(f['x_floor'] or 0):>10.1f}{(f['seconds_per_million_lines'] or 0):>14.2f}")
-    say(f"{'delivery→index':<20}{figures['delivery_to_published_index_seconds']:>10.1f}"
-        f"{(figures['delivery_to_published_index_x_floor'] or 0):>10.1f}")
+        say(
+            f"{stage:<20}{f['seconds']:>10.1f}{(f['x_floor'] or 0):>10.1f}"
+            f"{(f['seconds_per_million_lines'] or 0):>14.2f}"
+        )
+    say(
+        f"{'delivery→index':<20}{figures['delivery_to_published_index_seconds']:>10.1f}"
+        f"{(figures['delivery_to_published_index_x_floor'] or 0):>10.1f}"
+    )
     r = figures["reports"]
-    say(f"reports: {r['seconds_per_pdf']:.3f} s per PDF; all {r['practices_ok']:,} practices ≈ "
-        f"{r['extrapolated_seconds_all_reports'] / 60:.1f} min")
+    say(
+        f"reports: {r['seconds_per_pdf']:.3f} s per PDF; all {r['practices_ok']:,} practices ≈ "
+        f"{r['extrapolated_seconds_all_reports'] / 60:.1f} min"
+    )
     say(f"peak RSS {figures['peak_rss_mb']:.0f} MB (this process, dbt and Chromium together)")
     for name, t in figures.get("targets", {}).items():
         verdict = "met" if t["met"] else "NOT met" if t["met"] is False else "n/a at this scale"
         say(f"target {name} <= {t['at_most']:g}: {t['measured']} -> {verdict}")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     paths = data_dir_paths(args)
-    run_benchmark(paths, scale=args.scale, seed=args.seed, report_sample=args.report_sample,
-                        output=Path(args.output) if args.output else None, progress=say,
-                        dagster=not args.no_dagster)
+    run_benchmark(
+        paths,
+        scale=args.scale,
+        seed=args.seed,
+        report_sample=args.report_sample,
+        output=Path(args.output) if args.output else None,
+        progress=say,
+        dagster=not args.no_dagster,
+    )
     return 0

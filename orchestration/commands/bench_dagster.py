@@ -13,24 +13,24 @@ back from Dagster's event log and dbt's run_results.json:
 - the method: dbt start-up (step start to dbt's first node), the nodes (count, time,
   mean per node) and what follows dbt's last node (dagster-dbt storing the events).
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from orchestration.core.settings import SpiegelPaths, scoped_environment
 from orchestration.runs.instance import use_data_dir
-
 
 
 def dagster_paths(bench_paths: SpiegelPaths) -> SpiegelPaths:
     """A data directory of its own that reads the benchmark's landed deliveries (a link)."""
     paths = SpiegelPaths(bench_paths.data_dir.parent / f"{bench_paths.data_dir.name}-dagster")
     if paths.data_dir.exists():
-        shutil.rmtree(paths.data_dir)   # a fresh warehouse and Dagster instance: a first run
+        shutil.rmtree(paths.data_dir)  # a fresh warehouse and Dagster instance: a first run
     paths.data_dir.mkdir(parents=True)
     paths.landing.symlink_to(bench_paths.landing.resolve(), target_is_directory=True)
     return paths
@@ -70,7 +70,8 @@ def run_timeline(instance, run_id: str) -> dict:
     started = [s["start"] for s in steps.values() if "start" in s]
     ended = [s["end"] for s in steps.values() if "end" in s]
     return {
-        "run_id": run_id, "job": record.dagster_run.job_name,
+        "run_id": run_id,
+        "job": record.dagster_run.job_name,
         "partition": record.dagster_run.tags.get("dagster/partition", ""),
         "seconds": run_end - created,
         "before_first_step": (min(started) - created) if started else 0.0,
@@ -123,8 +124,7 @@ def method_split(paths: SpiegelPaths, timeline: dict) -> dict:
     }
 
 
-def measure_through_dagster(bench_paths: SpiegelPaths, period: str,
-                            progress: Callable[[str], None] = print) -> dict:
+def measure_through_dagster(bench_paths: SpiegelPaths, period: str, progress: Callable[[str], None] = print) -> dict:
     """``spiegel run --period`` on the benchmark's deliveries, then the method job again."""
     from orchestration.runs import runner
 
@@ -159,7 +159,7 @@ def measure_through_dagster(bench_paths: SpiegelPaths, period: str,
         "between_runs_seconds": round(wall - runs_seconds, 3),
         "run_overhead_seconds": round(overhead, 3),
         "run_overhead_seconds_per_run": round(overhead / len(timelines), 3),
-        "configuration_runs": len(configurations),   # 1 when the dbt project changed since the last load
+        "configuration_runs": len(configurations),  # 1 when the dbt project changed since the last load
         "configuration_seconds": round(sum(t["seconds"] for t in configurations), 3),
         "ingestion_runs": len(ingestions),
         "ingestion_seconds": round(sum(t["seconds"] for t in ingestions), 3),
@@ -178,19 +178,27 @@ def print_dagster_table(figures: dict, say: Callable[[str], None]) -> None:
     if not d:
         return
     say("")
-    say(f"through Dagster (spiegel run --period {figures['period']}): {d['spiegel_run_seconds']:.1f} s, "
-        f"{d['runs']} runs ({d['runs_seconds']:.1f} s), {d['between_runs_seconds']:.1f} s between runs")
-    say(f"  Dagster per run (creation to first step, last step to end): {d['run_overhead_seconds_per_run']:.2f} s "
-        f"({d['run_overhead_seconds']:.1f} s in all)")
-    say(f"  ingestion: {d['ingestion_runs']} runs {d['ingestion_seconds']:.1f} s = contract and load "
+    say(
+        f"through Dagster (spiegel run --period {figures['period']}): {d['spiegel_run_seconds']:.1f} s, "
+        f"{d['runs']} runs ({d['runs_seconds']:.1f} s), {d['between_runs_seconds']:.1f} s between runs"
+    )
+    say(
+        f"  Dagster per run (creation to first step, last step to end): {d['run_overhead_seconds_per_run']:.2f} s "
+        f"({d['run_overhead_seconds']:.1f} s in all)"
+    )
+    say(
+        f"  ingestion: {d['ingestion_runs']} runs {d['ingestion_seconds']:.1f} s = contract and load "
         f"{d['contract_and_load_seconds']:.1f} s + gates (GX, Data Docs) {d['gates_gx_and_data_docs_seconds']:.1f} s"
-        " + Dagster")
+        " + Dagster"
+    )
     if d.get("configuration_runs"):
         say(f"  configuration (the seeds, once per version of dbt_project/): {d['configuration_seconds']:.1f} s")
     for label, key in (("method, first run", "method_first"), ("method, again", "method_again")):
         m = d.get(key) or {}
         if m:
-            say(f"  {label}: step {m['step_seconds']:.1f} s = dbt start-up {m['dbt_startup_seconds']:.1f} s + "
+            say(
+                f"  {label}: step {m['step_seconds']:.1f} s = dbt start-up {m['dbt_startup_seconds']:.1f} s + "
                 f"{m['dbt_nodes']} nodes ({m['dbt_unit_tests']} unit tests) {m['dbt_nodes_seconds']:.1f} s "
-                f"({m['dbt_seconds_per_node']:.3f} s each) + after dbt {m['after_dbt_seconds']:.1f} s")
+                f"({m['dbt_seconds_per_node']:.3f} s each) + after dbt {m['after_dbt_seconds']:.1f} s"
+            )
     say(f"  readiness gate: {d['readiness_seconds']:.1f} s")

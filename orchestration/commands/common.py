@@ -1,5 +1,6 @@
 """What every command shares: its data directory, its words on stdout, and the one-line
 refusal (:class:`CommandError`) that the CLI prints on stderr with exit code 1."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,8 @@ def data_dir_paths(args: argparse.Namespace) -> SpiegelPaths:
 
 def check_period(period: str) -> str:
     if period not in periods():
-        raise argparse.ArgumentTypeError(f"unknown period {period!r}: expected YYYY-vN with N in 1..3 "
-                                         "(known periods are listed in dbt_project/seeds/periods.csv)")
+        raise argparse.ArgumentTypeError(
+            f"unknown period {period!r}: expected YYYY-vN with N in 1..3 "
+            "(known periods are listed in dbt_project/seeds/periods.csv)"
+        )
     return period

@@ -1,4 +1,5 @@
 """``spiegel demo``: synthetic data to published releases and a portal, end to end."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,6 @@ from pathlib import Path
 
 from orchestration.commands.common import CommandError, data_dir_paths, say
 from orchestration.commands.status import period_status
-
 
 DEMO_YEARS = (2023, 2024)
 
@@ -19,10 +19,10 @@ DEMO_SEED = 7
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from orchestration.runs import runner
     from orchestration.commands import synthetic
-    from orchestration.landing.zone import landed_periods
     from orchestration.commands.demo_publisher import Publisher
+    from orchestration.landing.zone import landed_periods
+    from orchestration.runs import runner
 
     paths = data_dir_paths(args)
     started = time.monotonic()
@@ -30,11 +30,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # the publishing process starts (and imports) while the data is generated
     with Publisher(paths) as publisher:
         if not landed_periods(paths.landing):
-            say(f"generating synthetic deliveries for {', '.join(map(str, args.years))} "
-                f"({args.practices} practices, seed {args.seed}) ...")
-            summary = synthetic.generate(paths.data_dir, years=list(args.years), practices=args.practices,
-                                         seed=args.seed, progress=say)
-            say(f"  {len(summary.deliveries)} deliveries, {summary.claim_lines:,} claim lines in {summary.seconds:.1f} s")
+            say(
+                f"generating synthetic deliveries for {', '.join(map(str, args.years))} "
+                f"({args.practices} practices, seed {args.seed}) ..."
+            )
+            summary = synthetic.generate(
+                paths.data_dir, years=list(args.years), practices=args.practices, seed=args.seed, progress=say
+            )
+            say(
+                f"  {len(summary.deliveries)} deliveries, {summary.claim_lines:,} claim lines "
+                f"in {summary.seconds:.1f} s"
+            )
         else:
             say(f"using the deliveries already under {paths.landing}")
 
@@ -56,7 +62,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 if not outcome.success:
                     raise CommandError(f"demo sign-off of {period} failed: {outcome.message}")
             if publisher.busy:
-                collect_published()   # a period's reports show the periods before it: in order
+                collect_published()  # a period's reports show the periods before it: in order
             say(f"{period}: publishing (tables, release.json, reports) beside the next period ...")
             publisher.submit(period)
         while publisher.busy:

@@ -12,6 +12,7 @@ Protocol: the parent writes one period per line on the child's stdin; the child 
 each with one JSON line on its stdout (``period``, ``success``, ``message``, ``revision``,
 ``seconds``). Everything else the child prints goes to ``<data dir>/logs/publisher.log``.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,13 @@ class Publisher:
         with open(self.log_path, "w", encoding="utf-8") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "orchestration.commands.demo_publisher", str(paths.data_dir)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, encoding="utf-8", env=env)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                encoding="utf-8",
+                env=env,
+            )
 
     @property
     def busy(self) -> bool:
@@ -64,11 +71,15 @@ class Publisher:
         line = self._proc.stdout.readline()
         if not line:
             code = self._proc.wait()
-            return Published(period, False, f"the publishing process ended (exit code {code}) before it "
-                                            f"answered; its output: {self.log_path}", None, 0.0)
+            return Published(
+                period,
+                False,
+                f"the publishing process ended (exit code {code}) before it answered; its output: {self.log_path}",
+                None,
+                0.0,
+            )
         answer = json.loads(line)
-        return Published(answer["period"], answer["success"], answer["message"], answer["revision"],
-                         answer["seconds"])
+        return Published(answer["period"], answer["success"], answer["message"], answer["revision"], answer["seconds"])
 
     def close(self) -> None:
         """Let the child finish (it stops at the end of its input); kill it if it does not."""
@@ -83,24 +94,24 @@ class Publisher:
                 self._proc.terminate()
                 self._proc.wait()
 
-    def __enter__(self) -> "Publisher":
+    def __enter__(self) -> Publisher:
         return self
 
     def __exit__(self, *exc) -> None:
         if exc[0] is not None and self._proc.poll() is None:
-            self._proc.terminate()    # interrupted: a publish leaves no partial revision
+            self._proc.terminate()  # interrupted: a publish leaves no partial revision
         self.close()
 
 
 def serve(data_dir: str) -> int:
-    from orchestration.runs import runner
     from orchestration.release.publish import newest_revision
+    from orchestration.runs import runner
 
     answers = sys.stdout
-    sys.stdout = sys.stderr          # only the answers go to the parent
+    sys.stdout = sys.stderr  # only the answers go to the parent
     paths = SpiegelPaths.from_env(data_dir)
     use_data_dir(paths)
-    runner.definitions()             # import while the parent still works on the first period
+    runner.definitions()  # import while the parent still works on the first period
     for line in sys.stdin:
         period = line.strip()
         if not period:
@@ -110,13 +121,22 @@ def serve(data_dir: str) -> int:
         try:
             outcome = runner.publish(period)
             success, message = outcome.success, outcome.message or ("" if outcome.success else "failed")
-        except Exception as exc:     # an answer for every period, whatever happens
+        except Exception as exc:  # an answer for every period, whatever happens
             success, message = False, runner.one_line(f"{type(exc).__name__}: {exc}")
         revision = newest_revision(paths, period) if success else None
         print(f"{period}: {'published ' + str(revision) if success else 'FAILED: ' + message}", flush=True)
-        answers.write(json.dumps({"period": period, "success": success, "message": message,
-                                  "revision": str(revision) if revision else None,
-                                  "seconds": round(time.monotonic() - started, 1)}) + "\n")
+        answers.write(
+            json.dumps(
+                {
+                    "period": period,
+                    "success": success,
+                    "message": message,
+                    "revision": str(revision) if revision else None,
+                    "seconds": round(time.monotonic() - started, 1),
+                }
+            )
+            + "\n"
+        )
         answers.flush()
     return 0
 

@@ -1,4 +1,5 @@
 """``spiegel generate``: synthetic deliveries (and redeliveries) under landing/."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         faults = [synthetic.parse_fault(text) for text in args.fault]
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    summary = synthetic.generate(paths.data_dir, years=args.years, practices=args.practices, seed=args.seed,
-                                 scale=args.scale, faults=faults, progress=say, labels=args.labels)
-    say(f"wrote {len(summary.deliveries)} deliveries ({summary.claim_lines:,} claim lines, "
+    summary = synthetic.generate(
+        paths.data_dir,
+        years=args.years,
+        practices=args.practices,
+        seed=args.seed,
+        scale=args.scale,
+        faults=faults,
+        progress=say,
+        labels=args.labels,
+    )
+    say(
+        f"wrote {len(summary.deliveries)} deliveries ({summary.claim_lines:,} claim lines, "
         f"{summary.practices:,} practices, {summary.patients:,} patients) in {summary.seconds:.1f} s "
-        f"under {paths.landing}; skipped {len(summary.skipped)} that already existed")
+        f"under {paths.landing}; skipped {len(summary.skipped)} that already existed"
+    )
     return 0

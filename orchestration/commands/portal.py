@@ -1,4 +1,5 @@
 """``spiegel portal ...``: the practice portal's operator tasks (portal.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,7 @@ def cmd_portal(args: argparse.Namespace) -> int:
     paths = SpiegelPaths.from_env(args.data_dir)
     try:
         if args.portal_command == "serve":
-            return operations.serve(paths.data_dir, host=args.host, port=args.port, workers=args.workers,
-                                    progress=say)
+            return operations.serve(paths.data_dir, host=args.host, port=args.port, workers=args.workers, progress=say)
         if args.portal_command == "add-account":
             password = sys.stdin.readline().rstrip("\n")
             say(operations.add_account(paths.data_dir, email=args.email, name=args.name, password=password))

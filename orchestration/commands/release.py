@@ -1,4 +1,5 @@
 """``spiegel signoff`` and ``spiegel publish``: the data-quality sign-off and the release."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,8 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from orchestration.runs import runner
     from orchestration.release.publish import newest_revision
+    from orchestration.runs import runner
 
     paths = data_dir_paths(args)
     say(f"{args.period}: publishing (tables, release.json, reports) ...")

@@ -1,4 +1,5 @@
 """``spiegel run``: ingest and gate the deliveries in force, then compute each period."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestration.runs import runner
 
     paths = data_dir_paths(args)
-    if args.engine:     # the one engine setting (config.engine) for this run and its dbt
+    if args.engine:  # the one engine setting (config.engine) for this run and its dbt
         os.environ[ENGINE_ENV] = args.engine
     failures = []
     for period in _periods_to_run(args, paths):
@@ -35,14 +36,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_verdict(paths, period)
     if failures:
         first = failures[0]
-        raise CommandError(f"{len(failures)} run(s) failed; first: {first.job} {first.partition} "
-                           f"(run {first.run_id}): {first.message or 'see the run in the Dagster UI'}")
+        raise CommandError(
+            f"{len(failures)} run(s) failed; first: {first.job} {first.partition} "
+            f"(run {first.run_id}): {first.message or 'see the run in the Dagster UI'}"
+        )
     return 0
 
 
 def _print_verdict(paths: SpiegelPaths, period: str) -> None:
-    from orchestration.release.readiness import period_state
     from orchestration.core.warehouse import connect_read
+    from orchestration.release.readiness import period_state
 
     with connect_read(paths) as con:
         state = period_state(con, paths, period)

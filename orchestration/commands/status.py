@@ -1,5 +1,6 @@
 """``spiegel status``: per period the deliveries, the gate verdict with every blocking
 reason, the sign-off and the published revisions (cli.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,10 +12,10 @@ from orchestration.core.settings import SpiegelPaths
 
 def period_status(paths: SpiegelPaths, period: str) -> dict:
     """Everything `spiegel status` shows for one period, as data."""
+    from orchestration.core.warehouse import connect_read
     from orchestration.release.publish import revisions
     from orchestration.release.readiness import period_state
     from orchestration.release.signoff import read_signoffs, valid_signoff
-    from orchestration.core.warehouse import connect_read
 
     with connect_read(paths) as con:
         state = period_state(con, paths, period)
@@ -27,11 +28,14 @@ def period_status(paths: SpiegelPaths, period: str) -> dict:
         "blocking_reasons": state.blocking_reasons,
         "warnings": state.warnings,
         "deliveries": [
-            {"insurer": insurer, "landed": state.landed.get(insurer),
-             "ingested": (by_insurer.get(insurer) or {}).get("delivery_id"),
-             "status": (by_insurer.get(insurer) or {}).get("status", "missing"),
-             "rows": (by_insurer.get(insurer) or {}).get("row_count"),
-             "rejection_rule": (by_insurer.get(insurer) or {}).get("rejection_rule")}
+            {
+                "insurer": insurer,
+                "landed": state.landed.get(insurer),
+                "ingested": (by_insurer.get(insurer) or {}).get("delivery_id"),
+                "status": (by_insurer.get(insurer) or {}).get("status", "missing"),
+                "rows": (by_insurer.get(insurer) or {}).get("row_count"),
+                "rejection_rule": (by_insurer.get(insurer) or {}).get("rejection_rule"),
+            }
             for insurer in state.required
         ],
         "signoff": valid.as_dict() if valid else None,
@@ -41,10 +45,10 @@ def period_status(paths: SpiegelPaths, period: str) -> dict:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from orchestration.runs import runner
+    from orchestration.core.warehouse import connect_read
     from orchestration.landing.zone import scan_landing
     from orchestration.release.readiness import known_periods
-    from orchestration.core.warehouse import connect_read
+    from orchestration.runs import runner
 
     paths = data_dir_paths(args)
     # a run killed with its process (kill -9, power loss) would otherwise stay "started" in the UI
@@ -57,9 +61,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     statuses = [period_status(paths, p) for p in selected]
     anomalies = scan_landing(paths.landing)[1]
     if args.json:
-        print(json.dumps({"periods": statuses, "landing_anomalies": [
-            {"path": str(a.path), "reason": a.reason} for a in anomalies],
-            "runs_marked_failed": dead_runs}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "periods": statuses,
+                    "landing_anomalies": [{"path": str(a.path), "reason": a.reason} for a in anomalies],
+                    "runs_marked_failed": dead_runs,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     for run_id in dead_runs:
         say(f"run {run_id} was still marked started but its process is gone: marked failed")
@@ -84,8 +96,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             so = s["signoff"]
             say(f"   sign-off: {so['by']} at {so['at']}: {so['comment']!r}")
         else:
-            say("   sign-off: none valid" + (f" ({s['void_signoffs']} void: deliveries changed since)"
-                                             if s["void_signoffs"] else ""))
+            say(
+                "   sign-off: none valid"
+                + (f" ({s['void_signoffs']} void: deliveries changed since)" if s["void_signoffs"] else "")
+            )
         say(f"   published: {', '.join(s['revisions']) or 'nothing'}")
     for a in anomalies:
         say(f"landing anomaly: {a.path}: {a.reason}")

@@ -1,4 +1,5 @@
 """``spiegel ui``: the Dagster UI for one data directory, stopped cleanly with its runs."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,6 @@ import time
 from pathlib import Path
 
 from orchestration.commands.common import CommandError, data_dir_paths, say
-
 
 UI_STOP_SECONDS = 20.0  # how long `dagster dev` may take to stop before its processes are killed
 
@@ -20,8 +20,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import signal
     import subprocess
 
-    from orchestration.runs import runner
     from orchestration.core.settings import REPO_ROOT
+    from orchestration.runs import runner
 
     paths = data_dir_paths(args)
     earlier = runner.fail_dead_runs()
@@ -30,12 +30,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
     dagster = Path(sys.executable).parent / "dagster"
     say(f"Dagster UI for {paths.data_dir} on http://{args.host}:{args.port} (Ctrl-C to stop)")
     received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
-        child = subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-                                  "-h", args.host, "-p", str(args.port)], cwd=REPO_ROOT, start_new_session=True,
-                                 preexec_fn=_terminate_with_parent)
+        child = subprocess.Popen(
+            [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)],
+            cwd=REPO_ROOT,
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent,
+        )
         while child.poll() is None and not received:
             try:
                 child.wait(timeout=0.5)
@@ -49,8 +54,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     interrupted = runner.fail_dead_runs()
     if interrupted:
-        say(f"marked {len(interrupted)} run(s) failed that were in progress when the UI stopped: "
-            f"{', '.join(interrupted)}")
+        say(
+            f"marked {len(interrupted)} run(s) failed that were in progress when the UI stopped: "
+            f"{', '.join(interrupted)}"
+        )
     if not stopped_cleanly:
         say("the UI's processes did not stop within the grace period and were killed")
     if received:

@@ -6,7 +6,7 @@ time it passes :func:`crash_point` with that name. When the process leads its pr
 group (a test starts it with ``start_new_session=True``), the whole group dies with it,
 so the dbt subprocess of a run goes too, as in a machine or container that is killed.
 
-The points (tests/test_crash_safety.py uses them):
+The points (tests/end_to_end/test_crash_safety.py uses them):
 
 - ``dbt_event``: after each event (model, seed or test result) of the dbt method run;
 - ``publish_tables_written``: the revision's CSVs and release.json are in the hidden
@@ -15,6 +15,7 @@ The points (tests/test_crash_safety.py uses them):
 
 Unset (always, outside tests), a point costs one environment lookup.
 """
+
 from __future__ import annotations
 
 import os

@@ -12,6 +12,7 @@ The timeout is ``SPIEGEL_LOCK_TIMEOUT`` seconds (default 900: a national period'
 method run holds the warehouse for about a minute, publishing with all reports for
 up to twenty), read at each acquisition.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -20,10 +21,10 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
 LOCK_TIMEOUT_ENV = "SPIEGEL_LOCK_TIMEOUT"
@@ -43,11 +44,14 @@ class LockTimeout(RuntimeError):
 
 
 def _holder_text() -> str:
-    return json.dumps({
-        "pid": os.getpid(), "host": socket.gethostname(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300] if sys.argv else "",
-        "since": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-    })
+    return json.dumps(
+        {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300] if sys.argv else "",
+            "since": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
+    )
 
 
 def describe_holder(path: Path) -> str:
@@ -59,13 +63,13 @@ def describe_holder(path: Path) -> str:
         holder = None
     if not isinstance(holder, dict):
         return "a process that reads it (readers do not write their name)"
-    return (f"pid {holder.get('pid')} on {holder.get('host')} (`{holder.get('command')}`, "
-            f"since {holder.get('since')})")
+    return f"pid {holder.get('pid')} on {holder.get('host')} (`{holder.get('command')}`, since {holder.get('since')})"
 
 
 @contextmanager
-def file_lock(path: Path, what: str, timeout: float | None = None, shared: bool = False,
-              busy: type[LockTimeout] = LockTimeout) -> Iterator[None]:
+def file_lock(
+    path: Path, what: str, timeout: float | None = None, shared: bool = False, busy: type[LockTimeout] = LockTimeout
+) -> Iterator[None]:
     """Hold ``flock`` on ``path`` (exclusive, or shared for readers), waiting at most
     ``timeout`` seconds (default :func:`lock_timeout`); then raise ``busy`` with a message
     naming ``what`` is locked, who holds it and that retrying is safe."""
@@ -82,7 +86,8 @@ def file_lock(path: Path, what: str, timeout: float | None = None, shared: bool 
                     raise busy(
                         f"{what} is busy: {path.name} has been held for more than {timeout:.0f} s by "
                         f"{describe_holder(path)}; nothing was changed, retrying is safe once it has finished "
-                        f"(wait longer with {LOCK_TIMEOUT_ENV}=SECONDS)") from None
+                        f"(wait longer with {LOCK_TIMEOUT_ENV}=SECONDS)"
+                    ) from None
                 time.sleep(0.2)
         try:
             if not shared:

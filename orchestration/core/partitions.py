@@ -4,6 +4,7 @@ Periods are dynamic: a period appears when its first complete delivery lands (th
 landing sensor adds it; ``spiegel run`` adds it too). The insurers come from the
 required-insurers seed, so an insurer joining or leaving is a seed change.
 """
+
 from __future__ import annotations
 
 import dagster as dg
@@ -16,9 +17,7 @@ period_partitions = dg.DynamicPartitionsDefinition(name=PERIOD_PARTITIONS_NAME)
 
 insurer_partitions = dg.StaticPartitionsDefinition([i.insurer_id for i in insurers()])
 
-delivery_partitions = dg.MultiPartitionsDefinition(
-    {"period": period_partitions, "insurer": insurer_partitions}
-)
+delivery_partitions = dg.MultiPartitionsDefinition({"period": period_partitions, "insurer": insurer_partitions})
 
 # A period's method reads every insurer's delivery of that period.
 period_of_delivery = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="period")

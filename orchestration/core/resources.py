@@ -1,4 +1,5 @@
 """The Dagster resource every stage's assets share: where the platform's state lives."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,5 +22,3 @@ class SpiegelResource(dg.ConfigurableResource):
     @property
     def paths(self) -> SpiegelPaths:
         return SpiegelPaths(Path(self.data_dir).resolve() if self.data_dir else default_data_dir())
-
-

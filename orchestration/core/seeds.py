@@ -4,12 +4,13 @@ periods, the required insurers, and the labels (UZOVI codes) each insurer pays u
 The dbt models read the same files as seeds; this module is how the gates, the
 landing zone and the commands see them, so both sides judge against one configuration.
 """
+
 from __future__ import annotations
 
 import csv
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,8 +33,12 @@ def periods() -> dict[str, PeriodInfo]:
     with open(SEEDS_DIR / "periods.csv", newline="", encoding="utf-8") as f:
         return {
             r["period"]: PeriodInfo(
-                r["period"], int(r["year"]), int(r["version"]),
-                r["period_start"], r["period_end"], r["cutoff_date"],
+                r["period"],
+                int(r["year"]),
+                int(r["version"]),
+                r["period_start"],
+                r["period_end"],
+                r["cutoff_date"],
             )
             for r in csv.DictReader(f)
         }
@@ -67,9 +72,9 @@ def required_insurers(period: str) -> list[str]:
     """Insurers that must deliver for ``period`` before it can be released."""
     key = period_sort_key(period)
     return [
-        i.insurer_id for i in insurers()
-        if period_sort_key(i.first_period) <= key
-        and (i.last_period is None or key <= period_sort_key(i.last_period))
+        i.insurer_id
+        for i in insurers()
+        if period_sort_key(i.first_period) <= key and (i.last_period is None or key <= period_sort_key(i.last_period))
     ]
 
 
@@ -96,7 +101,7 @@ def gate_configuration_changed_at() -> datetime:
     """When the gates' configuration last changed (UTC): a delivery gated before then is
     gated again by the next ``spiegel run`` (an operator who adds a label reruns the period)."""
     newest = max((f.stat().st_mtime for f in gate_configuration_files() if f.exists()), default=0.0)
-    return datetime.fromtimestamp(newest, tz=timezone.utc)
+    return datetime.fromtimestamp(newest, tz=UTC)
 
 
 def labels_seed_name() -> str:
@@ -120,8 +125,9 @@ class LabelInfo:
 
     def in_force(self, period: str) -> bool:
         key = period_sort_key(period)
-        return (period_sort_key(self.first_period) <= key
-                and (self.last_period is None or key <= period_sort_key(self.last_period)))
+        return period_sort_key(self.first_period) <= key and (
+            self.last_period is None or key <= period_sort_key(self.last_period)
+        )
 
     def validity(self) -> str:
         return f"{self.first_period} to {self.last_period}" if self.last_period else f"from {self.first_period} on"
@@ -139,8 +145,10 @@ def insurer_labels() -> list[LabelInfo]:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise ValueError(f"{path}: the labels seed does not exist (uzovi,insurer_id,label_name,first_period,"
-                         f"last_period; see {LABELS_SEED_ENV})") from None
+        raise ValueError(
+            f"{path}: the labels seed does not exist (uzovi,insurer_id,label_name,first_period,"
+            f"last_period; see {LABELS_SEED_ENV})"
+        ) from None
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _LABELS_CACHE:
         _LABELS_CACHE.clear()
@@ -158,38 +166,57 @@ def _read_labels(path: Path) -> list[LabelInfo]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames != _LABEL_COLUMNS:
-            raise ValueError(f"{path}: the header must be {','.join(_LABEL_COLUMNS)}, "
-                             f"found {','.join(reader.fieldnames or [])}")
+            raise ValueError(
+                f"{path}: the header must be {','.join(_LABEL_COLUMNS)}, found {','.join(reader.fieldnames or [])}"
+            )
         for line, r in enumerate(reader, start=2):
             values = {k: (r.get(k) or "").strip() for k in _LABEL_COLUMNS}
             where = f"{path}, line {line}"
             if not (len(values["uzovi"]) == 4 and values["uzovi"].isascii() and values["uzovi"].isdigit()):
                 raise ValueError(f"{where}: uzovi {values['uzovi']!r} is not 4 digits")
             if values["insurer_id"] not in known_insurers:
-                raise ValueError(f"{where}: insurer_id {values['insurer_id']!r} is not in "
-                                 f"seeds/required_insurers.csv (known: {', '.join(sorted(known_insurers))})")
+                raise ValueError(
+                    f"{where}: insurer_id {values['insurer_id']!r} is not in "
+                    f"seeds/required_insurers.csv (known: {', '.join(sorted(known_insurers))})"
+                )
             for column in ("first_period", "last_period"):
                 if values[column] and values[column] not in known_periods:
                     raise ValueError(f"{where}: {column} {values[column]!r} is not a period of seeds/periods.csv")
             if not values["first_period"]:
                 raise ValueError(f"{where}: first_period is empty")
-            if values["last_period"] and period_sort_key(values["last_period"]) < period_sort_key(values["first_period"]):
-                raise ValueError(f"{where}: last_period {values['last_period']} is before first_period "
-                                 f"{values['first_period']}")
-            labels.append((line, LabelInfo(values["uzovi"], values["insurer_id"], values["label_name"],
-                                           values["first_period"], values["last_period"] or None)))
+            if values["last_period"] and period_sort_key(values["last_period"]) < period_sort_key(
+                values["first_period"]
+            ):
+                raise ValueError(
+                    f"{where}: last_period {values['last_period']} is before first_period {values['first_period']}"
+                )
+            labels.append(
+                (
+                    line,
+                    LabelInfo(
+                        values["uzovi"],
+                        values["insurer_id"],
+                        values["label_name"],
+                        values["first_period"],
+                        values["last_period"] or None,
+                    ),
+                )
+            )
     for i, (line_a, a) in enumerate(labels):
-        for line_b, b in labels[i + 1:]:
+        for line_b, b in labels[i + 1 :]:
             if a.uzovi == b.uzovi and _overlap(a, b):
-                raise ValueError(f"{path}, lines {line_a} and {line_b}: label {a.uzovi} is in force for "
-                                 f"{a.insurer_id} ({a.validity()}) and for {b.insurer_id} ({b.validity()}) at the "
-                                 f"same time; a label belongs to one concern in a period")
+                raise ValueError(
+                    f"{path}, lines {line_a} and {line_b}: label {a.uzovi} is in force for "
+                    f"{a.insurer_id} ({a.validity()}) and for {b.insurer_id} ({b.validity()}) at the "
+                    f"same time; a label belongs to one concern in a period"
+                )
     return [label for _, label in labels]
 
 
 def _overlap(a: LabelInfo, b: LabelInfo) -> bool:
     def end(x: LabelInfo) -> tuple[int, int]:
         return period_sort_key(x.last_period) if x.last_period else (10**9, 0)
+
     return period_sort_key(a.first_period) <= end(b) and period_sort_key(b.first_period) <= end(a)
 
 

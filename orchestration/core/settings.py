@@ -4,13 +4,14 @@ Every path the platform reads or writes derives from one data directory, chosen 
 ``--data-dir``, else ``SPIEGEL_DATA_DIR``, else ``./data``. The repository paths (dbt
 project, seeds, expectations) derive from this file's location.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -84,7 +85,7 @@ class SpiegelPaths:
     data_dir: Path
 
     @classmethod
-    def from_env(cls, data_dir: str | Path | None = None) -> "SpiegelPaths":
+    def from_env(cls, data_dir: str | Path | None = None) -> SpiegelPaths:
         return cls(Path(data_dir).resolve() if data_dir else default_data_dir())
 
     @property
@@ -146,8 +147,6 @@ class SpiegelPaths:
         """dbt's target folder for this data directory: one folder per dbt call (its
         compiled SQL and run_results.json), and the partial parse state the next call reuses."""
         return self.data_dir / "dbt_target"
-
-
 
 
 @contextlib.contextmanager

@@ -9,12 +9,13 @@ it is safe to retry. Readers open the file read-only.
 What the tables hold is each stage's business: the raw tables are the delivery
 stage's (``delivery/raw_tables.py``), the gate log the gates', the marts dbt's.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -42,9 +43,11 @@ def ensure_data_dir(paths: SpiegelPaths) -> None:
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether the warehouse has ``schema.table`` (a table or a view): the one check every
     reader of an optional table (the gate log, the raw deliveries, the marts) uses."""
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table]).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
 
 
 @contextmanager
@@ -56,8 +59,9 @@ def write_lock(paths: SpiegelPaths, timeout: float | None = None, shared: bool =
     file, but none while one writes).
     """
     ensure_data_dir(paths)
-    with file_lock(paths.warehouse_lock, f"the warehouse {paths.warehouse}", timeout, shared=shared,
-                   busy=WarehouseBusy):
+    with file_lock(
+        paths.warehouse_lock, f"the warehouse {paths.warehouse}", timeout, shared=shared, busy=WarehouseBusy
+    ):
         yield
 
 
@@ -69,7 +73,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(
                 f"the warehouse {path} is in use by another process; nothing was changed, retry shortly "
-                f"({str(exc).splitlines()[0][:160]})") from exc
+                f"({str(exc).splitlines()[0][:160]})"
+            ) from exc
         raise
 
 
@@ -116,5 +121,3 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("rollback")
         raise
     con.execute("commit")
-
-

@@ -8,6 +8,7 @@ validation parse the file into ``raw."incoming__<period>__<insurer>"`` of the wa
 whose lines it holds (``table_identity``), and ``warehouse.record_delivery`` makes it the
 delivery in force by a rename. A rejected delivery leaves no table behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,15 @@ from typing import Any
 import duckdb
 
 from orchestration.delivery.contract import (
-    ContractVerdict, ParsedLines, column_type, sql_literal, validate_delivery,
+    ContractVerdict,
+    ParsedLines,
+    column_type,
+    sql_literal,
+    validate_delivery,
 )
 from orchestration.landing.zone import DeliveryRef
 
-INCOMING_PREFIX = "incoming__"    # raw.incoming__<period>__<insurer>: typed rows of an accepted delivery
+INCOMING_PREFIX = "incoming__"  # raw.incoming__<period>__<insurer>: typed rows of an accepted delivery
 
 
 def raw_table(name: str) -> str:
@@ -47,8 +52,9 @@ def table_identity(period: str, insurer: str, delivery_id: str, blank_lines: tup
     return json.dumps(identity, sort_keys=True)
 
 
-def label_table(con, table: str, period: str, insurer: str, delivery_id: str,
-                blank_lines: tuple[int, ...] = ()) -> None:
+def label_table(
+    con, table: str, period: str, insurer: str, delivery_id: str, blank_lines: tuple[int, ...] = ()
+) -> None:
     """Write ``table_identity`` on ``table``: ``raw.claims`` reads it from there."""
     identity = table_identity(period, insurer, delivery_id, blank_lines)
     con.execute(f"comment on table {table} is {sql_literal(identity)}")
@@ -83,5 +89,13 @@ def load_delivery(con: duckdb.DuckDBPyConnection, ref: DeliveryRef) -> ContractV
     return validate_delivery(ref, IncomingTable(con, ref))
 
 
-__all__ = ["INCOMING_PREFIX", "IncomingTable", "incoming_table", "label_table", "load_delivery",
-           "raw_column_type", "raw_table", "table_identity"]
+__all__ = [
+    "INCOMING_PREFIX",
+    "IncomingTable",
+    "incoming_table",
+    "label_table",
+    "load_delivery",
+    "raw_column_type",
+    "raw_table",
+    "table_identity",
+]

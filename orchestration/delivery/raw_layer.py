@@ -15,6 +15,7 @@ claim files it names exist.
 DuckDB keeps reading its own per-delivery tables (``raw.claims``); the Spark target of
 the method reads these files (macro ``spiegel_register_raw``), see README "Scaling out".
 """
+
 from __future__ import annotations
 
 import os
@@ -54,15 +55,19 @@ def export_raw(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths) -> list[Path
     the deliveries pointer. Returns the claim files written now (existing ones are kept)."""
     written: list[Path] = []
     in_force = con.execute(
-        "select period, insurer, delivery_id from raw.deliveries where status = 'accepted' "
-        "order by period, insurer").fetchall()
+        "select period, insurer, delivery_id from raw.deliveries where status = 'accepted' order by period, insurer"
+    ).fetchall()
     for period, insurer, delivery_id in in_force:
         dest = claims_file(paths, period, insurer, delivery_id)
         if dest.exists():
             continue
         _copy_atomically(
-            con, f"select {', '.join(CLAIM_COLUMNS)} from raw.claims where period = ? and insurer = ? "
-                 "and delivery_id = ? order by source_line", [period, insurer, delivery_id], dest)
+            con,
+            f"select {', '.join(CLAIM_COLUMNS)} from raw.claims where period = ? and insurer = ? "
+            "and delivery_id = ? order by source_line",
+            [period, insurer, delivery_id],
+            dest,
+        )
         written.append(dest)
     _copy_atomically(con, "select * from raw.deliveries order by period, insurer", [], deliveries_file(paths))
     return written

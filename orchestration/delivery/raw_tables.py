@@ -12,12 +12,13 @@ Making a delivery the one in force is a rename inside one transaction (drop the 
 table, rename the new one, redefine the view, record the delivery): a crash leaves
 either the old rows or the new ones, never a mix.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -25,7 +26,11 @@ from orchestration.core.settings import SpiegelPaths
 from orchestration.core.warehouse import connect_write, transaction
 from orchestration.delivery.contract import CLAIM_COLUMNS, ContractVerdict, source_line_sql, sql_literal
 from orchestration.delivery.loading import (
-    INCOMING_PREFIX, incoming_table, label_table, raw_column_type, raw_table,
+    INCOMING_PREFIX,
+    incoming_table,
+    label_table,
+    raw_column_type,
+    raw_table,
 )
 
 
@@ -45,7 +50,10 @@ CLAIMS_PREFIX = "claims__"
 
 # raw.claims as the view shows it (and the old single table held it)
 CLAIMS_VIEW_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("period", "varchar"), ("insurer", "varchar"), ("delivery_id", "varchar"), ("source_line", "bigint"),
+    ("period", "varchar"),
+    ("insurer", "varchar"),
+    ("delivery_id", "varchar"),
+    ("source_line", "bigint"),
     *((c, raw_column_type(c)) for c in CLAIM_COLUMNS),
 )
 
@@ -89,16 +97,23 @@ def claims_table(period: str, insurer: str) -> str:
 
 def _claims_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """(name, comment) of every per-delivery claims table."""
-    return [(r[0], r[1]) for r in con.execute(
-        "select table_name, comment from duckdb_tables() where schema_name = 'raw' and starts_with(table_name, ?) "
-        "order by table_name", [CLAIMS_PREFIX]).fetchall()]
+    return [
+        (r[0], r[1])
+        for r in con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'raw' and starts_with(table_name, ?) "
+            "order by table_name",
+            [CLAIMS_PREFIX],
+        ).fetchall()
+    ]
 
 
 def _claims_branch(name: str, comment: str | None) -> str:
     """One table's lines as raw.claims shows them. A table written before 2026-11-26
     has no identity comment but period, insurer and delivery_id columns."""
     identity = json.loads(comment) if comment else {}
-    who = ", ".join(f"{sql_literal(identity[k])} as {k}" if identity else k for k in ("period", "insurer", "delivery_id"))
+    who = ", ".join(
+        f"{sql_literal(identity[k])} as {k}" if identity else k for k in ("period", "insurer", "delivery_id")
+    )
     source_line = source_line_sql(tuple(identity.get("blank_lines", ())))
     return f"select {who}, {source_line} as source_line, {', '.join(CLAIM_COLUMNS)} from {raw_table(name)}"
 
@@ -115,8 +130,9 @@ def refresh_claims_view(con: duckdb.DuckDBPyConnection) -> None:
 def _migrate_single_claims_table(con: duckdb.DuckDBPyConnection) -> None:
     """A warehouse of an earlier version kept every line in one table raw.claims: move
     each (period, insurer) into its own table, in source_line order, once."""
-    kind = con.execute("select table_type from information_schema.tables where table_schema = 'raw' "
-                       "and table_name = 'claims'").fetchone()
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_schema = 'raw' and table_name = 'claims'"
+    ).fetchone()
     if kind is None:
         refresh_claims_view(con)
         return
@@ -124,9 +140,13 @@ def _migrate_single_claims_table(con: duckdb.DuckDBPyConnection) -> None:
         return
     with transaction(con):
         for period, insurer, delivery_id in con.execute(
-                "select distinct period, insurer, delivery_id from raw.claims").fetchall():
-            con.execute(f"create table {claims_table(period, insurer)} as select {', '.join(CLAIM_COLUMNS)} "
-                        "from raw.claims where period = ? and insurer = ? order by source_line", [period, insurer])
+            "select distinct period, insurer, delivery_id from raw.claims"
+        ).fetchall():
+            con.execute(
+                f"create table {claims_table(period, insurer)} as select {', '.join(CLAIM_COLUMNS)} "
+                "from raw.claims where period = ? and insurer = ? order by source_line",
+                [period, insurer],
+            )
             label_table(con, claims_table(period, insurer), period, insurer, delivery_id)
         con.execute("drop table raw.claims")
         refresh_claims_view(con)
@@ -137,12 +157,14 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     _migrate_single_claims_table(con)
 
 
-def store_claims(con: duckdb.DuckDBPyConnection, period: str, insurer: str, delivery_id: str,
-                 relation: str) -> None:
+def store_claims(con: duckdb.DuckDBPyConnection, period: str, insurer: str, delivery_id: str, relation: str) -> None:
     """Make the rows of ``relation`` (the 17 claim columns, in file order) the claim lines
     of (period, insurer). For tests and repairs; ingestion renames its validated table."""
-    select = ", ".join(f"cast({c} as {t}) as {c}" for c, t in CLAIMS_VIEW_COLUMNS
-                       if c not in ("period", "insurer", "delivery_id", "source_line"))
+    select = ", ".join(
+        f"cast({c} as {t}) as {c}"
+        for c, t in CLAIMS_VIEW_COLUMNS
+        if c not in ("period", "insurer", "delivery_id", "source_line")
+    )
     con.execute(f"drop table if exists {claims_table(period, insurer)}")
     con.execute(f"create table {claims_table(period, insurer)} as select {select} from {relation}")
     label_table(con, claims_table(period, insurer), period, insurer, delivery_id)
@@ -163,7 +185,7 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
     and it is not usable; the release stays blocked until a valid delivery lands.
     """
     ref = verdict.ref
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     manifest = verdict.manifest or {}
     status = "accepted" if verdict.accepted else "rejected"
     rule = None if verdict.accepted else verdict.first_rule
@@ -179,17 +201,36 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
             refresh_claims_view(con)
             con.execute(
                 "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [ref.period, ref.insurer, ref.delivery_id, status,
-                 verdict.data_file.name if verdict.data_file else None, verdict.sha256, verdict.row_count,
-                 verdict.paid_amount_total,
-                 manifest.get("period_start") if verdict.accepted else None,
-                 manifest.get("period_end") if verdict.accepted else None,
-                 manifest.get("cutoff_date") if verdict.accepted else None,
-                 rule, message, now],
+                [
+                    ref.period,
+                    ref.insurer,
+                    ref.delivery_id,
+                    status,
+                    verdict.data_file.name if verdict.data_file else None,
+                    verdict.sha256,
+                    verdict.row_count,
+                    verdict.paid_amount_total,
+                    manifest.get("period_start") if verdict.accepted else None,
+                    manifest.get("period_end") if verdict.accepted else None,
+                    manifest.get("cutoff_date") if verdict.accepted else None,
+                    rule,
+                    message,
+                    now,
+                ],
             )
             con.execute(
                 "insert into raw.delivery_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [ref.period, ref.insurer, ref.delivery_id, status, verdict.sha256, verdict.row_count, rule, message, now],
+                [
+                    ref.period,
+                    ref.insurer,
+                    ref.delivery_id,
+                    status,
+                    verdict.sha256,
+                    verdict.row_count,
+                    rule,
+                    message,
+                    now,
+                ],
             )
     finally:
         if verdict.accepted:
@@ -198,8 +239,10 @@ def record_delivery(con: duckdb.DuckDBPyConnection, verdict: ContractVerdict) ->
 
 def drop_incoming_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Typed tables of a validation that was killed before it was recorded."""
-    for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw' "
-                               "and starts_with(table_name, ?)", [INCOMING_PREFIX]).fetchall():
+    for (name,) in con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'raw' and starts_with(table_name, ?)",
+        [INCOMING_PREFIX],
+    ).fetchall():
         con.execute(f"drop table if exists {raw_table(name)}")
 
 

@@ -49,6 +49,7 @@ pitfalls.md), so the split is:
 A missing or rejected delivery is a failed gate with that reason, never a crash.
 One GX context (ephemeral, progress bars off) is built per process and reused.
 """
+
 from orchestration.gates.common import (
     COMPLETENESS,
     CONTENTS,
@@ -58,7 +59,9 @@ from orchestration.gates.common import (
     thresholds,
 )
 from orchestration.gates.delivery_completeness import (
-    check_delivery_completeness, previous_delivery, profile_delivery,
+    check_delivery_completeness,
+    previous_delivery,
+    profile_delivery,
 )
 from orchestration.gates.delivery_contents import check_delivery_contents
 from orchestration.gates.gx_adapter import data_docs_once
@@ -66,8 +69,20 @@ from orchestration.gates.log import GateResult, Outcome, latest_gate_results, re
 from orchestration.gates.release_readiness import check_release_readiness
 
 __all__ = [
-    "COMPLETENESS", "CONTENTS", "CONTENTS_WARNINGS", "READINESS", "GateResult", "Outcome",
-    "check_delivery_completeness", "check_delivery_contents", "check_release_readiness", "data_docs_once",
-    "latest_gate_results", "previous_delivery", "previous_period", "profile_delivery", "record_gate_result",
+    "COMPLETENESS",
+    "CONTENTS",
+    "CONTENTS_WARNINGS",
+    "READINESS",
+    "GateResult",
+    "Outcome",
+    "check_delivery_completeness",
+    "check_delivery_contents",
+    "check_release_readiness",
+    "data_docs_once",
+    "latest_gate_results",
+    "previous_delivery",
+    "previous_period",
+    "profile_delivery",
+    "record_gate_result",
     "thresholds",
 ]

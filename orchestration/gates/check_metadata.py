@@ -1,4 +1,5 @@
 """Turn a Great Expectations gate result into what the operations team reads in the UI."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -32,20 +33,26 @@ def gate_metadata(result) -> dict[str, object]:
     return metadata
 
 
-LABEL_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("uzovi", "string", description="the label (UZOVI code) the lines are paid under"),
-    dg.TableColumn("label_name", "string", description="its name in the labels seed, in this period"),
-    dg.TableColumn("lines", "int"),
-    dg.TableColumn("share", "float", description="fraction of the delivery's lines"),
-    dg.TableColumn("label_of", "string", description="whose label it is in the period"),
-])
+LABEL_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("uzovi", "string", description="the label (UZOVI code) the lines are paid under"),
+        dg.TableColumn("label_name", "string", description="its name in the labels seed, in this period"),
+        dg.TableColumn("lines", "int"),
+        dg.TableColumn("share", "float", description="fraction of the delivery's lines"),
+        dg.TableColumn("label_of", "string", description="whose label it is in the period"),
+    ]
+)
 
 
 def label_table(label_lines: list[dict]) -> dg.TableMetadataValue:
     """Lines per label of one delivery, as a table in the check's metadata."""
     return dg.MetadataValue.table(
-        [dg.TableRecord({k: row[k] for k in ("uzovi", "label_name", "lines", "share", "label_of")})
-         for row in label_lines], schema=LABEL_SCHEMA)
+        [
+            dg.TableRecord({k: row[k] for k in ("uzovi", "label_name", "lines", "share", "label_of")})
+            for row in label_lines
+        ],
+        schema=LABEL_SCHEMA,
+    )
 
 
 def gate_check_result(check_name: str, result, asset_key: str | None = None) -> dg.AssetCheckResult:

@@ -1,23 +1,24 @@
 """What the three suites share: the suite names, the thresholds, the SQL files of
 ``expectations/sql/``, the delivery in force, the period's bounds, and plain-words helpers."""
+
 from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import duckdb
 
 from orchestration.core.seeds import period_sort_key, periods
 from orchestration.core.settings import EXPECTATIONS_DIR, SEEDS_DIR
-from orchestration.gates.dbt_macros import render
 from orchestration.core.warehouse import has_table
+from orchestration.gates.dbt_macros import render
 
 CONTENTS = "delivery_contents"
-CONTENTS_WARNINGS = "delivery_contents_warnings"   # the same frame as CONTENTS, its warnings only
+CONTENTS_WARNINGS = "delivery_contents_warnings"  # the same frame as CONTENTS, its warnings only
 COMPLETENESS = "delivery_completeness"
 READINESS = "release_readiness"
 SAMPLE_ROWS = 5
@@ -30,7 +31,7 @@ def thresholds() -> dict[str, dict[str, Any]]:
     return json.loads((EXPECTATIONS_DIR / "thresholds.json").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def sql_file(name: str) -> str:
     """The SQL of ``expectations/sql/<name>.sql``, where each suite's SQL lives (read once),
     with its calls of the dbt project's shared macros rendered (gates/dbt_macros.py)."""
@@ -68,11 +69,20 @@ def delivery_in_force(con: duckdb.DuckDBPyConnection, period: str, insurer: str)
     row = con.execute(
         "select delivery_id, status, rejection_rule, rejection_message, period_start, period_end, cutoff_date, "
         "row_count from raw.deliveries where period = ? and insurer = ? order by ingested_at desc limit 1",
-        [period, insurer]).fetchone()
+        [period, insurer],
+    ).fetchone()
     if row is None:
         return None
-    keys = ("delivery_id", "status", "rejection_rule", "rejection_message", "period_start", "period_end",
-            "cutoff_date", "row_count")
+    keys = (
+        "delivery_id",
+        "status",
+        "rejection_rule",
+        "rejection_message",
+        "period_start",
+        "period_end",
+        "cutoff_date",
+        "row_count",
+    )
     return dict(zip(keys, row))
 
 
@@ -126,4 +136,3 @@ def plain(v: Any) -> Any:
     if hasattr(v, "item"):
         return plain(v.item())
     return str(v)
-

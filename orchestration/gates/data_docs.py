@@ -22,6 +22,7 @@ unstyled pages. So after GX writes a page (``gates.gx_adapter``) this module:
 Nothing here decides a verdict: the gates do (orchestration/gates). Pages GX wrote before this
 module existed are rewritten the first time the index is built.
 """
+
 from __future__ import annotations
 
 import html
@@ -114,12 +115,17 @@ def self_contained(text: str, root: str, warnings_only: bool = False) -> str:
     css = f'<link rel="stylesheet" href="{root}{"/".join(STATIC_DIR)}/{STYLESHEET}">'
     text = re.sub(r"<script\b[^>]*>.*?</script\s*>", "", text, flags=re.S | re.I)
     text = re.sub(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>", "", text, flags=re.I)
-    text = re.sub(r"<link\b[^>]*\brel=[\"']shortcut icon[\"'][^>]*>",
-                  f'<link rel="icon" href="{root}static/images/favicon.ico">', text, flags=re.I)
+    text = re.sub(
+        r"<link\b[^>]*\brel=[\"']shortcut icon[\"'][^>]*>",
+        f'<link rel="icon" href="{root}static/images/favicon.ico">',
+        text,
+        flags=re.I,
+    )
     text = text.replace("</head>", f"    {css}\n  </head>", 1)
     # GX's logo from S3 -> the copy GX ships in its package (static/images/logo-long.png)
-    text = re.sub(r"""src=["']https?://[^"']*logo-long\.png[^"']*["']""",
-                  f'src="{root}static/images/logo-long.png"', text)
+    text = re.sub(
+        r"""src=["']https?://[^"']*logo-long\.png[^"']*["']""", f'src="{root}static/images/logo-long.png"', text
+    )
     text = re.sub(r"background:\s*url\(['\"]?https?://[^)]*\)[^;]*;", "", text)
     # links out become their text; SVG namespaces are implied in HTML
     text = re.sub(r"""<a\b[^>]*\bhref=["']https?://[^"']*["'][^>]*>(.*?)</a>""", r"\1", text, flags=re.S | re.I)
@@ -127,16 +133,22 @@ def self_contained(text: str, root: str, warnings_only: bool = False) -> str:
     text = re.sub(r"""\s+(src|href)=["']https?://[^"']*["']""", "", text)
     # GX links the suite's own page, which is never built here (only validations are)
     text = re.sub(r"""<a href="[^"]*expectations/[^"]*\.html"\s*>(.*?)</a>""", r"\1", text, flags=re.S)
-    text = _OUTSIDE.sub(lambda m: m.group(0).split("://", 1)[1], text)      # left in plain text: no address
+    text = _OUTSIDE.sub(lambda m: m.group(0).split("://", 1)[1], text)  # left in plain text: no address
     if warnings_only:
-        text = re.sub(r"""<i class="fas fa-times text-danger"[^>]*></i>\s*Failed""",
-                      '<i class="fas fa-exclamation-triangle text-warning" aria-hidden="true"></i> '
-                      '<span class="spiegel-status-warnings">Passed with warnings</span>', text)
+        text = re.sub(
+            r"""<i class="fas fa-times text-danger"[^>]*></i>\s*Failed""",
+            '<i class="fas fa-exclamation-triangle text-warning" aria-hidden="true"></i> '
+            '<span class="spiegel-status-warnings">Passed with warnings</span>',
+            text,
+        )
         text = text.replace("fas fa-times text-danger", "fas fa-exclamation-triangle text-warning")
-        text = text.replace("<h4>Expectation Validation Result</h4>",
-                            "<h4>Expectation Validation Result</h4>\n      <p class=\"alert alert-warning\">"
-                            "Every expectation of this suite is a warning: an unmet one is reported, it never "
-                            "blocks the release.</p>", 1)
+        text = text.replace(
+            "<h4>Expectation Validation Result</h4>",
+            '<h4>Expectation Validation Result</h4>\n      <p class="alert alert-warning">'
+            "Every expectation of this suite is a warning: an unmet one is reported, it never "
+            "blocks the release.</p>",
+            1,
+        )
     return text
 
 
@@ -167,9 +179,15 @@ def _describe(docs_dir: Path, page: Path, suite: str, status: str) -> dict:
     run_name = parts[2] if len(parts) > 3 else ""
     run_time = parts[3] if len(parts) > 3 else ""
     period, insurer, delivery = (run_name.split("__") + ["", "", ""])[:3]
-    return {"suite": suite, "period": period, "insurer": "" if insurer == "all" else insurer,
-            "delivery_id": "" if delivery == "all" else delivery, "run_time": run_time, "status": status,
-            "page": "/".join(parts)}
+    return {
+        "suite": suite,
+        "period": period,
+        "insurer": "" if insurer == "all" else insurer,
+        "delivery_id": "" if delivery == "all" else delivery,
+        "run_time": run_time,
+        "status": status,
+        "page": "/".join(parts),
+    }
 
 
 def _status_from_page(text: str) -> str:
@@ -200,7 +218,9 @@ def write_index(docs_dir: Path) -> Path:
     ensure_static(docs_dir)
     _adopt_old_pages(docs_dir)
     entries = []
-    for sidecar in (docs_dir / "validations").rglob("*" + SIDECAR_SUFFIX) if (docs_dir / "validations").is_dir() else []:
+    for sidecar in (
+        (docs_dir / "validations").rglob("*" + SIDECAR_SUFFIX) if (docs_dir / "validations").is_dir() else []
+    ):
         try:
             entries.append(json.loads(sidecar.read_text(encoding="utf-8")))
         except (OSError, ValueError):
@@ -209,10 +229,12 @@ def write_index(docs_dir: Path) -> Path:
     rows = []
     for e in entries:
         rows.append(
-            "<tr>" + "".join(f"<td>{html.escape(str(e[k]))}</td>" for k in ("period", "insurer", "delivery_id"))
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(e[k]))}</td>" for k in ("period", "insurer", "delivery_id"))
             + f'<td><a href="{html.escape(e["page"])}">{html.escape(e["suite"])}</a></td>'
             + f"<td>{html.escape(_when(e['run_time']))}</td>"
-            + f'<td class="spiegel-status-{e["status"]}">{STATUS_WORDS.get(e["status"], e["status"])}</td></tr>')
+            + f'<td class="spiegel-status-{e["status"]}">{STATUS_WORDS.get(e["status"], e["status"])}</td></tr>'
+        )
     body = "\n".join(rows) or '<tr><td colspan="6">No validations yet.</td></tr>'
     page = f"""<!DOCTYPE html>
 <html lang="en">

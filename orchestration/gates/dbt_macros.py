@@ -6,9 +6,10 @@ gates run before dbt, on one delivery, so they render that file here with plain 
 its macros use no dbt context, and the dialect macros they call (``year_month``, ...)
 are bound to their DuckDB spelling, the ``default__`` macros of ``dialect.sql``.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import jinja2
@@ -26,15 +27,16 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def duckdb_dialect() -> dict[str, Any]:
     """Each dispatched dialect macro of dialect.sql in DuckDB's spelling, by its plain name."""
     module = _environment().from_string((MACROS_DIR / DIALECT_MACROS).read_text(encoding="utf-8")).module
-    return {name[len(DEFAULT_PREFIX):]: getattr(module, name)
-            for name in dir(module) if name.startswith(DEFAULT_PREFIX)}
+    return {
+        name[len(DEFAULT_PREFIX) :]: getattr(module, name) for name in dir(module) if name.startswith(DEFAULT_PREFIX)
+    }
 
 
-@lru_cache(maxsize=None)
+@cache
 def render(template: str) -> str:
     """``template`` (SQL with ``{{ macro(...) }}`` calls) rendered with the shared macros."""
     env = _environment()

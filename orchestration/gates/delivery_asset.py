@@ -6,36 +6,51 @@ they judged. The gates are blocking asset checks: in the UI each (period, insure
 partition shows whether its delivery passed, and why not.
 """
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import dagster as dg
 
-from orchestration.gates.check_metadata import gate_check_result
-from orchestration.delivery.loading import load_delivery
-from orchestration.landing.zone import find_in_force
 from orchestration.core.partitions import delivery_partitions, split_delivery_key
 from orchestration.core.resources import SpiegelResource
-from orchestration.delivery.raw_tables import connect_raw, record_delivery, record_missing
 from orchestration.core.settings import OPERATIONS_OWNER
+from orchestration.delivery.loading import load_delivery
+from orchestration.delivery.raw_tables import connect_raw, record_delivery, record_missing
+from orchestration.gates.check_metadata import gate_check_result
+from orchestration.landing.zone import find_in_force
 
 CONTRACT_CHECK = "delivery_contract"
 CONTENTS_CHECK = "delivery_contents"
 COMPLETENESS_CHECK = "delivery_completeness"
 
 DELIVERY_CHECKS = [
-    dg.AssetCheckSpec(CONTRACT_CHECK, asset="delivery", blocking=True, partitions_def=delivery_partitions,
-                      description="The delivery in force exists and meets delivery-contract.md (manifest, "
-                                  "checksum, header, types, row count, control total)."),
-    dg.AssetCheckSpec(CONTENTS_CHECK, asset="delivery", blocking=True, partitions_def=delivery_partitions,
-                      description="Great Expectations suite expectations/delivery_contents.json: code formats "
-                                  "and domains, dates in the period, processed before the cutoff, every line "
-                                  "under one of the insurer's own labels in the period "
-                                  "(dbt_project/seeds/insurer_labels.csv; metadata: lines per label). Its "
-                                  "warnings: suite delivery_contents_warnings (never blocking)."),
-    dg.AssetCheckSpec(COMPLETENESS_CHECK, asset="delivery", blocking=True, partitions_def=delivery_partitions,
-                      description="Great Expectations suite expectations/delivery_completeness.json: no month "
-                                  "missing or under-delivered against the insurer's other months and its "
-                                  "previous delivery."),
+    dg.AssetCheckSpec(
+        CONTRACT_CHECK,
+        asset="delivery",
+        blocking=True,
+        partitions_def=delivery_partitions,
+        description="The delivery in force exists and meets delivery-contract.md (manifest, "
+        "checksum, header, types, row count, control total).",
+    ),
+    dg.AssetCheckSpec(
+        CONTENTS_CHECK,
+        asset="delivery",
+        blocking=True,
+        partitions_def=delivery_partitions,
+        description="Great Expectations suite expectations/delivery_contents.json: code formats "
+        "and domains, dates in the period, processed before the cutoff, every line "
+        "under one of the insurer's own labels in the period "
+        "(dbt_project/seeds/insurer_labels.csv; metadata: lines per label). Its "
+        "warnings: suite delivery_contents_warnings (never blocking).",
+    ),
+    dg.AssetCheckSpec(
+        COMPLETENESS_CHECK,
+        asset="delivery",
+        blocking=True,
+        partitions_def=delivery_partitions,
+        description="Great Expectations suite expectations/delivery_completeness.json: no month "
+        "missing or under-delivered against the insurer's other months and its "
+        "previous delivery.",
+    ),
 ]
 
 
@@ -64,8 +79,9 @@ def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Ite
             context.log.warning(reason)
             yield dg.MaterializeResult(metadata={"status": "missing", "reason": reason})
             for name in (CONTRACT_CHECK, CONTENTS_CHECK, COMPLETENESS_CHECK):
-                yield dg.AssetCheckResult(check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-                                          metadata={"reason": reason})
+                yield dg.AssetCheckResult(
+                    check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata={"reason": reason}
+                )
             return
 
         context.log.info(f"validating {ref.label}")
@@ -84,18 +100,26 @@ def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Ite
             context.log.error(verdict.error_text())
         yield dg.MaterializeResult(metadata=metadata)
         yield dg.AssetCheckResult(
-            check_name=CONTRACT_CHECK, passed=verdict.accepted, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"delivery_id": ref.delivery_id,
-                      "rules_broken": ", ".join(v.rule for v in verdict.violations) or "none",
-                      "reason": verdict.error_text() or "meets the delivery contract"},
+            check_name=CONTRACT_CHECK,
+            passed=verdict.accepted,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "delivery_id": ref.delivery_id,
+                "rules_broken": ", ".join(v.rule for v in verdict.violations) or "none",
+                "reason": verdict.error_text() or "meets the delivery contract",
+            },
         )
-        from orchestration import gates# GX is slow to import: only when gates run
+        from orchestration import gates  # GX is slow to import: only when gates run
 
         # both gates' Data Docs pages are built together, once, after the last validation
         with gates.data_docs_once() as docs:
-            results = [(name, check(con, period, insurer, paths))
-                       for name, check in ((CONTENTS_CHECK, gates.check_delivery_contents),
-                                           (COMPLETENESS_CHECK, gates.check_delivery_completeness))]
+            results = [
+                (name, check(con, period, insurer, paths))
+                for name, check in (
+                    (CONTENTS_CHECK, gates.check_delivery_contents),
+                    (COMPLETENESS_CHECK, gates.check_delivery_completeness),
+                )
+            ]
         for name, result in results:
             result = docs.settle(result)
             gates.record_gate_result(con, result)

@@ -11,19 +11,21 @@ builder, GX's static files, our index over every page), so inside ``data_docs_on
 (an ingestion step: both delivery gates, three validations) the pages are built together,
 once, when the block ends; outside it each validation builds its own page at once.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from orchestration.gates import data_docs
 from orchestration.core.settings import EXPECTATIONS_DIR, SpiegelPaths
+from orchestration.gates import data_docs
 from orchestration.gates.common import plain
 from orchestration.gates.log import GateResult
 
@@ -58,7 +60,8 @@ class _GxRuntime:
             asset = self.datasource.add_dataframe_asset(f"{suite_name}_frame")
             batch = asset.add_batch_definition_whole_dataframe("whole_frame")
             self._definitions[suite_name] = self.context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            )
         return self._definitions[suite_name]
 
     def _checkpoint(self, suite_name: str, index_column: str | None):
@@ -66,40 +69,59 @@ class _GxRuntime:
             result_format: dict[str, Any] = {"result_format": "COMPLETE"}
             if index_column:
                 result_format["unexpected_index_column_names"] = [index_column]
-            self._checkpoints[suite_name] = self.context.checkpoints.add(self.gx.Checkpoint(
-                name=f"{suite_name}_checkpoint", validation_definitions=[self._definition(suite_name)],
-                actions=[], result_format=result_format))
+            self._checkpoints[suite_name] = self.context.checkpoints.add(
+                self.gx.Checkpoint(
+                    name=f"{suite_name}_checkpoint",
+                    validation_definitions=[self._definition(suite_name)],
+                    actions=[],
+                    result_format=result_format,
+                )
+            )
         return self._checkpoints[suite_name]
 
     def _site(self, docs_dir: Path) -> str:
         docs_dir = docs_dir.resolve()
         if docs_dir not in self._sites:
             name = "spiegel_" + hashlib.sha1(str(docs_dir).encode()).hexdigest()[:10]
-            self.context.add_data_docs_site(site_name=name, site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
+            self.context.add_data_docs_site(
+                site_name=name,
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
             self._sites[docs_dir] = name
         return self._sites[docs_dir]
 
-    def validate(self, suite_name: str, frame, params: dict[str, Any], docs_dir: Path | None, run_name: str,
-                 index_column: str | None = None):
+    def validate(
+        self,
+        suite_name: str,
+        frame,
+        params: dict[str, Any],
+        docs_dir: Path | None,
+        run_name: str,
+        index_column: str | None = None,
+    ):
         """Validate ``frame``; returns (validation result, Data Docs page or None). Inside
         ``data_docs_once`` the page is where it will be once the block has built it."""
         from great_expectations.core.run_identifier import RunIdentifier
 
         with self.lock:
             checkpoint = self._checkpoint(suite_name, index_column)
-            run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=params,
-                                 run_id=RunIdentifier(run_name=run_name))
+            run = checkpoint.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=params,
+                run_id=RunIdentifier(run_name=run_name),
+            )
             key, result = next(iter(run.run_results.items()))
             page = None
             if docs_dir is not None:
                 try:
                     site = self._site(docs_dir)
-                    pending = _PendingPage(docs_dir, site, key, None, suite_name, bool(result.success),
-                                           self._warnings_only[suite_name])
+                    pending = _PendingPage(
+                        docs_dir, site, key, None, suite_name, bool(result.success), self._warnings_only[suite_name]
+                    )
                     batch = getattr(_BATCH, "pages", None)
                     if batch is not None:
                         pending.page = self._page(pending, only_if_exists=False)
@@ -112,10 +134,11 @@ class _GxRuntime:
             return result, page
 
     def _page(self, pending: _PendingPage, only_if_exists: bool = True) -> Path | None:
-        urls = self.context.get_docs_sites_urls(resource_identifier=pending.key, site_names=[pending.site],
-                                                only_if_exists=only_if_exists)
+        urls = self.context.get_docs_sites_urls(
+            resource_identifier=pending.key, site_names=[pending.site], only_if_exists=only_if_exists
+        )
         url = urls[0]["site_url"] if urls else None
-        return Path(url[len("file://"):]) if url and url.startswith("file://") else None
+        return Path(url[len("file://") :]) if url and url.startswith("file://") else None
 
     def _build(self, pending: list[_PendingPage]) -> list[Path | None]:
         """Build the pages of ``pending`` (one GX build per site), make them self-contained
@@ -125,14 +148,16 @@ class _GxRuntime:
             mine = [i for i, p in enumerate(pending) if p.site == site]
             try:
                 # GX's own index lists validations with JavaScript from CDNs: data_docs writes ours
-                self.context.build_data_docs(site_names=[site], resource_identifiers=[pending[i].key for i in mine],
-                                             build_index=False)
+                self.context.build_data_docs(
+                    site_names=[site], resource_identifiers=[pending[i].key for i in mine], build_index=False
+                )
                 for i in mine:
                     pages[i] = self._page(pending[i])
                 written = [(pages[i], pending[i]) for i in mine if pages[i] is not None]
                 if written:
-                    data_docs.finish_pages(pending[mine[0]].docs_dir, [
-                        (page, p.suite, p.success, p.warnings_only) for page, p in written])
+                    data_docs.finish_pages(
+                        pending[mine[0]].docs_dir, [(page, p.suite, p.success, p.warnings_only) for page, p in written]
+                    )
             except Exception:  # Data Docs are evidence for people; a failure to render is no verdict
                 for i in mine:
                     pages[i] = None
@@ -171,8 +196,11 @@ class DocsBatch:
 
     def settle(self, result: GateResult) -> GateResult:
         """``result`` without the pages that could not be rendered."""
-        return replace(result, data_docs=result.data_docs if result.data_docs in self.built else None,
-                       warnings_docs=result.warnings_docs if result.warnings_docs in self.built else None)
+        return replace(
+            result,
+            data_docs=result.data_docs if result.data_docs in self.built else None,
+            warnings_docs=result.warnings_docs if result.warnings_docs in self.built else None,
+        )
 
 
 @contextmanager
@@ -205,11 +233,12 @@ class Evaluated:
     observed: Any
     expected: str
     column: str
-    offending: list[Any]   # index values (month / insurer) of failing rows, for map expectations
+    offending: list[Any]  # index values (month / insurer) of failing rows, for map expectations
 
 
-def evaluate(suite_name: str, frame, params: dict[str, Any], paths: SpiegelPaths, run_name: str,
-             index_column: str | None = None) -> tuple[dict[str, Evaluated], Path | None]:
+def evaluate(
+    suite_name: str, frame, params: dict[str, Any], paths: SpiegelPaths, run_name: str, index_column: str | None = None
+) -> tuple[dict[str, Evaluated], Path | None]:
     """Validate ``frame`` against suite ``suite_name``: each expectation's verdict by name,
     and the Data Docs page."""
     result, page = _gx().validate(suite_name, frame, params, paths.gx_docs, run_name, index_column)
@@ -220,19 +249,30 @@ def evaluate(suite_name: str, frame, params: dict[str, Any], paths: SpiegelPaths
         name = (cfg.meta or {}).get("name") or cfg.type
         severity = "error" if str(getattr(cfg.severity, "value", cfg.severity)) == "critical" else "warn"
         res = r.result or {}
-        offending = [row.get(index_column) for row in res.get("unexpected_index_list") or []
-                     if isinstance(row, dict)] if index_column else []
+        offending = (
+            [row.get(index_column) for row in res.get("unexpected_index_list") or [] if isinstance(row, dict)]
+            if index_column
+            else []
+        )
         observed = res.get("observed_value", res.get("unexpected_count"))
         if r.exception_info and r.exception_info.get("raised_exception"):
             observed = "error: " + str(r.exception_info.get("exception_message"))[:200]
-        out[name] = Evaluated(name, severity, bool(r.success), plain(observed), _expected_text(kwargs, params),
-                              kwargs.get("column", ""), offending)
+        out[name] = Evaluated(
+            name,
+            severity,
+            bool(r.success),
+            plain(observed),
+            _expected_text(kwargs, params),
+            kwargs.get("column", ""),
+            offending,
+        )
     return out, page
 
 
 def _expected_text(kwargs: dict[str, Any], params: dict[str, Any]) -> str:
     def val(v: Any) -> Any:
         return params.get(v["$PARAMETER"]) if isinstance(v, dict) and "$PARAMETER" in v else v
+
     lo, hi = val(kwargs.get("min_value")), val(kwargs.get("max_value"))
     if lo is not None and hi is not None:
         return f"between {lo} and {hi}"

@@ -3,6 +3,7 @@ a delivery in force, accepted, that passed both delivery gates, and a plausible 
 share against the previous period (``marts.fct_insurer_monthly_sessions``,
 ``expectations/sql/readiness_national_sessions.sql``). Reads ``raw.deliveries`` and the
 gate log, no claim line."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,13 +12,22 @@ import duckdb
 
 from orchestration.core.seeds import required_insurers
 from orchestration.core.settings import SpiegelPaths
+from orchestration.core.warehouse import has_table
 from orchestration.gates.common import (
-    COMPLETENESS, CONTENTS, READINESS, delivery_in_force, first_line, plain, previous_period, run_sql,
-    safe_name, sql_file, thresholds,
+    COMPLETENESS,
+    CONTENTS,
+    READINESS,
+    delivery_in_force,
+    first_line,
+    plain,
+    previous_period,
+    run_sql,
+    safe_name,
+    sql_file,
+    thresholds,
 )
 from orchestration.gates.gx_adapter import evaluate
 from orchestration.gates.log import GateResult, Outcome, ensure_quality_schema, latest_delivery_gates
-from orchestration.core.warehouse import has_table
 from orchestration.landing.zone import missing_delivery_reason
 
 MARTS_TABLE = ("marts", "fct_insurer_monthly_sessions")
@@ -41,9 +51,16 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
     gate_warnings: list[tuple[str, str]] = []
     for insurer in required:
         d = delivery_in_force(con, period, insurer)
-        row = {"insurer": insurer, "delivery_id": d["delivery_id"] if d else None,
-               "status": d["status"] if d else None, "contents_gate": None, "completeness_gate": None,
-               "share_previous": None, "share_current": None, "share_shift_implausible": None}
+        row = {
+            "insurer": insurer,
+            "delivery_id": d["delivery_id"] if d else None,
+            "status": d["status"] if d else None,
+            "contents_gate": None,
+            "completeness_gate": None,
+            "share_previous": None,
+            "share_current": None,
+            "share_shift_implausible": None,
+        }
         if d and d["status"] == "accepted":
             gates = latest_delivery_gates(con, period, insurer, d["delivery_id"])
             for suite, column in ((CONTENTS, "contents_gate"), (COMPLETENESS, "completeness_gate")):
@@ -51,7 +68,8 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
                 row[column] = "not run" if g is None else "passed" if g.passed else "failed"
                 if g is not None and not g.passed:
                     gate_reasons[(insurer, suite)] = " | ".join(
-                        r.removeprefix(f"{insurer}: ") for r in g.blocking_reasons)
+                        r.removeprefix(f"{insurer}: ") for r in g.blocking_reasons
+                    )
                 if g is not None:
                     gate_warnings.extend((suite, w) for w in g.warnings)
         rows[insurer] = row
@@ -68,13 +86,19 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
         if not any(before.values()):
             share_note = f"skipped: no counted sessions of the previous period {prev} in {'.'.join(MARTS_TABLE)}"
         else:
-            blocked = {i for i, r in rows.items() if r["status"] != "accepted"
-                       or r["contents_gate"] != "passed" or r["completeness_gate"] != "passed"}
-            comparable = sorted(i for i in required if current.get(i, 0) > 0 and before.get(i, 0) > 0
-                                and i not in blocked)
+            blocked = {
+                i
+                for i, r in rows.items()
+                if r["status"] != "accepted" or r["contents_gate"] != "passed" or r["completeness_gate"] != "passed"
+            }
+            comparable = sorted(
+                i for i in required if current.get(i, 0) > 0 and before.get(i, 0) > 0 and i not in blocked
+            )
             if len(comparable) < 2:
-                share_note = (f"skipped: fewer than two insurers with valid deliveries and counted sessions in "
-                              f"both {prev} and {period}")
+                share_note = (
+                    f"skipped: fewer than two insurers with valid deliveries and counted sessions in "
+                    f"both {prev} and {period}"
+                )
             else:
                 tot_now = sum(current[i] for i in comparable)
                 tot_before = sum(before[i] for i in comparable)
@@ -82,18 +106,26 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
                     s_now, s_before = current[i] / tot_now, before[i] / tot_before
                     rel = abs(s_now - s_before) / s_before
                     points = 100 * abs(s_now - s_before)
-                    rows[i].update(share_previous=s_before, share_current=s_now,
-                                   share_shift_implausible=bool(rel > max_rel and points > max_abs))
+                    rows[i].update(
+                        share_previous=s_before,
+                        share_current=s_now,
+                        share_shift_implausible=bool(rel > max_rel and points > max_abs),
+                    )
                 excluded = sorted(set(required) - set(comparable))
-                share_note = (f"shares of national counted sessions among {len(comparable)} insurers, {prev} → "
-                              f"{period}" + (f" (not compared: {', '.join(excluded)})" if excluded else ""))
+                share_note = (
+                    f"shares of national counted sessions among {len(comparable)} insurers, {prev} → "
+                    f"{period}" + (f" (not compared: {', '.join(excluded)})" if excluded else "")
+                )
 
     frame = pd.DataFrame(list(rows.values()))
-    frame = frame.astype({c: "object" for c in ("delivery_id", "status", "contents_gate", "completeness_gate",
-                                                "share_shift_implausible")})
+    frame = frame.astype(
+        {
+            c: "object"
+            for c in ("delivery_id", "status", "contents_gate", "completeness_gate", "share_shift_implausible")
+        }
+    )
     frame = frame.astype({"share_previous": "float64", "share_current": "float64"})
-    evaluated, page = evaluate(READINESS, frame, {}, paths, safe_name(period, "all", None),
-                                index_column="insurer")
+    evaluated, page = evaluate(READINESS, frame, {}, paths, safe_name(period, "all", None), index_column="insurer")
     outcomes = []
     for name, ev in evaluated.items():
         parts: list[str] = []
@@ -106,23 +138,30 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
             if name == "delivery_present":
                 parts.append(missing_delivery_reason(insurer, period))
             elif name == "delivery_accepted" and d:
-                parts.append(f"{insurer}: delivery {d['delivery_id']} for {period} was rejected by the delivery "
-                             f"contract (rule {d['rejection_rule']}): {first_line(d['rejection_message'])}")
+                parts.append(
+                    f"{insurer}: delivery {d['delivery_id']} for {period} was rejected by the delivery "
+                    f"contract (rule {d['rejection_rule']}): {first_line(d['rejection_message'])}"
+                )
             elif name in ("contents_gate_passed", "completeness_gate_passed"):
                 suite = CONTENTS if name == "contents_gate_passed" else COMPLETENESS
                 column = "contents_gate" if suite == CONTENTS else "completeness_gate"
                 if r[column] == "not run":
-                    parts.append(f"{insurer}: the {suite} gate has not run on delivery {r['delivery_id']}; run the "
-                                 f"period again")
+                    parts.append(
+                        f"{insurer}: the {suite} gate has not run on delivery {r['delivery_id']}; run the period again"
+                    )
                 else:
-                    parts.append(f"{insurer}: delivery {r['delivery_id']} failed the {suite} gate: "
-                                 f"{gate_reasons.get((insurer, suite), 'see its gate result')}")
+                    parts.append(
+                        f"{insurer}: delivery {r['delivery_id']} failed the {suite} gate: "
+                        f"{gate_reasons.get((insurer, suite), 'see its gate result')}"
+                    )
             elif name == "market_share_shift":
                 s0, s1 = r["share_previous"], r["share_current"]
-                parts.append(f"{insurer}: share of national counted sessions moved from {100 * s0:.1f} % in {prev} "
-                             f"to {100 * s1:.1f} % in {period} ({100 * (s1 - s0):+.1f} points, "
-                             f"{100 * (s1 - s0) / s0:+.0f} %; plausible: within {max_rel:.0%} relative or "
-                             f"{max_abs:g} points)")
+                parts.append(
+                    f"{insurer}: share of national counted sessions moved from {100 * s0:.1f} % in {prev} "
+                    f"to {100 * s1:.1f} % in {period} ({100 * (s1 - s0):+.1f} points, "
+                    f"{100 * (s1 - s0) / s0:+.0f} %; plausible: within {max_rel:.0%} relative or "
+                    f"{max_abs:g} points)"
+                )
             samples.append(plain(r))
         expected = ev.expected
         if name == "market_share_shift":
@@ -131,8 +170,11 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
             outcomes.append(Outcome(name, ev.severity, True, ev.observed, expected, f"{period}: {share_note}"))
             continue
         if not parts:
-            message = (f"{period}: {name} ok for every required insurer" if ev.success
-                       else f"{period}: {name} failed (observed {ev.observed}, expected {expected})")
+            message = (
+                f"{period}: {name} ok for every required insurer"
+                if ev.success
+                else f"{period}: {name} failed (observed {ev.observed}, expected {expected})"
+            )
             outcomes.append(Outcome(name, ev.severity, ev.success, ev.observed, expected, message))
             continue
         # one outcome per offending insurer, so every blocking reason names its insurer first

@@ -14,6 +14,7 @@ as *anomalies* so that ``spiegel status`` and the sensor can show them. A delive
 folder whose own name is unsafe (odd characters, a symlink) is still returned, so that
 the contract rejects it with a reason and its period stays blocked.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,8 +76,9 @@ def scan_landing(landing: Path) -> tuple[list[DeliveryRef], list[LandingAnomaly]
             anomalies.append(LandingAnomaly(period_dir, "not a folder; ignored"))
             continue
         if not PERIOD_PATTERN.match(name) or name not in known_periods:
-            anomalies.append(LandingAnomaly(
-                period_dir, f"'{name}' is not a known period (YYYY-vN, see seeds/periods.csv); ignored"))
+            anomalies.append(
+                LandingAnomaly(period_dir, f"'{name}' is not a known period (YYYY-vN, see seeds/periods.csv); ignored")
+            )
             continue
         for insurer_dir in _safe_listdir(period_dir):
             if insurer_dir.is_symlink():
@@ -86,9 +88,12 @@ def scan_landing(landing: Path) -> tuple[list[DeliveryRef], list[LandingAnomaly]
                 anomalies.append(LandingAnomaly(insurer_dir, "not a folder; ignored"))
                 continue
             if insurer_dir.name not in known_insurers:
-                anomalies.append(LandingAnomaly(
-                    insurer_dir,
-                    f"'{insurer_dir.name}' is not a known insurer (seeds/required_insurers.csv); ignored"))
+                anomalies.append(
+                    LandingAnomaly(
+                        insurer_dir,
+                        f"'{insurer_dir.name}' is not a known insurer (seeds/required_insurers.csv); ignored",
+                    )
+                )
                 continue
             for delivery_dir in _safe_listdir(insurer_dir):
                 if not delivery_dir.is_dir() and not delivery_dir.is_symlink():
@@ -127,5 +132,6 @@ def missing_delivery_reason(insurer: str, period: str) -> str:
     """How every blocking reason says that a required insurer has nothing in force: the
     landing zone's words, with the folder to look in (the readiness gate and the period's
     state say it alike, so a reader sees it once)."""
-    return (f"{insurer}: no delivery for {period} has landed (landing/{period}/{insurer}/ holds no folder "
-            f"with a manifest)")
+    return (
+        f"{insurer}: no delivery for {period} has landed (landing/{period}/{insurer}/ holds no folder with a manifest)"
+    )

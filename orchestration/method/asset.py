@@ -8,25 +8,29 @@ that period. The seeds are not partitioned: they are the ``configuration`` asset
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.method.configuration import CONFIGURATION_JOB, seeds_loaded
-from orchestration.method.translation import translator
-from orchestration.core.settings import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.core.crashpoints import crash_point
-from orchestration.method.dbt_project import (
-    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, record_fingerprint, target_fingerprint,
-)
 from orchestration.core.partitions import period_partitions
 from orchestration.core.resources import SpiegelResource
-from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
+from orchestration.core.settings import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.core.warehouse import write_lock
 from orchestration.delivery.raw_tables import connect_raw
+from orchestration.method.configuration import CONFIGURATION_JOB, seeds_loaded
+from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
+from orchestration.method.dbt_project import (
+    DBT_PROJECT,
+    dbt_manifest_path,
+    fingerprint_recorded,
+    record_fingerprint,
+    target_fingerprint,
+)
+from orchestration.method.translation import translator
 
 
 def dbt_period_args(command: str, period: str, extra_vars: Mapping[str, Any] | None = None) -> list[str]:
@@ -36,7 +40,7 @@ def dbt_period_args(command: str, period: str, extra_vars: Mapping[str, Any] | N
 
 
 PERIOD_ENV = "SPIEGEL_PERIOD"  # read by macros/spiegel_period.sql when no var('period') is given
-UNIT_TESTS_PASSED = "unit_tests_passed.txt"   # the fingerprints whose unit tests passed here
+UNIT_TESTS_PASSED = "unit_tests_passed.txt"  # the fingerprints whose unit tests passed here
 
 
 def dbt_build_invocation(period: str, target: str, with_unit_tests: bool) -> tuple[list[str], dict[str, str]]:
@@ -70,8 +74,7 @@ def record_unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> None:
     partitions_def=period_partitions,
     name="method",
 )
-def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-           spiegel: SpiegelResource) -> Iterator[object]:
+def method(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiegel: SpiegelResource) -> Iterator[object]:
     """Staging, intermediate and marts of method.md for one period, with their dbt tests.
 
     The seeds they read are the ``configuration`` assets (assets/configuration.py),
@@ -81,19 +84,23 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """
     dbt_environment(spiegel.paths)
     period = context.partition_key
-    chosen = engine()   # SPIEGEL_ENGINE: where the method runs; everything else is the same
+    chosen = engine()  # SPIEGEL_ENGINE: where the method runs; everything else is the same
     target = dbt_target(chosen)
-    fingerprint = target_fingerprint(target)   # per engine too
+    fingerprint = target_fingerprint(target)  # per engine too
     if not seeds_loaded(spiegel.paths, fingerprint):
-        raise dg.Failure(description=(
-            f"The seeds in {target} are not those of dbt_project/ as it is now: materialize the "
-            f"configuration assets first (job {CONFIGURATION_JOB}; `spiegel run` does it itself), "
-            f"then run {period} again."))
+        raise dg.Failure(
+            description=(
+                f"The seeds in {target} are not those of dbt_project/ as it is now: materialize the "
+                f"configuration assets first (job {CONFIGURATION_JOB}; `spiegel run` does it itself), "
+                f"then run {period} again."
+            )
+        )
     with connect_raw(spiegel.paths):
-        pass    # dbt's source raw.claims exists even before any delivery was ingested
+        pass  # dbt's source raw.claims exists even before any delivery was ingested
     with write_lock(spiegel.paths):
         if chosen == "spark":
             from orchestration.method import spark_engine
+
             spark_engine.export_raw_layer(spiegel.paths)
         with_unit_tests = not unit_tests_passed(spiegel.paths, fingerprint)
         args, env = dbt_build_invocation(period, target, with_unit_tests)

@@ -6,22 +6,27 @@ warehouse (with their dbt tests), not again in each period's run. A period's met
 run refuses to start on seeds older than the repository's (assets/method.py); the CLI
 (runner.py) and the configuration sensor load them first when the project changed.
 """
-from typing import Iterator
+
+from collections.abc import Iterator
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.method.translation import translator
-from orchestration.core.settings import SpiegelPaths, dbt_target, engine
-from orchestration.method.dbt_project import (
-    DBT_PROJECT, dbt_manifest_path, fingerprint_recorded, record_fingerprint, target_fingerprint,
-)
 from orchestration.core.resources import SpiegelResource
-from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
+from orchestration.core.settings import SpiegelPaths, dbt_target, engine
 from orchestration.core.warehouse import write_lock
+from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
+from orchestration.method.dbt_project import (
+    DBT_PROJECT,
+    dbt_manifest_path,
+    fingerprint_recorded,
+    record_fingerprint,
+    target_fingerprint,
+)
+from orchestration.method.translation import translator
 
 CONFIGURATION_JOB = "load_configuration"
-SEEDS_LOADED = "seeds_loaded.txt"   # the fingerprints (target:project) whose seeds are loaded here
+SEEDS_LOADED = "seeds_loaded.txt"  # the fingerprints (target:project) whose seeds are loaded here
 
 
 def seeds_loaded(paths: SpiegelPaths, fingerprint: str) -> bool:
@@ -43,21 +48,20 @@ def configuration_needed(paths: SpiegelPaths) -> bool:
     dagster_dbt_translator=translator,
     name="configuration",
 )
-def configuration(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                  spiegel: SpiegelResource) -> Iterator[object]:
+def configuration(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiegel: SpiegelResource) -> Iterator[object]:
     """Load the seeds into the warehouse of the engine in use and run their dbt tests."""
     dbt_environment(spiegel.paths)
     chosen = engine()
     target = dbt_target(chosen)
-    fingerprint = target_fingerprint(target)   # the version loaded, taken before dbt reads it
+    fingerprint = target_fingerprint(target)  # the version loaded, taken before dbt reads it
     with write_lock(spiegel.paths):
-        if chosen == "spark":   # every dbt call on Spark registers the raw layer first
+        if chosen == "spark":  # every dbt call on Spark registers the raw layer first
             from orchestration.method import spark_engine
+
             spark_engine.export_raw_layer(spiegel.paths)
         # cautious: only the tests of the seeds alone; a test that also reads a model of the
         # method (assert_period_is_known, relationships of int_episodes) runs with the method
-        invocation = dbt.cli(["build", "--target", target, "--indirect-selection", "cautious"],
-                             context=context)
+        invocation = dbt.cli(["build", "--target", target, "--indirect-selection", "cautious"], context=context)
         yield from invocation.stream()
         keep_partial_parse(spiegel.paths, invocation.target_path)
     record_fingerprint(spiegel.paths, SEEDS_LOADED, fingerprint)

@@ -1,6 +1,7 @@
 """How the method's dbt calls run: their environment (the warehouse, the local Spark),
 the parse state kept between calls, and dagster-dbt's resource without the fixed
 costs the platform does not need."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -14,7 +15,6 @@ from packaging import version
 
 from orchestration.core.settings import SpiegelPaths
 from orchestration.method.dbt_project import PARTIAL_PARSE
-
 
 SPARK_LOG4J = Path(__file__).resolve().parent / "spark" / "log4j2.properties"
 

@@ -9,6 +9,7 @@ fresh here instead: derived from the project, never committed, parsed again (a f
 seconds) when it is missing or older than any file of the project, and replaced in one
 rename.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -90,19 +91,33 @@ def dbt_manifest_path() -> Path:
     target = Path(tempfile.mkdtemp(prefix=".parse-", dir=MANIFEST.parent))
     partial = MANIFEST.parent / PARTIAL_PARSE
     try:
-        if partial.exists():    # dbt then re-reads only the files that changed
+        if partial.exists():  # dbt then re-reads only the files that changed
             shutil.copy2(partial, target / PARTIAL_PARSE)
         # the same profile as every earlier parse, or dbt would not reuse its partial parse
-        env = {**os.environ, "SPIEGEL_WAREHOUSE": os.environ.get("SPIEGEL_WAREHOUSE",
-                                                                 str(MANIFEST.parent / "parse.duckdb"))}
+        env = {
+            **os.environ,
+            "SPIEGEL_WAREHOUSE": os.environ.get("SPIEGEL_WAREHOUSE", str(MANIFEST.parent / "parse.duckdb")),
+        }
         result = subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
-            capture_output=True, text=True, env=env,
+            [
+                dbt_executable(),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
         )
         if result.returncode != 0 or not (target / "manifest.json").exists():
-            raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-2000:]}\n"
-                               f"{result.stderr[-2000:]}")
+            raise RuntimeError(
+                f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+            )
         os.replace(target / "manifest.json", MANIFEST)
         if (target / PARTIAL_PARSE).exists():
             os.replace(target / PARTIAL_PARSE, partial)

@@ -8,6 +8,7 @@ warehouse's ``marts`` schema (the period's rows replaced in one transaction), so
 gates, readiness, sign-off, publishing, the reports and the portal read the same tables
 whichever engine computed them.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,18 @@ from pathlib import Path
 import duckdb
 
 from orchestration.core.settings import SpiegelPaths
-from orchestration.method.dbt_project import dbt_manifest_path
-from orchestration.delivery.raw_layer import export_raw
 from orchestration.core.warehouse import connect_locked, has_table
+from orchestration.delivery.raw_layer import export_raw
 from orchestration.delivery.raw_tables import ensure_raw_schema
+from orchestration.method.dbt_project import dbt_manifest_path
 
 
 def mart_models(manifest: Path | None = None) -> list[str]:
     """The models of the marts layer (dbt_project/models/marts), by name."""
     nodes = json.loads((manifest or dbt_manifest_path()).read_text())["nodes"].values()
-    return sorted(n["name"] for n in nodes
-                  if n["resource_type"] == "model" and len(n["fqn"]) > 2 and n["fqn"][1] == "marts")
+    return sorted(
+        n["name"] for n in nodes if n["resource_type"] == "model" and len(n["fqn"]) > 2 and n["fqn"][1] == "marts"
+    )
 
 
 def spark_table_dir(paths: SpiegelPaths, schema: str, model: str) -> Path:
@@ -37,8 +39,9 @@ def _period_files(paths: SpiegelPaths, model: str, period: str) -> list[Path]:
     return sorted((spark_table_dir(paths, "marts", model) / f"period={period}").glob("*.parquet"))
 
 
-def load_marts(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str,
-               models: list[str] | None = None) -> dict[str, int]:
+def load_marts(
+    con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str, models: list[str] | None = None
+) -> dict[str, int]:
     """Replace ``period``'s rows of every mart in DuckDB by Spark's; rows loaded per mart.
 
     A mart that Spark left without a partition for the period (no rows) loses its rows
@@ -63,8 +66,7 @@ def load_marts(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str,
             con.execute(f"delete from marts.{model} where period = ?", [period])
             if relation is not None:
                 con.execute(f"insert into marts.{model} by name {relation}", [period])
-            loaded[model] = con.execute(f"select count(*) from marts.{model} where period = ?",
-                                        [period]).fetchone()[0]
+            loaded[model] = con.execute(f"select count(*) from marts.{model} where period = ?", [period]).fetchone()[0]
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

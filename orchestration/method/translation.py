@@ -1,5 +1,6 @@
 """How dagster-dbt names and groups the dbt project's nodes (shared by the method and
 the configuration assets)."""
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -8,7 +9,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from orchestration.core.partitions import period_of_delivery
 from orchestration.core.settings import METHOD_OWNER
-
 
 
 class SpiegelDbtTranslator(DagsterDbtTranslator):
@@ -35,6 +35,4 @@ class SpiegelDbtTranslator(DagsterDbtTranslator):
         return None
 
 
-translator = SpiegelDbtTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
-)
+translator = SpiegelDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))

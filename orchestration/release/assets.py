@@ -8,22 +8,25 @@ verify the gate state themselves (``readiness.period_state``).
 
 import dagster as dg
 
-from orchestration.gates.check_metadata import gate_metadata
-from orchestration.release.calendar_state import write_period_status
 from orchestration.core.partitions import period_partitions
+from orchestration.core.resources import SpiegelResource
+from orchestration.core.settings import OPERATIONS_OWNER, dbt_target, engine
+from orchestration.core.warehouse import connect_read
+from orchestration.delivery.raw_tables import connect_raw
+from orchestration.gates.check_metadata import gate_metadata
+from orchestration.method.dbt_project import target_fingerprint
+from orchestration.release.calendar_state import write_period_status
 from orchestration.release.publish import PublishRefused, publish_release
 from orchestration.release.readiness import period_state, record_readiness
-from orchestration.core.resources import SpiegelResource
 from orchestration.release.signoff import SignoffRefused, record_signoff
-from orchestration.core.settings import dbt_target, engine
-from orchestration.core.warehouse import connect_read
-from orchestration.method.dbt_project import target_fingerprint
-from orchestration.delivery.raw_tables import connect_raw
-from orchestration.core.settings import OPERATIONS_OWNER
 
 READY_CHECK = "release_ready"
-METHOD_MARTS = [dg.AssetKey(["marts", "fct_behandelindex"]), dg.AssetKey(["marts", "fct_reference_strata"]),
-                dg.AssetKey(["marts", "fct_excluded_lines"]), dg.AssetKey(["marts", "fct_insurer_monthly_sessions"])]
+METHOD_MARTS = [
+    dg.AssetKey(["marts", "fct_behandelindex"]),
+    dg.AssetKey(["marts", "fct_reference_strata"]),
+    dg.AssetKey(["marts", "fct_excluded_lines"]),
+    dg.AssetKey(["marts", "fct_insurer_monthly_sessions"]),
+]
 
 
 @dg.asset(
@@ -31,12 +34,18 @@ METHOD_MARTS = [dg.AssetKey(["marts", "fct_behandelindex"]), dg.AssetKey(["marts
     group_name="release",
     owners=[OPERATIONS_OWNER],
     deps=METHOD_MARTS,
-    check_specs=[dg.AssetCheckSpec(READY_CHECK, asset="release_readiness", blocking=True,
-                                   partitions_def=period_partitions,
-                                   description="Every required insurer has a valid, gated delivery and the "
-                                               "national figures are plausible (expectations/release_readiness.json).")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            READY_CHECK,
+            asset="release_readiness",
+            blocking=True,
+            partitions_def=period_partitions,
+            description="Every required insurer has a valid, gated delivery and the "
+            "national figures are plausible (expectations/release_readiness.json).",
+        )
+    ],
     description="Every reason that blocks the release of the period, in plain words: missing or rejected "
-                "deliveries, failed delivery gates, implausible shifts in the national figures.",
+    "deliveries, failed delivery gates, implausible shifts in the national figures.",
 )
 def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResource):
     from orchestration import gates
@@ -59,10 +68,13 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
     metadata["deliveries"] = dg.MetadataValue.json({d["insurer"]: d["delivery_id"] for d in state.deliveries})
     # ... and the method and seeds it ran with: after a change to dbt_project/ it is run again
     metadata["method_version"] = target_fingerprint(dbt_target(engine()))
-    metadata["blocking_reasons"] = dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "none: ready for sign-off")
+    metadata["blocking_reasons"] = dg.MetadataValue.md(
+        "\n".join(f"- {r}" for r in reasons) or "none: ready for sign-off"
+    )
     yield dg.MaterializeResult(metadata=metadata)
-    yield dg.AssetCheckResult(check_name=READY_CHECK, passed=state.gates_passed,
-                              severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name=READY_CHECK, passed=state.gates_passed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+    )
 
 
 class SignoffConfig(dg.Config):
@@ -76,7 +88,7 @@ class SignoffConfig(dg.Config):
     owners=[OPERATIONS_OWNER],
     deps=[release_readiness],
     description="The operator's data-quality sign-off (append-only signoffs.jsonl): who, when, comment and the "
-                "deliveries it covers. Refused while a blocking gate fails; void when a delivery changes.",
+    "deliveries it covers. Refused while a blocking gate fails; void when a delivery changes.",
 )
 def signoff(context: dg.AssetExecutionContext, config: SignoffConfig, spiegel: SpiegelResource) -> dg.MaterializeResult:
     period = context.partition_key
@@ -86,9 +98,15 @@ def signoff(context: dg.AssetExecutionContext, config: SignoffConfig, spiegel: S
         record = record_signoff(spiegel.paths, state, config.by, config.comment)
     except SignoffRefused as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    return dg.MaterializeResult(metadata={"by": record.by, "at": record.at, "comment": record.comment,
-                                          "signoff_id": record.signoff_id,
-                                          "deliveries": dg.MetadataValue.json(record.deliveries)})
+    return dg.MaterializeResult(
+        metadata={
+            "by": record.by,
+            "at": record.at,
+            "comment": record.comment,
+            "signoff_id": record.signoff_id,
+            "deliveries": dg.MetadataValue.json(record.deliveries),
+        }
+    )
 
 
 @dg.asset(
@@ -98,8 +116,8 @@ def signoff(context: dg.AssetExecutionContext, config: SignoffConfig, spiegel: S
     deps=[signoff],
     kinds={"csv", "html", "pdf"},
     description="releases/<period>/<revision>/: behandelindex.csv, reference_strata.csv, excluded_lines.csv, "
-                "release.json and one HTML + PDF report per practice, written aside and renamed into place "
-                "(atomic, immutable). Refused without passed gates and a valid sign-off.",
+    "release.json and one HTML + PDF report per practice, written aside and renamed into place "
+    "(atomic, immutable). Refused without passed gates and a valid sign-off.",
 )
 def release(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> dg.MaterializeResult:
     period = context.partition_key

@@ -14,13 +14,14 @@ written beside its final name and renamed into place, so a reader sees the old v
 or the new one, whole. ``_status`` does not match the period pattern, so nothing that
 lists published periods under ``releases/`` mistakes it for one.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.core.settings import SpiegelPaths
@@ -40,12 +41,13 @@ def status_file(paths: SpiegelPaths, period: str) -> Path:
     return status_dir(paths) / f"{period}.json"
 
 
-def write_period_status(paths: SpiegelPaths, period: str, gates_passed: bool, blocking_reasons: int,
-                        evaluated_at: datetime | None = None) -> Path:
+def write_period_status(
+    paths: SpiegelPaths, period: str, gates_passed: bool, blocking_reasons: int, evaluated_at: datetime | None = None
+) -> Path:
     """Write the verdict of ``period`` for the portal, atomically; returns the file."""
     target = status_file(paths, period)
     target.parent.mkdir(parents=True, exist_ok=True)
-    at = (evaluated_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    at = (evaluated_at or datetime.now(UTC)).astimezone(UTC)
     record = {
         "period": period,
         "verdict": "ready" if gates_passed else "blocked",

@@ -15,6 +15,7 @@ Two publishes never overlap (``releases/.publish.lock``).
 The published numbers are the dbt marts, written as they are: Python formats, it
 never computes the index.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,29 +25,43 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
-from orchestration.core.seeds import period_sort_key
-from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
 from orchestration.core.crashpoints import crash_point
 from orchestration.core.locks import file_lock
+from orchestration.core.seeds import period_sort_key
+from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
+from orchestration.core.warehouse import connect_locked, connect_write, write_lock
 from orchestration.release.readiness import PeriodState, period_state
 from orchestration.release.signoff import Signoff, valid_signoff
-from orchestration.core.warehouse import connect_locked, connect_write, write_lock
 
 BEHANDELINDEX_COLUMNS = [
-    "period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions",
-    "expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index",
+    "period",
+    "discipline",
+    "practice_agb",
+    "status",
+    "patients",
+    "episodes",
+    "sessions",
+    "expected_sessions",
+    "behandelindex",
+    "ci_lower",
+    "ci_upper",
+    "corrected_index",
 ]
 RELEASE_TABLES = {
     "behandelindex.csv": ("marts.fct_behandelindex", BEHANDELINDEX_COLUMNS, ["discipline", "practice_agb"]),
-    "reference_strata.csv": ("marts.fct_reference_strata", None, ["discipline", "row_type", "cell_id", "level",
-                                                                  "age_band", "sex", "body_region", "chronic"]),
+    "reference_strata.csv": (
+        "marts.fct_reference_strata",
+        None,
+        ["discipline", "row_type", "cell_id", "level", "age_band", "sex", "body_region", "chronic"],
+    ),
     "excluded_lines.csv": ("marts.fct_excluded_lines", None, ["insurer_id", "reason"]),
 }
 PERIODS_KEPT_IN_RELEASES = 6
@@ -129,7 +144,9 @@ def _sha256(path: Path) -> str:
 
 def code_version() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
         if out.returncode == 0:
             return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -150,25 +167,40 @@ def _fsync_tree(root: Path) -> None:
             os.close(fd)
 
 
-def _release_json(state: PeriodState, signoff: Signoff, revision: str, gate_results: list[dict[str, Any]],
-                  files: dict[str, Any], reports: dict[str, Any]) -> dict[str, Any]:
+def _release_json(
+    state: PeriodState,
+    signoff: Signoff,
+    revision: str,
+    gate_results: list[dict[str, Any]],
+    files: dict[str, Any],
+    reports: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "period": state.period,
         "revision": revision,
-        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "method_version": METHOD_VERSION,
         "contract_version": CONTRACT_VERSION,
         "code_version": code_version(),
         "insurers": [
-            {"insurer": d["insurer"], "delivery_id": d["delivery_id"], "file": d.get("file_name"),
-             "sha256": d["sha256"], "rows": d["row_count"], "paid_amount_total": d["paid_amount_total"]}
+            {
+                "insurer": d["insurer"],
+                "delivery_id": d["delivery_id"],
+                "file": d.get("file_name"),
+                "sha256": d["sha256"],
+                "rows": d["row_count"],
+                "paid_amount_total": d["paid_amount_total"],
+            }
             for d in state.deliveries
         ],
-        "gates": {"verdict": state.verdict, "fingerprint": state.fingerprint,
-                  "evaluated_at": (state.readiness or {}).get("evaluated_at"),
-                  "warnings": state.warnings, "results": gate_results},
-        "signoff": {"by": signoff.by, "at": signoff.at, "comment": signoff.comment,
-                    "signoff_id": signoff.signoff_id},
+        "gates": {
+            "verdict": state.verdict,
+            "fingerprint": state.fingerprint,
+            "evaluated_at": (state.readiness or {}).get("evaluated_at"),
+            "warnings": state.warnings,
+            "results": gate_results,
+        },
+        "signoff": {"by": signoff.by, "at": signoff.at, "comment": signoff.comment, "signoff_id": signoff.signoff_id},
         "files": files,
         "reports": reports,
     }
@@ -177,16 +209,30 @@ def _release_json(state: PeriodState, signoff: Signoff, revision: str, gate_resu
 def _gate_summaries(con, period: str) -> list[dict[str, Any]]:
     try:
         from orchestration import gates
+
         results = gates.latest_gate_results(con, period)
     except Exception:  # the gate log is evidence, not a precondition of the file layout
         return []
-    return [{"suite": r.suite, "insurer": r.insurer, "delivery_id": r.delivery_id, "passed": r.passed,
-             "warnings": r.warnings} for r in results]
+    return [
+        {
+            "suite": r.suite,
+            "insurer": r.insurer,
+            "delivery_id": r.delivery_id,
+            "passed": r.passed,
+            "warnings": r.warnings,
+        }
+        for r in results
+    ]
 
 
-def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
-                    report_practices: list[tuple[str, str]] | None = None,
-                    progress: Callable[[str], None] | None = None) -> PublishResult:
+def publish_release(
+    paths: SpiegelPaths,
+    period: str,
+    *,
+    reports: bool = True,
+    report_practices: list[tuple[str, str]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PublishResult:
     """Publish ``period`` if its gates pass and a valid sign-off covers its deliveries."""
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -203,13 +249,15 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
             try:
                 state = period_state(con, paths, period)
                 if not state.gates_passed:
-                    raise PublishRefused(f"publish of {period} refused: the gates do not pass: "
-                                         + " | ".join(state.blocking_reasons))
+                    raise PublishRefused(
+                        f"publish of {period} refused: the gates do not pass: " + " | ".join(state.blocking_reasons)
+                    )
                 signoff = valid_signoff(paths, state)
                 if signoff is None:
                     raise PublishRefused(
                         f"publish of {period} refused: no valid sign-off covers its current deliveries; "
-                        f"record one with `spiegel signoff --period {period} --by NAME --comment TEXT`")
+                        f"record one with `spiegel signoff --period {period} --by NAME --comment TEXT`"
+                    )
                 newest = newest_revision(paths, period)
                 if newest is not None:
                     previous = json.loads((newest / "release.json").read_text(encoding="utf-8"))
@@ -248,8 +296,9 @@ def publish_release(paths: SpiegelPaths, period: str, *, reports: bool = True,
                 report_counts = _render_reports(tmp, paths, report_practices, report_marts, say)
                 timings["reports"] = time.monotonic() - t0
                 release["reports"] = report_counts
-                (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n",
-                                                  encoding="utf-8")
+                (tmp / "release.json").write_text(
+                    json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+                )
             _fsync_tree(tmp)
             os.rename(tmp, final)  # the one step that makes the revision visible
             crash_point("publish_renamed")
@@ -275,11 +324,18 @@ def _read_report_marts(paths: SpiegelPaths, period: str, practices):
 def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, marts, say) -> dict[str, int]:
     from reports import render_national_overview, render_release_reports
 
-    summary = render_release_reports(release_dir, paths.warehouse, paths.releases, practices=practices,
-                                     pdf=True, workers=report_workers(), progress=say, marts=marts)
+    summary = render_release_reports(
+        release_dir,
+        paths.warehouse,
+        paths.releases,
+        practices=practices,
+        pdf=True,
+        workers=report_workers(),
+        progress=say,
+        marts=marts,
+    )
     render_national_overview(release_dir, paths.warehouse, paths.releases, release_dir / "reports", marts=marts)
-    return {"html": summary.html_count, "pdf": summary.pdf_count,
-            "seconds_per_pdf": round(summary.seconds_per_pdf, 4)}
+    return {"html": summary.html_count, "pdf": summary.pdf_count, "seconds_per_pdf": round(summary.seconds_per_pdf, 4)}
 
 
 def archive_old_periods(paths: SpiegelPaths, keep: int = PERIODS_KEPT_IN_RELEASES) -> list[Path]:
@@ -289,8 +345,9 @@ def archive_old_periods(paths: SpiegelPaths, keep: int = PERIODS_KEPT_IN_RELEASE
     """
     if not paths.releases.is_dir():
         return []
-    published = sorted((p.name for p in paths.releases.iterdir() if p.is_dir() and revisions(paths, p.name)),
-                       key=period_sort_key)
+    published = sorted(
+        (p.name for p in paths.releases.iterdir() if p.is_dir() and revisions(paths, p.name)), key=period_sort_key
+    )
     moved = []
     for period in published[:-keep] if len(published) > keep else []:
         target = paths.archive / period

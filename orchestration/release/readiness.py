@@ -12,20 +12,21 @@ The verdict is assembled from data, never from a crash:
 Sign-off and publishing both call :func:`period_state`, so they can never disagree
 with what ``spiegel status`` and the Dagster UI show.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from orchestration.core.seeds import period_sort_key, required_insurers
 from orchestration.core.settings import SpiegelPaths
-from orchestration.landing.zone import complete_deliveries, in_force, missing_delivery_reason
 from orchestration.core.warehouse import has_table
+from orchestration.landing.zone import complete_deliveries, in_force, missing_delivery_reason
 
 OPS_SCHEMA_SQL = """
 create schema if not exists ops;
@@ -56,20 +57,36 @@ def warehouse_deliveries(con: duckdb.DuckDBPyConnection, period: str) -> list[di
         "rejection_rule, rejection_message, file_name from raw.deliveries where period = ? order by insurer",
         [period],
     ).fetchall()
-    keys = ("insurer", "delivery_id", "status", "sha256", "row_count", "paid_amount_total",
-            "rejection_rule", "rejection_message", "file_name")
+    keys = (
+        "insurer",
+        "delivery_id",
+        "status",
+        "sha256",
+        "row_count",
+        "paid_amount_total",
+        "rejection_rule",
+        "rejection_message",
+        "file_name",
+    )
     return [dict(zip(keys, r)) for r in rows]
 
 
-def record_readiness(con: duckdb.DuckDBPyConnection, period: str, passed: bool,
-                     blocking_reasons: list[str], warnings: list[str]) -> str:
+def record_readiness(
+    con: duckdb.DuckDBPyConnection, period: str, passed: bool, blocking_reasons: list[str], warnings: list[str]
+) -> str:
     """Store the verdict of the period's run; returns the fingerprint it applies to."""
     ensure_ops_schema(con)
     fingerprint = deliveries_fingerprint(warehouse_deliveries(con, period))
     con.execute(
         "insert into ops.release_readiness values (?, ?, ?, ?, ?, ?)",
-        [period, fingerprint, passed, json.dumps(blocking_reasons), json.dumps(warnings),
-         datetime.now(timezone.utc).replace(tzinfo=None)],
+        [
+            period,
+            fingerprint,
+            passed,
+            json.dumps(blocking_reasons),
+            json.dumps(warnings),
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
     )
     return fingerprint
 
@@ -78,10 +95,10 @@ def record_readiness(con: duckdb.DuckDBPyConnection, period: str, passed: bool,
 class PeriodState:
     period: str
     required: list[str]
-    landed: dict[str, str | None]                 # insurer -> delivery_id in force in landing/
-    deliveries: list[dict[str, Any]]              # what the warehouse holds
+    landed: dict[str, str | None]  # insurer -> delivery_id in force in landing/
+    deliveries: list[dict[str, Any]]  # what the warehouse holds
     fingerprint: str
-    readiness: dict[str, Any] | None              # the latest recorded verdict, if any
+    readiness: dict[str, Any] | None  # the latest recorded verdict, if any
     blocking_reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -99,11 +116,18 @@ def _latest_readiness(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, 
         return None
     row = con.execute(
         "select fingerprint, passed, blocking_reasons, warnings, evaluated_at from ops.release_readiness "
-        "where period = ? order by evaluated_at desc limit 1", [period]).fetchone()
+        "where period = ? order by evaluated_at desc limit 1",
+        [period],
+    ).fetchone()
     if row is None:
         return None
-    return {"fingerprint": row[0], "passed": row[1], "blocking_reasons": json.loads(row[2]),
-            "warnings": json.loads(row[3]), "evaluated_at": row[4].isoformat(timespec="seconds") + "Z"}
+    return {
+        "fingerprint": row[0],
+        "passed": row[1],
+        "blocking_reasons": json.loads(row[2]),
+        "warnings": json.loads(row[3]),
+        "evaluated_at": row[4].isoformat(timespec="seconds") + "Z",
+    }
 
 
 def period_state(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: str) -> PeriodState:
@@ -113,8 +137,14 @@ def period_state(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: st
     landed = {i: (ref.delivery_id if (ref := in_force(landed_all, period, i)) else None) for i in required}
     deliveries = warehouse_deliveries(con, period) if has_table(con, "raw", "deliveries") else []
     by_insurer = {d["insurer"]: d for d in deliveries}
-    state = PeriodState(period, required, landed, deliveries, deliveries_fingerprint(deliveries),
-                        _latest_readiness(con, period) if has_table(con, "raw", "deliveries") else None)
+    state = PeriodState(
+        period,
+        required,
+        landed,
+        deliveries,
+        deliveries_fingerprint(deliveries),
+        _latest_readiness(con, period) if has_table(con, "raw", "deliveries") else None,
+    )
     reasons = state.blocking_reasons
     stale = False
     for insurer in required:
@@ -123,15 +153,19 @@ def period_state(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: st
             reasons.append(missing_delivery_reason(insurer, period))
         elif ingested is None or ingested["delivery_id"] != landed_id:
             stale = True
-            reasons.append(f"{insurer}: delivery {landed_id} has landed but is not ingested yet; run the period "
-                           f"(spiegel run --period {period})")
+            reasons.append(
+                f"{insurer}: delivery {landed_id} has landed but is not ingested yet; run the period "
+                f"(spiegel run --period {period})"
+            )
     if state.readiness is None:
         if not stale:
             reasons.append(f"the gates and the method have not run for {period}; run `spiegel run --period {period}`")
     elif state.readiness["fingerprint"] != state.fingerprint:
         if not stale:
-            reasons.append(f"the deliveries of {period} changed after the last gate verdict "
-                           f"({state.readiness['evaluated_at']}); run the period again")
+            reasons.append(
+                f"the deliveries of {period} changed after the last gate verdict "
+                f"({state.readiness['evaluated_at']}); run the period again"
+            )
     else:
         reasons.extend(r for r in state.readiness["blocking_reasons"] if r not in reasons)
         state.warnings.extend(state.readiness["warnings"])

@@ -5,16 +5,17 @@ it speaks about. It is refused while a blocking gate fails, and it becomes void 
 itself when a delivery of the period changes: validity is the equality of its
 fingerprint with the period's current one, so nothing ever has to be deleted.
 """
+
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from orchestration.core.settings import METHOD_VERSION, SpiegelPaths
 from orchestration.core.locks import file_lock
+from orchestration.core.settings import METHOD_VERSION, SpiegelPaths
 from orchestration.release.readiness import PeriodState
 
 
@@ -70,19 +71,27 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: st
     if not state.gates_passed:
         raise SignoffRefused(
             f"sign-off for {state.period} refused: {len(state.blocking_reasons)} blocking reason(s): "
-            + " | ".join(state.blocking_reasons))
-    now = datetime.now(timezone.utc)
+            + " | ".join(state.blocking_reasons)
+        )
+    now = datetime.now(UTC)
     signoff = Signoff(
-        period=state.period, by=by.strip(), comment=comment, at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        period=state.period,
+        by=by.strip(),
+        comment=comment,
+        at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         fingerprint=state.fingerprint,
-        deliveries=[{k: d[k] for k in ("insurer", "delivery_id", "sha256", "row_count", "paid_amount_total")}
-                    for d in state.deliveries],
+        deliveries=[
+            {k: d[k] for k in ("insurer", "delivery_id", "sha256", "row_count", "paid_amount_total")}
+            for d in state.deliveries
+        ],
         method_version=METHOD_VERSION,
         signoff_id=f"{state.period}-{now.strftime('%Y%m%dT%H%M%S%fZ')}",
     )
     paths.data_dir.mkdir(parents=True, exist_ok=True)
-    with file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"), \
-            open(paths.signoffs, "a", encoding="utf-8") as f:
+    with (
+        file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"),
+        open(paths.signoffs, "a", encoding="utf-8") as f,
+    ):
         f.write(json.dumps(signoff.as_dict(), sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())

@@ -17,6 +17,7 @@ configuration:
   seeds as they are now (its ``method_version`` metadata), after every one of those
   deliveries was last gated.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,7 @@ READINESS_ASSET = dg.AssetKey("release_readiness")
 DELIVERY_CHECK_NAMES = frozenset({"delivery_contract", "delivery_contents", "delivery_completeness"})
 
 
-def deliveries_in_force(paths: SpiegelPaths, period: str,
-                        landed: list[DeliveryRef] | None = None) -> dict[str, str]:
+def deliveries_in_force(paths: SpiegelPaths, period: str, landed: list[DeliveryRef] | None = None) -> dict[str, str]:
     """insurer -> delivery_id in force under landing/, for the period's required insurers
     that have one (``landed``: the landing zone's complete deliveries, if already scanned)."""
     landed = complete_deliveries(paths.landing) if landed is None else landed
@@ -44,7 +44,8 @@ def deliveries_in_force(paths: SpiegelPaths, period: str,
 
 def _latest_materialization(instance: dg.DagsterInstance, asset: dg.AssetKey, partition: str):
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[partition]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[partition]), limit=1
+    ).records
     return records[0] if records else None
 
 
@@ -69,10 +70,12 @@ def delivery_done(instance: dg.DagsterInstance, period: str, insurer: str, deliv
     if _metadata_value(record, "delivery_id") != delivery_id:
         return False
     if delivery_id is None:
-        return True     # its absence is recorded; no configuration changes that
-    evaluated = {entry.dagster_event.event_specific_data.check_name
-                 for entry in instance.all_logs(record.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-                 if entry.dagster_event is not None}
+        return True  # its absence is recorded; no configuration changes that
+    evaluated = {
+        entry.dagster_event.event_specific_data.check_name
+        for entry in instance.all_logs(record.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        if entry.dagster_event is not None
+    }
     return DELIVERY_CHECK_NAMES <= evaluated and record.timestamp >= gate_configuration_changed_at().timestamp()
 
 
@@ -95,8 +98,9 @@ def period_done(instance: dg.DagsterInstance, period: str, deliveries: dict[str,
     return True
 
 
-def period_inputs_key(instance: dg.DagsterInstance, period: str, deliveries: dict[str, str],
-                      method_version: str) -> str:
+def period_inputs_key(
+    instance: dg.DagsterInstance, period: str, deliveries: dict[str, str], method_version: str
+) -> str:
     """A short key of what a computation of ``period`` would use: the deliveries, the
     method version and when each delivery was last gated (a sensor's run key)."""
     gated = []

@@ -1,5 +1,6 @@
 """Which Dagster instance a process uses: the data directory's own (``<data dir>/dagster_home``),
 written on first use. Light to import: every command points its process here first."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,6 @@ from pathlib import Path
 
 from orchestration.core.settings import SpiegelPaths
 from orchestration.core.warehouse import ensure_data_dir
-
 
 DAGSTER_YAML = """\
 # Written by Spiegel on first use; edit freely.

@@ -1,13 +1,13 @@
 """Jobs: the units the CLI, the sensors and the UI launch (the same ones everywhere)."""
+
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.method.configuration import CONFIGURATION_JOB, configuration
 from orchestration.gates.delivery_asset import delivery
 from orchestration.method.asset import method
+from orchestration.method.configuration import CONFIGURATION_JOB, configuration
 from orchestration.release.assets import release, release_readiness, signoff
-
 
 INGEST_JOB = "ingest_delivery"
 PERIOD_JOB = "compute_period"
@@ -18,7 +18,7 @@ load_configuration_job = dg.define_asset_job(
     CONFIGURATION_JOB,
     selection=dg.AssetSelection.assets(configuration),
     description="Load the seeds (periods, age bands, prestatie codes, labels, required insurers) into the "
-                "warehouse with their tests: once per version of dbt_project/, before any period's method run.",
+    "warehouse with their tests: once per version of dbt_project/, before any period's method run.",
 )
 
 ingest_delivery_job = dg.define_asset_job(

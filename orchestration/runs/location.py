@@ -5,6 +5,7 @@
 UI's code server); the CLI's runner (``runs/runner.py``) executes its jobs in its own
 process. One object for both, so the CLI and the UI run exactly the same jobs.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,5 +1,6 @@
 """The code location's resources: the data directory and dbt, configured from the
 environment in one place."""
+
 from __future__ import annotations
 
 from orchestration.core.resources import SpiegelResource

@@ -5,14 +5,15 @@ The CLI and the UI use one Dagster instance (``DAGSTER_HOME``, by default
 history. Runs started here execute in this process (the same job definitions the UI
 launches), one after another: DuckDB has a single writer anyway.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import dagster as dg
 
@@ -79,15 +80,17 @@ def _execute(job_name: str, partition_key, run_config: dict | None = None, tags:
     config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}}
     with _console_to_run_log(job_name, str(partition_key), verbose=log_level == "DEBUG"):
         result = job.execute_in_process(
-            partition_key=partition_key, instance=instance(), raise_on_error=False,
-            run_config=config, tags={"spiegel/trigger": "cli", **process_tags(), **(tags or {})},
+            partition_key=partition_key,
+            instance=instance(),
+            raise_on_error=False,
+            run_config=config,
+            tags={"spiegel/trigger": "cli", **process_tags(), **(tags or {})},
         )
     message, blocked = "", False
     if not result.success:
         failures = [e.event_specific_data for e in result.all_events if e.is_step_failure]
         errors = [getattr(data, "error", None) for data in failures]
-        blocked = bool(errors) and all(getattr(err, "cls_name", "") == "DagsterAssetCheckFailedError"
-                                       for err in errors)
+        blocked = bool(errors) and all(getattr(err, "cls_name", "") == "DagsterAssetCheckFailedError" for err in errors)
         message = _failure_message(failures)
     return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message, blocked)
 
@@ -147,8 +150,7 @@ def ingest(period: str, insurer: str) -> RunOutcome:
     return _execute(INGEST_JOB, delivery_key(period, insurer))
 
 
-def load_configuration_if_changed(paths: SpiegelPaths,
-                                  progress: Callable[[str], None] = print) -> RunOutcome | None:
+def load_configuration_if_changed(paths: SpiegelPaths, progress: Callable[[str], None] = print) -> RunOutcome | None:
     """Load the seeds when this data directory has none yet or the dbt project changed
     since they were loaded (a run of its own, once per version); None when they are current."""
     # deferred: the configuration assets load dbt's manifest
@@ -192,12 +194,14 @@ def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
 def period_needs_computing(paths: SpiegelPaths, period: str) -> bool:
     """True unless the period is done (``runs/done.py``): computed on the deliveries in
     force, after they were last gated, with the method as it is now."""
-    return not period_done(instance(), period, deliveries_in_force(paths, period),
-                           target_fingerprint(dbt_target(engine())))
+    return not period_done(
+        instance(), period, deliveries_in_force(paths, period), target_fingerprint(dbt_target(engine()))
+    )
 
 
-def run_period(paths: SpiegelPaths, period: str, force: bool = False,
-               progress: Callable[[str], None] = print) -> list[RunOutcome]:
+def run_period(
+    paths: SpiegelPaths, period: str, force: bool = False, progress: Callable[[str], None] = print
+) -> list[RunOutcome]:
     """Ingest every required insurer's delivery in force that is not done (or all with
     ``force``), load the seeds if the dbt project changed since they were loaded, then
     run the method and the readiness gate for the period unless it is done already (and
@@ -217,16 +221,20 @@ def run_period(paths: SpiegelPaths, period: str, force: bool = False,
             progress(f"    run {outcome.run_id} failed: {outcome.message}")
     configured = load_configuration_if_changed(paths, progress)
     if configured is None and not force and not outcomes and not period_needs_computing(paths, period):
-        progress(f"{period}: already computed on the deliveries in force with the method as it is; "
-                 f"nothing to run (--force runs it again)")
+        progress(
+            f"{period}: already computed on the deliveries in force with the method as it is; "
+            f"nothing to run (--force runs it again)"
+        )
         return outcomes
     if configured is not None:
         outcomes.append(configured)
         if not configured.success:
             # the method run would only refuse the seeds by name: one failed run, not two
             progress(f"    configuration run {configured.run_id} failed: {configured.message}")
-            progress(f"{period}: the method is not run until the seeds load (see dbt_project/seeds/ and "
-                     f"the run's log in the UI; then run again)")
+            progress(
+                f"{period}: the method is not run until the seeds load (see dbt_project/seeds/ and "
+                f"the run's log in the UI; then run again)"
+            )
             return outcomes
     progress(f"{period}: running the method (dbt) and the release-readiness gate ...")
     outcome = compute_period(period)

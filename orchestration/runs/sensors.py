@@ -28,7 +28,11 @@ from orchestration.method.configuration import CONFIGURATION_JOB, configuration_
 from orchestration.method.dbt_project import target_fingerprint
 from orchestration.runs.done import deliveries_in_force, delivery_done, period_done, period_inputs_key
 from orchestration.runs.jobs import (
-    INGEST_JOB, PERIOD_JOB, compute_period_job, ingest_delivery_job, load_configuration_job,
+    INGEST_JOB,
+    PERIOD_JOB,
+    compute_period_job,
+    ingest_delivery_job,
+    load_configuration_job,
 )
 from orchestration.runs.stale_runs import fail_dead_runs
 
@@ -45,37 +49,50 @@ def _landing_plan(paths: SpiegelPaths) -> dict[str, dict[str, str]]:
         if in_force:
             plan[period] = in_force
     return plan
-NOT_FINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-                dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+NOT_FINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def _busy(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str]) -> bool:
     """A run of ``job_name`` for this partition is queued or in progress."""
-    return bool(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=NOT_FINISHED, tags=tags),
-                                  limit=1))
+    return bool(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=NOT_FINISHED, tags=tags), limit=1))
 
 
 def _delivery_tags(period: str, insurer: str) -> dict[str, str]:
     return {"dagster/partition/period": period, "dagster/partition/insurer": insurer}
 
 
-@dg.sensor(job=load_configuration_job, minimum_interval_seconds=INTERVAL_SECONDS,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Loads the seeds (the configuration assets) when dbt_project/ changed since they were "
-                       "loaded into the warehouse; once per version of the project.")
+@dg.sensor(
+    job=load_configuration_job,
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Loads the seeds (the configuration assets) when dbt_project/ changed since they were "
+    "loaded into the warehouse; once per version of the project.",
+)
 def configuration_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     paths = SpiegelPaths(default_data_dir())
-    fingerprint = target_fingerprint(dbt_target(engine()))   # hashes the project once per tick
+    fingerprint = target_fingerprint(dbt_target(engine()))  # hashes the project once per tick
     if seeds_loaded(paths, fingerprint) or _busy(context.instance, CONFIGURATION_JOB, {}):
         return dg.SensorResult(run_requests=[])
-    return dg.SensorResult(run_requests=[dg.RunRequest(
-        run_key=fingerprint, tags={"spiegel/trigger": "configuration_sensor"})])
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=fingerprint, tags={"spiegel/trigger": "configuration_sensor"})]
+    )
 
 
-@dg.sensor(job=ingest_delivery_job, minimum_interval_seconds=INTERVAL_SECONDS,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests the ingestion of every complete delivery under landing/ that is in force and "
-                       "not yet validated and gated (by the CLI, the UI or this sensor).")
+@dg.sensor(
+    job=ingest_delivery_job,
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests the ingestion of every complete delivery under landing/ that is in force and "
+    "not yet validated and gated (by the CLI, the UI or this sensor).",
+)
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     instance = context.instance
     for run_id in fail_dead_runs(instance):
@@ -89,24 +106,34 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     requests = []
     for period, by_insurer in plan.items():
         for insurer, delivery_id in sorted(by_insurer.items()):
-            if period in known and (delivery_done(instance, period, insurer, delivery_id)
-                                    or _busy(instance, INGEST_JOB, _delivery_tags(period, insurer))):
+            if period in known and (
+                delivery_done(instance, period, insurer, delivery_id)
+                or _busy(instance, INGEST_JOB, _delivery_tags(period, insurer))
+            ):
                 continue
-            requests.append(dg.RunRequest(
-                run_key=f"{period}|{insurer}|{delivery_id}|{configured}", partition_key=delivery_key(period, insurer),
-                tags={"spiegel/trigger": "landing_sensor", "spiegel/delivery_id": delivery_id}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{period}|{insurer}|{delivery_id}|{configured}",
+                    partition_key=delivery_key(period, insurer),
+                    tags={"spiegel/trigger": "landing_sensor", "spiegel/delivery_id": delivery_id},
+                )
+            )
     return dg.SensorResult(
         run_requests=requests,
-        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(
-            PERIOD_PARTITIONS_NAME, new_periods)] if new_periods else [],
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(PERIOD_PARTITIONS_NAME, new_periods)]
+        if new_periods
+        else [],
     )
 
 
-@dg.sensor(job=compute_period_job, minimum_interval_seconds=INTERVAL_SECONDS,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Runs the method for a period once all its landed deliveries are ingested and gated, "
-                       "unless it was already computed on exactly the deliveries now in force with the method "
-                       "as it is now.")
+@dg.sensor(
+    job=compute_period_job,
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs the method for a period once all its landed deliveries are ingested and gated, "
+    "unless it was already computed on exactly the deliveries now in force with the method "
+    "as it is now.",
+)
 def period_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     instance = context.instance
     paths = SpiegelPaths(default_data_dir())
@@ -124,9 +151,11 @@ def period_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         if period_done(instance, period, by_insurer, method_version):
             continue  # computed on exactly these deliveries and this method already
         if _busy(instance, PERIOD_JOB, {"dagster/partition": period}) or any(
-                _busy(instance, INGEST_JOB, _delivery_tags(period, i)) for i in by_insurer):
+            _busy(instance, INGEST_JOB, _delivery_tags(period, i)) for i in by_insurer
+        ):
             continue
         key = period_inputs_key(instance, period, by_insurer, method_version)
-        requests.append(dg.RunRequest(run_key=f"{period}|{key}", partition_key=period,
-                                      tags={"spiegel/trigger": "period_sensor"}))
+        requests.append(
+            dg.RunRequest(run_key=f"{period}|{key}", partition_key=period, tags={"spiegel/trigger": "period_sensor"})
+        )
     return dg.SensorResult(run_requests=requests)

@@ -18,6 +18,7 @@ engine event "Started process for run (pid: N)"; that process must have started
 before the run did. A run with neither, or one started on another host, is left
 alone: nothing here can tell whether it is alive.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,8 +67,11 @@ def process_started_at(pid: int) -> float | None:
 def process_tags() -> dict[str, str]:
     """Tags that name this process as the one executing a run."""
     started = process_started_at(os.getpid())
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()),
-            PID_STARTED_TAG: f"{started:.2f}" if started is not None else ""}
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PID_STARTED_TAG: f"{started:.2f}" if started is not None else "",
+    }
 
 
 def _worker_pid_from_events(instance, run_id: str) -> int | None:
@@ -113,8 +117,9 @@ def fail_dead_runs(instance) -> list[str]:
     """Report every in-progress run whose process is gone as failed; their run ids."""
     from dagster import DagsterRunStatus, RunsFilter
 
-    records = instance.get_run_records(filters=RunsFilter(statuses=[
-        DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]))
+    records = instance.get_run_records(
+        filters=RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING])
+    )
     failed = []
     for record in records:
         reason = _gone_reason(instance, record)
@@ -125,6 +130,7 @@ def fail_dead_runs(instance) -> list[str]:
             record.dagster_run,
             f"Marked failed by Spiegel: the run was {record.dagster_run.status.value} (since {since}) but "
             f"{reason}: it was killed, crashed or its machine stopped. Nothing it wrote is half-done "
-            f"(deliveries, the method and releases are replaced atomically); run it again.")
+            f"(deliveries, the method and releases are replaced atomically); run it again.",
+        )
         failed.append(record.dagster_run.run_id)
     return failed

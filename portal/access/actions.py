@@ -1,5 +1,6 @@
 """The access decisions, shared by the manager page, the admin and ``spiegel portal``:
 each changes the rows, writes its audit line and sends its e-mails, in that order."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -39,8 +40,13 @@ def request_access(user, agb: str, *, request=None) -> PracticeAccess | None:
 
 def _decide(access: PracticeAccess, new_status: str, action: str, actor: str, request, allowed_from: set[str]) -> None:
     if request is not None and request.user.is_authenticated and access.user_id == request.user.pk:
-        audit.record(AuditEvent.DENIED, request=request, agb=access.agb, subject=email_of(access.user),
-                     detail=f"{action} of one's own access refused")
+        audit.record(
+            AuditEvent.DENIED,
+            request=request,
+            agb=access.agb,
+            subject=email_of(access.user),
+            detail=f"{action} of one's own access refused",
+        )
         raise ActionRefused("U kunt niet over uw eigen toegang beslissen.")
     with transaction.atomic():
         fresh = PracticeAccess.objects.select_for_update().get(pk=access.pk)

@@ -1,5 +1,6 @@
 """The operators' admin: managers (appointing the first one of a practice), access rows and
 the audit log (read-only). Appointments and removals made here are audited as an operator's."""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages

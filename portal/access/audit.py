@@ -1,4 +1,5 @@
 """Writing the audit log (models.AuditEvent): one function, used by views, signals and commands."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -36,8 +37,14 @@ def _text(value: str, limit: int) -> str:
     return cleaned[:limit]
 
 
-def record(action: str, *, request=None, actor: str | None = None, agb: str = "", subject: str = "",
-           detail: str = "") -> AuditEvent:
+def record(
+    action: str, *, request=None, actor: str | None = None, agb: str = "", subject: str = "", detail: str = ""
+) -> AuditEvent:
     return AuditEvent.objects.create(
-        action=action, actor=_text(actor or actor_of(request), 254), agb=_text(agb, 8), subject=_text(subject, 254),
-        detail=_text(detail, 500), ip=client_ip(request))
+        action=action,
+        actor=_text(actor or actor_of(request), 254),
+        agb=_text(agb, 8),
+        subject=_text(subject, 254),
+        detail=_text(detail, 500),
+        ip=client_ip(request),
+    )

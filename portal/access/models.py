@@ -11,6 +11,7 @@ because which practices exist is what the published releases say (catalog.py).
 
 The one permission check every view uses is ``portal/access/permissions.py``.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -22,8 +23,12 @@ agb_validator = RegexValidator(r"^[0-9]{8}$", "Een AGB-code bestaat uit 8 cijfer
 
 class PracticeAccess(models.Model):
     PENDING, APPROVED, REFUSED, REVOKED = "pending", "approved", "refused", "revoked"
-    STATUS_CHOICES = [(PENDING, "aangevraagd"), (APPROVED, "toegekend"), (REFUSED, "geweigerd"),
-                      (REVOKED, "ingetrokken")]
+    STATUS_CHOICES = [
+        (PENDING, "aangevraagd"),
+        (APPROVED, "toegekend"),
+        (REFUSED, "geweigerd"),
+        (REVOKED, "ingetrokken"),
+    ]
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_access")
     agb = models.CharField("AGB-code", max_length=8, validators=[agb_validator], db_index=True)
@@ -84,11 +89,17 @@ class AuditEvent(models.Model):
     LOGIN_REQUIRED = "login_required"
     CSRF_FAILURE = "csrf_failure"
     ACTION_CHOICES = [
-        (REQUEST, "toegang aangevraagd"), (GRANT, "toegang toegekend"), (REFUSAL, "toegang geweigerd"),
-        (REVOCATION, "toegang ingetrokken"), (MANAGER_APPOINTED, "beheerder benoemd"),
-        (MANAGER_REMOVED, "beheerder verwijderd"), (DOWNLOAD, "rapport gedownload"),
-        (LOGIN_FAILED, "mislukte inlogpoging"), (LOCKOUT, "account geblokkeerd na mislukte pogingen"),
-        (DENIED, "toegang geweigerd (404)"), (LOGIN_REQUIRED, "anoniem verzoek naar inloggen gestuurd"),
+        (REQUEST, "toegang aangevraagd"),
+        (GRANT, "toegang toegekend"),
+        (REFUSAL, "toegang geweigerd"),
+        (REVOCATION, "toegang ingetrokken"),
+        (MANAGER_APPOINTED, "beheerder benoemd"),
+        (MANAGER_REMOVED, "beheerder verwijderd"),
+        (DOWNLOAD, "rapport gedownload"),
+        (LOGIN_FAILED, "mislukte inlogpoging"),
+        (LOCKOUT, "account geblokkeerd na mislukte pogingen"),
+        (DENIED, "toegang geweigerd (404)"),
+        (LOGIN_REQUIRED, "anoniem verzoek naar inloggen gestuurd"),
         (CSRF_FAILURE, "formulier zonder geldig CSRF-token"),
     ]
 
@@ -96,8 +107,9 @@ class AuditEvent(models.Model):
     actor = models.CharField("wie", max_length=254, help_text="e-mailadres, 'operator (...)' of 'anoniem'")
     action = models.CharField("wat", max_length=20, choices=ACTION_CHOICES)
     agb = models.CharField("AGB-code", max_length=8, blank=True, db_index=True)
-    subject = models.CharField("betreft", max_length=254, blank=True,
-                               help_text="het account waarover besloten is, of het gevraagde pad")
+    subject = models.CharField(
+        "betreft", max_length=254, blank=True, help_text="het account waarover besloten is, of het gevraagde pad"
+    )
     detail = models.CharField(max_length=500, blank=True)
     ip = models.GenericIPAddressField("vanaf", null=True, blank=True)
 

@@ -1,5 +1,6 @@
 """E-mails about access decisions: the account concerned and every manager of the practice
 get one on each decision (portal.md; issue 13)."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -8,29 +9,49 @@ from django.core.mail import send_mail
 from .models import PracticeManager
 
 TEXTS = {
-    "request": ("Nieuwe aanvraag voor toegang tot praktijk {agb}",
-                "{subject} vraagt toegang tot de spiegelinformatie van praktijk {agb}.\n"
-                "Beoordeel de aanvraag op {url}."),
-    "grant": ("Toegang tot praktijk {agb} toegekend",
-              "{actor} heeft {subject} toegang gegeven tot de spiegelinformatie van praktijk {agb}."),
-    "refusal": ("Aanvraag voor praktijk {agb} geweigerd",
-                "{actor} heeft de aanvraag van {subject} voor toegang tot praktijk {agb} geweigerd."),
-    "revocation": ("Toegang tot praktijk {agb} ingetrokken",
-                   "{actor} heeft de toegang van {subject} tot praktijk {agb} ingetrokken."),
-    "manager_appointed": ("Nieuwe autorisatiebeheerder voor praktijk {agb}",
-                          "{actor} heeft {subject} benoemd tot autorisatiebeheerder van praktijk {agb}."),
-    "manager_removed": ("Autorisatiebeheerder van praktijk {agb} verwijderd",
-                        "{actor} heeft {subject} verwijderd als autorisatiebeheerder van praktijk {agb}."),
+    "request": (
+        "Nieuwe aanvraag voor toegang tot praktijk {agb}",
+        "{subject} vraagt toegang tot de spiegelinformatie van praktijk {agb}.\nBeoordeel de aanvraag op {url}.",
+    ),
+    "grant": (
+        "Toegang tot praktijk {agb} toegekend",
+        "{actor} heeft {subject} toegang gegeven tot de spiegelinformatie van praktijk {agb}.",
+    ),
+    "refusal": (
+        "Aanvraag voor praktijk {agb} geweigerd",
+        "{actor} heeft de aanvraag van {subject} voor toegang tot praktijk {agb} geweigerd.",
+    ),
+    "revocation": (
+        "Toegang tot praktijk {agb} ingetrokken",
+        "{actor} heeft de toegang van {subject} tot praktijk {agb} ingetrokken.",
+    ),
+    "manager_appointed": (
+        "Nieuwe autorisatiebeheerder voor praktijk {agb}",
+        "{actor} heeft {subject} benoemd tot autorisatiebeheerder van praktijk {agb}.",
+    ),
+    "manager_removed": (
+        "Autorisatiebeheerder van praktijk {agb} verwijderd",
+        "{actor} heeft {subject} verwijderd als autorisatiebeheerder van praktijk {agb}.",
+    ),
 }
 
 
 def manager_addresses(agb: str) -> list[str]:
-    return sorted(set(PracticeManager.objects.filter(agb=agb, user__is_active=True)
-                      .values_list("user__email", flat=True)) - {""})
+    return sorted(
+        set(PracticeManager.objects.filter(agb=agb, user__is_active=True).values_list("user__email", flat=True)) - {""}
+    )
 
 
-def decision(kind: str, *, agb: str, actor: str, subject_email: str, managers_only: bool = False,
-             extra: list[str] | None = None, url: str = "") -> None:
+def decision(
+    kind: str,
+    *,
+    agb: str,
+    actor: str,
+    subject_email: str,
+    managers_only: bool = False,
+    extra: list[str] | None = None,
+    url: str = "",
+) -> None:
     """Mail one decision (or a new request) to the account concerned and the managers."""
     title, body = TEXTS[kind]
     fields = {"agb": agb, "actor": actor, "subject": subject_email, "url": url or f"/praktijk/{agb}/toegang/"}
@@ -39,5 +60,10 @@ def decision(kind: str, *, agb: str, actor: str, subject_email: str, managers_on
         recipients.add(subject_email)
     if not recipients:
         return
-    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title.format(**fields),
-              body.format(**fields) + "\n\nMijn Spiegel\n", None, sorted(recipients), fail_silently=False)
+    send_mail(
+        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title.format(**fields),
+        body.format(**fields) + "\n\nMijn Spiegel\n",
+        None,
+        sorted(recipients),
+        fail_silently=False,
+    )

@@ -6,6 +6,7 @@ AGB, a practice the account has no access to, and a practice that does not exist
 the same 404 (and an audit line), so a response never tells whether another practice
 exists.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,8 +26,12 @@ def valid_agb(agb: str) -> bool:
 
 
 def is_manager(user, agb: str) -> bool:
-    return bool(user.is_authenticated and user.is_active and valid_agb(agb)
-                and PracticeManager.objects.filter(user=user, agb=agb).exists())
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and valid_agb(agb)
+        and PracticeManager.objects.filter(user=user, agb=agb).exists()
+    )
 
 
 def can_view(user, agb: str) -> bool:
@@ -34,8 +39,10 @@ def can_view(user, agb: str) -> bool:
     so a revocation holds from the next request on."""
     if not (user.is_authenticated and user.is_active and valid_agb(agb)):
         return False
-    return (PracticeAccess.objects.filter(user=user, agb=agb, status=PracticeAccess.APPROVED).exists()
-            or PracticeManager.objects.filter(user=user, agb=agb).exists())
+    return (
+        PracticeAccess.objects.filter(user=user, agb=agb, status=PracticeAccess.APPROVED).exists()
+        or PracticeManager.objects.filter(user=user, agb=agb).exists()
+    )
 
 
 def viewable_practices(user) -> list[str]:
@@ -48,8 +55,9 @@ def viewable_practices(user) -> list[str]:
 
 def deny(request, agb: str = "", detail: str = "") -> Http404:
     """Audit a refused request and return the 404 to raise."""
-    audit.record(AuditEvent.DENIED, request=request, agb=agb if valid_agb(agb) else "",
-                 subject=request.path[:254], detail=detail)
+    audit.record(
+        AuditEvent.DENIED, request=request, agb=agb if valid_agb(agb) else "", subject=request.path[:254], detail=detail
+    )
     return Http404("Niet gevonden")
 
 
@@ -68,10 +76,12 @@ def require_manager(request, agb: str) -> str:
 def practice_view(view):
     """Login required for every page under /praktijk/: anonymous requests go to the login
     page (and leave an audit line)."""
+
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
             audit.record(AuditEvent.LOGIN_REQUIRED, request=request, subject=request.path[:254])
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
+
     return wrapped

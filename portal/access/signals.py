@@ -1,5 +1,6 @@
 """Failed logins (django.contrib.auth, sent for allauth's login too) and axes' lockouts go
 into the audit log."""
+
 from __future__ import annotations
 
 from axes.signals import user_locked_out
@@ -22,15 +23,19 @@ def _login_name(credentials: dict) -> str:
 def audit_login_failed(sender, credentials=None, request=None, **kwargs):
     name = _login_name(credentials or {})
     locked = bool(getattr(request, "axes_locked_out", False))
-    audit.record(AuditEvent.LOGIN_FAILED, request=request, actor=name, subject=name,
-                 detail="refused during lockout" if locked else "wrong e-mail address or password")
+    audit.record(
+        AuditEvent.LOGIN_FAILED,
+        request=request,
+        actor=name,
+        subject=name,
+        detail="refused during lockout" if locked else "wrong e-mail address or password",
+    )
 
 
 @receiver(user_locked_out, dispatch_uid="spiegel_audit_lockout")
 def audit_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
     name = str(username or audit.ANONYMOUS)[:254]
-    audit.record(AuditEvent.LOCKOUT, request=request, actor=name, subject=name,
-                 detail=f"locked out (ip {ip_address})")
+    audit.record(AuditEvent.LOCKOUT, request=request, actor=name, subject=name, detail=f"locked out (ip {ip_address})")
 
 
 def axes_username(request, credentials=None) -> str | None:

@@ -1,6 +1,7 @@
 """Pages under /praktijk/ (portal.md, "Stable interfaces"). Every view is wrapped in
 ``permissions.practice_view`` (login) and checks the practice with ``require_practice``
 or ``require_manager`` before it reads anything about it."""
+
 from __future__ import annotations
 
 import mimetypes
@@ -18,8 +19,14 @@ from . import actions, audit
 from .models import AuditEvent, PracticeAccess, PracticeManager
 from .permissions import deny, is_manager, practice_view, require_manager, require_practice, valid_agb
 
-DECISIONS = [AuditEvent.REQUEST, AuditEvent.GRANT, AuditEvent.REFUSAL, AuditEvent.REVOCATION,
-             AuditEvent.MANAGER_APPOINTED, AuditEvent.MANAGER_REMOVED]
+DECISIONS = [
+    AuditEvent.REQUEST,
+    AuditEvent.GRANT,
+    AuditEvent.REFUSAL,
+    AuditEvent.REVOCATION,
+    AuditEvent.MANAGER_APPOINTED,
+    AuditEvent.MANAGER_REMOVED,
+]
 DISCIPLINE_LABELS = {"fysiotherapie": "Fysiotherapie", "oefentherapie": "Oefentherapie"}
 
 
@@ -27,16 +34,25 @@ DISCIPLINE_LABELS = {"fysiotherapie": "Fysiotherapie", "oefentherapie": "Oefenth
 @require_GET
 def practices(request):
     user = request.user
-    agbs = sorted(set(PracticeAccess.objects.filter(user=user, status=PracticeAccess.APPROVED)
-                      .values_list("agb", flat=True))
-                  | set(PracticeManager.objects.filter(user=user).values_list("agb", flat=True)))
+    agbs = sorted(
+        set(PracticeAccess.objects.filter(user=user, status=PracticeAccess.APPROVED).values_list("agb", flat=True))
+        | set(PracticeManager.objects.filter(user=user).values_list("agb", flat=True))
+    )
     managed = set(PracticeManager.objects.filter(user=user).values_list("agb", flat=True))
-    open_requests = PracticeAccess.objects.filter(user=user).exclude(status=PracticeAccess.APPROVED) \
-        .exclude(agb__in=managed).order_by("-requested_at")
-    return render(request, "access/practices.html", {
-        "practices": [{"agb": agb, "manager": agb in managed} for agb in agbs],
-        "open_requests": open_requests,
-    })
+    open_requests = (
+        PracticeAccess.objects.filter(user=user)
+        .exclude(status=PracticeAccess.APPROVED)
+        .exclude(agb__in=managed)
+        .order_by("-requested_at")
+    )
+    return render(
+        request,
+        "access/practices.html",
+        {
+            "practices": [{"agb": agb, "manager": agb in managed} for agb in agbs],
+            "open_requests": open_requests,
+        },
+    )
 
 
 @practice_view
@@ -51,8 +67,11 @@ def request_access(request):
         messages.info(request, f"U heeft al toegang tot praktijk {agb}.")
     else:
         # the same words whether or not the practice is known (portal.md: not even whether it exists)
-        messages.success(request, f"Uw aanvraag voor praktijk {agb} is geregistreerd. Als de praktijk bij ons "
-                                  "bekend is, beslist haar autorisatiebeheerder erover; u krijgt bericht per e-mail.")
+        messages.success(
+            request,
+            f"Uw aanvraag voor praktijk {agb} is geregistreerd. Als de praktijk bij ons "
+            "bekend is, beslist haar autorisatiebeheerder erover; u krijgt bericht per e-mail.",
+        )
     return redirect("access:practices")
 
 
@@ -63,22 +82,35 @@ def practice(request, agb: str):
     shown = catalog.shown_releases()
     overview = catalog.practice_overview(agb, shown)
     sections = [{"discipline": d, "label": DISCIPLINE_LABELS[d], "entries": entries} for d, entries in overview.items()]
-    return render(request, "access/practice.html", {
-        "agb": agb, "sections": sections, "manager": is_manager(request.user, agb),
-        "shown": shown,
-    })
+    return render(
+        request,
+        "access/practice.html",
+        {
+            "agb": agb,
+            "sections": sections,
+            "manager": is_manager(request.user, agb),
+            "shown": shown,
+        },
+    )
 
 
-def _file_response(path, *, download_name: str | None = None, content_type: str | None = None,
-                   cache: str = "private, no-store") -> FileResponse:
+def _file_response(
+    path, *, download_name: str | None = None, content_type: str | None = None, cache: str = "private, no-store"
+) -> FileResponse:
     content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    response = FileResponse(open(path, "rb"), content_type=content_type,
-                            as_attachment=download_name is not None, filename=download_name or "")
+    response = FileResponse(
+        open(path, "rb"),
+        content_type=content_type,
+        as_attachment=download_name is not None,
+        filename=download_name or "",
+    )
     response["Cache-Control"] = cache
     return response
 
 
-_ASSET_REFERENCES = re.compile(r'(?P<attr>(?:src|href))="(?P<ref>\.\./(?:plotly\.min\.js|spiegel\.js|spiegel\.css)|_funnel\.js)"')
+_ASSET_REFERENCES = re.compile(
+    r'(?P<attr>(?:src|href))="(?P<ref>\.\./(?:plotly\.min\.js|spiegel\.js|spiegel\.css)|_funnel\.js)"'
+)
 
 
 @practice_view
@@ -88,11 +120,17 @@ def report(request, agb: str, period: str, discipline: str, extension: str):
     path = catalog.report_path(agb, period, discipline, extension)
     if path is None:
         raise deny(request, agb, "no such report")
-    audit.record(AuditEvent.DOWNLOAD, request=request, agb=agb, subject=f"{period}/{discipline}.{extension}",
-                 detail=f"{path.parent.parent.parent.name}")
+    audit.record(
+        AuditEvent.DOWNLOAD,
+        request=request,
+        agb=agb,
+        subject=f"{period}/{discipline}.{extension}",
+        detail=f"{path.parent.parent.parent.name}",
+    )
     if extension == "pdf":
-        return _file_response(path, download_name=f"spiegelinformatie-{agb}-{period}-{discipline}.pdf",
-                              content_type="application/pdf")
+        return _file_response(
+            path, download_name=f"spiegelinformatie-{agb}-{period}-{discipline}.pdf", content_type="application/pdf"
+        )
     # the HTML report refers to its assets relative to its folder in the release; served
     # here, they come from this practice's own asset URLs (same access check)
     base = f"/praktijk/{agb}/{period}/"
@@ -133,15 +171,24 @@ def manage(request, agb: str):
                 if access is None:
                     raise deny(request, agb, f"{action}: no such request for this practice")
                 {"approve": actions.approve, "refuse": actions.refuse, "revoke": actions.revoke}[action](
-                    access, actor=actor, request=request)
-                messages.success(request, {"approve": "Toegang toegekend aan {}.", "refuse": "Aanvraag van {} geweigerd.",
-                                           "revoke": "Toegang van {} ingetrokken."}[action].format(access.user.email))
+                    access, actor=actor, request=request
+                )
+                messages.success(
+                    request,
+                    {
+                        "approve": "Toegang toegekend aan {}.",
+                        "refuse": "Aanvraag van {} geweigerd.",
+                        "revoke": "Toegang van {} ingetrokken.",
+                    }[action].format(access.user.email),
+                )
             elif action == "appoint":
                 email = (request.POST.get("email") or "").strip()
                 user = get_user_model().objects.filter(email__iexact=email, is_active=True).first() if email else None
                 if user is None:
-                    messages.error(request, "Er is geen actief account met dit e-mailadres; laat de persoon eerst "
-                                            "een account aanmaken.")
+                    messages.error(
+                        request,
+                        "Er is geen actief account met dit e-mailadres; laat de persoon eerst een account aanmaken.",
+                    )
                 elif actions.appoint_manager(user, agb, actor=actor, request=request):
                     messages.success(request, f"{user.email} is nu autorisatiebeheerder.")
                 else:
@@ -160,14 +207,18 @@ def manage(request, agb: str):
             messages.error(request, str(exc))
         return redirect("access:manage", agb=agb)
     rows = PracticeAccess.objects.filter(agb=agb).select_related("user").order_by("-requested_at")
-    return render(request, "access/manage.html", {
-        "agb": agb,
-        "pending": [r for r in rows if r.status == PracticeAccess.PENDING],
-        "granted": [r for r in rows if r.status == PracticeAccess.APPROVED],
-        "closed": [r for r in rows if r.status in (PracticeAccess.REFUSED, PracticeAccess.REVOKED)],
-        "managers": PracticeManager.objects.filter(agb=agb).select_related("user"),
-        "events": AuditEvent.objects.filter(agb=agb, action__in=DECISIONS).order_by("-at", "-id")[:50],
-    })
+    return render(
+        request,
+        "access/manage.html",
+        {
+            "agb": agb,
+            "pending": [r for r in rows if r.status == PracticeAccess.PENDING],
+            "granted": [r for r in rows if r.status == PracticeAccess.APPROVED],
+            "closed": [r for r in rows if r.status in (PracticeAccess.REFUSED, PracticeAccess.REVOKED)],
+            "managers": PracticeManager.objects.filter(agb=agb).select_related("user"),
+            "events": AuditEvent.objects.filter(agb=agb, action__in=DECISIONS).order_by("-at", "-id")[:50],
+        },
+    )
 
 
 def _int(value) -> int:

@@ -1,4 +1,5 @@
 """Operators' side of the public pages: calendar notices, news items, contact messages."""
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -37,8 +38,21 @@ class ContactMessageAdmin(admin.ModelAdmin):
     list_filter = ("topic", "insurer", "created_at")
     search_fields = ("email", "name", "subject", "message", "practice_agb")
     date_hierarchy = "created_at"
-    readonly_fields = ("created_at", "topic", "insurer", "name", "email", "practice_agb", "subject", "message",
-                       "user", "ip_address", "mailed_to", "mailed_at", "mail_error")
+    readonly_fields = (
+        "created_at",
+        "topic",
+        "insurer",
+        "name",
+        "email",
+        "practice_agb",
+        "subject",
+        "message",
+        "user",
+        "ip_address",
+        "mailed_to",
+        "mailed_at",
+        "mail_error",
+    )
 
     def has_add_permission(self, request):
         return False  # messages come from the form only

@@ -13,6 +13,7 @@ Nothing here is typed by hand twice. A period's state comes from
 States (portal.md, "Release calendar and notices"): *gepubliceerd* once a revision
 exists; else *uitgesteld* when the planned date has passed; else *in voorbereiding*.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ from orchestration.core.seeds import periods as seed_periods
 from portal.public import conf
 from portal.releases import catalog
 
-STATUS_DIR_NAME = "_status"   # orchestration.calendar_status.STATUS_DIR_NAME
+STATUS_DIR_NAME = "_status"  # orchestration.calendar_status.STATUS_DIR_NAME
 PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]$")
 
 STATE_PREPARING = "voorbereiding"
@@ -65,7 +66,7 @@ class CalendarEntry:
     state: str
     revisions: list[PublishedRevision] = field(default_factory=list)
     notice: str = ""
-    verdict: str | None = None           # the platform's readiness verdict, if it wrote one
+    verdict: str | None = None  # the platform's readiness verdict, if it wrote one
 
     @property
     def label(self) -> str:
@@ -126,10 +127,18 @@ def _archived_revisions(period: str) -> list[PublishedRevision]:
         return []
     found = []
     for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink() and catalog.REVISION_RE.match(child.name) \
-                and (child / "release.json").is_file():
-            found.append((int(child.name[1:]), PublishedRevision(child.name, _local_date(catalog._published_at(child)),
-                                                                  archived=True)))
+        if (
+            child.is_dir()
+            and not child.is_symlink()
+            and catalog.REVISION_RE.match(child.name)
+            and (child / "release.json").is_file()
+        ):
+            found.append(
+                (
+                    int(child.name[1:]),
+                    PublishedRevision(child.name, _local_date(catalog._published_at(child)), archived=True),
+                )
+            )
     return [rev for _, rev in sorted(found, key=lambda pair: pair[0])]
 
 
@@ -169,8 +178,11 @@ def calendar(today: date | None = None) -> list[CalendarEntry]:
     notices = {n.period: n for n in PeriodNotice.objects.all()}
     overrides = {p: n.planned_date for p, n in notices.items() if n.planned_date}
     known = seed_periods()
-    two_years_ago = today.replace(year=today.year - 2) if not (today.month == 2 and today.day == 29) \
+    two_years_ago = (
+        today.replace(year=today.year - 2)
+        if not (today.month == 2 and today.day == 29)
         else today.replace(year=today.year - 2, day=28)
+    )
 
     chosen: set[str] = set()
     upcoming = []
@@ -203,6 +215,17 @@ def calendar(today: date | None = None) -> list[CalendarEntry]:
                 text = DEFAULT_POSTPONED_TEXT
         else:
             state, text = STATE_PREPARING, ""
-        entries.append(CalendarEntry(period, info.year, info.version, date.fromisoformat(info.cutoff_date),
-                                     planned, state, revisions, text, verdict))
+        entries.append(
+            CalendarEntry(
+                period,
+                info.year,
+                info.version,
+                date.fromisoformat(info.cutoff_date),
+                planned,
+                state,
+                revisions,
+                text,
+                verdict,
+            )
+        )
     return sorted(entries, key=lambda e: (e.year, e.version), reverse=True)

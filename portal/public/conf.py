@@ -15,6 +15,7 @@ uses them; every value may also be set as a Django setting of the same name (tes
   ``SPIEGEL_PORTAL_CONTACT_WINDOW_MINUTES`` (default 60); a client address (IP) may send
   ``SPIEGEL_PORTAL_CONTACT_IP_LIMIT`` (default 30) in the same window.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,9 @@ def planned_weeks() -> int:
 def contact_address(topic: str, insurer: str = "") -> str:
     """The address a message on ``topic`` (and, for policy, ``insurer``) is mailed to."""
     if topic == "beleid" and insurer:
-        return _value(f"SPIEGEL_PORTAL_CONTACT_POLICY_{insurer.upper()}",
-                      f"beleid-{insurer.replace('_', '-')}@spiegel.localhost")
+        return _value(
+            f"SPIEGEL_PORTAL_CONTACT_POLICY_{insurer.upper()}", f"beleid-{insurer.replace('_', '-')}@spiegel.localhost"
+        )
     return _value(f"SPIEGEL_PORTAL_CONTACT_{_TOPIC_ENV[topic]}", DEFAULT_ADDRESSES[topic])
 
 

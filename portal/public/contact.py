@@ -7,6 +7,7 @@ machine: a sender address may send ``conf.contact_limit()`` messages (10) within
 ``conf.contact_window()`` (an hour), a client address (IP) a few times that; the next
 one is refused with a message that says until when.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,9 +30,11 @@ class Refusal:
     @property
     def text(self) -> str:
         at = timezone.localtime(self.retry_after).strftime("%H:%M")
-        return (f"Uw bericht is niet verstuurd: vanaf dit e-mailadres zijn in korte tijd al {conf.contact_limit()} "
-                f"berichten verstuurd. Dat is het maximum. U kunt na {at} uur weer een bericht sturen; uw eerdere "
-                "berichten zijn ontvangen.")
+        return (
+            f"Uw bericht is niet verstuurd: vanaf dit e-mailadres zijn in korte tijd al {conf.contact_limit()} "
+            f"berichten verstuurd. Dat is het maximum. U kunt na {at} uur weer een bericht sturen; uw eerdere "
+            "berichten zijn ontvangen."
+        )
 
 
 def rate_refusal(email: str, ip_address: str | None, now: datetime | None = None) -> Refusal | None:
@@ -58,25 +61,40 @@ def insurer_name(insurer_id: str) -> str:
 def store_and_mail(data: dict, user=None, ip_address: str | None = None) -> ContactMessage:
     """Store the message, then mail it; a mail failure is recorded on the message, not raised."""
     message = ContactMessage.objects.create(
-        topic=data["topic"], insurer=data.get("insurer") or "", name=data["name"], email=data["email"],
-        practice_agb=data.get("practice_agb") or "", subject=data["subject"], message=data["message"],
-        user=user if getattr(user, "is_authenticated", False) else None, ip_address=ip_address or None)
+        topic=data["topic"],
+        insurer=data.get("insurer") or "",
+        name=data["name"],
+        email=data["email"],
+        practice_agb=data.get("practice_agb") or "",
+        subject=data["subject"],
+        message=data["message"],
+        user=user if getattr(user, "is_authenticated", False) else None,
+        ip_address=ip_address or None,
+    )
     address = conf.contact_address(message.topic, message.insurer)
     topic = message.get_topic_display()
     if message.insurer:
         topic = f"{topic}: {insurer_name(message.insurer)}"
-    body = "\n".join([
-        f"Onderwerp: {topic}",
-        f"Van: {message.name} <{message.email}>",
-        f"Praktijk (AGB): {message.practice_agb or '-'}",
-        f"Account: {'ja, ingelogd' if message.user_id else 'nee'}",
-        f"Ontvangen: {timezone.localtime(message.created_at):%Y-%m-%d %H:%M}",
-        f"Bericht nummer {message.pk} (ook te lezen in het beheer: /admin/public/contactmessage/{message.pk}/change/)",
-        "",
-        message.message,
-    ])
-    mail = EmailMessage(subject=f"[Mijn Spiegel] {topic}: {message.subject}", body=body,
-                        from_email=settings.DEFAULT_FROM_EMAIL, to=[address], reply_to=[message.email])
+    body = "\n".join(
+        [
+            f"Onderwerp: {topic}",
+            f"Van: {message.name} <{message.email}>",
+            f"Praktijk (AGB): {message.practice_agb or '-'}",
+            f"Account: {'ja, ingelogd' if message.user_id else 'nee'}",
+            f"Ontvangen: {timezone.localtime(message.created_at):%Y-%m-%d %H:%M}",
+            f"Bericht nummer {message.pk} "
+            f"(ook te lezen in het beheer: /admin/public/contactmessage/{message.pk}/change/)",
+            "",
+            message.message,
+        ]
+    )
+    mail = EmailMessage(
+        subject=f"[Mijn Spiegel] {topic}: {message.subject}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        reply_to=[message.email],
+    )
     try:
         mail.send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - the message is stored; the operators see the failure

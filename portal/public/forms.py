@@ -1,4 +1,5 @@
 """The contact form (portal.md, "Contact")."""
+
 from __future__ import annotations
 
 from django import forms
@@ -10,20 +11,26 @@ from portal.public.models import ContactMessage
 def insurer_choices() -> list[tuple[str, str]]:
     """The insurers of the required-insurers seed, by name."""
     return [("", "— kies een zorgverzekeraar —")] + sorted(
-        ((i.insurer_id, i.insurer_name) for i in insurers()), key=lambda pair: pair[1].lower())
+        ((i.insurer_id, i.insurer_name) for i in insurers()), key=lambda pair: pair[1].lower()
+    )
 
 
 class ContactForm(forms.Form):
-    topic = forms.ChoiceField(label="Waar gaat uw vraag over?", choices=ContactMessage.TOPICS,
-                              widget=forms.RadioSelect)
-    insurer = forms.ChoiceField(label="Zorgverzekeraar (alleen bij beleid en inhoud)", required=False,
-                                help_text="Over welke zorgverzekeraar gaat uw vraag over beleid en inhoud?")
+    topic = forms.ChoiceField(label="Waar gaat uw vraag over?", choices=ContactMessage.TOPICS, widget=forms.RadioSelect)
+    insurer = forms.ChoiceField(
+        label="Zorgverzekeraar (alleen bij beleid en inhoud)",
+        required=False,
+        help_text="Over welke zorgverzekeraar gaat uw vraag over beleid en inhoud?",
+    )
     name = forms.CharField(label="Uw naam", max_length=200)
-    email = forms.EmailField(label="Uw e-mailadres", max_length=254,
-                             help_text="Wij antwoorden op dit adres.")
-    practice_agb = forms.RegexField(label="AGB-code van uw praktijk (niet verplicht)", regex=r"^[0-9]{8}$",
-                                    required=False, max_length=8,
-                                    error_messages={"invalid": "Een AGB-code bestaat uit 8 cijfers."})
+    email = forms.EmailField(label="Uw e-mailadres", max_length=254, help_text="Wij antwoorden op dit adres.")
+    practice_agb = forms.RegexField(
+        label="AGB-code van uw praktijk (niet verplicht)",
+        regex=r"^[0-9]{8}$",
+        required=False,
+        max_length=8,
+        error_messages={"invalid": "Een AGB-code bestaat uit 8 cijfers."},
+    )
     subject = forms.CharField(label="Onderwerp in een paar woorden", max_length=200)
     message = forms.CharField(label="Uw bericht", max_length=5000, widget=forms.Textarea(attrs={"rows": 8}))
 
@@ -34,8 +41,10 @@ class ContactForm(forms.Form):
         if len(self.practices) > 1:
             # a logged-in sender with several practices picks one of their own
             self.fields["practice_agb"] = forms.ChoiceField(
-                label="Over welke praktijk gaat het?", required=False,
-                choices=[("", "— geen bepaalde praktijk —")] + [(agb, agb) for agb in self.practices])
+                label="Over welke praktijk gaat het?",
+                required=False,
+                choices=[("", "— geen bepaalde praktijk —")] + [(agb, agb) for agb in self.practices],
+            )
         for name, field in self.fields.items():
             if field.help_text:
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext")

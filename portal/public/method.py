@@ -9,6 +9,7 @@
   observed sessions of the example are invented and said to be). The published indexes
   of real practices come from the platform's method (dbt), never from here.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,12 +19,10 @@ from functools import lru_cache
 from statistics import NormalDist
 
 import yaml
-
 from django.utils import timezone
 
 from orchestration.core.settings import DBT_PROJECT_DIR
 from portal.releases import catalog
-
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +36,7 @@ def interval_z() -> float:
 
 
 EXAMPLE_EPISODES = (20, 12, 8)  # episodes of the example practice in its three cells
-EXAMPLE_PATIENTS = 34           # distinct patients of those 40 episodes (>= 30: it gets an index)
+EXAMPLE_PATIENTS = 34  # distinct patients of those 40 episodes (>= 30: it gets an index)
 EXAMPLE_OBSERVED_FACTOR = 1.10  # the example practice treats 10 % more than expected
 REFERENCE_FILE = "reference_strata.csv"
 LEVEL_WORDS = {
@@ -123,7 +122,7 @@ class WorkedExample:
     national_episodes: int
     national_mean: float
     cells_per_level: dict[str, int]
-    stratum: dict[str, str]            # one L0 stratum row, to show how a practice finds its cell
+    stratum: dict[str, str]  # one L0 stratum row, to show how a practice finds its cell
     stratum_cell: Cell
     lines: list[ExampleLine]
     patients: int
@@ -164,14 +163,23 @@ class WorkedExample:
 
 
 def _cell(row: dict[str, str]) -> Cell:
-    return Cell(row["cell_id"], row["level"], row["age_band"], row["sex"], row["body_region"], row["chronic"],
-                int(row["episodes"]), float(row["mean_sessions"]), float(row["variance_sessions"]))
+    return Cell(
+        row["cell_id"],
+        row["level"],
+        row["age_band"],
+        row["sex"],
+        row["body_region"],
+        row["chronic"],
+        int(row["episodes"]),
+        float(row["mean_sessions"]),
+        float(row["variance_sessions"]),
+    )
 
 
 def example_cells(rows: list[dict[str, str]], discipline: str) -> list[Cell]:
     """The example's cells: the three reference cells of ``discipline`` with the most episodes."""
     cells = [_cell(r) for r in rows if r["discipline"] == discipline and r["row_type"] == "cell"]
-    return sorted(cells, key=lambda c: (-c.episodes, c.cell_id))[:len(EXAMPLE_EPISODES)]
+    return sorted(cells, key=lambda c: (-c.episodes, c.cell_id))[: len(EXAMPLE_EPISODES)]
 
 
 def worked_example() -> WorkedExample | None:
@@ -193,8 +201,9 @@ def worked_example() -> WorkedExample | None:
     return None
 
 
-def _example(period: str, revision: str, discipline: str, rows: list[dict[str, str]],
-             cells: list[Cell]) -> WorkedExample:
+def _example(
+    period: str, revision: str, discipline: str, rows: list[dict[str, str]], cells: list[Cell]
+) -> WorkedExample:
     all_cells = [_cell(r) for r in rows if r["discipline"] == discipline and r["row_type"] == "cell"]
     national_episodes = sum(c.episodes for c in all_cells)
     national_mean = sum(c.episodes * c.mean for c in all_cells) / national_episodes
@@ -205,9 +214,22 @@ def _example(period: str, revision: str, discipline: str, rows: list[dict[str, s
     # the largest L0 stratum of the largest cell: shows the lookup from a patient's own
     # characteristics to the cell whose mean counts for them
     top = cells[0]
-    stratum = sorted((r for r in strata if r["cell_id"] == top.cell_id),
-                     key=lambda r: (-int(r["episodes"]), r["age_band"], r["sex"], r["body_region"], r["chronic"]))[0]
+    stratum = sorted(
+        (r for r in strata if r["cell_id"] == top.cell_id),
+        key=lambda r: (-int(r["episodes"]), r["age_band"], r["sex"], r["body_region"], r["chronic"]),
+    )[0]
     lines = [ExampleLine(cell, n) for cell, n in zip(cells, EXAMPLE_EPISODES)]
     expected = sum(line.expected for line in lines)
-    return WorkedExample(period, revision, discipline, national_episodes, national_mean, dict(sorted(per_level.items())),
-                         stratum, top, lines, EXAMPLE_PATIENTS, round(expected * EXAMPLE_OBSERVED_FACTOR))
+    return WorkedExample(
+        period,
+        revision,
+        discipline,
+        national_episodes,
+        national_mean,
+        dict(sorted(per_level.items())),
+        stratum,
+        top,
+        lines,
+        EXAMPLE_PATIENTS,
+        round(expected * EXAMPLE_OBSERVED_FACTOR),
+    )

@@ -7,6 +7,7 @@ here: it is derived at every request from ``releases/`` and the platform's readi
 file (``portal.public.calendar``). Operators only add what the platform cannot know:
 another planned date and the text shown when a period is late.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,16 +32,22 @@ def validate_period(value: str) -> None:
 class PeriodNotice(models.Model):
     """What the operators add to one period on the calendar."""
 
-    period = models.CharField("periode", max_length=7, unique=True, validators=[validate_period],
-                              help_text="JJJJ-vN, bijvoorbeeld 2022-v1.")
-    planned_date = models.DateField("geplande publicatiedatum", null=True, blank=True,
-                                    help_text="Leeg: de standaard (de afsluitdatum van de periode plus het "
-                                              "ingestelde aantal weken).")
+    period = models.CharField(
+        "periode", max_length=7, unique=True, validators=[validate_period], help_text="JJJJ-vN, bijvoorbeeld 2022-v1."
+    )
+    planned_date = models.DateField(
+        "geplande publicatiedatum",
+        null=True,
+        blank=True,
+        help_text="Leeg: de standaard (de afsluitdatum van de periode plus het ingestelde aantal weken).",
+    )
     postponement_text = models.TextField(
-        "tekst bij uitstel", blank=True,
+        "tekst bij uitstel",
+        blank=True,
         help_text="Getoond zolang de periode na de geplande datum niet gepubliceerd is. Leeg: de standaardtekst "
-                  "(de gegevens van een zorgverzekeraar konden nog niet worden gegarandeerd). Noem geen "
-                  "zorgverzekeraar tenzij die daarmee heeft ingestemd.")
+        "(de gegevens van een zorgverzekeraar konden nog niet worden gegarandeerd). Noem geen "
+        "zorgverzekeraar tenzij die daarmee heeft ingestemd.",
+    )
     updated_at = models.DateTimeField("gewijzigd", auto_now=True)
 
     class Meta:
@@ -55,8 +62,11 @@ class PeriodNotice(models.Model):
 class NewsItem(models.Model):
     title = models.CharField("titel", max_length=200)
     body = models.TextField("tekst")
-    published_at = models.DateTimeField("publicatiedatum", default=timezone.now,
-                                        help_text="Een bericht met een datum in de toekomst verschijnt pas dan.")
+    published_at = models.DateTimeField(
+        "publicatiedatum",
+        default=timezone.now,
+        help_text="Een bericht met een datum in de toekomst verschijnt pas dan.",
+    )
     visible = models.BooleanField("zichtbaar", default=True)
 
     class Meta:
@@ -86,8 +96,9 @@ class ContactMessage(models.Model):
     practice_agb = models.CharField("praktijk (AGB)", max_length=8, blank=True)
     subject = models.CharField("kort onderwerp", max_length=200)
     message = models.TextField("bericht")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             verbose_name="account")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name="account"
+    )
     ip_address = models.GenericIPAddressField("afzenderadres (IP)", null=True, blank=True)
     mailed_to = models.CharField("gemaild naar", max_length=254, blank=True)
     mailed_at = models.DateTimeField("gemaild op", null=True, blank=True)

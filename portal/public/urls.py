@@ -7,8 +7,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("kalender/", views.kalender, name="kalender"),
     path("methode/", views.methode, name="methode"),
-    re_path(r"^methode/(?P<period>[0-9]{4}-v[1-3])/reference_strata\.csv$", views.reference_table,
-            name="reference_table"),
+    re_path(
+        r"^methode/(?P<period>[0-9]{4}-v[1-3])/reference_strata\.csv$", views.reference_table, name="reference_table"
+    ),
     path("vragen/", views.vragen, name="vragen"),
     path("contact/", views.contact, name="contact"),
     path("contact/verzonden/", views.contact_sent, name="contact_sent"),

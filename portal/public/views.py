@@ -1,4 +1,5 @@
 """The public pages (portal.md, "Stable interfaces"): /, /kalender/, /methode/, /vragen/, /contact/."""
+
 from __future__ import annotations
 
 from django.http import FileResponse, Http404
@@ -24,30 +25,42 @@ def home(request):
     entries = release_calendar.calendar()
     preparing = [e for e in entries if e.state == release_calendar.STATE_PREPARING]
     published = [e for e in entries if e.state == release_calendar.STATE_PUBLISHED]
-    return render(request, "public/home.html", {
-        "next_entry": preparing[-1] if preparing else None,     # entries are newest first
-        "postponed": [e for e in entries if e.state == release_calendar.STATE_POSTPONED],
-        "latest": published[0] if published else None,
-        "news": _news(3),
-    })
+    return render(
+        request,
+        "public/home.html",
+        {
+            "next_entry": preparing[-1] if preparing else None,  # entries are newest first
+            "postponed": [e for e in entries if e.state == release_calendar.STATE_POSTPONED],
+            "latest": published[0] if published else None,
+            "news": _news(3),
+        },
+    )
 
 
 @require_GET
 def kalender(request):
-    return render(request, "public/kalender.html", {
-        "entries": release_calendar.calendar(),
-        "news": _news(10),
-        "planned_weeks": release_calendar.conf.planned_weeks(),
-    })
+    return render(
+        request,
+        "public/kalender.html",
+        {
+            "entries": release_calendar.calendar(),
+            "news": _news(10),
+            "planned_weeks": release_calendar.conf.planned_weeks(),
+        },
+    )
 
 
 @require_GET
 def methode(request):
-    return render(request, "public/methode.html", {
-        "example": method_numbers.worked_example(),
-        "downloads": method_numbers.reference_downloads(),
-        "z": method_numbers.interval_z(),
-    })
+    return render(
+        request,
+        "public/methode.html",
+        {
+            "example": method_numbers.worked_example(),
+            "downloads": method_numbers.reference_downloads(),
+            "z": method_numbers.interval_z(),
+        },
+    )
 
 
 @require_GET
@@ -63,18 +76,23 @@ def reference_table(request, period: str):
     if not path.is_file() or path.is_symlink():
         raise Http404
     download = method_numbers.Download(period, revision.revision, None)
-    response = FileResponse(open(path, "rb"), as_attachment=True, filename=download.filename,
-                            content_type="text/csv; charset=utf-8")
+    response = FileResponse(
+        open(path, "rb"), as_attachment=True, filename=download.filename, content_type="text/csv; charset=utf-8"
+    )
     response["Cache-Control"] = "no-cache"
     return response
 
 
 @require_GET
 def vragen(request):
-    return render(request, "public/vragen.html", {
-        "periods_shown": catalog.PERIODS_SHOWN,
-        "planned_weeks": release_calendar.conf.planned_weeks(),
-    })
+    return render(
+        request,
+        "public/vragen.html",
+        {
+            "periods_shown": catalog.PERIODS_SHOWN,
+            "planned_weeks": release_calendar.conf.planned_weeks(),
+        },
+    )
 
 
 def _client_ip(request) -> str | None:
@@ -117,7 +135,7 @@ def contact(request):
         if form.is_valid():
             data = dict(form.cleaned_data)
             if data.get("practice_agb") and practices and data["practice_agb"] not in practices:
-                data["practice_agb"] = ""     # a logged-in sender speaks for their own practices only
+                data["practice_agb"] = ""  # a logged-in sender speaks for their own practices only
             if len(practices) == 1 and not data.get("practice_agb"):
                 data["practice_agb"] = practices[0]
             refusal = rate_refusal(data["email"], _client_ip(request))
@@ -135,9 +153,12 @@ def contact(request):
             if len(practices) == 1:
                 initial["practice_agb"] = practices[0]
         form = ContactForm(initial=initial, practices=practices)
-    response = render(request, "public/contact.html", {"form": form, "practices": practices,
-                                                        "refusal": refusal.text if refusal else ""},
-                      status=status)
+    response = render(
+        request,
+        "public/contact.html",
+        {"form": form, "practices": practices, "refusal": refusal.text if refusal else ""},
+        status=status,
+    )
     if refusal is not None:
         response["Retry-After"] = str(refusal.seconds)
     return response

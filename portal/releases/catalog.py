@@ -9,6 +9,7 @@ A revision folder is ``releases/<period>/r<N>/`` with ``release.json`` (written 
 inside the folder, and the folder itself appears by one atomic rename), so a folder
 that matches the pattern is whole.
 """
+
 from __future__ import annotations
 
 import csv
@@ -82,8 +83,12 @@ def revisions(period: str) -> list[Revision]:
         return []
     found = []
     for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink() and REVISION_RE.match(child.name) \
-                and (child / "release.json").is_file():
+        if (
+            child.is_dir()
+            and not child.is_symlink()
+            and REVISION_RE.match(child.name)
+            and (child / "release.json").is_file()
+        ):
             found.append(Revision(period, child.name, child, _published_at(child)))
     return sorted(found, key=lambda r: r.number)
 

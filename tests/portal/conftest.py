@@ -11,17 +11,15 @@ With ``SPIEGEL_PORTAL_DATABASE_URL`` set (tests/portal/test_postgresql.py does s
 subprocess) the same tests run on PostgreSQL; otherwise on SQLite (pytest-django's
 test database).
 """
+
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 PORTAL_TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="spiegel-portal-tests-"))
 
@@ -34,8 +32,10 @@ from django.conf import settings  # noqa: E402
 # the manifest storage needs `collectstatic` (which `spiegel portal serve` runs, and the
 # tests that serve the portal with gunicorn go through); in-process tests use the files as they are
 (PORTAL_TEST_DATA_DIR / "portal" / "static").mkdir(parents=True)
-settings.STORAGES = {**settings.STORAGES,
-                     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 django.setup()
 if Path(settings.DATA_DIR) != PORTAL_TEST_DATA_DIR.resolve():
     # settings imported earlier with another data directory: every test below would read

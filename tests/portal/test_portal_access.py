@@ -1,4 +1,5 @@
 """The practice pages, downloads and the managers' decisions (portal.md; issue 13)."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,8 @@ import re
 import pytest
 from django.core import mail
 
-from portal_world import A, B, PASSWORD, SHOWN, World, audit, build_releases, client_for, make_account
-from release_factory import index_row, make_release, pdf_bytes
+from tests.support.portal_world import PASSWORD, SHOWN, A, B, World, audit, build_releases, client_for, make_account
+from tests.support.release_factory import index_row, make_release, pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +63,12 @@ def test_pdf_download_is_the_published_file_and_is_audited(world):
     assert body == published == pdf_bytes(A, "2024-v1", "r2", "fysiotherapie")
     assert "attachment" in response["Content-Disposition"]
     (event,) = audit("download")
-    assert (event.agb, event.actor, event.subject, event.ip) == (A, "gebruiker@a.nl", "2024-v1/fysiotherapie.pdf",
-                                                                  "127.0.0.1")
+    assert (event.agb, event.actor, event.subject, event.ip) == (
+        A,
+        "gebruiker@a.nl",
+        "2024-v1/fysiotherapie.pdf",
+        "127.0.0.1",
+    )
 
 
 def test_html_report_loads_its_assets_from_the_portal(world):
@@ -72,8 +77,12 @@ def test_html_report_loads_its_assets_from_the_portal(world):
     assert response.status_code == 200
     html = response.content.decode()
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert urls == [f"/praktijk/{A}/2025-v1/spiegel.css", f"/praktijk/{A}/2025-v1/plotly.min.js",
-                    f"/praktijk/{A}/2025-v1/oefentherapie/_funnel.js", f"/praktijk/{A}/2025-v1/spiegel.js"]
+    assert urls == [
+        f"/praktijk/{A}/2025-v1/spiegel.css",
+        f"/praktijk/{A}/2025-v1/plotly.min.js",
+        f"/praktijk/{A}/2025-v1/oefentherapie/_funnel.js",
+        f"/praktijk/{A}/2025-v1/spiegel.js",
+    ]
     for url in urls:
         asset = client.get(url)
         assert asset.status_code == 200, url
@@ -89,13 +98,15 @@ def test_html_report_loads_its_assets_from_the_portal(world):
 
 def test_a_new_revision_is_visible_without_a_restart_and_replaces_the_old_one(world):
     client = client_for(world.user_a)
-    assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) \
-        == pdf_bytes(A, "2025-v1", "r1", "fysiotherapie")
+    assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) == pdf_bytes(
+        A, "2025-v1", "r1", "fysiotherapie"
+    )
     make_release(world.releases, "2025-v1", "r2", [index_row("2025-v1", "fysiotherapie", A, index=1.234)])
     html = client.get(f"/praktijk/{A}/").content.decode()
     assert "1.234 (1.154 – 1.314)" in html
-    assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) \
-        == pdf_bytes(A, "2025-v1", "r2", "fysiotherapie")
+    assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) == pdf_bytes(
+        A, "2025-v1", "r2", "fysiotherapie"
+    )
     # a new period pushes the oldest shown one out
     make_release(world.releases, "2025-v2", "r1", [index_row("2025-v2", "fysiotherapie", A)])
     html = client.get(f"/praktijk/{A}/").content.decode()
@@ -116,8 +127,9 @@ def test_request_approve_and_the_emails_of_each_decision(world):
     manager = client_for(world.manager_a)
     page = manager.get(f"/praktijk/{A}/toegang/").content.decode()
     assert 'data-email="nieuw@a.nl"' in page
-    access_id = re.search(r'name="access" value="([0-9]+)">\s*<button type="submit" name="action" value="approve"',
-                          page)[1]
+    access_id = re.search(
+        r'name="access" value="([0-9]+)">\s*<button type="submit" name="action" value="approve"', page
+    )[1]
     mail.outbox.clear()
     assert manager.post(f"/praktijk/{A}/toegang/", {"action": "approve", "access": access_id}).status_code == 302
     assert client.get(f"/praktijk/{A}/").status_code == 200
@@ -153,8 +165,10 @@ def test_managers_appoint_and_remove_managers_and_a_practice_keeps_one(world):
     # appoint the user of A, who then may remove the first manager
     mail.outbox.clear()
     manager.post(f"/praktijk/{A}/toegang/", {"action": "appoint", "email": "gebruiker@a.nl"})
-    assert set(PracticeManager.objects.filter(agb=A).values_list("user__email", flat=True)) \
-        == {"beheer@a.nl", "gebruiker@a.nl"}
+    assert set(PracticeManager.objects.filter(agb=A).values_list("user__email", flat=True)) == {
+        "beheer@a.nl",
+        "gebruiker@a.nl",
+    }
     assert sorted(mail.outbox[0].to) == ["beheer@a.nl", "gebruiker@a.nl"]
     second = client_for(world.user_a)
     assert second.get(f"/praktijk/{A}/toegang/").status_code == 200
@@ -162,7 +176,9 @@ def test_managers_appoint_and_remove_managers_and_a_practice_keeps_one(world):
     assert list(PracticeManager.objects.filter(agb=A).values_list("user__email", flat=True)) == ["gebruiker@a.nl"]
     assert manager.get(f"/praktijk/{A}/toegang/").status_code == 404
     assert [(e.action, e.actor, e.subject) for e in audit(agb=A) if e.action.startswith("manager")][-2:] == [
-        ("manager_appointed", "beheer@a.nl", "gebruiker@a.nl"), ("manager_removed", "gebruiker@a.nl", "beheer@a.nl")]
+        ("manager_appointed", "beheer@a.nl", "gebruiker@a.nl"),
+        ("manager_removed", "gebruiker@a.nl", "beheer@a.nl"),
+    ]
 
 
 def test_an_unknown_practice_gets_the_same_answer_as_a_known_one(world):
@@ -277,8 +293,9 @@ def test_password_reset_by_mail(world):
     form = client.get(link, follow=True)
     assert form.status_code == 200
     new = "Nieuw-wachtwoord-2025"
-    done = client.post(form.redirect_chain[-1][0] if form.redirect_chain else link,
-                       {"password1": new, "password2": new})
+    done = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else link, {"password1": new, "password2": new}
+    )
     assert done.status_code == 302
     fresh = Client()
     assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": PASSWORD}).status_code == 200

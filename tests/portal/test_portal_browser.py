@@ -3,6 +3,7 @@ the portal served by ``spiegel portal serve`` (gunicorn): sign up, verify the e-
 from the mail the portal wrote, request access to a practice, the manager approves, the user
 downloads the PDF (bytes equal to the published file) and opens the interactive HTML report.
 Screenshots of the practice page and the manager page go to test-artifacts/portal/."""
+
 from __future__ import annotations
 
 import email
@@ -12,14 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from release_factory import index_row, make_release
-from served import REPO_ROOT, served_portal, spiegel_portal, spiegel_portal_batch
+from tests.support.release_factory import index_row, make_release
+from tests.support.served import REPO_ROOT, served_portal, spiegel_portal, spiegel_portal_batch
 
 A, B = "12345678", "87654321"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "portal"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 MANAGER, MANAGER_PASSWORD = "praktijkhouder@fysio-a.nl", "Beheer-wachtwoord-2024"
 USER, USER_PASSWORD = "therapeut@fysio-a.nl", "Gebruiker-wachtwoord-2024"
 
@@ -45,11 +51,19 @@ def portal_site(tmp_path_factory):
     releases = data_dir / "releases"
     releases.mkdir(parents=True)
     for period in ("2024-v2", "2024-v3"):
-        make_release(releases, period, "r1", [index_row(period, "fysiotherapie", A, index=0.97),
-                                              index_row(period, "fysiotherapie", B, index=1.05)])
-    created, appointed = spiegel_portal_batch(data_dir, [
-        (["add-account", "--email", MANAGER, "--name", "Praktijk Houder"], MANAGER_PASSWORD + "\n"),
-        (["appoint-manager", "--agb", A, "--email", MANAGER], None)])
+        make_release(
+            releases,
+            period,
+            "r1",
+            [index_row(period, "fysiotherapie", A, index=0.97), index_row(period, "fysiotherapie", B, index=1.05)],
+        )
+    created, appointed = spiegel_portal_batch(
+        data_dir,
+        [
+            (["add-account", "--email", MANAGER, "--name", "Praktijk Houder"], MANAGER_PASSWORD + "\n"),
+            (["appoint-manager", "--agb", A, "--email", MANAGER], None),
+        ],
+    )
     assert (created.returncode, appointed.returncode) == (0, 0), created.stderr + appointed.stderr
     with served_portal(data_dir) as base:
         yield data_dir, base

@@ -3,20 +3,44 @@ portal served by gunicorn, on a national-scale release (9,000 practices in each 
 periods); no errors, and every response belongs to the account that asked (portal/loadtest.py
 checks each page for the account's own practice and no other, each PDF byte for byte).
 CI runs a smaller version than the README's figures (python -m portal.loadtest)."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 
-from served import REPO_ROOT, portal_env
+from tests.support.served import REPO_ROOT, portal_env
 
 
 def test_concurrent_clients_get_only_their_own_practices(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "portal.loadtest", "--data-dir", str(tmp_path / "data"),
-                             "--clients", "10", "--requests", "300", "--accounts", "4", "--practices", "9000",
-                             "--report-practices", "60", "--pdf-kb", "60", "--json"],
-                            cwd=REPO_ROOT, env=portal_env(), capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "portal.loadtest",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--clients",
+            "10",
+            "--requests",
+            "300",
+            "--accounts",
+            "4",
+            "--practices",
+            "9000",
+            "--report-practices",
+            "60",
+            "--pdf-kb",
+            "60",
+            "--json",
+        ],
+        cwd=REPO_ROOT,
+        env=portal_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert result.returncode == 0, figures["first_problems"] or result.stderr[-2000:]
     assert figures["requests"] == 300 and figures["errors_or_wrong_responses"] == 0

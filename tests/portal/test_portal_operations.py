@@ -1,5 +1,6 @@
 """``spiegel portal add-account|appoint-manager|grant|audit`` and the demo's accounts, each in
 a subprocess on a data directory of its own (as operators run them)."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ import uuid
 
 import pytest
 
-from release_factory import index_row, make_release
-from served import REPO_ROOT, portal_env, spiegel_portal_batch
+from tests.support.release_factory import index_row, make_release
+from tests.support.served import REPO_ROOT, portal_env, spiegel_portal_batch
 
 A, B = "11111111", "22222222"
 PASSWORD = "Operator-wachtwoord-2024"
@@ -30,35 +31,58 @@ def test_database_is_the_configured_one():
 def data_dir(tmp_path):
     releases = tmp_path / "data" / "releases"
     releases.mkdir(parents=True)
-    make_release(releases, "2024-v3", "r1", [index_row("2024-v3", "fysiotherapie", A),
-                                             index_row("2024-v3", "oefentherapie", B, patients=9)])
+    make_release(
+        releases,
+        "2024-v3",
+        "r1",
+        [index_row("2024-v3", "fysiotherapie", A), index_row("2024-v3", "oefentherapie", B, patients=9)],
+    )
     return tmp_path / "data"
 
 
 def test_account_manager_grant_and_audit_commands(data_dir):
     email, other = f"houder-{uuid.uuid4().hex[:8]}@praktijk.nl", f"therapeut-{uuid.uuid4().hex[:8]}@praktijk.nl"
-    (created, again, weak, created_other, bad_agb, unknown_agb, unknown_account, appointed, appointed_again,
-     granted, audit, only_b, audit_bad) = spiegel_portal_batch(data_dir, [
-        (["add-account", "--email", email, "--name", "Anna de Vries"], PASSWORD + "\n"),
-        (["add-account", "--email", email.upper()], PASSWORD + "\n"),
-        (["add-account", "--email", other], "kort\n"),
-        (["add-account", "--email", other], PASSWORD + "\n"),
-        (["appoint-manager", "--agb", "1234", "--email", email], None),
-        (["appoint-manager", "--agb", "99999999", "--email", email], None),
-        (["appoint-manager", "--agb", A, "--email", "niemand@nergens.nl"], None),
-        (["appoint-manager", "--agb", A, "--email", email], None),
-        (["appoint-manager", "--agb", A, "--email", email], None),
-        (["grant", "--agb", B, "--email", other], None),  # B has rows, if no index
-        (["audit"], None),
-        (["audit", "--agb", B], None),
-        (["audit", "--agb", "x"], None),
-    ])
+    (
+        created,
+        again,
+        weak,
+        created_other,
+        bad_agb,
+        unknown_agb,
+        unknown_account,
+        appointed,
+        appointed_again,
+        granted,
+        audit,
+        only_b,
+        audit_bad,
+    ) = spiegel_portal_batch(
+        data_dir,
+        [
+            (["add-account", "--email", email, "--name", "Anna de Vries"], PASSWORD + "\n"),
+            (["add-account", "--email", email.upper()], PASSWORD + "\n"),
+            (["add-account", "--email", other], "kort\n"),
+            (["add-account", "--email", other], PASSWORD + "\n"),
+            (["appoint-manager", "--agb", "1234", "--email", email], None),
+            (["appoint-manager", "--agb", "99999999", "--email", email], None),
+            (["appoint-manager", "--agb", A, "--email", "niemand@nergens.nl"], None),
+            (["appoint-manager", "--agb", A, "--email", email], None),
+            (["appoint-manager", "--agb", A, "--email", email], None),
+            (["grant", "--agb", B, "--email", other], None),  # B has rows, if no index
+            (["audit"], None),
+            (["audit", "--agb", B], None),
+            (["audit", "--agb", "x"], None),
+        ],
+    )
     assert created.returncode == 0 and f"account {email} created" in created.stdout, created.stderr
     assert again.returncode == 1 and "exists already" in again.stderr
     assert weak.returncode == 1 and "password refused" in weak.stderr
     assert created_other.returncode == 0
-    for refused, reason in [(bad_agb, "not an AGB code"), (unknown_agb, "in no published release"),
-                            (unknown_account, "no portal account")]:
+    for refused, reason in [
+        (bad_agb, "not an AGB code"),
+        (unknown_agb, "in no published release"),
+        (unknown_account, "no portal account"),
+    ]:
         assert refused.returncode == 1 and reason in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
     assert appointed.returncode == 0 and "authorisation manager of practice 11111111" in appointed.stdout
@@ -97,10 +121,17 @@ for line in lines:
 
 def test_demo_sets_up_a_manager_and_a_user(data_dir):
     releases = data_dir / "releases"
-    make_release(releases, "2025-v1", "r1", [index_row("2025-v1", "fysiotherapie", A),
-                                             index_row("2025-v1", "fysiotherapie", B)])
-    result = subprocess.run([sys.executable, "-c", DEMO_CHECK, str(data_dir)], cwd=REPO_ROOT, env=portal_env(),
-                            capture_output=True, text=True, timeout=120)
+    make_release(
+        releases, "2025-v1", "r1", [index_row("2025-v1", "fysiotherapie", A), index_row("2025-v1", "fysiotherapie", B)]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", DEMO_CHECK, str(data_dir)],
+        cwd=REPO_ROOT,
+        env=portal_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert re.findall(r"CHECK (\w+) ([0-9]{8}) (\w+)", result.stdout) == [("manager", A, "True"), ("user", B, "True")]
     assert "spiegel portal serve --data-dir" in result.stdout and "/accounts/login/" in result.stdout

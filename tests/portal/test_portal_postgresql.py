@@ -3,27 +3,52 @@ PostgreSQL support only because of this). A throwaway cluster (pg_cluster.py) on
 socket; the in-process portal test modules run in a subprocess with
 SPIEGEL_PORTAL_DATABASE_URL pointing at it (Django reads its settings once per process).
 The tests that serve the portal with gunicorn (browser, load) run on SQLite only."""
+
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
 
-from pg_cluster import throwaway_cluster
-from served import REPO_ROOT, portal_env
+from tests.support.pg_cluster import throwaway_cluster
+from tests.support.served import REPO_ROOT, portal_env
 
-MODULES = ["tests/portal/test_portal_access.py", "tests/portal/test_portal_security.py", "tests/portal/test_portal_operations.py"]
+MODULES = [
+    "tests/portal/test_portal_access.py",
+    "tests/portal/test_portal_security.py",
+    "tests/portal/test_portal_operations.py",
+]
 
 
 def test_portal_tests_pass_on_postgresql():
     with throwaway_cluster() as url:
         # the caller's pytest options (CI's -n 2 of pytest-xdist) would change the output read below
-        env = {key: value for key, value in {**portal_env(), "SPIEGEL_PORTAL_DATABASE_URL": url}.items()
-               if key != "PYTEST_ADDOPTS" and not key.startswith("PYTEST_XDIST")}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-p", "no:xdist", *MODULES,
-                                 # the real-release check runs the pipeline first: once, on SQLite, is enough
-                                 "-k", "not a_real_published_release"],
-                                cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        env = {
+            key: value
+            for key, value in {**portal_env(), "SPIEGEL_PORTAL_DATABASE_URL": url}.items()
+            if key != "PYTEST_ADDOPTS" and not key.startswith("PYTEST_XDIST")
+        }
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-v",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:xdist",
+                *MODULES,
+                # the real-release check runs the pipeline first: once, on SQLite, is enough
+                "-k",
+                "not a_real_published_release",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     passed = int(re.search(r"([0-9]+) passed", summary)[1])

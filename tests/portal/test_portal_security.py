@@ -2,6 +2,7 @@
 no access across practices by any URL, anonymous -> login, revocation at once, managers
 of A cannot manage B, nobody approves their own request, CSRF on every form, lockout after
 repeated failed logins; each of these leaves its audit line."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal_world import A, B, C, PASSWORD, World, audit, build_releases, client_for, make_account
+from tests.support.portal_world import PASSWORD, A, B, C, World, audit, build_releases, client_for, make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -33,20 +34,20 @@ def world(releases_root) -> World:
 
 # URLs that user_a (access to A only) must never get anything from; every one is a 404
 CROSS_URLS = [
-    f"/praktijk/{B}/",                                           # the other practice
+    f"/praktijk/{B}/",  # the other practice
     f"/praktijk/{B}/2025-v1/fysiotherapie.pdf",
     f"/praktijk/{B}/2025-v1/fysiotherapie.html",
     f"/praktijk/{B}/2025-v1/spiegel.js",
     f"/praktijk/{B}/toegang/",
-    f"/praktijk/{C}/",                                           # a practice only in an archived period
-    "/praktijk/99999999/",                                       # a practice that does not exist
-    f"/praktijk/{A}/2023-v1/fysiotherapie.pdf",                  # beyond the 6 shown periods
-    f"/praktijk/{A}/2026-v1/fysiotherapie.pdf",                  # not published
-    f"/praktijk/{A}/2024-v2/oefentherapie.pdf",                  # no index, no report
-    f"/praktijk/{A}/2025-v1/logopedie.pdf",                      # not a discipline
-    f"/praktijk/{A}/2024-v1/r1/fysiotherapie.pdf",               # a revision name
+    f"/praktijk/{C}/",  # a practice only in an archived period
+    "/praktijk/99999999/",  # a practice that does not exist
+    f"/praktijk/{A}/2023-v1/fysiotherapie.pdf",  # beyond the 6 shown periods
+    f"/praktijk/{A}/2026-v1/fysiotherapie.pdf",  # not published
+    f"/praktijk/{A}/2024-v2/oefentherapie.pdf",  # no index, no report
+    f"/praktijk/{A}/2025-v1/logopedie.pdf",  # not a discipline
+    f"/praktijk/{A}/2024-v1/r1/fysiotherapie.pdf",  # a revision name
     f"/praktijk/{A}/r1/fysiotherapie.pdf",
-    f"/praktijk/{A}/2024-v1/fysiotherapie.pdf/",                 # trailing tricks
+    f"/praktijk/{A}/2024-v1/fysiotherapie.pdf/",  # trailing tricks
     f"/praktijk/{A}/2024-v1/fysiotherapie.pdf.",
     f"/praktijk/{A}/2024-v1/fysiotherapie.PDF",
     f"/praktijk/{A}/2024-v1/fysiotherapie.pdf%00",
@@ -74,7 +75,7 @@ CROSS_URLS = [
     f"/praktijk/{A}/2024-v1/fysiotherapie.pdf%2F..%2F..%2F{B}",
     f"/praktijk/{A}/2024-v4/fysiotherapie.pdf",
     f"/praktijk/{A}/2024-v1/fysiotherapie.html%3F",
-    f"/praktijk/{A}/toegang/",                                   # user_a is no manager of A
+    f"/praktijk/{A}/toegang/",  # user_a is no manager of A
 ]
 
 
@@ -104,16 +105,30 @@ def test_no_access_across_practices_by_any_url(world):
 def test_the_other_managers_and_outsiders_get_404_too(world):
     outsider = client_for(make_account("buiten@c.nl"))
     manager_b = client_for(world.manager_b)
-    for url in [f"/praktijk/{A}/", f"/praktijk/{A}/2025-v1/fysiotherapie.pdf", f"/praktijk/{A}/toegang/",
-                f"/praktijk/{A}/2025-v1/plotly.min.js", f"/praktijk/{A}/2025-v1/fysiotherapie/_funnel.js"]:
+    for url in [
+        f"/praktijk/{A}/",
+        f"/praktijk/{A}/2025-v1/fysiotherapie.pdf",
+        f"/praktijk/{A}/toegang/",
+        f"/praktijk/{A}/2025-v1/plotly.min.js",
+        f"/praktijk/{A}/2025-v1/fysiotherapie/_funnel.js",
+    ]:
         assert outsider.get(url).status_code == 404, url
         assert manager_b.get(url).status_code == 404, url
     assert manager_b.get(f"/praktijk/{B}/2025-v1/fysiotherapie.pdf").status_code == 200
 
 
-ANONYMOUS_URLS = ["/praktijk/", f"/praktijk/{A}/", f"/praktijk/{A}/toegang/", f"/praktijk/{A}/2025-v1/fysiotherapie.pdf",
-                  f"/praktijk/{A}/2025-v1/fysiotherapie.html", f"/praktijk/{A}/2025-v1/plotly.min.js",
-                  "/praktijk/99999999/", "/praktijk/..%2F..%2Fetc/", "/praktijk/zomaar/iets", f"/praktijk/{A}%0a/"]
+ANONYMOUS_URLS = [
+    "/praktijk/",
+    f"/praktijk/{A}/",
+    f"/praktijk/{A}/toegang/",
+    f"/praktijk/{A}/2025-v1/fysiotherapie.pdf",
+    f"/praktijk/{A}/2025-v1/fysiotherapie.html",
+    f"/praktijk/{A}/2025-v1/plotly.min.js",
+    "/praktijk/99999999/",
+    "/praktijk/..%2F..%2Fetc/",
+    "/praktijk/zomaar/iets",
+    f"/praktijk/{A}%0a/",
+]
 
 
 def test_anonymous_requests_go_to_the_login_page(world):
@@ -192,8 +207,9 @@ def test_a_user_cannot_approve_their_own_request(world):
     appoint_manager(world.manager_b, A, actor="operator (test)")
     PracticeAccess.objects.create(user=world.manager_b, agb=A, status=PracticeAccess.APPROVED)
     row = PracticeAccess.objects.get(user=world.manager_b, agb=A)
-    response = client_for(world.manager_b).post(f"/praktijk/{A}/toegang/", {"action": "revoke", "access": row.pk},
-                                                follow=True)
+    response = client_for(world.manager_b).post(
+        f"/praktijk/{A}/toegang/", {"action": "revoke", "access": row.pk}, follow=True
+    )
     assert "eigen toegang" in response.content.decode()
     row.refresh_from_db()
     assert row.status == PracticeAccess.APPROVED
@@ -237,13 +253,21 @@ def test_csrf_is_enforced_on_every_form(world):
     assert not audit("grant", actor="beheer@a.nl") and not audit("manager_appointed", actor="beheer@a.nl")
     # with the page's token the same form goes through (so the 403s above are about the token)
     token = _token(manager, f"/praktijk/{A}/toegang/")
-    assert manager.post(f"/praktijk/{A}/toegang/", {"action": "approve", "access": pending.pk,
-                                                    "csrfmiddlewaretoken": token}).status_code == 302
+    assert (
+        manager.post(
+            f"/praktijk/{A}/toegang/", {"action": "approve", "access": pending.pk, "csrfmiddlewaretoken": token}
+        ).status_code
+        == 302
+    )
     pending.refresh_from_db()
     assert pending.status == PracticeAccess.APPROVED
     token = _token(anonymous, "/accounts/login/")
-    assert anonymous.post("/accounts/login/", {"login": "beheer@a.nl", "password": PASSWORD,
-                                               "csrfmiddlewaretoken": token}).status_code == 302
+    assert (
+        anonymous.post(
+            "/accounts/login/", {"login": "beheer@a.nl", "password": PASSWORD, "csrfmiddlewaretoken": token}
+        ).status_code
+        == 302
+    )
 
 
 def _login(client, email: str, password: str, ip: str = "10.1.2.3"):
@@ -276,8 +300,9 @@ def test_repeated_failed_logins_lock_the_account_until_the_lockout_ends(world, s
     assert _login(Client(), "beheer@b.nl", PASSWORD).status_code == 429
     assert _login(Client(), "beheer@b.nl", PASSWORD, ip="10.9.9.8").status_code == 302
     # when the lockout has run out the right password works again
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.first().attempt_time
-                                 - settings.AXES_COOLOFF_TIME - timedelta(minutes=1))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.first().attempt_time - settings.AXES_COOLOFF_TIME - timedelta(minutes=1)
+    )
     client = Client()
     assert _login(client, "beheer@a.nl", PASSWORD).status_code == 302
     assert client.get(f"/praktijk/{A}/").status_code == 200

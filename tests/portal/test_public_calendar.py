@@ -3,6 +3,7 @@
 Hand-made releases and status files: the calendar reads nothing else. The browser test on
 the real pipeline is tests/portal/test_public_pipeline.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,12 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from orchestration.release.calendar_state import write_period_status
 from orchestration.core.seeds import insurers
 from orchestration.core.settings import SpiegelPaths
+from orchestration.release.calendar_state import write_period_status
 from portal.public import calendar as cal
 from portal.public.models import NewsItem, PeriodNotice
-from release_factory import index_row, make_release
+from tests.support.release_factory import index_row, make_release
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +28,10 @@ ROW = re.compile(r'<tr id="periode-([0-9]{4}-v[1-3])" data-period="[^"]+" data-s
 @pytest.fixture(autouse=True)
 def plain_static_files(settings):
     # no collectstatic in tests: the manifest storage would refuse {% static %}
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture
@@ -61,10 +64,22 @@ def calendar_page(client) -> str:
 
 def test_published_period_with_a_correction_and_a_postponed_one_without_the_insurers_name(client, data_dir):
     releases = data_dir / "releases"
-    make_release(releases, "2022-v1", "r1", [index_row("2022-v1", "fysiotherapie", "12345678")],
-                 published_at="2022-11-11T09:00:00+00:00", reports=False)
-    make_release(releases, "2022-v1", "r2", [index_row("2022-v1", "fysiotherapie", "12345678")],
-                 published_at="2022-12-02T15:30:00+00:00", reports=False)
+    make_release(
+        releases,
+        "2022-v1",
+        "r1",
+        [index_row("2022-v1", "fysiotherapie", "12345678")],
+        published_at="2022-11-11T09:00:00+00:00",
+        reports=False,
+    )
+    make_release(
+        releases,
+        "2022-v1",
+        "r2",
+        [index_row("2022-v1", "fysiotherapie", "12345678")],
+        published_at="2022-12-02T15:30:00+00:00",
+        reports=False,
+    )
     write_period_status(SpiegelPaths(data_dir), "2022-v2", gates_passed=False, blocking_reasons=3)
 
     html = calendar_page(client)
@@ -111,7 +126,7 @@ def test_every_period_of_the_last_two_years_and_the_next_one(data_dir):
     # 2026-v2 (2027-02-11) the next one; 2026-v3 (2027-05-12) is not shown yet
     assert [e.period for e in entries] == ["2026-v2", "2026-v1", "2025-v3", "2025-v2", "2025-v1", "2024-v3", "2024-v2"]
     assert entries[0].state == "voorbereiding" and entries[0].planned == date(2027, 2, 11)
-    assert all(e.state == "uitgesteld" for e in entries[1:])      # nothing published here
+    assert all(e.state == "uitgesteld" for e in entries[1:])  # nothing published here
     assert entries[1].planned == date(2026, 11, 11)
     # on the planned date itself a period is still in preparation
     on_the_day = {e.period: e.state for e in cal.calendar(today=date(2026, 11, 11))}
@@ -126,8 +141,14 @@ def test_the_offset_is_configuration(settings, data_dir):
 
 
 def test_an_archived_period_stays_published(data_dir):
-    make_release(data_dir / "archive", "2024-v2", "r1", [index_row("2024-v2", "fysiotherapie", "12345678")],
-                 published_at="2025-02-10T10:00:00+00:00", reports=False)
+    make_release(
+        data_dir / "archive",
+        "2024-v2",
+        "r1",
+        [index_row("2024-v2", "fysiotherapie", "12345678")],
+        published_at="2025-02-10T10:00:00+00:00",
+        reports=False,
+    )
     entry = next(e for e in cal.calendar(today=date(2026, 11, 30)) if e.period == "2024-v2")
     assert entry.state == "gepubliceerd"
     assert entry.first.revision == "r1" and entry.first.published_on == date(2025, 2, 10)
@@ -144,11 +165,13 @@ def test_news_items_show_on_the_calendar_and_the_home_page_when_due(client, data
 
 
 def test_operators_manage_notices_and_news_in_the_admin(admin_client, data_dir):
-    response = admin_client.post("/admin/public/periodnotice/add/", {
-        "period": "2022-v2", "planned_date": "2023-05-15", "postponement_text": "Verwacht half mei."})
+    response = admin_client.post(
+        "/admin/public/periodnotice/add/",
+        {"period": "2022-v2", "planned_date": "2023-05-15", "postponement_text": "Verwacht half mei."},
+    )
     assert response.status_code == 302
     assert PeriodNotice.objects.get(period="2022-v2").planned_date == date(2023, 5, 15)
-    for period in ("2022-v4", "1999-v1"):      # not a period; not in the periods seed
+    for period in ("2022-v4", "1999-v1"):  # not a period; not in the periods seed
         bad = admin_client.post("/admin/public/periodnotice/add/", {"period": period, "postponement_text": ""})
         assert bad.status_code == 200 and not PeriodNotice.objects.filter(period=period).exists()
     assert admin_client.get("/admin/public/newsitem/add/").status_code == 200
@@ -163,7 +186,7 @@ def test_the_status_file_holds_the_verdict_only(tmp_path):
     assert record["period"] == "2022-v2" and record["verdict"] == "blocked" and record["blocking_reasons"] == 2
     write_period_status(paths, "2022-v2", gates_passed=True, blocking_reasons=0)
     assert json.loads(target.read_text(encoding="utf-8"))["verdict"] == "ready"
-    assert [p.name for p in target.parent.iterdir()] == ["2022-v2.json"]     # no temp file left
+    assert [p.name for p in target.parent.iterdir()] == ["2022-v2.json"]  # no temp file left
     with pytest.raises(ValueError):
         write_period_status(paths, "../2022-v2", gates_passed=True, blocking_reasons=0)
 
@@ -179,8 +202,14 @@ def test_every_public_page_has_one_h1_and_works_without_scripts(client, data_dir
 
 
 def test_the_home_page_names_the_next_version_and_any_postponement(client, data_dir):
-    make_release(data_dir / "releases", "2022-v1", "r1", [index_row("2022-v1", "fysiotherapie", "12345678")],
-                 published_at="2022-11-11T09:00:00+00:00", reports=False)
+    make_release(
+        data_dir / "releases",
+        "2022-v1",
+        "r1",
+        [index_row("2022-v1", "fysiotherapie", "12345678")],
+        published_at="2022-11-11T09:00:00+00:00",
+        reports=False,
+    )
     write_period_status(SpiegelPaths(data_dir), "2022-v2", gates_passed=False, blocking_reasons=1)
     html = " ".join(re.sub(r"<[^>]+>", " ", client.get("/").content.decode()).split())
     assert "2022 versie 2 (2022-v2) is uitgesteld." in html and cal.DEFAULT_POSTPONED_TEXT in html
@@ -196,7 +225,7 @@ def test_text_colours_meet_wcag_aa_on_white():
     colours = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", css))
 
     def luminance(hex_colour: str) -> float:
-        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 

@@ -1,5 +1,6 @@
 """The contact form (/contact/, portal.md "Contact"; issue 14): stored, mailed to the
 address of its topic or insurer, rate-limited per sender address, CSRF-protected."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,14 +17,23 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def plain_static_files(settings):
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
 def message(**overrides) -> dict:
-    data = {"topic": "toegang", "insurer": "", "name": "Fenna Fysio", "email": "fenna@praktijk.nl",
-            "practice_agb": "", "subject": "Toegang kwijt", "message": "Ik kan niet meer inloggen."}
+    data = {
+        "topic": "toegang",
+        "insurer": "",
+        "name": "Fenna Fysio",
+        "email": "fenna@praktijk.nl",
+        "practice_agb": "",
+        "subject": "Toegang kwijt",
+        "message": "Ik kan niet meer inloggen.",
+    }
     return {**data, **overrides}
 
 
@@ -31,19 +41,26 @@ def test_a_message_on_each_topic_is_stored_and_mailed_to_its_address(client, set
     settings.SPIEGEL_PORTAL_CONTACT_METHOD = "rekenmethodiek@spiegel.example"
     settings.SPIEGEL_PORTAL_CONTACT_POLICY_VGZ = "spiegel@vgz.example"
     cases = [
-        (message(topic="toegang"), "toegang@spiegel.localhost", ""),                    # default address
+        (message(topic="toegang"), "toegang@spiegel.localhost", ""),  # default address
         (message(topic="methode", subject="Variantie"), "rekenmethodiek@spiegel.example", ""),
         (message(topic="beleid", insurer="vgz", subject="Contractering"), "spiegel@vgz.example", "vgz"),
-        (message(topic="beleid", insurer="zilveren_kruis", subject="Inkoop"),
-         "beleid-zilveren-kruis@spiegel.localhost", "zilveren_kruis"),
+        (
+            message(topic="beleid", insurer="zilveren_kruis", subject="Inkoop"),
+            "beleid-zilveren-kruis@spiegel.localhost",
+            "zilveren_kruis",
+        ),
     ]
     for n, (data, address, insurer) in enumerate(cases, 1):
         response = client.post("/contact/", data)
         assert response.status_code == 302 and response["Location"] == "/contact/verzonden/"
         stored = ContactMessage.objects.order_by("-id").first()
         assert ContactMessage.objects.count() == n
-        assert (stored.topic, stored.insurer, stored.subject, stored.email) == \
-            (data["topic"], insurer, data["subject"], "fenna@praktijk.nl")
+        assert (stored.topic, stored.insurer, stored.subject, stored.email) == (
+            data["topic"],
+            insurer,
+            data["subject"],
+            "fenna@praktijk.nl",
+        )
         assert stored.mailed_to == address and stored.mailed_at is not None and stored.mail_error == ""
         sent = mail.outbox[-1]
         assert len(mail.outbox) == n
@@ -67,7 +84,7 @@ def test_policy_and_content_needs_the_insurer(client):
 
 def test_the_eleventh_message_from_one_address_within_the_window_is_refused(client):
     for n in range(10):
-        sender = "Fenna@Praktijk.nl" if n % 2 else "fenna@praktijk.nl"     # one address, any case
+        sender = "Fenna@Praktijk.nl" if n % 2 else "fenna@praktijk.nl"  # one address, any case
         assert client.post("/contact/", message(email=sender, subject=f"vraag {n}")).status_code == 302
     refused = client.post("/contact/", message(subject="vraag 11"))
     assert refused.status_code == 429
@@ -112,7 +129,7 @@ def test_a_logged_in_senders_practice_is_filled_in(client, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     user = get_user_model().objects.create_user("therapeut", "therapeut@praktijk.nl", "geheim-wachtwoord-1")
     PracticeAccess.objects.create(user=user, agb="12345678", status=PracticeAccess.APPROVED)
-    PracticeAccess.objects.create(user=user, agb="87654321", status=PracticeAccess.PENDING)   # not granted
+    PracticeAccess.objects.create(user=user, agb="87654321", status=PracticeAccess.PENDING)  # not granted
     client.force_login(user)
     form = client.get("/contact/").content.decode()
     assert 'value="12345678"' in form and "87654321" not in form

@@ -1,4 +1,5 @@
 """The FAQ and the method page's text (issue 14): the questions practices ask, answered."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def plain_static_files(settings, releases_root):
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def text_of(html: str) -> str:
@@ -46,8 +49,18 @@ def test_the_faq_answers_the_usual_questions(client):
 
 def test_the_method_page_explains_what_the_method_counts(client):
     text = text_of(client.get("/methode/").content.decode())
-    for phrase in ("betaalde", "Screening, intake en onderzoek, toeslagen", "creditering",
-                   "Behandeltrajecten", "leeftijdsgroep", "lichaamsregio", "chronisch",
-                   "verwachte behandelingen", "betrouwbaarheidsmarge", "gecorrigeerde behandelindex",
-                   "30 patiënten", "1,96"):
+    for phrase in (
+        "betaalde",
+        "Screening, intake en onderzoek, toeslagen",
+        "creditering",
+        "Behandeltrajecten",
+        "leeftijdsgroep",
+        "lichaamsregio",
+        "chronisch",
+        "verwachte behandelingen",
+        "betrouwbaarheidsmarge",
+        "gecorrigeerde behandelindex",
+        "30 patiënten",
+        "1,96",
+    ):
         assert phrase in text, phrase

@@ -9,6 +9,7 @@ against the reference table the pipeline published.
 
 Costs three period runs and two publications (a few minutes on two busy cores).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,19 @@ import pytest
 
 from orchestration.core.seeds import insurers
 from orchestration.core.settings import REPO_ROOT
-from pipeline import spiegel
+from tests.support.pipeline import spiegel
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "portal"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 FAULT = "missing-month:insurer=vgz,period=2022-v2,month=2022-05"
 
 
@@ -43,7 +49,7 @@ def world(tmp_path_factory) -> Path:
     assert spiegel(data, "run", "--period", "2022-v1") == 0
     assert spiegel(data, "signoff", "--period", "2022-v1", "--by", "anna", "--comment", "complete") == 0
     assert spiegel(data, "publish", "--period", "2022-v1") == 0
-    assert spiegel(data, "run", "--period", "2022-v2") == 0          # a blocked period is a verdict, exit 0
+    assert spiegel(data, "run", "--period", "2022-v2") == 0  # a blocked period is a verdict, exit 0
     assert spiegel(data, "signoff", "--period", "2022-v2", "--by", "anna", "--comment", "too early") != 0
     return data
 
@@ -52,8 +58,10 @@ def world(tmp_path_factory) -> Path:
 def portal_on(settings, world):
     settings.DATA_DIR = world
     settings.RELEASES_DIR = world / "releases"
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     return world
 
 
@@ -69,18 +77,22 @@ def no_insurer_named(text: str) -> None:
 def test_the_method_page_matches_the_published_reference_table(client, portal_on):
     releases = portal_on / "releases"
     html = client.get("/methode/").content.decode()
-    example = re.search(r'id="rekenvoorbeeld" data-period="([^"]+)" data-revision="([^"]+)" '
-                        r'data-discipline="([^"]+)"', html)
+    example = re.search(
+        r'id="rekenvoorbeeld" data-period="([^"]+)" data-revision="([^"]+)" '
+        r'data-discipline="([^"]+)"',
+        html,
+    )
     period, revision, discipline = example.groups()
     published = sorted((p.name for p in releases.iterdir() if re.match(r"^[0-9]{4}-v[1-3]$", p.name)), reverse=True)
     assert period == published[0]
     assert revision == sorted((p.name for p in (releases / period).iterdir()), key=lambda r: int(r[1:]))[-1]
-    table = (releases / period / revision / "reference_strata.csv")
+    table = releases / period / revision / "reference_strata.csv"
     import csv
+
     with open(table, newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["discipline"] == discipline]
     cells = sorted((r for r in rows if r["row_type"] == "cell"), key=lambda r: (-int(r["episodes"]), r["cell_id"]))
-    assert sum(int(c["episodes"]) for c in cells) > 1000             # a real national table, not a stub
+    assert sum(int(c["episodes"]) for c in cells) > 1000  # a real national table, not a stub
 
     def shown(name: str, scope: str = html) -> str:
         return re.search(rf'data-field="{name}">([^<]*)<', scope).group(1)
@@ -90,7 +102,9 @@ def test_the_method_page_matches_the_published_reference_table(client, portal_on
 
     national = sum(int(c["episodes"]) for c in cells)
     assert shown("national_episodes") == nl(national, 0)
-    assert shown("national_mean") == nl(sum(int(c["episodes"]) * float(c["mean_sessions"]) for c in cells) / national, 2)
+    assert shown("national_mean") == nl(
+        sum(int(c["episodes"]) * float(c["mean_sessions"]) for c in cells) / national, 2
+    )
     expected = variance = 0.0
     for cell, n in zip(cells[:3], (20, 12, 8)):
         row = re.search(rf'<tr data-cell="{re.escape(cell["cell_id"])}">(.*?)</tr>', html, re.S).group(1)
@@ -130,18 +144,20 @@ def test_the_2022_case_in_the_browser(live_server, portal_on, monkeypatch):
     no_insurer_named(status.read_text(encoding="utf-8"))
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")    # Playwright's loop runs in this thread
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(java_script_enabled=False)      # the calendar needs no script
+            page = browser.new_page(java_script_enabled=False)  # the calendar needs no script
             page.goto(f"{live_server.url}/kalender/")
             assert page.locator("h1").inner_text() == "Publicatiekalender"
             rows = calendar_rows(page)
             assert rows["2022-v1"][0] == "gepubliceerd" and "Gepubliceerd" in rows["2022-v1"][1]
             assert "(revisie r1)" in rows["2022-v1"][1]
             assert rows["2022-v2"][0] == "uitgesteld" and "Uitgesteld" in rows["2022-v2"][1]
-            assert "de gegevens van een van de zorgverzekeraars konden nog niet worden gegarandeerd" in rows["2022-v2"][1]
+            assert (
+                "de gegevens van een van de zorgverzekeraars konden nog niet worden gegarandeerd" in rows["2022-v2"][1]
+            )
             no_insurer_named(page.locator("body").inner_text())
             page.screenshot(path=str(ARTIFACTS / "kalender-2022-v2-uitgesteld.png"), full_page=True)
 
@@ -149,8 +165,7 @@ def test_the_2022_case_in_the_browser(live_server, portal_on, monkeypatch):
             assert spiegel(data, "generate", "--redeliver", "vgz:2022-v2") == 0
             assert spiegel(data, "run", "--period", "2022-v2") == 0
             assert json.loads(status.read_text(encoding="utf-8"))["verdict"] == "ready"
-            assert spiegel(data, "signoff", "--period", "2022-v2", "--by", "anna",
-                           "--comment", "May redelivered") == 0
+            assert spiegel(data, "signoff", "--period", "2022-v2", "--by", "anna", "--comment", "May redelivered") == 0
             assert spiegel(data, "publish", "--period", "2022-v2") == 0
 
             page.reload()

@@ -1,14 +1,29 @@
 """The claim lines of a year: sessions exploded from the episodes in fixed-size chunks,
 with the claim noise, into a scratch DuckDB table."""
+
 from __future__ import annotations
 
 from datetime import date
 
 import numpy as np
 
-from orchestration.commands.synthetic.shape import CHUNK_EPISODES, CLAIM_NO_MASK, CLAIM_NO_MULTIPLIER, EXTRA_SLOTS, P_DUPLICATE, P_MISSED, P_ORPHAN, P_PARTIAL_CREDIT, P_REJECTED, P_REPORT, P_SURCHARGE, Progress, SLOT_NEVER_DELIVERED, TARIFF_TABLE
 from orchestration.commands.synthetic.population import Episodes, Population, draw_episodes
-
+from orchestration.commands.synthetic.shape import (
+    CHUNK_EPISODES,
+    CLAIM_NO_MASK,
+    CLAIM_NO_MULTIPLIER,
+    EXTRA_SLOTS,
+    P_DUPLICATE,
+    P_MISSED,
+    P_ORPHAN,
+    P_PARTIAL_CREDIT,
+    P_REJECTED,
+    P_REPORT,
+    P_SURCHARGE,
+    SLOT_NEVER_DELIVERED,
+    TARIFF_TABLE,
+    Progress,
+)
 
 # --------------------------------------------------------------------------- claim lines
 
@@ -26,7 +41,7 @@ def _lag_days(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _weekday(day: np.ndarray) -> np.ndarray:
-    return (day + 3) % 7            # 1970-01-01 was a Thursday; 0 = Monday
+    return (day + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
 
 
 def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, np.ndarray]:
@@ -49,28 +64,46 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
     kept = (day >= year_start) & (day <= year_end)
     kept_per_episode = np.bincount(ep[kept] - lo, minlength=hi - lo)
     before_year = np.bincount(ep[day < year_start] - lo, minlength=hi - lo)
-    first_kept = first + before_year                               # index of the episode's first session this year
+    first_kept = first + before_year  # index of the episode's first session this year
     # "processing": when the insurer processed the line; a credit 10 to 120 days after the
     # line it reverses ("after_previous": after the duplicate listed just before it)
-    lines = [{"ep": ep[kept], "slot": (k[kept] + 1).astype(np.int16), "day": day[kept],
-              "code": eps.session_code[ep[kept]], "sign": np.ones(int(kept.sum()), dtype=np.int8),
-              "orig_slot": np.full(int(kept.sum()), -1, dtype=np.int16), "processing": "normal"}]
+    lines = [
+        {
+            "ep": ep[kept],
+            "slot": (k[kept] + 1).astype(np.int16),
+            "day": day[kept],
+            "code": eps.session_code[ep[kept]],
+            "sign": np.ones(int(kept.sum()), dtype=np.int8),
+            "orig_slot": np.full(int(kept.sum()), -1, dtype=np.int16),
+            "processing": "normal",
+        }
+    ]
 
     # screening opens an episode: only for episodes whose first session is in this year
     scr = ep_ids[eps.screening[lo:hi] & (before_year == 0) & (kept_per_episode > 0)]
     scr_code = np.where(eps.oefen[scr], 2864, np.where(rng.random(len(scr)) < 0.8, 1864, 1870)).astype(np.int16)
-    lines.append({"ep": scr, "slot": np.zeros(len(scr), dtype=np.int16),
-                  "day": day[first_kept[scr - lo]], "code": scr_code,
-                  "sign": np.ones(len(scr), dtype=np.int8), "orig_slot": np.full(len(scr), -1, dtype=np.int16),
-                  "processing": "normal"})
+    lines.append(
+        {
+            "ep": scr,
+            "slot": np.zeros(len(scr), dtype=np.int16),
+            "day": day[first_kept[scr - lo]],
+            "code": scr_code,
+            "sign": np.ones(len(scr), dtype=np.int8),
+            "orig_slot": np.full(len(scr), -1, dtype=np.int16),
+            "processing": "normal",
+        }
+    )
 
     u = eps.extra_u[lo:hi]
     oefen = eps.oefen[lo:hi]
     child = eps.age_band[lo:hi] == 0
     probabilities = {
-        "rejected": np.full(hi - lo, P_REJECTED), "duplicate": np.full(hi - lo, P_DUPLICATE),
-        "partial": np.full(hi - lo, P_PARTIAL_CREDIT), "surcharge": np.full(hi - lo, P_SURCHARGE),
-        "missed": np.where(oefen, 0.0, P_MISSED), "report": np.where(child, P_REPORT[1], P_REPORT[0]),
+        "rejected": np.full(hi - lo, P_REJECTED),
+        "duplicate": np.full(hi - lo, P_DUPLICATE),
+        "partial": np.full(hi - lo, P_PARTIAL_CREDIT),
+        "surcharge": np.full(hi - lo, P_SURCHARGE),
+        "missed": np.where(oefen, 0.0, P_MISSED),
+        "report": np.where(child, P_REPORT[1], P_REPORT[0]),
         "orphan": np.full(hi - lo, P_ORPHAN),
     }
     columns = {name: i for i, name in enumerate(EXTRA_SLOTS)}
@@ -80,8 +113,9 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
         if not len(present):
             continue
         # given presence, uu / p is uniform: it also picks the session the line refers to
-        j = np.minimum((uu[present] / p[present] * kept_per_episode[present]).astype(np.int64),
-                       kept_per_episode[present] - 1)
+        j = np.minimum(
+            (uu[present] / p[present] * kept_per_episode[present]).astype(np.int64), kept_per_episode[present] - 1
+        )
         ref_day = day[first_kept[present] + j]
         eps_abs = present + lo
         code = eps.session_code[eps_abs]
@@ -96,19 +130,34 @@ def _chunk_lines(pop: Population, eps: Episodes, lo: int, hi: int) -> dict[str, 
         elif name == "rejected":
             sign = np.zeros(len(present), dtype=np.int8)
         elif name == "partial":
-            sign = np.full(len(present), -3, dtype=np.int8)           # -30 % of the tariff
+            sign = np.full(len(present), -3, dtype=np.int8)  # -30 % of the tariff
             orig = (before_year[present] + j + 1).astype(np.int16)
         elif name == "orphan":
             sign = np.full(len(present), -10, dtype=np.int8)
             orig = np.full(len(present), SLOT_NEVER_DELIVERED, dtype=np.int16)
-        lines.append({"ep": eps_abs, "slot": np.full(len(present), EXTRA_SLOTS[name], dtype=np.int16),
-                      "day": ref_day, "code": code, "sign": sign, "orig_slot": orig,
-                      "processing": "credit" if name in ("partial", "orphan") else "normal"})
-        if name == "duplicate":   # its credit, processed weeks after the duplicate
-            lines.append({"ep": eps_abs, "slot": np.full(len(present), EXTRA_SLOTS["credit"], dtype=np.int16),
-                          "day": ref_day, "code": code, "sign": np.full(len(present), -10, dtype=np.int8),
-                          "orig_slot": np.full(len(present), EXTRA_SLOTS["duplicate"], dtype=np.int16),
-                          "processing": "after_previous"})
+        lines.append(
+            {
+                "ep": eps_abs,
+                "slot": np.full(len(present), EXTRA_SLOTS[name], dtype=np.int16),
+                "day": ref_day,
+                "code": code,
+                "sign": sign,
+                "orig_slot": orig,
+                "processing": "credit" if name in ("partial", "orphan") else "normal",
+            }
+        )
+        if name == "duplicate":  # its credit, processed weeks after the duplicate
+            lines.append(
+                {
+                    "ep": eps_abs,
+                    "slot": np.full(len(present), EXTRA_SLOTS["credit"], dtype=np.int16),
+                    "day": ref_day,
+                    "code": code,
+                    "sign": np.full(len(present), -10, dtype=np.int8),
+                    "orig_slot": np.full(len(present), EXTRA_SLOTS["duplicate"], dtype=np.int16),
+                    "processing": "after_previous",
+                }
+            )
 
     processed_parts, previous_lag = [], None
     for part in lines:
@@ -138,8 +187,9 @@ def born_before(birth_day: np.ndarray, year_start: int) -> np.ndarray:
     return (birth_day - 365 * steps).astype(np.int32)
 
 
-def _line_columns(pop: Population, eps: Episodes, cat: dict[str, np.ndarray],
-                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _line_columns(
+    pop: Population, eps: Episodes, cat: dict[str, np.ndarray], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     ep, slot, day, code, sign = cat["ep"], cat["slot"], cat["day"], cat["code"], cat["sign"]
     year_start = (date(eps.year, 1, 1) - date(1970, 1, 1)).days
     practice = eps.practice[ep]
@@ -149,16 +199,26 @@ def _line_columns(pop: Population, eps: Episodes, cat: dict[str, np.ndarray],
     insurer = np.where(day - year_start >= eps.switch_day[ep], eps.switch_to[ep], eps.insurer[ep]).astype(np.int8)
     patient = eps.patient[ep]
     age_band = eps.age_band[ep]
-    coverage = np.where((age_band == 0) | eps.chronic[ep], 0, 1).astype(np.int8)   # 0 BV, 1 AV
+    coverage = np.where((age_band == 0) | eps.chronic[ep], 0, 1).astype(np.int8)  # 0 BV, 1 AV
     orig = np.where(cat["orig_slot"] >= 0, _claim_no(ep, np.maximum(cat["orig_slot"], 0), eps.year), -1)
     return {
-        "claim_no": _claim_no(ep, slot, eps.year), "orig_no": orig.astype(np.int64), "insurer": insurer,
-        "practice_agb": pop.practice_agb[practice], "therapist_agb": eps.therapist_agb[ep],
-        "patient_no": patient.astype(np.int32), "birth_day": born_before(pop.birth_day[patient], year_start),
+        "claim_no": _claim_no(ep, slot, eps.year),
+        "orig_no": orig.astype(np.int64),
+        "insurer": insurer,
+        "practice_agb": pop.practice_agb[practice],
+        "therapist_agb": eps.therapist_agb[ep],
+        "patient_no": patient.astype(np.int32),
+        "birth_day": born_before(pop.birth_day[patient], year_start),
         "sex": pop.sex[patient],
-        "service_day": day.astype(np.int32), "code_list": np.where(eps.oefen[ep], 74, 73).astype(np.int8),
-        "prestatie": code.astype(np.int16), "dcsph": eps.dcsph[ep], "indication": eps.indication[ep],
-        "coverage": coverage, "claimed": claimed, "paid": paid, "processed_day": cat["processed"].astype(np.int32),
+        "service_day": day.astype(np.int32),
+        "code_list": np.where(eps.oefen[ep], 74, 73).astype(np.int8),
+        "prestatie": code.astype(np.int16),
+        "dcsph": eps.dcsph[ep],
+        "indication": eps.indication[ep],
+        "coverage": coverage,
+        "claimed": claimed,
+        "paid": paid,
+        "processed_day": cat["processed"].astype(np.int32),
         "r": rng.random(len(ep), dtype=np.float32),
     }
 
@@ -177,8 +237,9 @@ def load_year(con, pop: Population, year: int, progress: Progress) -> int:
     import pyarrow as pa
 
     eps = draw_episodes(pop, year)
-    progress(f"  {year}: {len(eps):,} episodes of {len(np.unique(eps.patient)):,} patients at "
-             f"{pop.practices:,} practices")
+    progress(
+        f"  {year}: {len(eps):,} episodes of {len(np.unique(eps.patient)):,} patients at {pop.practices:,} practices"
+    )
     con.execute(LINE_TABLE_SQL)
     total = 0
     for lo in range(0, len(eps), CHUNK_EPISODES):
@@ -190,5 +251,3 @@ def load_year(con, pop: Population, year: int, progress: Progress) -> int:
         con.execute("insert into lines select * from chunk")
         total += chunk.num_rows
     return total
-
-

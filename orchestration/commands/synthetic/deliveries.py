@@ -1,5 +1,6 @@
 """Writing one delivery folder per delivery-contract.md: claims first, manifest last,
 the file-level faults applied by streaming the file once."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,22 +12,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-
+from orchestration.commands.synthetic.faults import DEFAULT_LABELS, LABEL_MODES, Fault
+from orchestration.commands.synthetic.population import Population
+from orchestration.commands.synthetic.shape import GZIP_INSURERS
 from orchestration.core.seeds import insurer_labels_in, periods
 from orchestration.core.settings import CONTRACT_VERSION
 from orchestration.delivery.contract import CLAIM_COLUMNS, file_sha256
 from orchestration.landing.zone import MANIFEST_NAME
-from orchestration.commands.synthetic.shape import GZIP_INSURERS
-from orchestration.commands.synthetic.faults import DEFAULT_LABELS, Fault, LABEL_MODES
-from orchestration.commands.synthetic.population import Population
-
 
 # --------------------------------------------------------------------------- writing
 
 
 def _amount_sql(cents: str) -> str:
-    return (f"(case when {cents} < 0 then '-' else '' end) || cast(abs({cents}) // 100 as varchar) || '.' || "
-            f"lpad(cast(abs({cents}) % 100 as varchar), 2, '0')")
+    return (
+        f"(case when {cents} < 0 then '-' else '' end) || cast(abs({cents}) // 100 as varchar) || '.' || "
+        f"lpad(cast(abs({cents}) % 100 as varchar), 2, '0')"
+    )
 
 
 def _label_sql(pop: Population, period: str, labels: str) -> tuple[str, str]:
@@ -42,9 +43,11 @@ def _label_sql(pop: Population, period: str, labels: str) -> tuple[str, str]:
     if labels == "main" or all(len(ls) == 1 for ls in own):
         return f"{main}[insurer + 1]", f"{main}[insurer + 1]"
     second = "[" + ", ".join(f"'{ls[1] if len(ls) > 1 else ls[0]}'" for ls in own) + "]"
-    return (f"{main}[insurer + 1]",
-            f"(case when (cast(patient_no as bigint) * 2654435761) % 1000 < 500 then {second}[insurer + 1] "
-            f"else {main}[insurer + 1] end)")
+    return (
+        f"{main}[insurer + 1]",
+        f"(case when (cast(patient_no as bigint) * 2654435761) % 1000 < 500 then {second}[insurer + 1] "
+        f"else {main}[insurer + 1] end)",
+    )
 
 
 def _select_sql(pop: Population, fault: Fault | None, period: str, labels: str = DEFAULT_LABELS) -> str:
@@ -53,8 +56,10 @@ def _select_sql(pop: Population, fault: Fault | None, period: str, labels: str =
     service = "service_date"
     if fault and fault.kind == "out-of-period":
         # lines moved into December of the previous year, before the period starts
-        service = (f"(case when r < {fault.fraction} then date '{period_start}' - cast(1 + floor(r * 1000) % 28 "
-                   f"as integer) else service_date end)")
+        service = (
+            f"(case when r < {fault.fraction} then date '{period_start}' - cast(1 + floor(r * 1000) % 28 "
+            f"as integer) else service_date end)"
+        )
     columns = {
         "claim_id": f"{uzovi} || lpad(cast(claim_no as varchar), 13, '0')",
         "original_claim_id": f"case when orig_no >= 0 then {uzovi} || lpad(cast(orig_no as varchar), 13, '0') end",
@@ -79,8 +84,11 @@ def _select_sql(pop: Population, fault: Fault | None, period: str, labels: str =
 
 def _where_sql(insurer_index: int, period: str, fault: Fault | None) -> str:
     info = periods()[period]
-    conditions = [f"insurer = {insurer_index}", f"service_date <= date '{info.period_end}'",
-                  f"processed_date <= date '{info.cutoff_date}'"]
+    conditions = [
+        f"insurer = {insurer_index}",
+        f"service_date <= date '{info.period_end}'",
+        f"processed_date <= date '{info.cutoff_date}'",
+    ]
     if fault and fault.kind == "missing-month":
         conditions.append(f"strftime(service_date, '%Y-%m') <> '{fault.month}'")
     if fault and fault.kind == "underdelivered-month":
@@ -121,7 +129,7 @@ def _rewrite_lines(path: Path, fault: Fault, n_lines: int, year: int) -> None:
                     fields[columns.index("paid_amount")] = f'"{cents}"'
                 elif fault.kind in ("foreign-label", "unknown-label"):
                     fields[columns.index("uzovi")] = fault.label
-                elif fault.kind == "implausible-birth-date":   # born the day after the treatment
+                elif fault.kind == "implausible-birth-date":  # born the day after the treatment
                     served = date.fromisoformat(fields[columns.index("service_date")])
                     fields[columns.index("birth_date")] = (served + timedelta(days=1)).isoformat()
             previous_claim_id = fields[0]
@@ -132,8 +140,11 @@ def _rewrite_lines(path: Path, fault: Fault, n_lines: int, year: int) -> None:
 
 
 def _gzip_file(plain: Path, target: Path) -> None:
-    with open(plain, "rb") as src, open(target, "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as dst:
+    with (
+        open(plain, "rb") as src,
+        open(target, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as dst,
+    ):
         shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
     plain.unlink()
 
@@ -142,8 +153,16 @@ def _cents_text(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}"
 
 
-def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: str, delivery_id: str,
-                   fault: Fault | None = None, labels: str = DEFAULT_LABELS) -> tuple[Path, int]:
+def write_delivery(
+    con,
+    pop: Population,
+    data_dir: Path,
+    period: str,
+    insurer: str,
+    delivery_id: str,
+    fault: Fault | None = None,
+    labels: str = DEFAULT_LABELS,
+) -> tuple[Path, int]:
     """Write one delivery folder (claims first, manifest last); returns its folder and line count."""
     info = periods()[period]
     idx = pop.insurer_ids.index(insurer)
@@ -155,8 +174,15 @@ def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: s
     select, where = _select_sql(pop, fault, period, labels), _where_sql(idx, period, fault)
     con.execute(f"copy (select {select} from lines where {where}) to '{plain}' (header, delimiter ',')")
     rows, cents = con.execute(f"select count(*), coalesce(sum(paid), 0) from lines where {where}").fetchone()
-    if fault and fault.kind in ("duplicate-claim-id", "bad-date", "bad-amount", "missing-column", "foreign-label",
-                                "unknown-label", "implausible-birth-date"):
+    if fault and fault.kind in (
+        "duplicate-claim-id",
+        "bad-date",
+        "bad-amount",
+        "missing-column",
+        "foreign-label",
+        "unknown-label",
+        "implausible-birth-date",
+    ):
         _rewrite_lines(plain, fault, int(rows), info.year)
     data_file = folder / name
     if gz:
@@ -171,10 +197,16 @@ def write_delivery(con, pop: Population, data_dir: Path, period: str, insurer: s
         size = data_file.stat().st_size
         with open(data_file, "r+b") as f:
             f.truncate(max(1, int(size * 0.6)))
-    manifest = {"contract_version": CONTRACT_VERSION, "insurer": insurer, "period": period,
-                "delivery_id": delivery_id, "period_start": info.period_start, "period_end": info.period_end,
-                "cutoff_date": info.cutoff_date,
-                "files": [{"name": name, "sha256": sha, "rows": int(rows), "paid_amount_total": total}]}
+    manifest = {
+        "contract_version": CONTRACT_VERSION,
+        "insurer": insurer,
+        "period": period,
+        "delivery_id": delivery_id,
+        "period_start": info.period_start,
+        "period_end": info.period_end,
+        "cutoff_date": info.cutoff_date,
+        "files": [{"name": name, "sha256": sha, "rows": int(rows), "paid_amount_total": total}],
+    }
     _write_manifest_last(data_dir, folder, manifest)
     return folder, int(rows)
 
@@ -191,5 +223,3 @@ def _write_manifest_last(data_dir: Path, folder: Path, manifest: dict) -> None:
     tmp = scratch_dir(data_dir) / f"manifest-{manifest['period']}-{manifest['insurer']}-{manifest['delivery_id']}.json"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MANIFEST_NAME)
-
-

@@ -38,30 +38,34 @@ Faults (``--fault KIND[:key=value,...]``) plant one failure class in one deliver
 see :data:`FAULT_KINDS`. Everything is deterministic for a seed: the same call writes
 byte-identical files.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
+from orchestration.commands.synthetic.claim_lines import load_year
+from orchestration.commands.synthetic.deliveries import delivery_id_for, scratch_dir, write_delivery
+from orchestration.commands.synthetic.faults import DEFAULT_LABELS, LABEL_MODES, Fault, resolve_fault
+from orchestration.commands.synthetic.population import Population, build_population
+from orchestration.commands.synthetic.shape import (
+    NATIONAL_PATIENTS,
+    NATIONAL_PRACTICES,
+    PATIENTS_PER_PRACTICE,
+    Progress,
+)
 from orchestration.core.seeds import insurers, period_sort_key, periods
 from orchestration.core.settings import SpiegelPaths, duckdb_memory_limit
 from orchestration.landing.zone import complete_deliveries
-
-from orchestration.commands.synthetic.shape import NATIONAL_PATIENTS, NATIONAL_PRACTICES, PATIENTS_PER_PRACTICE, Progress
-from orchestration.commands.synthetic.faults import DEFAULT_LABELS, Fault, LABEL_MODES, resolve_fault
-from orchestration.commands.synthetic.population import Population, build_population
-from orchestration.commands.synthetic.claim_lines import load_year
-from orchestration.commands.synthetic.deliveries import scratch_dir, delivery_id_for, write_delivery
-
 
 # --------------------------------------------------------------------------- the command
 
@@ -125,23 +129,41 @@ def _write_ground_truth(data_dir: Path, pop: Population, params: dict) -> None:
     kinds = np.array(["fysiotherapie", "oefentherapie", "both"])
     with open(truth / "practices.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["practice_agb", "disciplines", "propensity", "expected_patients_per_year", "therapists",
-                    "tariff_factor"])
+        w.writerow(
+            ["practice_agb", "disciplines", "propensity", "expected_patients_per_year", "therapists", "tariff_factor"]
+        )
         for i in range(pop.practices):
-            w.writerow([f"{pop.practice_agb[i]:08d}", kinds[pop.practice_type[i]], f"{pop.propensity[i]:.6f}",
-                        f"{expected[i]:.1f}", int(pop.therapist_count[i]), f"{pop.tariff_factor[i]:.4f}"])
+            w.writerow(
+                [
+                    f"{pop.practice_agb[i]:08d}",
+                    kinds[pop.practice_type[i]],
+                    f"{pop.propensity[i]:.6f}",
+                    f"{expected[i]:.1f}",
+                    int(pop.therapist_count[i]),
+                    f"{pop.tariff_factor[i]:.4f}",
+                ]
+            )
     log = truth / "generation.json"
     history = json.loads(log.read_text(encoding="utf-8")) if log.exists() else {"periods": {}}
     for period in params["periods"]:
-        history["periods"][period] = {k: params[k] for k in ("seed", "practices", "patients_per_year", "scale",
-                                                             "labels")}
+        history["periods"][period] = {
+            k: params[k] for k in ("seed", "practices", "patients_per_year", "scale", "labels")
+        }
     history["last"] = params
     log.write_text(json.dumps(history, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def generate(data_dir: Path | str, years: Iterable[int], practices: int | None = 300, seed: int = 7,
-             scale: float | None = None, faults: Iterable[Fault] = (), periods: Iterable[str] | None = None,
-             progress: Progress = print, labels: str = DEFAULT_LABELS) -> GenerationSummary:
+def generate(
+    data_dir: Path | str,
+    years: Iterable[int],
+    practices: int | None = 300,
+    seed: int = 7,
+    scale: float | None = None,
+    faults: Iterable[Fault] = (),
+    periods: Iterable[str] | None = None,
+    progress: Progress = print,
+    labels: str = DEFAULT_LABELS,
+) -> GenerationSummary:
     """Write every period's delivery of every insurer for ``years`` (or only ``periods``).
 
     ``labels`` (:data:`LABEL_MODES`): ``mixed`` (concerns with a second label pay about half
@@ -194,13 +216,25 @@ def generate(data_dir: Path | str, years: Iterable[int], practices: int | None =
                     folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id, fault, labels)
                     summary.deliveries.append(folder)
                     summary.claim_lines += rows
-                    progress(f"  {period} {insurer:<18} {rows:>11,} lines" + (f"  FAULT {fault.describe()}" if fault else ""))
+                    progress(
+                        f"  {period} {insurer:<18} {rows:>11,} lines" + (f"  FAULT {fault.describe()}" if fault else "")
+                    )
     summary.patients = int(patients_seen.sum())
-    _write_ground_truth(data_dir, pop, {
-        "seed": seed, "practices": n_practices, "patients_per_year": patients_per_year, "scale": scale,
-        "labels": labels,
-        "years": years, "periods": wanted, "faults": [asdict(f) for f in planted],
-        "deliveries": [str(p.relative_to(data_dir)) for p in summary.deliveries]})
+    _write_ground_truth(
+        data_dir,
+        pop,
+        {
+            "seed": seed,
+            "practices": n_practices,
+            "patients_per_year": patients_per_year,
+            "scale": scale,
+            "labels": labels,
+            "years": years,
+            "periods": wanted,
+            "faults": [asdict(f) for f in planted],
+            "deliveries": [str(p.relative_to(data_dir)) for p in summary.deliveries],
+        },
+    )
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -244,7 +278,8 @@ def redeliver(data_dir: Path | str, insurer: str, period: str, progress: Progres
     with _scratch_connection(data_dir) as con:
         load_year(con, pop, periods()[period].year, progress)
         # deliveries generated before --labels existed had every line under the main label
-        folder, rows = write_delivery(con, pop, data_dir, period, insurer, delivery_id,
-                                      labels=params.get("labels", "main"))
+        folder, rows = write_delivery(
+            con, pop, data_dir, period, insurer, delivery_id, labels=params.get("labels", "main")
+        )
     progress(f"  {period} {insurer}: {rows:,} lines in delivery {delivery_id}")
     return folder

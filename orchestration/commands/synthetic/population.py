@@ -1,4 +1,5 @@
 """Practices, the patient pool and each year's episodes: drawn from the seed alone."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +7,30 @@ from datetime import date
 
 import numpy as np
 
+from orchestration.commands.synthetic.shape import (
+    ACTIVE_SHARE,
+    AGE_BAND_EDGES,
+    AGE_BAND_SHARES,
+    AGE_FACTOR,
+    BASE_SESSIONS,
+    CHRONIC_BY_AGE_BAND,
+    CHRONIC_FACTOR,
+    EXTRA_SLOTS,
+    MARKET_SHARES,
+    MAX_SESSIONS,
+    MIDYEAR_SWITCH_SHARE,
+    MISSING_DCSPH_SHARE,
+    OEFEN_FACTOR,
+    P_SCREENING,
+    PATHOLOGIES,
+    PROPENSITY_SIGMA,
+    REGION_BY_AGE_BAND,
+    REGION_FACTOR,
+    REGIONS,
+    SESSION_DISPERSION,
+    YEAR_SWITCH_SHARE,
+)
 from orchestration.core.seeds import insurers
-from orchestration.commands.synthetic.shape import ACTIVE_SHARE, AGE_BAND_EDGES, AGE_BAND_SHARES, AGE_FACTOR, BASE_SESSIONS, CHRONIC_BY_AGE_BAND, CHRONIC_FACTOR, EXTRA_SLOTS, MARKET_SHARES, MAX_SESSIONS, MIDYEAR_SWITCH_SHARE, MISSING_DCSPH_SHARE, OEFEN_FACTOR, PATHOLOGIES, PROPENSITY_SIGMA, P_SCREENING, REGIONS, REGION_BY_AGE_BAND, REGION_FACTOR, SESSION_DISPERSION, YEAR_SWITCH_SHARE
-
 
 # --------------------------------------------------------------------------- population
 
@@ -18,17 +40,17 @@ class Population:
     """Practices and the patient pool: drawn from the seed alone, the same every year."""
 
     seed: int
-    practice_agb: np.ndarray        # int64, 8 digits
-    practice_type: np.ndarray       # 0 fysiotherapie, 1 oefentherapie, 2 both
-    practice_weight: np.ndarray     # relative size (expected share of patients)
-    propensity: np.ndarray          # the planted truth
+    practice_agb: np.ndarray  # int64, 8 digits
+    practice_type: np.ndarray  # 0 fysiotherapie, 1 oefentherapie, 2 both
+    practice_weight: np.ndarray  # relative size (expected share of patients)
+    propensity: np.ndarray  # the planted truth
     tariff_factor: np.ndarray
-    therapist_first: np.ndarray     # AGB of the practice's first therapist; the others follow
+    therapist_first: np.ndarray  # AGB of the practice's first therapist; the others follow
     therapist_count: np.ndarray
-    birth_day: np.ndarray           # int32 days since 1970-01-01
-    sex: np.ndarray                 # int8: 0, 1, 2, 9
-    base_insurer: np.ndarray        # int8 index into the insurer list
-    home_practice: np.ndarray       # int32
+    birth_day: np.ndarray  # int32 days since 1970-01-01
+    sex: np.ndarray  # int8: 0, 1, 2, 9
+    base_insurer: np.ndarray  # int8 index into the insurer list
+    home_practice: np.ndarray  # int32
     insurer_ids: list[str]
 
     @property
@@ -51,7 +73,7 @@ def build_population(seed: int, n_practices: int, patients_per_year: int) -> Pop
     n = n_practices
     practice_type = rng.choice(3, size=n, p=[0.85, 0.10, 0.05]).astype(np.int8)
     weight = rng.lognormal(np.log(322.0), 0.8, size=n)
-    small = rng.random(n) < 0.08                  # very small practices, many below min_patients
+    small = rng.random(n) < 0.08  # very small practices, many below min_patients
     weight[small] = rng.uniform(3, 35, size=int(small.sum()))
     weight[practice_type == 1] *= 0.45
     numbers = rng.choice(900_000, size=n, replace=False) + 100_000
@@ -73,8 +95,21 @@ def build_population(seed: int, n_practices: int, patients_per_year: int) -> Pop
     sex = rng.choice(np.array([1, 2, 0, 9], dtype=np.int8), size=pool, p=[0.42, 0.575, 0.003, 0.002])
     base_insurer = rng.choice(len(ids), size=pool, p=_insurer_shares(ids)).astype(np.int8)
     home_practice = rng.choice(n, size=pool, p=weight / weight.sum()).astype(np.int32)
-    return Population(seed, practice_agb, practice_type, weight, propensity, tariff_factor, therapist_first,
-                      therapist_count, birth_day, sex, base_insurer, home_practice, ids)
+    return Population(
+        seed,
+        practice_agb,
+        practice_type,
+        weight,
+        propensity,
+        tariff_factor,
+        therapist_first,
+        therapist_count,
+        birth_day,
+        sex,
+        base_insurer,
+        home_practice,
+        ids,
+    )
 
 
 # --------------------------------------------------------------------------- episodes
@@ -87,21 +122,21 @@ class Episodes:
     year: int
     patient: np.ndarray
     practice: np.ndarray
-    oefen: np.ndarray               # bool: discipline oefentherapie (code list 074)
+    oefen: np.ndarray  # bool: discipline oefentherapie (code list 074)
     age_band: np.ndarray
-    dcsph: np.ndarray               # int16, -1 = missing
+    dcsph: np.ndarray  # int16, -1 = missing
     chronic: np.ndarray
-    indication: np.ndarray          # 1, 8 or 9
-    sessions: np.ndarray            # drawn before the year end cuts them off
-    start_day: np.ndarray           # day of year of the first session
+    indication: np.ndarray  # 1, 8 or 9
+    sessions: np.ndarray  # drawn before the year end cuts them off
+    start_day: np.ndarray  # day of year of the first session
     gap_mean: np.ndarray
     session_code: np.ndarray
-    screening: np.ndarray           # bool
+    screening: np.ndarray  # bool
     therapist_agb: np.ndarray
-    insurer: np.ndarray             # the patient's insurer this year (before a mid-year switch)
-    switch_day: np.ndarray          # day of year from which the other insurer pays (366 = never)
+    insurer: np.ndarray  # the patient's insurer this year (before a mid-year switch)
+    switch_day: np.ndarray  # day of year from which the other insurer pays (366 = never)
     switch_to: np.ndarray
-    extra_u: np.ndarray             # (episodes, 8) uniforms deciding the extra lines
+    extra_u: np.ndarray  # (episodes, 8) uniforms deciding the extra lines
 
     def __len__(self) -> int:
         return len(self.patient)
@@ -111,8 +146,9 @@ def _age_band(age_years: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array(AGE_BAND_EDGES), age_years, side="right")
 
 
-def _session_codes(rng: np.random.Generator, oefen: np.ndarray, band: np.ndarray, region: np.ndarray,
-                   sex: np.ndarray) -> np.ndarray:
+def _session_codes(
+    rng: np.random.Generator, oefen: np.ndarray, band: np.ndarray, region: np.ndarray, sex: np.ndarray
+) -> np.ndarray:
     """The session prestatie code of each episode (home visits for the old, child codes, ...)."""
     n = len(oefen)
     u = rng.random(n)
@@ -150,8 +186,9 @@ def draw_episodes(pop: Population, year: int) -> Episodes:
     n = len(patient)
     weights = pop.practice_weight / pop.practice_weight.sum()
     elsewhere = rng.random(n) < 0.06
-    practice = np.where(elsewhere, rng.choice(pop.practices, size=n, p=weights),
-                        pop.home_practice[patient]).astype(np.int32)
+    practice = np.where(elsewhere, rng.choice(pop.practices, size=n, p=weights), pop.home_practice[patient]).astype(
+        np.int32
+    )
     ptype = pop.practice_type[practice]
     oefen = (ptype == 1) | ((ptype == 2) & (rng.random(n) < 0.3))
 
@@ -167,23 +204,44 @@ def draw_episodes(pop: Population, year: int) -> Episodes:
     chronic = rng.random(n) < CHRONIC_BY_AGE_BAND[band]
     indication = np.where(chronic, np.where(rng.random(n) < 0.7, 1, 8), 9).astype(np.int8)
 
-    expected = (BASE_SESSIONS * REGION_FACTOR[region_idx] * AGE_FACTOR[band]
-                * np.where(chronic, CHRONIC_FACTOR, 1.0) * np.where(oefen, OEFEN_FACTOR, 1.0)
-                * pop.propensity[practice])
+    expected = (
+        BASE_SESSIONS
+        * REGION_FACTOR[region_idx]
+        * AGE_FACTOR[band]
+        * np.where(chronic, CHRONIC_FACTOR, 1.0)
+        * np.where(oefen, OEFEN_FACTOR, 1.0)
+        * pop.propensity[practice]
+    )
     rate = np.maximum(expected - 1.0, 0.2) * rng.gamma(SESSION_DISPERSION, 1.0 / SESSION_DISPERSION, size=n)
     sessions = np.minimum(1 + rng.poisson(rate), MAX_SESSIONS).astype(np.int16)
     days_in_year = (date(year + 1, 1, 1) - date(year, 1, 1)).days
     # episodes start all year round, also before it (their sessions in this year count):
     # so January is as full as any month, as in a real extract
-    start_day = np.where(chronic, rng.integers(-150, 300, size=n),
-                         rng.integers(-45, days_in_year, size=n)).astype(np.int16)
+    start_day = np.where(chronic, rng.integers(-150, 300, size=n), rng.integers(-45, days_in_year, size=n)).astype(
+        np.int16
+    )
     gap_mean = np.where(chronic, 8.0, 5.0)
     session_code = _session_codes(rng, oefen, band, region, pop.sex[patient])
     screening = rng.random(n) < np.where(chronic, P_SCREENING[1], P_SCREENING[0])
     therapist = pop.therapist_first[practice] + 7 * (rng.integers(0, 1 << 30, size=n) % pop.therapist_count[practice])
     extra_u = rng.random((n, len(EXTRA_SLOTS)), dtype=np.float32)
-    return Episodes(year, patient, practice, oefen, band, dcsph, chronic, indication, sessions, start_day,
-                    gap_mean, session_code, screening, therapist.astype(np.int64), year_insurer[patient],
-                    switch_day[patient], switch_to[patient], extra_u)
-
-
+    return Episodes(
+        year,
+        patient,
+        practice,
+        oefen,
+        band,
+        dcsph,
+        chronic,
+        indication,
+        sessions,
+        start_day,
+        gap_mean,
+        session_code,
+        screening,
+        therapist.astype(np.int64),
+        year_insurer[patient],
+        switch_day[patient],
+        switch_to[patient],
+        extra_u,
+    )

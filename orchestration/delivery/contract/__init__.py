@@ -36,19 +36,51 @@ delivery in force by a rename (``warehouse.record_delivery``): the rows are neve
 - ``lines``: the parse and every line rule, slow and fast;
 - ``validate``: the procedure.
 """
+
 from orchestration.delivery.contract.file import (
-    FileScan, check_checksum, check_header, file_sha256, find_blank_lines, scan_file, source_line_sql,
+    FileScan,
+    check_checksum,
+    check_header,
+    file_sha256,
+    find_blank_lines,
+    scan_file,
+    source_line_sql,
 )
 from orchestration.delivery.contract.lines import check_rows, column_type, parse_rows, sql_literal, typed_select
 from orchestration.delivery.contract.manifest import locate_data_file, read_manifest
 from orchestration.delivery.contract.rules import (
-    AMOUNT_COLUMNS, CLAIM_COLUMNS, DATE_COLUMNS, STAGING_TABLE, ContractVerdict, ContractViolation, Violation,
+    AMOUNT_COLUMNS,
+    CLAIM_COLUMNS,
+    DATE_COLUMNS,
+    STAGING_TABLE,
+    ContractVerdict,
+    ContractViolation,
+    Violation,
 )
 from orchestration.delivery.contract.validate import ParsedLines, validate_delivery
 
 __all__ = [
-    "AMOUNT_COLUMNS", "CLAIM_COLUMNS", "DATE_COLUMNS", "STAGING_TABLE", "ContractVerdict", "ContractViolation",
-    "FileScan", "ParsedLines", "Violation", "check_checksum", "check_header", "check_rows", "column_type",
-    "file_sha256", "find_blank_lines", "locate_data_file", "parse_rows", "read_manifest", "scan_file",
-    "source_line_sql", "sql_literal", "typed_select", "validate_delivery",
+    "AMOUNT_COLUMNS",
+    "CLAIM_COLUMNS",
+    "DATE_COLUMNS",
+    "STAGING_TABLE",
+    "ContractVerdict",
+    "ContractViolation",
+    "FileScan",
+    "ParsedLines",
+    "Violation",
+    "check_checksum",
+    "check_header",
+    "check_rows",
+    "column_type",
+    "file_sha256",
+    "find_blank_lines",
+    "locate_data_file",
+    "parse_rows",
+    "read_manifest",
+    "scan_file",
+    "source_line_sql",
+    "sql_literal",
+    "typed_select",
+    "validate_delivery",
 ]

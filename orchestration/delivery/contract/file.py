@@ -1,5 +1,6 @@
 """The bytes of a claims file: its checksum, the tell-tale bytes it holds, its blank lines
 (and so the line of the file a parsed row stands on), and its header row."""
+
 from __future__ import annotations
 
 import gzip
@@ -50,12 +51,12 @@ class _BlankLineFinder:
     PATTERNS = (b"\n\n", b"\n\r\n")
 
     def __init__(self) -> None:
-        self.offsets: list[int] = []   # offset of each newline that is followed by an empty line
+        self.offsets: list[int] = []  # offset of each newline that is followed by an empty line
         self._tail = b""
         self._position = 0
 
     def feed(self, chunk: bytes) -> None:
-        if self._tail:   # a pattern that straddles the previous chunk and this one
+        if self._tail:  # a pattern that straddles the previous chunk and this one
             edge = self._tail + chunk[:2]
             for pattern in self.PATTERNS:
                 at = edge.find(pattern)
@@ -116,7 +117,7 @@ def scan_file(path: Path) -> FileScan:
             for chunk in _text_chunks(path):
                 newlines += chunk.count(b"\n")
                 last = chunk[-1:] or last
-        except (OSError, EOFError):   # a broken gzip file: DuckDB's parse names the problem
+        except (OSError, EOFError):  # a broken gzip file: DuckDB's parse names the problem
             pass
     text_lines = newlines + (1 if last and last != b"\n" else 0)
     return FileScan(digest.hexdigest(), frozenset(found), text_lines)
@@ -154,8 +155,7 @@ def source_line_sql(blank_lines: tuple[int, ...] = ()) -> str:
         if lo == hi:
             return str(lo)
         mid = (lo + hi) // 2
-        return (f"case when rowid >= {thresholds[mid]} then {at_or_below(mid + 1, hi)} "
-                f"else {at_or_below(lo, mid)} end")
+        return f"case when rowid >= {thresholds[mid]} then {at_or_below(mid + 1, hi)} else {at_or_below(lo, mid)} end"
 
     return f"rowid + 2 + {at_or_below(0, len(thresholds))}"
 
@@ -164,8 +164,11 @@ def check_checksum(path: Path, manifest: dict[str, Any], actual: str | None = No
     actual = actual or file_sha256(path)
     promised = manifest["files"][0]["sha256"]
     if actual != promised:
-        fail("file.checksum", f"sha256 of the file is {actual}, the manifest promises {promised} "
-              "(the file was changed, truncated or replaced after the manifest was written)")
+        fail(
+            "file.checksum",
+            f"sha256 of the file is {actual}, the manifest promises {promised} "
+            "(the file was changed, truncated or replaced after the manifest was written)",
+        )
     return actual
 
 
@@ -191,21 +194,27 @@ def check_header(path: Path) -> None:
     if len(head) > MAX_LINE_BYTES:
         fail("file.line_size", f"the first line is longer than {MAX_LINE_BYTES} bytes")
     if head.startswith(UTF8_BOM):
-        head = head[len(UTF8_BOM):]
+        head = head[len(UTF8_BOM) :]
     try:
         text = head.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         fail("file.encoding", "the header row is not valid UTF-8", [{"line": 1}])
     if "\r" in text:
-        fail("file.line_ends", "lines end with a bare CR (carriage return without line feed); the contract "
-              "requires LF or CRLF line ends", [{"line": 1, "header": text[:80]}])
+        fail(
+            "file.line_ends",
+            "lines end with a bare CR (carriage return without line feed); the contract requires LF or CRLF line ends",
+            [{"line": 1, "header": text[:80]}],
+        )
     columns = text.split(",")
     if tuple(columns) == CLAIM_COLUMNS:
         return
     expected = list(CLAIM_COLUMNS)
     if ";" in text or "\t" in text or "|" in text:
-        fail("file.delimiter", "the header is not comma-separated (found ';', tab or '|'); "
-              "the contract requires commas", [{"line": 1, "header": text[:200]}])
+        fail(
+            "file.delimiter",
+            "the header is not comma-separated (found ';', tab or '|'); the contract requires commas",
+            [{"line": 1, "header": text[:200]}],
+        )
     missing = [c for c in expected if c not in columns]
     extra = [c for c in columns if c not in expected]
     if missing or extra:
@@ -215,7 +224,8 @@ def check_header(path: Path) -> None:
         if extra:
             parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
         fail("file.header", "; ".join(parts), [{"line": 1, "header": text[:300]}])
-    fail("file.header", "the columns are not in the contract's order "
-          f"(expected {','.join(expected)})", [{"line": 1, "header": text[:300]}])
-
-
+    fail(
+        "file.header",
+        f"the columns are not in the contract's order (expected {','.join(expected)})",
+        [{"line": 1, "header": text[:300]}],
+    )

@@ -1,6 +1,7 @@
 """The rules for the claim lines: DuckDB's strict parse of the file (structure), every
 line rule as SQL with its count and first offending lines (the slow, thorough path), and
 their cheap form for the fast path (``typed_select``, ``telltale_conditions``)."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,7 +11,17 @@ from typing import Any
 
 from orchestration.delivery.contract.file import source_line_sql
 from orchestration.delivery.contract.rules import (
-    AMOUNT_COLUMNS, CLAIM_COLUMNS, DATE_COLUMNS, MAX_LINE_BYTES, PADDABLE_COLUMNS, SAMPLE_ROWS, STAGING_TABLE, _DECIMAL_COMMA, ManyViolations, Violation, fail,
+    _DECIMAL_COMMA,
+    AMOUNT_COLUMNS,
+    CLAIM_COLUMNS,
+    DATE_COLUMNS,
+    MAX_LINE_BYTES,
+    PADDABLE_COLUMNS,
+    SAMPLE_ROWS,
+    STAGING_TABLE,
+    ManyViolations,
+    Violation,
+    fail,
 )
 
 
@@ -25,9 +36,11 @@ def _read_csv_sql(path: Path, store_rejects: bool = True) -> str:
     without, the first such line raises an error (the fast path only needs to know)."""
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CLAIM_COLUMNS) + "}"
     compression = "gzip" if path.name.endswith(".gz") else "none"
-    return (f"read_csv({sql_literal(path)}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-            f"escape = '\"', columns = {columns}, compression = '{compression}', strict_mode = true, "
-            f"store_rejects = {str(store_rejects).lower()}, max_line_size = {MAX_LINE_BYTES}, parallel = true)")
+    return (
+        f"read_csv({sql_literal(path)}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {columns}, compression = '{compression}', strict_mode = true, "
+        f"store_rejects = {str(store_rejects).lower()}, max_line_size = {MAX_LINE_BYTES}, parallel = true)"
+    )
 
 
 def parse_rows(con, path: Path, table: str = STAGING_TABLE) -> None:
@@ -39,8 +52,12 @@ def parse_rows(con, path: Path, table: str = STAGING_TABLE) -> None:
         _drop_reject_tables(con)
         mixed = _mixed_line_ends(path)
         if mixed:
-            fail("file.line_ends", f"some lines end with {mixed[0]['ends_with']} while the header ends with "
-                  f"{'LF' if mixed[0]['ends_with'] == 'CRLF' else 'CRLF'}; one file uses one kind of line end", mixed)
+            fail(
+                "file.line_ends",
+                f"some lines end with {mixed[0]['ends_with']} while the header ends with "
+                f"{'LF' if mixed[0]['ends_with'] == 'CRLF' else 'CRLF'}; one file uses one kind of line end",
+                mixed,
+            )
         fail("file.readable", f"the file cannot be parsed as CSV: {str(exc).splitlines()[0][:300]}")
     _raise_on_rejects(con)
 
@@ -99,8 +116,12 @@ def _raise_on_rejects(con) -> None:
     if decimal_comma:
         # "36,53" unquoted splits one amount into two fields: report the real cause.
         rows = [{"line": int(r[1]), "content": (r[3] or "")[-60:].rstrip()} for r in decimal_comma[:SAMPLE_ROWS]]
-        fail("claims.amount_format", f"{len(decimal_comma)} line(s) with an amount written with a decimal comma "
-              "(e.g. 36,53), which splits it into two fields; amounts need a decimal point", rows)
+        fail(
+            "claims.amount_format",
+            f"{len(decimal_comma)} line(s) with an amount written with a decimal comma "
+            "(e.g. 36,53), which splits it into two fields; amounts need a decimal point",
+            rows,
+        )
     same = [r for r in rejects if _REJECT_RULES.get(str(r[0]), ("file.structure",))[0] == rule]
     seen: set[int] = set()
     rows = []
@@ -119,42 +140,61 @@ def _row_rule_sql() -> list[tuple[str, str, str, tuple[str, ...]]]:
     any_newline = " or ".join(f"contains({c}, chr(10)) or contains({c}, chr(13))" for c in CLAIM_COLUMNS)
     any_nul = " or ".join(f"contains({c}, chr(0))" for c in CLAIM_COLUMNS)
     rules: list[tuple[str, str, str, tuple[str, ...]]] = [
-        ("file.repeated_header", "the header row appears again among the data rows",
-         "claim_id = 'claim_id' and patient_id = 'patient_id'", ("claim_id",)),
+        (
+            "file.repeated_header",
+            "the header row appears again among the data rows",
+            "claim_id = 'claim_id' and patient_id = 'patient_id'",
+            ("claim_id",),
+        ),
         ("file.embedded_newline", "a field contains a line break (quoted newline)", any_newline, ("claim_id",)),
         ("file.nul_byte", "a field contains a NUL byte (binary data, not text)", any_nul, ("claim_id",)),
-        ("claims.claim_id_present", "claim_id is empty", "claim_id is null or trim(claim_id) = ''",
-         ("claim_id",)),
-        ("claims.patient_id_pseudonym",
-         "patient_id is not a 64-character lowercase hex pseudonym (a BSN or other direct identifier must never be delivered)",
-         "not regexp_full_match(coalesce(patient_id, ''), '[0-9a-f]{64}')", ("claim_id",)),
+        ("claims.claim_id_present", "claim_id is empty", "claim_id is null or trim(claim_id) = ''", ("claim_id",)),
+        (
+            "claims.patient_id_pseudonym",
+            "patient_id is not a 64-character lowercase hex pseudonym "
+            "(a BSN or other direct identifier must never be delivered)",
+            "not regexp_full_match(coalesce(patient_id, ''), '[0-9a-f]{64}')",
+            ("claim_id",),
+        ),
     ]
     for column in PADDABLE_COLUMNS:
         # " C000001" is another claim_id than "C000001": a padded original_claim_id
         # would silently stop netting, a padded code silently stop counting
-        rules.append((
-            "claims.whitespace", f"{column} has leading or trailing spaces or tabs",
-            # LIKE on a prefix or suffix is three times cheaper than comparing with trim()
-            f"({column} like ' %' or {column} like '% ' or {column} like '\t%' or {column} like '%\t')",
-            ("claim_id", column)))
+        rules.append(
+            (
+                "claims.whitespace",
+                f"{column} has leading or trailing spaces or tabs",
+                # LIKE on a prefix or suffix is three times cheaper than comparing with trim()
+                f"({column} like ' %' or {column} like '% ' or {column} like '\t%' or {column} like '%\t')",
+                ("claim_id", column),
+            )
+        )
     for column in DATE_COLUMNS:
-        rules.append((
-            "claims.date_format", f"{column} is not a real date written YYYY-MM-DD",
-            f"not (regexp_full_match(coalesce({column}, ''), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-            f"and try_cast({column} as date) is not null)",
-            ("claim_id", column)))
+        rules.append(
+            (
+                "claims.date_format",
+                f"{column} is not a real date written YYYY-MM-DD",
+                f"not (regexp_full_match(coalesce({column}, ''), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+                f"and try_cast({column} as date) is not null)",
+                ("claim_id", column),
+            )
+        )
     for column in AMOUNT_COLUMNS:
-        rules.append((
-            "claims.amount_format", f"{column} is not an amount with a decimal point and two decimals "
-            "(at most 16 digits before the point)",
-            f"not regexp_full_match(coalesce({column}, ''), '-?[0-9]+\\.[0-9]{{2}}') "
-            f"or try_cast({column} as decimal(18, 2)) is null",
-            ("claim_id", column)))
+        rules.append(
+            (
+                "claims.amount_format",
+                f"{column} is not an amount with a decimal point and two decimals (at most 16 digits before the point)",
+                f"not regexp_full_match(coalesce({column}, ''), '-?[0-9]+\\.[0-9]{{2}}') "
+                f"or try_cast({column} as decimal(18, 2)) is null",
+                ("claim_id", column),
+            )
+        )
     return rules
 
 
-def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE,
-               blank_lines: tuple[int, ...] = ()) -> tuple[int, Decimal]:
+def check_rows(
+    con, manifest: dict[str, Any], table: str = STAGING_TABLE, blank_lines: tuple[int, ...] = ()
+) -> tuple[int, Decimal]:
     """Row-level contract rules, the row count and the control total.
 
     One aggregate scan counts every rule's offenders; sample rows are fetched only for
@@ -186,14 +226,24 @@ def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE,
     if duplicates:
         n_dup = con.execute(
             f"select count(*) from (select claim_id from {table} where claim_id is not null "
-            "group by claim_id having count(*) > 1)").fetchone()[0]
-        violations.append(Violation(
-            "claims.claim_id_unique", f"{n_dup} claim_id value(s) occur more than once",
-            [{"line": lines[0], "claim_id": cid, "occurrences": n, "lines": list(lines)} for cid, n, lines in duplicates]))
+            "group by claim_id having count(*) > 1)"
+        ).fetchone()[0]
+        violations.append(
+            Violation(
+                "claims.claim_id_unique",
+                f"{n_dup} claim_id value(s) occur more than once",
+                [
+                    {"line": lines[0], "claim_id": cid, "occurrences": n, "lines": list(lines)}
+                    for cid, n, lines in duplicates
+                ],
+            )
+        )
 
     promised_rows = manifest["files"][0]["rows"]
     if row_count != promised_rows:
-        violations.append(Violation("file.row_count", f"the file has {row_count} claim lines, the manifest promises {promised_rows}"))
+        violations.append(
+            Violation("file.row_count", f"the file has {row_count} claim lines, the manifest promises {promised_rows}")
+        )
 
     total = Decimal("0.00")
     if not any(v.rule == "claims.amount_format" and "paid_amount" in v.message for v in violations):
@@ -204,15 +254,16 @@ def check_rows(con, manifest: dict[str, Any], table: str = STAGING_TABLE,
         except InvalidOperation:  # guarded by the manifest check; kept for safety
             promised_total = None
         if promised_total is None or total != promised_total:
-            violations.append(Violation(
-                "claims.control_total",
-                f"the paid_amount of all lines sums to {total}, the manifest promises "
-                f"{manifest['files'][0]['paid_amount_total']}"))
+            violations.append(
+                Violation(
+                    "claims.control_total",
+                    f"the paid_amount of all lines sums to {total}, the manifest promises "
+                    f"{manifest['files'][0]['paid_amount_total']}",
+                )
+            )
     if violations:
         raise ManyViolations(violations)
     return row_count, total
-
-
 
 
 def column_type(column: str) -> str:
@@ -244,29 +295,32 @@ def typed_select(path: Path) -> str:
     needed for (claim_id present, pseudonym, dates, amounts; a repeated header fails the
     pseudonym rule). Period, insurer and delivery are not columns: they are the same on
     every line, and writing them costs a sixth of the load (``loading.table_identity``)."""
-    fast_rules = {"claims.claim_id_present", "claims.patient_id_pseudonym", "claims.date_format",
-                  "claims.amount_format"}
-    breaks = " or ".join(f"({_fast_break_condition(rule, cond, show[-1])})"
-                         for rule, _, cond, show in _row_rule_sql() if rule in fast_rules)
-    typed = [c if column_type(c) == "varchar" else f"try_cast({c} as {column_type(c)}) as {c}"
-             for c in CLAIM_COLUMNS]
-    return (f"select {', '.join([*typed, f'coalesce({breaks}, true) as breaks_contract'])} "
-            f"from {_read_csv_sql(path, store_rejects=False)}")
-
-
+    fast_rules = {
+        "claims.claim_id_present",
+        "claims.patient_id_pseudonym",
+        "claims.date_format",
+        "claims.amount_format",
+    }
+    breaks = " or ".join(
+        f"({_fast_break_condition(rule, cond, show[-1])})"
+        for rule, _, cond, show in _row_rule_sql()
+        if rule in fast_rules
+    )
+    typed = [c if column_type(c) == "varchar" else f"try_cast({c} as {column_type(c)}) as {c}" for c in CLAIM_COLUMNS]
+    return (
+        f"select {', '.join([*typed, f'coalesce({breaks}, true) as breaks_contract'])} "
+        f"from {_read_csv_sql(path, store_rejects=False)}"
+    )
 
 
 def telltale_conditions(telltales: frozenset[str]) -> list[str]:
     """Conditions for the rules only a tell-tale byte can break, on the text columns
     (dates, amounts and the pseudonym have full-match formats that catch them already)."""
     conditions = []
-    if telltales & {"quote", "cr"}:   # a line break inside a field needs quoting; a CR is a CR
+    if telltales & {"quote", "cr"}:  # a line break inside a field needs quoting; a CR is a CR
         conditions += [f"contains({c}, chr(10)) or contains({c}, chr(13))" for c in PADDABLE_COLUMNS]
     if "nul" in telltales:
         conditions += [f"contains({c}, chr(0))" for c in PADDABLE_COLUMNS]
     if telltales & {"space", "tab"}:
-        conditions += [f"{c} like ' %' or {c} like '% ' or {c} like '\t%' or {c} like '%\t'"
-                       for c in PADDABLE_COLUMNS]
+        conditions += [f"{c} like ' %' or {c} like '% ' or {c} like '\t%' or {c} like '%\t'" for c in PADDABLE_COLUMNS]
     return conditions
-
-

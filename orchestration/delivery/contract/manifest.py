@@ -1,4 +1,5 @@
 """The manifest and the file set of a delivery folder (delivery-contract.md, "Manifest")."""
+
 from __future__ import annotations
 
 import json
@@ -8,19 +9,31 @@ from typing import Any
 from orchestration.core.seeds import periods
 from orchestration.core.settings import CONTRACT_VERSION
 from orchestration.delivery.contract.rules import (
-    DATA_FILE_NAMES, MAX_MANIFEST_BYTES, _DECIMAL_STRING, _ISO_DATE, _SHA256, fail,
+    _DECIMAL_STRING,
+    _ISO_DATE,
+    _SHA256,
+    DATA_FILE_NAMES,
+    MAX_MANIFEST_BYTES,
+    fail,
 )
 from orchestration.landing.zone import DELIVERY_ID_PATTERN, MANIFEST_NAME, DeliveryRef
+
 
 def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
     """Parse and check the manifest against the folder it lies in and the periods seed."""
     path = ref.manifest_path
     if path.is_symlink() or ref.path.is_symlink():
-        fail("landing.symlink", "the delivery folder or its manifest is a symbolic link; "
-              "deliveries must be plain files inside the landing area")
+        fail(
+            "landing.symlink",
+            "the delivery folder or its manifest is a symbolic link; "
+            "deliveries must be plain files inside the landing area",
+        )
     if not DELIVERY_ID_PATTERN.match(ref.delivery_id):
-        fail("landing.delivery_id", f"delivery folder name {ref.delivery_id!r} has characters outside "
-              "[0-9A-Za-z._-] or does not start with a letter or digit")
+        fail(
+            "landing.delivery_id",
+            f"delivery folder name {ref.delivery_id!r} has characters outside "
+            "[0-9A-Za-z._-] or does not start with a letter or digit",
+        )
     raw = path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
     if len(raw) > MAX_MANIFEST_BYTES:
         fail("manifest.json", f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
@@ -35,24 +48,41 @@ def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
 
     _check_manifest_fields(manifest)
     if manifest["contract_version"] != CONTRACT_VERSION:
-        fail("manifest.contract_version",
-              f"contract_version is {manifest['contract_version']!r}; this platform reads version {CONTRACT_VERSION}")
+        fail(
+            "manifest.contract_version",
+            f"contract_version is {manifest['contract_version']!r}; this platform reads version {CONTRACT_VERSION}",
+        )
     for key, folder_value in (("insurer", ref.insurer), ("period", ref.period), ("delivery_id", ref.delivery_id)):
         if manifest[key] != folder_value:
-            fail(f"manifest.{key}", f"manifest says {key} {manifest[key]!r} but the delivery lies in the "
-                  f"folder for {folder_value!r}")
+            fail(
+                f"manifest.{key}",
+                f"manifest says {key} {manifest[key]!r} but the delivery lies in the folder for {folder_value!r}",
+            )
     info = periods()[ref.period]
-    for key, expected in (("period_start", info.period_start), ("period_end", info.period_end),
-                          ("cutoff_date", info.cutoff_date)):
+    for key, expected in (
+        ("period_start", info.period_start),
+        ("period_end", info.period_end),
+        ("cutoff_date", info.cutoff_date),
+    ):
         if manifest[key] != expected:
-            fail(f"manifest.{key}", f"{key} is {manifest[key]} but period {ref.period} has {key} {expected} "
-                  "(seeds/periods.csv)")
+            fail(
+                f"manifest.{key}",
+                f"{key} is {manifest[key]} but period {ref.period} has {key} {expected} (seeds/periods.csv)",
+            )
     return manifest
 
 
 def _check_manifest_fields(manifest: dict[str, Any]) -> None:
-    required = {"contract_version": int, "insurer": str, "period": str, "delivery_id": str,
-                "period_start": str, "period_end": str, "cutoff_date": str, "files": list}
+    required = {
+        "contract_version": int,
+        "insurer": str,
+        "period": str,
+        "delivery_id": str,
+        "period_start": str,
+        "period_end": str,
+        "cutoff_date": str,
+        "files": list,
+    }
     missing = [k for k in required if k not in manifest]
     if missing:
         fail("manifest.fields", f"manifest lacks the field(s) {', '.join(missing)}")
@@ -80,7 +110,7 @@ def _check_manifest_fields(manifest: dict[str, Any]) -> None:
         fail("manifest.files", f"rows must be a non-negative whole number, got {entry['rows']!r}")
     total = entry["paid_amount_total"]
     if not isinstance(total, str) or not _DECIMAL_STRING.match(total):
-        fail("manifest.files", f"paid_amount_total must be a decimal string such as \"45099871.22\", got {total!r}")
+        fail("manifest.files", f'paid_amount_total must be a decimal string such as "45099871.22", got {total!r}')
 
 
 # ------------------------------------------------------------------------------ files
@@ -101,5 +131,3 @@ def locate_data_file(ref: DeliveryRef, manifest: dict[str, Any]) -> Path:
     if not path.is_file():
         fail("file.present", f"the manifest names {name}, which is not in the delivery folder")
     return path
-
-

@@ -1,5 +1,6 @@
 """The contract's vocabulary: its columns and limits, a broken rule (:class:`Violation`),
 and the verdict on one delivery (:class:`ContractVerdict`)."""
+
 from __future__ import annotations
 
 import re
@@ -10,11 +11,23 @@ from typing import Any
 
 from orchestration.landing.zone import MANIFEST_NAME, DeliveryRef
 
-
 CLAIM_COLUMNS: tuple[str, ...] = (
-    "claim_id", "original_claim_id", "uzovi", "practice_agb", "therapist_agb",
-    "patient_id", "birth_date", "sex", "service_date", "code_list", "prestatie_code",
-    "dcsph_code", "indication_code", "coverage", "claimed_amount", "paid_amount",
+    "claim_id",
+    "original_claim_id",
+    "uzovi",
+    "practice_agb",
+    "therapist_agb",
+    "patient_id",
+    "birth_date",
+    "sex",
+    "service_date",
+    "code_list",
+    "prestatie_code",
+    "dcsph_code",
+    "indication_code",
+    "coverage",
+    "claimed_amount",
+    "paid_amount",
     "processed_date",
 )
 DATE_COLUMNS = ("birth_date", "service_date", "processed_date")
@@ -22,7 +35,7 @@ AMOUNT_COLUMNS = ("claimed_amount", "paid_amount")
 # text columns without a full-match format rule here (dates, amounts and patient_id have one)
 PADDABLE_COLUMNS = tuple(c for c in CLAIM_COLUMNS if c not in DATE_COLUMNS + AMOUNT_COLUMNS + ("patient_id",))
 DATA_FILE_NAMES = ("claims.csv", "claims.csv.gz")
-STAGING_TABLE = "delivery_rows"   # the slow path's temporary table of raw text
+STAGING_TABLE = "delivery_rows"  # the slow path's temporary table of raw text
 SAMPLE_ROWS = 5
 MAX_MANIFEST_BYTES = 1_000_000
 MAX_LINE_BYTES = 1_000_000  # a claim line is ~200 bytes; anything near this is not a claim line
@@ -32,8 +45,10 @@ _DECIMAL_STRING = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # the last three fields are claimed_amount, paid_amount, processed_date: one of the two
 # amounts written as "36,53" makes them four
-_DECIMAL_COMMA = re.compile(r",-?[0-9]+,[0-9]{2},-?[0-9]+(\.|,)[0-9]{2},[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$|"
-                            r",-?[0-9]+\.[0-9]{2},-?[0-9]+,[0-9]{2},[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")
+_DECIMAL_COMMA = re.compile(
+    r",-?[0-9]+,[0-9]{2},-?[0-9]+(\.|,)[0-9]{2},[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$|"
+    r",-?[0-9]+\.[0-9]{2},-?[0-9]+,[0-9]{2},[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$"
+)
 
 
 @dataclass
@@ -74,7 +89,7 @@ class ContractVerdict:
     sha256: str | None = None
     row_count: int | None = None
     paid_amount_total: Decimal | None = None
-    table: str | None = None   # accepted: the warehouse table holding the typed rows
+    table: str | None = None  # accepted: the warehouse table holding the typed rows
 
     @property
     def accepted(self) -> bool:
@@ -97,7 +112,6 @@ class ContractVerdict:
         if violation.rule.startswith("manifest") or self.data_file is None:
             return f"landing/{self.ref.label}/{MANIFEST_NAME}"
         return self.file_label
-
 
 
 def fail(rule: str, message: str, rows: list[dict[str, Any]] | None = None) -> None:

@@ -1,5 +1,6 @@
 """The procedure: one delivery validated, its lines parsed once (the fast path), the slow
 diagnosis only when something is wrong."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -8,12 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.delivery.contract.file import (
-    FileScan, check_checksum, check_header, find_blank_lines, scan_file,
+    FileScan,
+    check_checksum,
+    check_header,
+    find_blank_lines,
+    scan_file,
 )
 from orchestration.delivery.contract.lines import check_rows, parse_rows, telltale_conditions, typed_select
 from orchestration.delivery.contract.manifest import locate_data_file, read_manifest
 from orchestration.delivery.contract.rules import (
-    STAGING_TABLE, ContractVerdict, ContractViolation, ManyViolations, Violation, fail,
+    STAGING_TABLE,
+    ContractVerdict,
+    ContractViolation,
+    ManyViolations,
+    Violation,
+    fail,
 )
 from orchestration.landing.zone import DeliveryRef
 
@@ -29,6 +39,7 @@ class ParsedLines:
             import duckdb
 
             from orchestration.core.settings import duckdb_memory_limit
+
             con = duckdb.connect(config={"memory_limit": duckdb_memory_limit()})
         self.con = con
         self.table = table
@@ -48,10 +59,7 @@ class ParsedLines:
         self.drop()
 
 
-
-
-def _parse_typed_rows(lines: ParsedLines, path: Path,
-                      manifest: dict[str, Any]) -> tuple[int, Decimal] | str:
+def _parse_typed_rows(lines: ParsedLines, path: Path, manifest: dict[str, Any]) -> tuple[int, Decimal] | str:
     """Parse the file once into its typed table; (rows, control total) when every rule
     that needs no tell-tale byte holds, else why the slow diagnosis must run."""
     lines.prepare()
@@ -61,11 +69,17 @@ def _parse_typed_rows(lines: ParsedLines, path: Path,
         return str(exc).splitlines()[0][:300]
     rows, breaking, total, claim_ids = lines.con.execute(
         f"select count(*), count_if(breaks_contract), coalesce(sum(paid_amount), 0), count(distinct claim_id) "
-        f"from {lines.table}").fetchone()
+        f"from {lines.table}"
+    ).fetchone()
     file_entry = manifest["files"][0]
     total = Decimal(total).quantize(Decimal("0.01"))
-    if breaking or rows == 0 or claim_ids != rows or rows != file_entry["rows"] \
-            or total != Decimal(file_entry["paid_amount_total"]):
+    if (
+        breaking
+        or rows == 0
+        or claim_ids != rows
+        or rows != file_entry["rows"]
+        or total != Decimal(file_entry["paid_amount_total"])
+    ):
         return "a line, the row count or the control total breaks the contract"
     return rows, total
 

@@ -1,4 +1,5 @@
 """Numbers written the Dutch way: 1.234,56 (the public pages' only number format)."""
+
 from __future__ import annotations
 
 from django import template

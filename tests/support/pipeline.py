@@ -1,0 +1,99 @@
+"""Driving the whole platform (the CLI, hence the Dagster jobs) from tests.
+
+In-process calls are cheap (Dagster is imported once); a step that must be killed runs
+as a subprocess that leads its own process group, so ``SPIEGEL_CRASH_AT`` (see
+orchestration/crashpoints.py) takes its dbt subprocess down with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestration import cli
+from orchestration.core.settings import REPO_ROOT, SpiegelPaths, scoped_environment
+from orchestration.runs.instance import use_data_dir
+
+PUBLISHED_TABLES = ("behandelindex.csv", "reference_strata.csv", "excluded_lines.csv")
+# what cli.main sets for its process: the data directory, its Dagster instance, and the
+# engine of `spiegel run --engine` (left set, every later test ran its method on Spark)
+_ENV_KEYS = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME", "SPIEGEL_ENGINE")
+
+
+def _restored_environment():
+    """``cli.main`` points this process at its data directory; undo that afterwards."""
+    return scoped_environment(restore=_ENV_KEYS)
+
+
+def spiegel(data_dir: Path, command: str, *args: str) -> int:
+    """``spiegel COMMAND --data-dir DATA_DIR ARGS...`` in this process; its exit code."""
+    with _restored_environment():
+        return cli.main([command, "--data-dir", str(data_dir), *args])
+
+
+def spiegel_killed_at(
+    data_dir: Path, crash_point: str, command: str, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """The same command in a subprocess that SIGKILLs itself (and its children) at ``crash_point``."""
+    env = {**os.environ, "SPIEGEL_CRASH_AT": crash_point}
+    for key in _ENV_KEYS:
+        env.pop(key, None)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", command, "--data-dir", str(data_dir), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
+
+
+def was_killed(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == -signal.SIGKILL
+
+
+def ingest_all(paths: SpiegelPaths, period: str) -> None:
+    """What the first half of ``spiegel run`` does: every required insurer's delivery, in Dagster."""
+    from orchestration.core.seeds import required_insurers
+    from orchestration.runs import runner
+
+    with _restored_environment():
+        use_data_dir(paths)
+        for insurer in required_insurers(period):
+            outcome = runner.ingest(period, insurer)
+            assert outcome.success, (insurer, outcome.message)
+
+
+def digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, by relative path."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def published_tables(revision: Path) -> dict[str, bytes]:
+    return {name: (revision / name).read_bytes() for name in PUBLISHED_TABLES}
+
+
+def export_tables(warehouse: Path, period: str, folder: Path) -> dict[str, bytes]:
+    """The published tables of ``period`` in ``warehouse``, written by the publishing code."""
+    import duckdb
+
+    from orchestration.release.publish import read_release_tables, write_csv
+
+    folder.mkdir(parents=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frames = read_release_tables(con, period)
+    finally:
+        con.close()
+    for name, frame in frames.items():
+        write_csv(frame, folder / name)
+    return {name: (folder / name).read_bytes() for name in PUBLISHED_TABLES}

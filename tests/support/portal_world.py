@@ -1,0 +1,67 @@
+"""A small world for the portal's tests: seven published periods (six shown, one beyond),
+two practices A and B (and C, only in the oldest period), accounts with verified e-mail
+addresses, and helpers to log in and read the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.release_factory import index_row, make_release
+
+A, B, C = "11111111", "22222222", "33333333"
+PASSWORD = "Geheim-wachtwoord-2024"
+PERIODS = ["2023-v1", "2023-v2", "2023-v3", "2024-v1", "2024-v2", "2024-v3", "2025-v1"]  # oldest first
+SHOWN = list(reversed(PERIODS))[:6]
+
+
+def build_releases(root: Path) -> None:
+    for i, period in enumerate(PERIODS):
+        rows = [
+            index_row(period, "fysiotherapie", A, index=0.9 + i / 100),
+            index_row(period, "fysiotherapie", B, index=1.1),
+        ]
+        if period == "2024-v2":
+            rows.append(index_row(period, "oefentherapie", A, patients=12))  # too few patients: no report
+        elif period in ("2024-v3", "2025-v1"):
+            rows.append(index_row(period, "oefentherapie", A, index=1.02))
+        if period == "2023-v1":
+            rows.append(index_row(period, "fysiotherapie", C))
+        make_release(root, period, "r1", rows, published_at=f"202{3 + i // 3}-0{1 + i % 3}-15T10:00:00+00:00")
+        if period == "2024-v1":  # a second revision replaces the first
+            make_release(root, period, "r2", rows, published_at="2024-09-01T10:00:00+00:00")
+
+
+def make_account(email: str, password: str = PASSWORD):
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=email, email=email, password=password)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def client_for(user, **kwargs):
+    from django.test import Client
+
+    client = Client(**kwargs)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def audit(action: str | None = None, **filters) -> list:
+    from portal.access.models import AuditEvent
+
+    events = AuditEvent.objects.order_by("id")
+    if action:
+        events = events.filter(action=action)
+    return list(events.filter(**filters))
+
+
+@dataclass
+class World:
+    releases: Path
+    manager_a: object
+    manager_b: object
+    user_a: object
+    extra: dict = field(default_factory=dict)
