@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable
 
 from orchestration.commands.bench import cmd_bench
@@ -203,7 +204,6 @@ def _quiet_optional_imports() -> None:
     """Great Expectations imports pyspark (installed for SPIEGEL_ENGINE=spark) to see
     whether it can use it, and pyspark then warns that it prefers pandas < 3: noise in
     every command's output about a library the command does not use."""
-    import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark(\..*)?$")
 

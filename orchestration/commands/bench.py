@@ -24,10 +24,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+
 from orchestration.commands.bench_dagster import print_dagster_table
 from orchestration.commands.common import data_dir_paths, say
 from orchestration.core.seeds import required_insurers
 from orchestration.core.settings import DBT_PROJECT_DIR, SpiegelPaths
+from orchestration.core.warehouse import write_lock
+from orchestration.landing.zone import complete_deliveries, find_in_force, in_force
+from orchestration.release.readiness import period_state, record_readiness
+from orchestration.release.signoff import record_signoff
 
 BENCH_YEAR = 2024
 BENCH_PERIOD = f"{BENCH_YEAR}-v3"
@@ -100,9 +106,6 @@ class _Stopwatch:
 
 def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
     """One DuckDB pass over every in-force claims file: the least any ingestion can cost."""
-    import duckdb
-
-    from orchestration.landing.zone import complete_deliveries, in_force
 
     deliveries = complete_deliveries(paths.landing)
     files = []
@@ -126,9 +129,9 @@ def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
 
 
 def _ingest_all(paths: SpiegelPaths, period: str) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.delivery.loading import load_delivery as validate_delivery
     from orchestration.delivery.raw_tables import connect_raw, record_delivery
-    from orchestration.landing.zone import find_in_force
 
     lines = 0
     with connect_raw(paths) as con:
@@ -145,6 +148,7 @@ def _ingest_all(paths: SpiegelPaths, period: str) -> int:
 
 
 def _gate_all(paths: SpiegelPaths, period: str) -> None:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration import gates as quality
     from orchestration.delivery.raw_tables import connect_raw
 
@@ -155,7 +159,7 @@ def _gate_all(paths: SpiegelPaths, period: str) -> None:
 
 
 def _dbt_build(paths: SpiegelPaths, period: str) -> None:
-    from orchestration.core.warehouse import write_lock
+    # deferred: the method's modules load dagster-dbt and dbt's manifest
     from orchestration.method.asset import dbt_period_args
     from orchestration.method.dbt_project import dbt_executable
 
@@ -184,10 +188,9 @@ def _dbt_build(paths: SpiegelPaths, period: str) -> None:
 
 
 def _readiness_and_signoff(paths: SpiegelPaths, period: str) -> None:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration import gates as quality
     from orchestration.delivery.raw_tables import connect_raw
-    from orchestration.release.readiness import period_state, record_readiness
-    from orchestration.release.signoff import record_signoff
 
     with connect_raw(paths) as con:
         result = quality.check_release_readiness(con, period, paths)
@@ -202,6 +205,7 @@ def _readiness_and_signoff(paths: SpiegelPaths, period: str) -> None:
 def _sample_reports(paths: SpiegelPaths, release_dir: Path, sample: int) -> dict[str, float]:
     import pandas as pd
 
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from reports import render_release_reports
 
     index = pd.read_csv(release_dir / "behandelindex.csv", dtype={"practice_agb": str})
@@ -234,6 +238,7 @@ def _measure_stages(
     progress: Callable[[str], None],
     dagster: bool = True,
 ) -> dict:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.commands import synthetic
     from orchestration.commands.bench_dagster import measure_through_dagster
     from orchestration.release.publish import publish_release

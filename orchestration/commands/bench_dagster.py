@@ -126,6 +126,7 @@ def method_split(paths: SpiegelPaths, timeline: dict) -> dict:
 
 def measure_through_dagster(bench_paths: SpiegelPaths, period: str, progress: Callable[[str], None] = print) -> dict:
     """``spiegel run --period`` on the benchmark's deliveries, then the method job again."""
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.runs import runner
 
     paths = dagster_paths(bench_paths)

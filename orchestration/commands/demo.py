@@ -8,6 +8,7 @@ from pathlib import Path
 
 from orchestration.commands.common import CommandError, data_dir_paths, say
 from orchestration.commands.status import period_status
+from orchestration.landing.zone import landed_periods
 
 DEMO_YEARS = (2023, 2024)
 
@@ -19,9 +20,9 @@ DEMO_SEED = 7
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.commands import synthetic
     from orchestration.commands.demo_publisher import Publisher
-    from orchestration.landing.zone import landed_periods
     from orchestration.runs import runner
 
     paths = data_dir_paths(args)
@@ -75,6 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"national overview: {published[-1] / 'reports' / 'national_overview.html'}")
     say(f"status:   spiegel status --data-dir {paths.data_dir}")
     say(f"the UI:   spiegel ui --data-dir {paths.data_dir}   (then open http://127.0.0.1:3000)")
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from portal import operations
 
     say("")

@@ -104,6 +104,7 @@ class Publisher:
 
 
 def serve(data_dir: str) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.release.publish import newest_revision
     from orchestration.runs import runner
 

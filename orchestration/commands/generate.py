@@ -8,6 +8,7 @@ from orchestration.commands.common import CommandError, check_period, data_dir_p
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.commands import synthetic
 
     paths = data_dir_paths(args)

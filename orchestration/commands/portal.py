@@ -11,6 +11,7 @@ from orchestration.core.settings import SpiegelPaths
 
 def cmd_portal(args: argparse.Namespace) -> int:
     """``spiegel portal SUBCOMMAND``: the practice portal's operator tasks (portal.md)."""
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from portal import operations
 
     paths = SpiegelPaths.from_env(args.data_dir)

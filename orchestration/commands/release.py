@@ -8,6 +8,7 @@ from orchestration.commands.common import CommandError, data_dir_paths, say
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.runs import runner
 
     data_dir_paths(args)
@@ -19,6 +20,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.release.publish import newest_revision
     from orchestration.runs import runner
 

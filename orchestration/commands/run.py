@@ -8,11 +8,12 @@ import time
 
 from orchestration.commands.common import CommandError, data_dir_paths, say
 from orchestration.core.settings import ENGINE_ENV, SpiegelPaths
+from orchestration.core.warehouse import connect_read
+from orchestration.landing.zone import landed_periods
+from orchestration.release.readiness import period_state
 
 
 def _periods_to_run(args: argparse.Namespace, paths: SpiegelPaths) -> list[str]:
-    from orchestration.landing.zone import landed_periods
-
     if args.period:
         return args.period
     found = landed_periods(paths.landing)
@@ -22,6 +23,7 @@ def _periods_to_run(args: argparse.Namespace, paths: SpiegelPaths) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.runs import runner
 
     paths = data_dir_paths(args)
@@ -44,9 +46,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_verdict(paths: SpiegelPaths, period: str) -> None:
-    from orchestration.core.warehouse import connect_read
-    from orchestration.release.readiness import period_state
-
     with connect_read(paths) as con:
         state = period_state(con, paths, period)
     if state.gates_passed:

@@ -8,14 +8,16 @@ import json
 
 from orchestration.commands.common import data_dir_paths, say
 from orchestration.core.settings import SpiegelPaths
+from orchestration.core.warehouse import connect_read
+from orchestration.landing.zone import scan_landing
+from orchestration.release.readiness import known_periods, period_state
+from orchestration.release.signoff import read_signoffs, valid_signoff
 
 
 def period_status(paths: SpiegelPaths, period: str) -> dict:
     """Everything `spiegel status` shows for one period, as data."""
-    from orchestration.core.warehouse import connect_read
+    # deferred: publishing loads pandas
     from orchestration.release.publish import revisions
-    from orchestration.release.readiness import period_state
-    from orchestration.release.signoff import read_signoffs, valid_signoff
 
     with connect_read(paths) as con:
         state = period_state(con, paths, period)
@@ -45,9 +47,7 @@ def period_status(paths: SpiegelPaths, period: str) -> dict:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from orchestration.core.warehouse import connect_read
-    from orchestration.landing.zone import scan_landing
-    from orchestration.release.readiness import known_periods
+    # deferred: the runner loads Dagster, which `spiegel --help` and a wrong call do not need
     from orchestration.runs import runner
 
     paths = data_dir_paths(args)

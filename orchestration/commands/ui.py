@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from orchestration.commands.common import CommandError, data_dir_paths, say
+from orchestration.core.settings import REPO_ROOT
 
 UI_STOP_SECONDS = 20.0  # how long `dagster dev` may take to stop before its processes are killed
 
@@ -17,10 +21,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """``dagster dev`` as a child in a process group of its own: Ctrl-C or SIGTERM stops
     all of it (webserver, daemon, code server, run workers, dbt) within UI_STOP_SECONDS,
     also while a run is in progress; runs it interrupted are then marked failed."""
-    import signal
-    import subprocess
 
-    from orchestration.core.settings import REPO_ROOT
+    # deferred: the runner loads Dagster, which `spiegel --help` and a wrong call do not need
     from orchestration.runs import runner
 
     paths = data_dir_paths(args)
@@ -68,8 +70,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def _terminate_with_parent() -> None:
     """In the child before exec (Linux): SIGTERM it when `spiegel ui` dies, even by
     SIGKILL, so dagster dev (in a session of its own) never outlives it."""
-    import ctypes
-    import signal
 
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -80,8 +80,6 @@ def _terminate_with_parent() -> None:
 def _stop_process_group(child, grace: float) -> bool:
     """SIGTERM the child's process group, wait up to ``grace`` seconds for every member
     to exit, then SIGKILL what is left. True when nothing had to be killed."""
-    import signal
-    import subprocess
 
     def group_alive() -> bool:
         try:

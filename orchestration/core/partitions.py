@@ -7,9 +7,19 @@ required-insurers seed, so an insurer joining or leaving is a seed change.
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from orchestration.core.seeds import insurers
+
+# Partitioned asset checks (preview) and the multi-to-single partition mapping (beta) are
+# Dagster features the platform relies on deliberately (a check result per delivery; a
+# period reading all its deliveries). Every asset module imports these partitions first,
+# so the filter is in place before any of them is defined; the warnings would only repeat
+# that on every load.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 PERIOD_PARTITIONS_NAME = "period"
 

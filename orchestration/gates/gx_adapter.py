@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -35,9 +36,10 @@ class _GxRuntime:
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import logging
 
         import great_expectations as gx
+
+        # deferred: Great Expectations takes seconds to import; only a validation needs it
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -105,6 +107,7 @@ class _GxRuntime:
     ):
         """Validate ``frame``; returns (validation result, Data Docs page or None). Inside
         ``data_docs_once`` the page is where it will be once the block has built it."""
+        # deferred: Great Expectations takes seconds to import; only a validation needs it
         from great_expectations.core.run_identifier import RunIdentifier
 
         with self.lock:

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.core.seeds import insurers, periods
+from orchestration.core.seeds import insurers, period_sort_key, periods
 
 PERIOD_PATTERN = re.compile(r"^[0-9]{4}-v[1-3]$")
 DELIVERY_ID_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
@@ -123,7 +123,6 @@ def find_in_force(landing: Path, period: str, insurer: str) -> DeliveryRef | Non
 
 def landed_periods(landing: Path) -> list[str]:
     """Periods with at least one complete delivery, oldest first."""
-    from orchestration.core.seeds import period_sort_key
 
     return sorted({d.period for d in complete_deliveries(landing)}, key=period_sort_key)
 

@@ -21,6 +21,7 @@ from orchestration.core.resources import SpiegelResource
 from orchestration.core.settings import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.core.warehouse import write_lock
 from orchestration.delivery.raw_tables import connect_raw
+from orchestration.method import spark_engine
 from orchestration.method.configuration import CONFIGURATION_JOB, seeds_loaded
 from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
 from orchestration.method.dbt_project import (
@@ -99,8 +100,6 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiegel: Spie
         pass  # dbt's source raw.claims exists even before any delivery was ingested
     with write_lock(spiegel.paths):
         if chosen == "spark":
-            from orchestration.method import spark_engine
-
             spark_engine.export_raw_layer(spiegel.paths)
         with_unit_tests = not unit_tests_passed(spiegel.paths, fingerprint)
         args, env = dbt_build_invocation(period, target, with_unit_tests)

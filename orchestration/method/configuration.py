@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.core.resources import SpiegelResource
 from orchestration.core.settings import SpiegelPaths, dbt_target, engine
 from orchestration.core.warehouse import write_lock
+from orchestration.method import spark_engine
 from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
 from orchestration.method.dbt_project import (
     DBT_PROJECT,
@@ -56,8 +57,6 @@ def configuration(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiege
     fingerprint = target_fingerprint(target)  # the version loaded, taken before dbt reads it
     with write_lock(spiegel.paths):
         if chosen == "spark":  # every dbt call on Spark registers the raw layer first
-            from orchestration.method import spark_engine
-
             spark_engine.export_raw_layer(spiegel.paths)
         # cautious: only the tests of the seeds alone; a test that also reads a model of the
         # method (assert_period_is_known, relationships of int_episodes) runs with the method

@@ -48,6 +48,7 @@ METHOD_MARTS = [
     "deliveries, failed delivery gates, implausible shifts in the national figures.",
 )
 def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResource):
+    # deferred: the gates load Great Expectations (seconds); only a gate run needs it
     from orchestration import gates
 
     period = context.partition_key

@@ -208,6 +208,7 @@ def _release_json(
 
 def _gate_summaries(con, period: str) -> list[dict[str, Any]]:
     try:
+        # deferred: the gates load Great Expectations (seconds); only a gate run needs it
         from orchestration import gates
 
         results = gates.latest_gate_results(con, period)
@@ -315,6 +316,7 @@ def publish_release(
 def _read_report_marts(paths: SpiegelPaths, period: str, practices):
     """The period's figures every report and the national overview show (``reports.data.Marts``),
     read while the caller holds the warehouse lock."""
+    # deferred: the reports load plotly and jinja; only a publish with reports needs them
     from reports.data import load_marts
 
     wanted = None if practices is None else {(d, str(a)) for d, a in practices}
@@ -322,6 +324,7 @@ def _read_report_marts(paths: SpiegelPaths, period: str, practices):
 
 
 def _render_reports(release_dir: Path, paths: SpiegelPaths, practices, marts, say) -> dict[str, int]:
+    # deferred: the reports load plotly and jinja; only a publish with reports needs them
     from reports import render_national_overview, render_release_reports
 
     summary = render_release_reports(

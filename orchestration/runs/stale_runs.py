@@ -26,6 +26,8 @@ import socket
 import time
 from functools import lru_cache
 
+from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
+
 HOST_TAG = "spiegel/host"
 PID_TAG = "spiegel/pid"
 PID_STARTED_TAG = "spiegel/pid_started"
@@ -75,7 +77,6 @@ def process_tags() -> dict[str, str]:
 
 
 def _worker_pid_from_events(instance, run_id: str) -> int | None:
-    from dagster import DagsterEventType
 
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         event = entry.dagster_event
@@ -115,7 +116,6 @@ def _gone_reason(instance, record) -> str | None:
 
 def fail_dead_runs(instance) -> list[str]:
     """Report every in-progress run whose process is gone as failed; their run ids."""
-    from dagster import DagsterRunStatus, RunsFilter
 
     records = instance.get_run_records(
         filters=RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING])

@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 from orchestration.commands.synthetic.claim_lines import load_year
@@ -106,7 +107,6 @@ def _periods_of(years: Iterable[int]) -> list[str]:
 @contextmanager
 def _scratch_connection(data_dir: Path) -> Iterator:
     """A DuckDB database file of this process under DIR/tmp (it spills where memory would not do), removed after."""
-    import duckdb
 
     path = scratch_dir(data_dir) / f"synthetic-{os.getpid()}.duckdb"
     leftovers = (path, path.with_name(path.name + ".wal"))

@@ -8,6 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from orchestration.core.settings import duckdb_memory_limit
 from orchestration.delivery.contract.file import (
     FileScan,
     check_checksum,
@@ -36,10 +39,6 @@ class ParsedLines:
 
     def __init__(self, con=None, table: str = "parsed_lines"):
         if con is None:
-            import duckdb
-
-            from orchestration.core.settings import duckdb_memory_limit
-
             con = duckdb.connect(config={"memory_limit": duckdb_memory_limit()})
         self.con = con
         self.table = table
