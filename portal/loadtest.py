@@ -1,4 +1,4 @@
-"""A bounded load test of the practice portal on localhost (issue 13; README figures).
+"""A bounded load test of the practice portal on localhost (figures in docs/benchmarks.md).
 
     python -m portal.loadtest --data-dir /tmp/spiegel-load [--clients 20] [--requests 2000]
 

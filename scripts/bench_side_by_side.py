@@ -1,4 +1,4 @@
-"""Side by side on the same files: the scan floor, a plain pandas script, ``spiegel run`` (issue 17).
+"""Side by side on the same files: the scan floor, a plain pandas script, ``spiegel run``.
 
     .venv/bin/python scripts/bench_side_by_side.py [--scale 0.07] [--data-dir DIR]
 
@@ -14,7 +14,7 @@ other on those files (the first scan warms the page cache for all):
    reported as not fitting, with the memory it had reached;
 3. ``spiegel run --period P --engine E`` in a subprocess on a fresh data directory whose
    landing zone hard-links the same files, once per ``--engines`` (default duckdb; spark
-   is issue 16's local Spark): wall time and peak RSS of its whole process tree.
+   is the local Spark of SPIEGEL_ENGINE=spark): wall time and peak RSS of its whole process tree.
 
 Then the platform's index (``marts.fct_behandelindex`` of each run) is compared with
 the pandas result and with the other engine's row by row, so the figures are known to be
@@ -23,7 +23,7 @@ fixed stack's imports (Dagster with the definitions, Great Expectations, dbt), e
 timed in a fresh interpreter, and the time dbt's nodes spent executing in the method
 run (from its ``run_results.json``). It
 prints a table (wall time, × floor, peak RSS, and "spiegel faster": the pandas wall
-time divided by spiegel's), the time issue 17's 3 × target leaves ``spiegel run``
+time divided by spiegel's), the time a 3 × target leaves ``spiegel run``
 against each pandas run, and writes the figures as JSON (default
 ``DIR/bench/side-by-side-<F>.json``). Nothing here tunes either side: run it on an idle
 machine, the load average before and after is in the JSON.
@@ -55,12 +55,12 @@ from orchestration.core.settings import SpiegelPaths, default_data_dir  # noqa: 
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
 DEFAULT_SCALE = 0.07  # about 3.1 million lines in one v3 period
-NATIONAL_LINES = 45_000_000  # a year at scale 1.0 (README, Benchmark)
+NATIONAL_LINES = 45_000_000  # a year at scale 1.0 (docs/benchmarks.md)
 EXTRAPOLATE_FROM_LINES = 1_000_000
 ENV_OF_THE_CALLER = ("SPIEGEL_DATA_DIR", "DAGSTER_HOME", "SPIEGEL_PERIOD")
 INDEX_KEY = ["discipline", "practice_agb"]
 FLOAT_TOLERANCE = 1e-9
-TARGET_SPEEDUP = 3.0  # issue 17: spiegel run at least 3 x faster than the pandas script
+TARGET_SPEEDUP = 3.0  # the goal set: spiegel run at least 3 x faster than the pandas script
 # What every `spiegel run` pays before it reads a line, whatever it is given: the fixed
 # stack's imports. The CLI process imports Dagster with the platform's definitions (and
 # dagster-dbt) and, for the gates, Great Expectations; each dbt run is a subprocess of

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/compare_releases.py DIR_A DIR_B
 
-For a refactoring that must not change what is published (issue 15): every file under
+For a refactoring that must not change what is published: every file under
 ``releases/<period>/<revision>/`` of A must exist in B with the same bytes, apart from
 the moments of publishing and the code version that published them (the git commit in
 release.json and in each report's colophon) and the measured seconds per PDF. Text files

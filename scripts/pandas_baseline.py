@@ -1,4 +1,4 @@
-"""The behandelindex of one period in plain pandas: the baseline of issue 17.
+"""The behandelindex of one period in plain pandas: the baseline an analyst would write.
 
 What one competent analyst would write from method.md to compute the published index
 table (method.md §7, the columns and rows of a release's ``behandelindex.csv``) from

@@ -16,7 +16,7 @@ command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
 # PostgreSQL: the portal's tests start a throwaway cluster of their own (tests/support/pg_cluster.py)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
-# Java 17+ for the local Apache Spark of SPIEGEL_ENGINE=spark (pyspark 4 from PyPI, issue 16)
+# Java 17+ for the local Apache Spark of SPIEGEL_ENGINE=spark (pyspark 4 from PyPI)
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
 [ "${java_major:-0}" -ge 17 ] 2>/dev/null || need_apt+=(default-jre-headless)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -39,6 +39,6 @@ echo "setup: installing Spiegel and its dependencies (about a minute on a fresh 
 
 if [ -f dbt_project/dbt_project.yml ]; then
   echo "setup: parsing the dbt project"
-  .venv/bin/python -c "from orchestration.dbt_manifest import dbt_manifest_path; dbt_manifest_path()"
+  .venv/bin/python -c "from orchestration.method.dbt_project import dbt_manifest_path; dbt_manifest_path()"
 fi
 echo "setup: done (activate with: source .venv/bin/activate)"

@@ -1,4 +1,4 @@
--- Suite delivery_completeness (orchestration/gates/completeness.py): the monthly profile of
+-- Suite delivery_completeness (orchestration/gates/delivery_completeness.py): the monthly profile of
 -- the delivery in force of ($period, $insurer), service dates $start..$end, one scan; the
 -- profile is the method's own (macro claim_lines_per_month, dbt_project/macros/delivery_facts.sql,
 -- also behind fct_insurer_monthly_sessions).

@@ -1,4 +1,4 @@
--- Suite delivery_contents (orchestration/gates/contents.py): the claim lines of the delivery
+-- Suite delivery_contents (orchestration/gates/delivery_contents.py): the claim lines of the delivery
 -- in force of ($period, $insurer), each with the category of its prestatie code (NULL: the
 -- code is not in the seed for its code list). The module adds the select over `lines`: the
 -- rule counts per label, then the first offending lines of the rules that have any.

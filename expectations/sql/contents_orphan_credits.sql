@@ -1,4 +1,4 @@
--- Suite delivery_contents (orchestration/gates/contents.py): credit lines of the delivery in
+-- Suite delivery_contents (orchestration/gates/delivery_contents.py): credit lines of the delivery in
 -- force of ($period, $insurer) whose original_claim_id is not a claim_id of the same delivery,
 -- by the method's own definition (macro orphan_credit_lines, dbt_project/macros/delivery_facts.sql).
 -- Returns (credit lines, orphans, the first $sample_rows orphans).

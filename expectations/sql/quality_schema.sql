@@ -1,5 +1,5 @@
 -- The gate log (orchestration/gates/log.py) and the monthly profiles of the deliveries
--- (suite delivery_completeness, orchestration/gates/completeness.py).
+-- (suite delivery_completeness, orchestration/gates/delivery_completeness.py).
 create schema if not exists quality;
 create table if not exists quality.gate_results (
     period varchar not null,

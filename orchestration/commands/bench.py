@@ -324,7 +324,7 @@ def run_benchmark(
     return figures
 
 
-# issue 6: the national-scale targets on a 2-core, 24 GB machine
+# the national-scale targets on a 2-core, 24 GB machine
 TARGET_DELIVERY_TO_INDEX_SECONDS = 240.0  # at scale 1.0
 TARGET_X_FLOOR = 10.0
 TARGET_PEAK_RSS_MB = 8 * 1024.0

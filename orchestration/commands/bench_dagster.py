@@ -1,7 +1,7 @@
 """``spiegel bench``, second part: the period through the Dagster jobs the CLI and the UI
 launch, and where each run's fixed cost goes.
 
-The staged figures (orchestration/bench.py) call each stage's code directly; an operator
+The staged figures (orchestration/commands/bench.py) call each stage's code directly; an operator
 meets the same work wrapped in Dagster runs (run creation, event storage, one run per
 delivery, dbt as a subprocess). This part runs ``spiegel run --period`` (runner.run_period)
 on the same deliveries in a data directory of its own, then the method job once more

@@ -1,7 +1,7 @@
 """A publishing process beside the demo's main one: one period publishes while the next
 is ingested and computed.
 
-Publishing reads the warehouse only at its start (orchestration/publish.py); the rest is
+Publishing reads the warehouse only at its start (orchestration/release/publish.py); the rest is
 rendering reports, CPU work in Chromium that leaves room beside a method run on two
 cores. The child imports Dagster and the definitions once, while the demo generates
 its data, and then publishes the periods it is given one at a time and in order (a

@@ -54,7 +54,7 @@ def report_workers() -> int:
     return int(value)
 
 
-# Where the method runs (issue 16): the dbt target of the method. Everything around it
+# Where the method runs: the dbt target of the method. Everything around it
 # (assets, checks, gates, sign-off, publishing, reports) is the same for both engines.
 ENGINE_ENV = "SPIEGEL_ENGINE"
 ENGINES = ("duckdb", "spark")

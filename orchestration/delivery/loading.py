@@ -5,7 +5,7 @@ The contract (``orchestration.contract``) decides whether a delivery may be used
 creates no warehouse table. To read a valid delivery only once, ``load_delivery`` lets the
 validation parse the file into ``raw."incoming__<period>__<insurer>"`` of the warehouse
 (:class:`IncomingTable`); when the delivery is accepted the table stays, labelled with
-whose lines it holds (``table_identity``), and ``warehouse.record_delivery`` makes it the
+whose lines it holds (``table_identity``), and ``raw_tables.record_delivery`` makes it the
 delivery in force by a rename. A rejected delivery leaves no table behind.
 """
 
@@ -62,7 +62,7 @@ def label_table(
 
 class IncomingTable(ParsedLines):
     """The validation's one parse goes into the warehouse's incoming table of the delivery;
-    accepted, the table stays (labelled) for ``warehouse.record_delivery``."""
+    accepted, the table stays (labelled) for ``raw_tables.record_delivery``."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ref: DeliveryRef):
         super().__init__(con, incoming_table(ref))
@@ -84,7 +84,7 @@ class IncomingTable(ParsedLines):
 
 def load_delivery(con: duckdb.DuckDBPyConnection, ref: DeliveryRef) -> ContractVerdict:
     """Validate ``ref``, parsing its lines once into ``incoming_table(ref)`` of ``con``; on
-    acceptance they stay there until ``warehouse.record_delivery`` makes them the delivery
+    acceptance they stay there until ``raw_tables.record_delivery`` makes them the delivery
     in force (on rejection no table is left)."""
     return validate_delivery(ref, IncomingTable(con, ref))
 

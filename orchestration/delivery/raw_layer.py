@@ -1,4 +1,4 @@
-"""The raw layer both engines read (issue 16): validated deliveries as Parquet.
+"""The raw layer both engines read: validated deliveries as Parquet.
 
     <data dir>/raw/claims/<period>/<insurer>/<delivery_id>.parquet   one per delivery, immutable
     <data dir>/raw/deliveries.parquet                                 the deliveries in force
@@ -13,7 +13,7 @@ per period and insurer, accepted or rejected); it is replaced by a rename after 
 claim files it names exist.
 
 DuckDB keeps reading its own per-delivery tables (``raw.claims``); the Spark target of
-the method reads these files (macro ``spiegel_register_raw``), see README "Scaling out".
+the method reads these files (macro ``spiegel_register_raw``), see docs/scaling.md.
 """
 
 from __future__ import annotations

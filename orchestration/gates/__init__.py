@@ -13,24 +13,24 @@ pitfalls.md), so the split is:
 - **DuckDB** scans ``raw.claims`` of one (period, insurer) and reduces it to a few
   small frames (the SQL: ``expectations/sql/*.sql``, read by the suite's module):
 
-  * ``delivery_contents`` (``contents.py``): ONE scan, grouped by the label (uzovi) the lines are paid
+  * ``delivery_contents`` (``delivery_contents.py``): ONE scan, grouped by the label (uzovi) the lines are paid
     under (a delivery has a few), that counts every rule violation (``count_if``) and
     the lines per label; then the first 5 offending rows (``min_by(..., source_line,
     5)``) with ``source_line``, ``claim_id`` and the offending value, only for the rules
     and the unrecognised labels that have any; plus one small anti-join for orphan
     credits (credits against the delivery's own claim_ids). A label is recognised when
-    the labels seed (``config.insurer_labels``) gives it to the delivering insurer in
+    the labels seed (``core.seeds.insurer_labels``) gives it to the delivering insurer in
     the period; any line under another concern's label (misrouted: it may be counted
     twice) or under a label no concern has blocks, one reason per label. The frame is
     validated twice: the blocking rules (suite ``delivery_contents``) and the warnings
     (suite ``delivery_contents_warnings``), so that Data Docs show a delivery with only
     warnings as succeeded, its warnings apart.
-  * ``delivery_completeness`` (``completeness.py``): ONE scan ``GROUP BY`` month of the service date, the
+  * ``delivery_completeness`` (``delivery_completeness.py``): ONE scan ``GROUP BY`` month of the service date, the
     monthly profile (claim lines, session lines, credit lines, paid amount), stored in
     ``quality.delivery_month_profiles`` (period, insurer, delivery_id, month;
     re-profiling the same delivery_id replaces its rows), so a later delivery can be
     compared with the previous one of the insurer.
-  * ``release_readiness`` (``readiness.py``): ``raw.deliveries``, ``quality.gate_results`` and
+  * ``release_readiness`` (``release_readiness.py``): ``raw.deliveries``, ``quality.gate_results`` and
     ``marts.fct_insurer_monthly_sessions`` (no claim lines at all).
 
 - **Great Expectations** validates those small pandas frames (one row of violation

@@ -39,7 +39,7 @@ STATUS_WORDS = {"succeeded": "Succeeded", "failed": "Failed", "warnings": "Passe
 
 _OUTSIDE = re.compile(r"""https?://[^\s"'<>()]*""")
 
-CSS = """/* Spiegel: the few styles Great Expectations' pages need, without any CDN (orchestration/data_docs.py) */
+CSS = """/* Spiegel: the few styles Great Expectations' pages need, without any CDN (gates/data_docs.py) */
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0;
        color: #212529; background: #fff; font-size: 15px; line-height: 1.45; }
 a { color: #0b5cad; }

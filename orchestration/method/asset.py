@@ -78,7 +78,7 @@ def record_unit_tests_passed(paths: SpiegelPaths, fingerprint: str) -> None:
 def method(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiegel: SpiegelResource) -> Iterator[object]:
     """Staging, intermediate and marts of method.md for one period, with their dbt tests.
 
-    The seeds they read are the ``configuration`` assets (assets/configuration.py),
+    The seeds they read are the ``configuration`` assets (method/configuration.py),
     loaded once per version of the dbt project, not per period: a period run refuses to
     start on seeds older than the repository's, so a period is never computed with a
     configuration other than the one in the repository.

@@ -3,7 +3,7 @@
 Periods, age bands, prestatie codes, insurer labels and the required insurers hold for
 every period, so they are loaded once per version of the dbt project into the engine's
 warehouse (with their dbt tests), not again in each period's run. A period's method
-run refuses to start on seeds older than the repository's (assets/method.py); the CLI
+run refuses to start on seeds older than the repository's (method/asset.py); the CLI
 (runner.py) and the configuration sensor load them first when the project changed.
 """
 

@@ -1,6 +1,6 @@
-"""SPIEGEL_ENGINE=spark (issue 16): what runs around the method when Spark computes it.
+"""SPIEGEL_ENGINE=spark: what runs around the method when Spark computes it.
 
-Before dbt: the raw layer (orchestration/raw_layer.py) gets the Parquet file of every
+Before dbt: the raw layer (orchestration/delivery/raw_layer.py) gets the Parquet file of every
 accepted delivery in force; the Spark target reads only those files.
 After dbt: the period's marts, which Spark writes as Parquet tables partitioned by
 ``period`` under ``<data dir>/spark/warehouse/marts.db/``, are loaded into the DuckDB

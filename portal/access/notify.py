@@ -1,5 +1,5 @@
 """E-mails about access decisions: the account concerned and every manager of the practice
-get one on each decision (portal.md; issue 13)."""
+get one on each decision (portal.md)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Nothing here is typed by hand twice. A period's state comes from
 - ``releases/<period>/r<N>/`` (and ``archive/<period>/r<N>/`` once a period is archived):
   published, with the date of each revision from its ``release.json``;
 - ``releases/_status/<period>.json``, the readiness verdict the platform writes each time
-  it judges a period (``orchestration/calendar_status.py``): only ``blocked`` or
+  it judges a period (``orchestration/release/calendar_state.py``): only ``blocked`` or
   ``ready``, never an insurer's name;
 - the periods seed (``dbt_project/seeds/periods.csv``) for the cutoff dates, and the
   operators' ``PeriodNotice`` for another planned date or the text shown when late.

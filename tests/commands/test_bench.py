@@ -54,7 +54,7 @@ def test_bench_at_scale_0_02_writes_all_figures(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "s / M lines" in out and "peak RSS" in out and "target peak_rss_mb" in out
 
-    # the same period through the Dagster jobs the CLI and the UI launch (issue 17)
+    # the same period through the Dagster jobs the CLI and the UI launch
     d = figures["dagster"]
     # 7 deliveries, the seeds (a fresh data directory) and the method
     assert d["runs"] == 9 and d["ingestion_runs"] == 7 and d["configuration_runs"] == 1

@@ -248,7 +248,7 @@ BAD_DELIVERIES = {
     "manifest lacks files": (lambda: dict(manifest_overrides={"files": []}), "manifest.files", None),
     "manifest total as float": (lambda: dict(file_overrides={"paid_amount_total": 109.59}), "manifest.files", None),
     "manifest names another file": (lambda: dict(file_overrides={"name": "claims.csv.gz"}), "file.present", None),
-    # added for issue 7 ("Reliability and bad input")
+    # reliability and bad input
     "nul byte": (
         lambda: dict(data=render_csv(_rows(3)).replace(b"C000001,", b"C000\x00001,"), rows=_rows(3)),
         "file.nul_byte",

@@ -1,4 +1,4 @@
-"""Loading a delivery into the warehouse (orchestration/loading.py): the validator's one
+"""Loading a delivery into the warehouse (orchestration/delivery/loading.py): the validator's one
 parse goes into the incoming table, which an accepted delivery keeps (in file order,
 labelled with whose lines they are) and a rejected one leaves behind nowhere; a period
 with broken deliveries still loads the valid ones."""

@@ -1,4 +1,4 @@
-"""The raw layer both engines read (issue 16): one immutable Parquet file per delivery,
+"""The raw layer both engines read: one immutable Parquet file per delivery,
 laid out per period, insurer and delivery, and the deliveries in force beside them."""
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def test_kill_during_ingestion_leaves_one_whole_delivery_and_landing_unchanged(t
 # A clean period (every insurer's hand-made delivery) is run without interruption once
 # (the ``clean_release`` fixture, conftest.py); here a copy of its data directory, taken
 # after ingestion, goes through the same steps with kill -9 at named points
-# (orchestration/crashpoints.py), and must end with the very same published tables.
+# (orchestration/core/crashpoints.py), and must end with the very same published tables.
 
 CLEAN = "2024-v1"
 

@@ -1,6 +1,6 @@
 """``spiegel demo`` end to end on a small population, and its publishing process.
 
-The demo publishes one period in a child process (orchestration/publisher.py) while
+The demo publishes one period in a child process (orchestration/commands/demo_publisher.py) while
 the next period is ingested and computed; a period's reports show the periods before
 it, so the publishes must still happen in order, each complete with its reports.
 """

@@ -1,4 +1,4 @@
-"""The plain pandas baseline of issue 17 computes the platform's index, and the side-by-side
+"""The plain pandas baseline computes the platform's index, and the side-by-side
 benchmark that races them runs and reports every figure.
 
 - On the clean release (tests/conftest.py) the baseline's table equals the published
@@ -212,7 +212,7 @@ def test_side_by_side_bench_at_a_tiny_scale(tmp_path):
     }
     assert figures["same_index"]["rows"] > 10
     assert "same index from pandas c, pandas pyarrow, spiegel duckdb" in done.stdout and "spiegel faster" in done.stdout
-    # the 3 x target of issue 17, per pandas run, and what no spiegel run can avoid
+    # the 3 x target, per pandas run, and what no spiegel run can avoid
     for c in figures["contenders"][:2]:
         assert c["spiegel_seconds_for_target"] == pytest.approx(c["seconds"] / 3, abs=1e-3)
         assert c["target_met"] == (c["spiegel_speedup"] >= 3)

@@ -89,7 +89,7 @@ def test_replay_of_2022_a_missing_month_blocks_until_redelivered(tmp_path, capsy
     assert spiegel(data, "run", "--period", "2022-v1") == 0
     state = status(data, "2022-v1")
     assert state["verdict"] == "pass", state["blocking_reasons"]
-    # fixed costs (issue 17): the second build reuses the first one's parse and skips the
+    # fixed costs: the second build reuses the first one's parse and skips the
     # unit tests, which passed for this version of the dbt project in this data directory
     assert "unit test" not in finished_line(data, "2022-v1")
     assert "Unable to do partial parsing" not in dbt_log(data, "2022-v1")

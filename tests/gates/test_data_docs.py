@@ -1,6 +1,6 @@
-"""Great Expectations Data Docs an operator can read offline (issue 12, part 5).
+"""Great Expectations Data Docs an operator can read offline.
 
-The gates write Data Docs under ``<data dir>/gx_docs``; orchestration/data_docs.py makes
+The gates write Data Docs under ``<data dir>/gx_docs``; orchestration/gates/data_docs.py makes
 each page self-contained and writes the index. These tests run the real gates on small
 hand-made warehouses, then read the pages as files and in Chromium with JavaScript and
 the network off.

@@ -1,4 +1,4 @@
-"""Insurer labels (UZOVI codes) as configuration (issue 12, delivery-contract.md "Labels").
+"""Insurer labels (UZOVI codes) as configuration (delivery-contract.md "Labels").
 
 A concern pays under one or more labels, listed with their periods in
 ``dbt_project/seeds/insurer_labels.csv``. The contents gate blocks lines under a label of

@@ -1,12 +1,12 @@
-"""SPIEGEL_ENGINE=spark (issue 16): the same dbt models on a local Apache Spark.
+"""SPIEGEL_ENGINE=spark: the same dbt models on a local Apache Spark.
 
 A small generated year (8 practices, periods 2024-v1 and 2024-v2: credits, orphan
 credits, patients whose episode two insurers paid, sparse strata pooled upward) is
 ingested and gated once. From copies of that data directory, the whole platform runs
 each period on both engines (`spiegel run --engine duckdb|spark`, sign-off, publish).
 Spark (dbt-spark's session method, local[2]) reads the Parquet raw layer
-(orchestration/raw_layer.py); its marts are loaded back into DuckDB
-(orchestration/spark_engine.py). Then:
+(orchestration/delivery/raw_layer.py); its marts are loaded back into DuckDB
+(orchestration/method/spark_engine.py). Then:
 
 - the published behandelindex.csv, reference_strata.csv and excluded_lines.csv of both
   periods are equal: text identical, numbers within 1e-9;
@@ -212,7 +212,7 @@ def test_the_generated_year_holds_the_edge_cases_of_the_method_tests(year):
 
 
 def test_spark_publishes_duckdbs_tables_for_both_periods(year):
-    """Issue 16's acceptance: `spiegel run --engine spark`, sign-off and publish publish
+    """End to end: `spiegel run --engine spark`, sign-off and publish publish
     behandelindex.csv, reference_strata.csv and excluded_lines.csv equal to DuckDB's."""
     for period in GENERATED_PERIODS:
         _assert_published_equal(

@@ -1,4 +1,4 @@
-"""The practice pages, downloads and the managers' decisions (portal.md; issue 13)."""
+"""The practice pages, downloads and the managers' decisions (portal.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A bounded load test on localhost (issue 13): concurrent logged-in clients against the
+"""A bounded load test on localhost: concurrent logged-in clients against the
 portal served by gunicorn, on a national-scale release (9,000 practices in each of six
 periods); no errors, and every response belongs to the account that asked (portal/loadtest.py
 checks each page for the account's own practice and no other, each PDF byte for byte).

@@ -1,5 +1,5 @@
-"""The portal's tests once more against a real PostgreSQL (issue 13: the README may claim
-PostgreSQL support only because of this). A throwaway cluster (pg_cluster.py) on a Unix
+"""The portal's tests once more against a real PostgreSQL (the docs may claim
+PostgreSQL support only because of this). A throwaway cluster (tests/support/pg_cluster.py) on a Unix
 socket; the in-process portal test modules run in a subprocess with
 SPIEGEL_PORTAL_DATABASE_URL pointing at it (Django reads its settings once per process).
 The tests that serve the portal with gunicorn (browser, load) run on SQLite only."""

@@ -1,4 +1,4 @@
-"""Security over HTTP with two practices and three accounts (issue 13, acceptance):
+"""Security over HTTP with two practices and three accounts:
 no access across practices by any URL, anonymous -> login, revocation at once, managers
 of A cannot manage B, nobody approves their own request, CSRF on every form, lockout after
 repeated failed logins; each of these leaves its audit line."""

@@ -1,4 +1,4 @@
-"""The release calendar (/kalender/, portal.md "Release calendar and notices"; issue 14).
+"""The release calendar (/kalender/, portal.md "Release calendar and notices").
 
 Hand-made releases and status files: the calendar reads nothing else. The browser test on
 the real pipeline is tests/portal/test_public_pipeline.py.

@@ -1,4 +1,4 @@
-"""The contact form (/contact/, portal.md "Contact"; issue 14): stored, mailed to the
+"""The contact form (/contact/, portal.md "Contact"): stored, mailed to the
 address of its topic or insurer, rate-limited per sender address, CSRF-protected."""
 
 from __future__ import annotations

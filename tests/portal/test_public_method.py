@@ -1,4 +1,4 @@
-"""The method page (/methode/; issue 14): its numbers come from the published reference
+"""The method page (/methode/): its numbers come from the published reference
 table, and each published period's table is downloadable as published.
 
 A hand-made table here, so every number can be checked exactly; the same checks on a

@@ -1,4 +1,4 @@
-"""The FAQ and the method page's text (issue 14): the questions practices ask, answered."""
+"""The FAQ and the method page's text: the questions practices ask, answered."""
 
 from __future__ import annotations
 

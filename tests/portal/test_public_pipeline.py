@@ -1,4 +1,4 @@
-"""The 2022 case on the real pipeline, seen in a browser (issue 14, acceptance).
+"""The 2022 case on the real pipeline, seen in a browser.
 
 The generator plants the fault (VGZ's May 2022 missing from 2022-v2); the platform runs,
 signs off and publishes 2022-v1 and judges 2022-v2 blocked, long past its planned date.

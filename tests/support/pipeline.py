@@ -2,7 +2,7 @@
 
 In-process calls are cheap (Dagster is imported once); a step that must be killed runs
 as a subprocess that leads its own process group, so ``SPIEGEL_CRASH_AT`` (see
-orchestration/crashpoints.py) takes its dbt subprocess down with it.
+orchestration/core/crashpoints.py) takes its dbt subprocess down with it.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ exactly as detailed as before; only clean deliveries take the fast path.
 
 This package is the validator only: it reads the files, checks them in DuckDB and
 creates no warehouse table. ``validate_delivery(ref)`` checks in an in-memory DuckDB of
-its own and keeps nothing; ``orchestration.loading.load_delivery`` passes the warehouse's
+its own and keeps nothing; ``orchestration.delivery.loading.load_delivery`` passes the warehouse's
 incoming table instead, so that an accepted delivery is parsed once and then made the
-delivery in force by a rename (``warehouse.record_delivery``): the rows are never copied.
+delivery in force by a rename (``raw_tables.record_delivery``): the rows are never copied.
 
 - ``rules``: the columns and limits, :class:`Violation`, :class:`ContractVerdict`;
 - ``manifest``: the manifest and the file set of the folder;
