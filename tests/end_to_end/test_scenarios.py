@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from orchestration import cli
+from orchestration.commands.status import period_status
 from orchestration.core.settings import SpiegelPaths
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,7 @@ def status(data_dir: Path, period: str) -> dict:
     from orchestration.runs.instance import use_data_dir
 
     use_data_dir(paths)
-    return cli.period_status(paths, period)
+    return period_status(paths, period)
 
 
 def reasons_for(state: dict, insurer: str) -> str:

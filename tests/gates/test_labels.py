@@ -203,7 +203,7 @@ def test_a_tolerance_in_thresholds_json_lets_a_few_foreign_lines_pass_and_says_s
     con, paths = wh
     tolerant = gates.thresholds()
     tolerant["delivery_contents"]["max_foreign_label_lines"] = 30
-    monkeypatch.setattr(gates.contents, "thresholds", lambda: tolerant)
+    monkeypatch.setattr(gates.delivery_contents, "thresholds", lambda: tolerant)
     load(con, "2024-v1", "vgz", "d1", with_labels(claims_frame("2024-v1", "vgz"), {"9018": 25}))
     result = gates.check_delivery_contents(con, "2024-v1", "vgz", paths)
     assert result.passed

@@ -160,9 +160,10 @@ def test_seeds_count_as_loaded_only_for_the_recorded_version_and_an_existing_war
     assert not seeds_loaded(paths, "spark:" + current[len("dev:") :])  # per engine
 
 
-def _run_period_with(monkeypatch, tmp_path, configured):
-    """runner.run_period with every delivery unchanged and the seeds' run answering
-    ``configured`` (None: loaded already): (outcomes, periods computed, lines said)."""
+def _run_period_with(monkeypatch, tmp_path, configured, period_done=False):
+    """runner.run_period with every delivery unchanged, the seeds' run answering
+    ``configured`` (None: loaded already) and the period ``period_done`` or not (the
+    answer of runs/done.py): (outcomes, periods computed, lines said)."""
     from orchestration.core.settings import SpiegelPaths
     from orchestration.runs import runner
 
@@ -175,6 +176,7 @@ def _run_period_with(monkeypatch, tmp_path, configured):
     monkeypatch.setattr(runner, "needs_ingestion", lambda paths, period, insurer: False)
     monkeypatch.setattr(runner, "load_configuration_if_changed", lambda paths, progress: configured)
     monkeypatch.setattr(runner, "compute_period", compute)
+    monkeypatch.setattr(runner, "period_needs_computing", lambda paths, period: not period_done)
     outcomes = runner.run_period(SpiegelPaths(tmp_path / "data"), "2024-v1", progress=said.append)
     return outcomes, computed, said
 
@@ -200,3 +202,15 @@ def test_loaded_or_current_seeds_go_on_to_the_method_run(monkeypatch, tmp_path):
     assert [o.job for o in outcomes] == ["load_configuration", "compute_period"] and computed == ["2024-v1"]
     outcomes, computed, _ = _run_period_with(monkeypatch, tmp_path, None)
     assert [o.job for o in outcomes] == ["compute_period"] and computed == ["2024-v1"]
+
+
+def test_a_period_already_computed_on_its_deliveries_is_not_run_again(monkeypatch, tmp_path):
+    from orchestration.runs.runner import RunOutcome
+
+    outcomes, computed, said = _run_period_with(monkeypatch, tmp_path, None, period_done=True)
+    assert outcomes == [] and computed == []
+    assert any("2024-v1: already computed on the deliveries in force" in line for line in said)
+    # the seeds changed: the period is computed again, whatever the instance says
+    loaded = RunOutcome("load_configuration", "None", "run-seeds", True)
+    outcomes, computed, _ = _run_period_with(monkeypatch, tmp_path, loaded, period_done=True)
+    assert computed == ["2024-v1"]
