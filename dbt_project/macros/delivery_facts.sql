@@ -1,4 +1,4 @@
-{#- Facts that both the delivery gates and the method need, defined once (issue 15).
+{#- Facts that both the delivery gates and the method need, defined once.
 
     The gates judge one delivery before the method runs (expectations/sql/, per period
     and insurer); the method computes the same facts for all accepted deliveries of a

@@ -1,6 +1,6 @@
 {#- The few places where DuckDB and Spark SQL differ, each one dispatched
     (adapter.dispatch) so that every model exists once and reads the same on both
-    engines (issue 16). default__ is DuckDB's spelling; spark__ is Spark SQL's. -#}
+    engines. default__ is DuckDB's spelling; spark__ is Spark SQL's. -#}
 
 {#- 'YYYY-MM' of a date. -#}
 {% macro year_month(date_expr) -%}

@@ -2,7 +2,7 @@
 
     The platform passes the period as SPIEGEL_PERIOD: dbt re-parses the whole project
     whenever --vars change, but only the files using an environment variable whose value
-    changed (orchestration/assets/method.py). Tests and hand runs use --vars.
+    changed (orchestration/method/asset.py). Tests and hand runs use --vars.
 
     There is deliberately no default: when a model is compiled or run (execute) without
     `--vars '{period: YYYY-vN}'` this raises a compiler error that says so, so nothing is

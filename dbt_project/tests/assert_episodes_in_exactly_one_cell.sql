@@ -4,27 +4,46 @@
 with
 
 episodes as (
-    select discipline, count(*) as n from {{ ref('int_episodes') }}
-    where period = '{{ spiegel_period() }}' group by discipline
+    select
+        discipline,
+        count(*) as n
+    from {{ ref('int_episodes') }}
+    where period = '{{ spiegel_period() }}'
+    group by discipline
 ),
 
 strata as (
-    select discipline, sum(stratum_episodes) as n from {{ ref('int_stratum_cells') }}
-    where period = '{{ spiegel_period() }}' group by discipline
+    select
+        discipline,
+        sum(stratum_episodes) as n
+    from {{ ref('int_stratum_cells') }}
+    where period = '{{ spiegel_period() }}'
+    group by discipline
 ),
 
 cells as (
-    select discipline, sum(episodes) as n from {{ ref('int_reference_cells') }}
-    where period = '{{ spiegel_period() }}' group by discipline
+    select
+        discipline,
+        sum(episodes) as n
+    from {{ ref('int_reference_cells') }}
+    where period = '{{ spiegel_period() }}'
+    group by discipline
 ),
 
 expectations as (
-    select discipline, count(*) as n from {{ ref('int_episode_expectations') }}
-    where period = '{{ spiegel_period() }}' group by discipline
+    select
+        discipline,
+        count(*) as n
+    from {{ ref('int_episode_expectations') }}
+    where period = '{{ spiegel_period() }}'
+    group by discipline
 ),
 
 small_cells as (
-    select discipline, count(*) as n from {{ ref('int_reference_cells') }}
+    select
+        discipline,
+        count(*) as n
+    from {{ ref('int_reference_cells') }}
     where period = '{{ spiegel_period() }}'
         and level <> 'L3'
         and episodes < {{ var('min_stratum_episodes') | int }}
@@ -32,7 +51,10 @@ small_cells as (
 ),
 
 l3_cells as (
-    select discipline, count(*) as n from {{ ref('int_reference_cells') }}
+    select
+        discipline,
+        count(*) as n
+    from {{ ref('int_reference_cells') }}
     where period = '{{ spiegel_period() }}' and level = 'L3'
     group by discipline
 ),

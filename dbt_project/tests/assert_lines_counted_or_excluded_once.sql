@@ -23,19 +23,23 @@ delivered as (
     from deliveries
     inner join {{ ref('stg_raw__deliveries') }} as stg
         on stg.period = '{{ spiegel_period() }}'
-        and stg.insurer_id = deliveries.insurer_id
-        and stg.delivery_id = deliveries.delivery_id
+        and deliveries.insurer_id = stg.insurer_id
+        and deliveries.delivery_id = stg.delivery_id
 ),
 
 counted as (
-    select insurer_id, sum(counted_sessions) as counted
+    select
+        insurer_id,
+        sum(counted_sessions) as counted
     from {{ ref('fct_insurer_monthly_sessions') }}
     where period = '{{ spiegel_period() }}'
     group by insurer_id
 ),
 
 excluded as (
-    select insurer_id, sum(lines) as excluded
+    select
+        insurer_id,
+        sum(lines) as excluded
     from {{ ref('fct_excluded_lines') }}
     where period = '{{ spiegel_period() }}'
     group by insurer_id

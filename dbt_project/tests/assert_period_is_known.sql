@@ -2,6 +2,9 @@
 -- would silently compute nothing). A test of each period's method run, not of the seeds:
 -- depends_on: {{ ref('int_period_deliveries') }}
 select '{{ spiegel_period() }}' as period
-where not exists (
-    select 1 from {{ ref('periods') }} where period = '{{ spiegel_period() }}'
-)
+where
+    not exists (
+        select 1
+        from {{ ref('periods') }}
+        where period = '{{ spiegel_period() }}'
+    )

@@ -8,6 +8,7 @@ with z as (
         {{ inverse_normal_cdf('0.995') }} as z995,
         {{ inverse_normal_cdf('0.001') }} as z001
 )
+
 select * from z
 where round(z95, 6) <> 1.959964
     or abs(z95 + z025) > 1e-12

@@ -76,8 +76,9 @@ first_sessions as (
         first_session_date,
         last_session_date,
         insurers,
-        first_session.birth_date as birth_date,
-        first_session.sex as sex_as_delivered,
+        -- first_session is a struct column: `.birth_date` is a field, not a table qualifier
+        first_session.birth_date as birth_date,  -- noqa: RF03, AL09
+        first_session.sex as sex_as_delivered,  -- noqa: RF03
         chronic
     from episodes
 
@@ -96,12 +97,11 @@ ages as (
         last_session_date,
         insurers,
         birth_date,
-        year(first_session_date) - year(birth_date)
-            - case
-                when month(first_session_date) * 100 + day(first_session_date)
-                    < month(birth_date) * 100 + day(birth_date) then 1
-                else 0
-            end as age_years,
+        year(first_session_date) - year(birth_date) - case
+            when month(first_session_date) * 100 + day(first_session_date)
+                < month(birth_date) * 100 + day(birth_date) then 1
+            else 0
+        end as age_years,
         sex_as_delivered,
         chronic
     from first_sessions

@@ -1,8 +1,8 @@
 -- method.md §5–§6: per practice (discipline, period), over its episodes:
 --   O_p = Σ O_t, E_p = Σ E_t, Σ V_t, BI_p = 100·O_p/E_p, SE_p = 100·sqrt(Σ V_t)/E_p,
 --   interval BI_p ± z·SE_p with the lower bound floored at 0, z from confidence_level,
---   and patients_p = distinct patient_id. Sums of doubles are compensated (fsum). Computed for every practice, suppression is
---   applied in fct_behandelindex.
+--   and patients_p = distinct patient_id. Sums of doubles are compensated (fsum). Computed for every
+--   practice, suppression is applied in fct_behandelindex.
 with
 
 episodes as (

@@ -22,20 +22,32 @@ parameters as (
 
 ),
 
+points as (
+
+    -- the 90 points of the grid, 0 .. 89
+    {{ integers_below(90, 'point') }}
+
+),
+
 grid as (
 
-    -- the only column of the cross-joined range is `point`: no name is ambiguous
     select
-        period,
-        discipline,
-        point,
-        exp(ln(grid_start) + point * ((ln(grid_end) - ln(grid_start)) / 89)) as expected_sessions,
-        k / sqrt(exp(ln(grid_start) + point * ((ln(grid_end) - ln(grid_start)) / 89))) as standard_error,
-        tau2,
-        inner_z,
-        outer_z
+        parameters.period,
+        parameters.discipline,
+        points.point,
+        exp(
+            ln(parameters.grid_start)
+            + points.point * ((ln(parameters.grid_end) - ln(parameters.grid_start)) / 89)
+        ) as expected_sessions,
+        parameters.k / sqrt(exp(
+            ln(parameters.grid_start)
+            + points.point * ((ln(parameters.grid_end) - ln(parameters.grid_start)) / 89)
+        )) as standard_error,
+        parameters.tau2,
+        parameters.inner_z,
+        parameters.outer_z
     from parameters
-    cross join ({{ integers_below(90, 'point') }})
+    cross join points
 
 ),
 

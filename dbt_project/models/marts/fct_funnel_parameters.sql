@@ -61,7 +61,7 @@ weighted as (
     select
         period,
         discipline,
-        practices,
+        quantiles.practices,
         least(greatest(points.z_plain, quantiles.winsor_lower), quantiles.winsor_upper) as z_winsorised,
         1 / (points.standard_error * points.standard_error) as weight
     from quantiles
@@ -76,7 +76,8 @@ dispersion as (
         discipline,
         {{ compensated_sum('z_winsorised * z_winsorised') }} / practices as phi,
         practices * ({{ compensated_sum('z_winsorised * z_winsorised') }} / practices) - (practices - 1) as excess,
-        {{ compensated_sum('weight') }} - {{ compensated_sum('weight * weight') }} / {{ compensated_sum('weight') }} as weight_spread
+        {{ compensated_sum('weight') }} - {{ compensated_sum('weight * weight') }} / {{ compensated_sum('weight') }}
+            as weight_spread
     from weighted
     group by period, discipline, practices
 
@@ -87,34 +88,42 @@ final as (
     select
         period,
         discipline,
-        practices,
-        k,
-        winsor_lower,
-        winsor_upper,
-        phi,
+        quantiles.practices,
+        quantiles.k,
+        quantiles.winsor_lower,
+        quantiles.winsor_upper,
+        dispersion.phi,
         case
-            when practices > 1 and weight_spread > 0 then greatest(cast(0 as double), excess / weight_spread)
+            when quantiles.practices > 1 and dispersion.weight_spread > 0
+                then greatest(cast(0 as double), dispersion.excess / dispersion.weight_spread)
             else cast(0 as double)
         end as tau2,
         cast({{ var('confidence_level') }} as double) as inner_level,
         {{ confidence_z() }} as inner_z,
         cast({{ var('funnel_outer_level') }} as double) as outer_level,
         {{ funnel_outer_z() }} as outer_z,
-        smallest_expected_sessions,
-        largest_expected_sessions,
-        greatest(smallest_expected_sessions * cast(0.8 as double), cast(1 as double)) as grid_start,
+        quantiles.smallest_expected_sessions,
+        quantiles.largest_expected_sessions,
+        greatest(quantiles.smallest_expected_sessions * cast(0.8 as double), cast(1 as double)) as grid_start,
         case
-            when largest_expected_sessions * cast(1.25 as double)
-                <= greatest(smallest_expected_sessions * cast(0.8 as double), cast(1 as double))
-                then 2 * greatest(smallest_expected_sessions * cast(0.8 as double), cast(1 as double))
-            else largest_expected_sessions * cast(1.25 as double)
+            when quantiles.largest_expected_sessions * cast(1.25 as double)
+                <= greatest(quantiles.smallest_expected_sessions * cast(0.8 as double), cast(1 as double))
+                then 2 * greatest(quantiles.smallest_expected_sessions * cast(0.8 as double), cast(1 as double))
+            else quantiles.largest_expected_sessions * cast(1.25 as double)
         end as grid_end,
         greatest(
             cast(0 as double),
-            100 - outer_z * sqrt((k / sqrt(smallest_expected_sessions)) * (k / sqrt(smallest_expected_sessions)) + tau2)
+            100 - outer_z * sqrt(
+                (quantiles.k / sqrt(quantiles.smallest_expected_sessions))
+                * (quantiles.k / sqrt(quantiles.smallest_expected_sessions))
+                + tau2
+            )
         ) as outer_adjusted_lower_at_smallest,
-        100 + outer_z * sqrt((k / sqrt(smallest_expected_sessions)) * (k / sqrt(smallest_expected_sessions)) + tau2)
-            as outer_adjusted_upper_at_smallest
+        100 + outer_z * sqrt(
+            (quantiles.k / sqrt(quantiles.smallest_expected_sessions))
+            * (quantiles.k / sqrt(quantiles.smallest_expected_sessions))
+            + tau2
+        ) as outer_adjusted_upper_at_smallest
     from quantiles
     inner join dispersion using (period, discipline)
 

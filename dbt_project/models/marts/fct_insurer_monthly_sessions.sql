@@ -47,9 +47,10 @@ verdicts as (
 
 months as (
 
+    -- a join (deliveries × the months of months_between_as_rows) that sqlfluff sees as one table
     select
-        deliveries.period,
-        deliveries.insurer_id,
+        deliveries.period,  -- noqa: RF03
+        deliveries.insurer_id,  -- noqa: RF03
         {{ year_month('months.month_start') }} as month
     from deliveries
     cross join {{ months_between_as_rows('deliveries.period_start', 'deliveries.period_end', 'months') }}

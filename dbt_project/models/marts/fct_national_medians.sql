@@ -43,8 +43,9 @@ final as (
         cast(median(practices_with_index.patients) as double) as median_patients,
         cast(median(practices_with_index.episodes) as double) as median_episodes,
         cast(median(practices_with_index.sessions) as double) as median_sessions,
-        median(practices_with_index.sessions / practices_with_index.episodes) filter (where practices_with_index.episodes > 0)
-            as median_sessions_per_episode,
+        median(
+            practices_with_index.sessions / practices_with_index.episodes
+        ) filter (where practices_with_index.episodes > 0) as median_sessions_per_episode,
         median(practices_with_index.behandelindex) as median_behandelindex,
         cast(median(profiles.therapists) as double) as median_therapists
     from practices_with_index

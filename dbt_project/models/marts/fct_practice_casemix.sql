@@ -21,17 +21,35 @@ episodes as (
 
 episode_categories as (
 
-    select period, discipline, practice_agb, 'body_region' as dimension, body_region as category
-    from episodes
-    union all
-    select period, discipline, practice_agb, 'age_band' as dimension, age_band as category
-    from episodes
-    union all
-    select period, discipline, practice_agb, 'sex' as dimension, sex as category
+    select
+        period,
+        discipline,
+        practice_agb,
+        'body_region' as dimension,
+        body_region as category
     from episodes
     union all
     select
-        period, discipline, practice_agb, 'chronic' as dimension,
+        period,
+        discipline,
+        practice_agb,
+        'age_band' as dimension,
+        age_band as category
+    from episodes
+    union all
+    select
+        period,
+        discipline,
+        practice_agb,
+        'sex' as dimension,
+        sex as category
+    from episodes
+    union all
+    select
+        period,
+        discipline,
+        practice_agb,
+        'chronic' as dimension,
         case when chronic then 'true' else 'false' end as category
     from episodes
 
