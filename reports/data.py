@@ -15,132 +15,30 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from reports.funnel import LIMIT_COLUMNS, Funnel
+from reports.labels import (
+    _PERIOD,
+    DISCIPLINES,
+    _category_order,
+    category_label,
+    chronic_flag,
+    date_label,
+    fmt_int,
+    fmt_pct,
+    insurer_names,
+    period_key,
+    period_label,
+    round_half_up,
+)
 
 MIN_CELL = 5  # breakdown cells with fewer episodes are shown as "< 5"
 HISTORY_PERIODS = 6  # the period itself and up to five earlier ones
-DISCIPLINES = ("fysiotherapie", "oefentherapie")
-DISCIPLINE_LABEL = {"fysiotherapie": "Fysiotherapie", "oefentherapie": "Oefentherapie"}
-VERSION_MONTHS = {1: "januari–juni", 2: "januari–september", 3: "januari–december"}
-MONTHS = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-_PERIOD = re.compile(r"^([0-9]{4})-v([0-9]+)$")
 _REVISION = re.compile(r"^r([0-9]+)$")
-
-
-# -- formatting (Dutch) ---------------------------------------------------------------
-def round_half_up(value: float) -> int:
-    """Whole number as people expect it (118.5 -> 119), from the value's decimal text."""
-    return int(Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def fmt_int(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{round_half_up(value):,}".replace(",", ".")
-
-
-def fmt_dec(value: float | None, decimals: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    whole, _, frac = f"{q:f}".partition(".")
-    whole = f"{int(whole):,}".replace(",", ".") if whole not in ("-0",) else "0"
-    return f"{whole},{frac}" if frac else whole
-
-
-def fmt_pct(share: float | None) -> str:
-    return "–" if share is None else f"{round_half_up(100 * share)}\u00a0%"
-
-
-def period_key(period: str) -> tuple[int, int]:
-    m = _PERIOD.match(period)
-    if not m:
-        raise ValueError(f"not a period key: {period!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
-def period_label(period: str) -> str:
-    year, version = period_key(period)
-    months = VERSION_MONTHS.get(version)
-    return f"{year} versie {version}" + (f" ({months})" if months else "")
-
-
-def period_short(period: str) -> str:
-    year, version = period_key(period)
-    return f"{year} v{version}"
-
-
-def date_label(iso: str | None) -> str:
-    if not iso:
-        return "–"
-    try:
-        d = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
-
-
-def insurer_names(ids: list[str]) -> list[str]:
-    try:
-        from orchestration.core.seeds import insurers
-
-        names = {i.insurer_id: i.insurer_name for i in insurers()}
-    except Exception:  # reports must not depend on the seeds being present
-        names = {}
-    return [names.get(i) or i.replace("_", " ").title() for i in ids]
-
-
-def category_label(dimension: str, category: str) -> str:
-    c = str(category)
-    if dimension == "sex":
-        return {"1": "Man", "M": "Man", "2": "Vrouw", "V": "Vrouw", "F": "Vrouw"}.get(c.upper(), "Onbekend")
-    if dimension == "chronic":
-        return (
-            "Chronisch"
-            if c.lower() in ("true", "1", "t", "j", "ja", "y", "yes", "chronic", "chronisch")
-            else "Niet-chronisch"
-        )
-    if dimension == "age_band":
-        return c.replace("-", "–") + " jaar"
-    if dimension == "body_region":
-        return "Onbekend (geen geldige code)" if c.upper() == "XX" else f"Lokalisatie {c}"
-    return c
-
-
-def chronic_flag(value: Any) -> bool:
-    return str(value).lower() in ("true", "1", "t", "j", "ja", "y", "yes", "chronic", "chronisch")
-
-
-def _category_order(dimension: str, category: str) -> tuple:
-    c = str(category)
-    if dimension == "age_band":
-        m = re.match(r"([0-9]+)", c)
-        return (int(m.group(1)) if m else 999, c)
-    if dimension == "sex":
-        return ({"2": 0, "V": 0, "F": 0, "1": 1, "M": 1}.get(c.upper(), 2), c)
-    if dimension == "chronic":
-        return (0 if chronic_flag(c) else 1, c)
-    return (c.upper() == "XX", c)
 
 
 def _num(text: str) -> float | None:

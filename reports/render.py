@@ -33,9 +33,10 @@ from typing import Any
 import jinja2
 
 from reports import data as D
+from reports import labels as L
 from reports import svg
 from reports.browser import Chromium, find_chromium
-from reports.funnel import Funnel, level_label
+from reports.context import chart_data, funnel_payload, level_labels, practice_context, print_charts
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -59,193 +60,11 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["int"] = D.fmt_int
-    env.filters["dec"] = D.fmt_dec
-    env.filters["pct"] = D.fmt_pct
+    env.filters["int"] = L.fmt_int
+    env.filters["dec"] = L.fmt_dec
+    env.filters["pct"] = L.fmt_pct
     env.globals["inline_css"] = (STATIC / "spiegel.css").read_text(encoding="utf-8")
     return env
-
-
-# -- contexts ----------------------------------------------------------------------------
-def _signed_pct(bi: float) -> str:
-    diff = D.round_half_up(bi) - 100
-    if diff == 0:
-        return "precies het landelijk niveau"
-    return f"{abs(diff)}\u00a0% {'meer' if diff > 0 else 'minder'} behandelingen dan verwacht"
-
-
-def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dict[str, Any]:
-    key = (row.discipline, row.practice_agb)
-    nat = release.national[row.discipline]
-    fn: Funnel = release.funnels[row.discipline]
-    bi, lo, hi, corr = row.behandelindex, row.ci_lower, row.ci_upper, row.corrected_index
-    where = fn.where(row.practice_agb)
-    if corr > 100 and D.round_half_up(corr) >= 100:
-        verdict = (
-            "Ook de ondergrens van het interval ligt boven 100: uw praktijk geeft meer behandelingen "
-            "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
-            "door toeval te verklaren."
-        )
-        tone = "high"
-    elif hi < 100:
-        verdict = (
-            "Ook de bovengrens van het interval ligt onder 100: uw praktijk geeft minder behandelingen "
-            "per traject dan landelijk gebruikelijk is voor uw patiëntenmix, en dat verschil is niet "
-            "door toeval te verklaren."
-        )
-        tone = "low"
-    else:
-        verdict = "Het interval omvat 100: het verschil met het landelijk niveau valt binnen wat toeval kan verklaren."
-        tone = "neutral"
-    therapists = marts.therapists.get(key)
-    hist = []
-    for p in release.history_periods:
-        h = release.history.get(key, {}).get(p)
-        ok = h is not None and h.status == "ok" and h.behandelindex is not None
-        hist.append(
-            {
-                "period": p,
-                "label": D.period_short(p),
-                "long_label": D.period_label(p),
-                "current": p == release.period,
-                "bi": h.behandelindex if ok else None,
-                "lo": h.ci_lower if ok else None,
-                "hi": h.ci_upper if ok else None,
-                "corrected": h.corrected_index if ok else None,
-                "patients": h.patients if h is not None else None,
-                "note": ""
-                if ok
-                else (
-                    "minder dan 30 patiënten: geen index" if h is not None else "geen declaraties in deze discipline"
-                ),
-            }
-        )
-    casemix = D.casemix_context(marts.casemix.get(key, []), marts.national_casemix.get(row.discipline, {}))
-    drivers = D.drivers_context(marts.drivers.get(key, []))
-    spe = row.sessions / row.episodes if row.episodes else None
-    return {
-        "agb": row.practice_agb,
-        "discipline": row.discipline,
-        "discipline_label": D.DISCIPLINE_LABEL.get(row.discipline, row.discipline.title()),
-        "h": release.header,
-        "row": row,
-        "bi": bi,
-        "lo": lo,
-        "hi": hi,
-        "corrected": corr,
-        "bi_label": D.fmt_int(bi),
-        "lo_label": D.fmt_int(lo),
-        "hi_label": D.fmt_int(hi),
-        "corrected_label": D.fmt_int(corr),
-        "difference_text": _signed_pct(bi),
-        "verdict": verdict,
-        "tone": tone,
-        "where": where,
-        "key_figures": [
-            {
-                "label": "Patiënten",
-                "practice": D.fmt_int(row.patients),
-                "median": D.fmt_int(nat["median_patients"]),
-                "national": D.fmt_int(nat["patients"]),
-            },
-            {
-                "label": "Behandeltrajecten (episodes)",
-                "practice": D.fmt_int(row.episodes),
-                "median": D.fmt_int(nat["median_episodes"]),
-                "national": D.fmt_int(nat["episodes"]),
-            },
-            {
-                "label": "Behandelingen (zittingen)",
-                "practice": D.fmt_int(row.sessions),
-                "median": D.fmt_int(nat["median_sessions"]),
-                "national": D.fmt_int(nat["sessions"]),
-            },
-            {
-                "label": "Behandelingen per traject",
-                "practice": D.fmt_dec(spe),
-                "median": D.fmt_dec(nat["median_spe"]),
-                "national": D.fmt_dec(nat["sessions_per_episode"]),
-            },
-            {
-                "label": "Verwachte behandelingen (uw mix)",
-                "practice": D.fmt_int(row.expected_sessions),
-                "median": "",
-                "national": D.fmt_int(nat["expected_sessions"]),
-            },
-            {
-                "label": "Verwachte behandelingen per traject",
-                "practice": D.fmt_dec(row.expected_sessions / row.episodes if row.episodes else None),
-                "median": "",
-                "national": D.fmt_dec(nat["sessions_per_episode"]),
-            },
-            {
-                "label": "Therapeuten",
-                "practice": D.fmt_int(therapists) if therapists is not None else "–",
-                "median": D.fmt_int(marts.median_therapists.get(row.discipline)),
-                "national": "",
-            },
-        ],
-        "history": hist,
-        "casemix": casemix,
-        "drivers": drivers,
-        "funnel": {
-            "n": fn.n,
-            "k": fn.k,
-            "phi": fn.phi,
-            "tau": math.sqrt(fn.tau2),
-            "k_label": D.fmt_dec(fn.k, 0),
-            "phi_label": D.fmt_dec(fn.phi, 2),
-            "tau_label": D.fmt_dec(math.sqrt(fn.tau2), 1),
-            **level_labels(fn),
-        },
-        "national": nat,
-    }
-
-
-def level_labels(fn: Funnel) -> dict[str, str]:
-    """The levels and z of the interval and the limits as the texts say them (95, 99,8;
-    1,96, 3,09; the one-sided 97,5), from the marts: no level or z is written in a template."""
-    return {
-        "inner_pct": level_label(fn.inner_level),
-        "outer_pct": level_label(fn.outer_level),
-        "inner_z_label": D.fmt_dec(fn.inner_z, 2),
-        "outer_z_label": D.fmt_dec(fn.outer_z, 2),
-        "one_sided_pct": level_label((1 + fn.inner_level) / 2),
-    }
-
-
-def chart_data(ctx: dict[str, Any]) -> dict[str, Any]:
-    """The numbers spiegel.js draws with plotly (suppressed cells arrive as null)."""
-    return {
-        "agb": ctx["agb"],
-        "discipline": ctx["discipline"],
-        "index": {"bi": ctx["bi"], "lo": ctx["lo"], "hi": ctx["hi"], "corrected": ctx["corrected"]},
-        "practice": {"e": ctx["row"].expected_sessions, "y": ctx["bi"]},
-        "history": [{k: p[k] for k in ("label", "bi", "lo", "hi", "corrected")} for p in ctx["history"]],
-        "casemix": [
-            {
-                "title": d["title"],
-                "labels": [c["label"] for c in d["cells"]],
-                "practice": [c["share"] for c in d["cells"]],
-                "national": [c["national_share"] for c in d["cells"]],
-            }
-            for d in ctx["casemix"]
-        ],
-        "drivers": [
-            {"label": g["label"], "observed": g["observed"], "expected": g["expected"]}
-            for g in ctx["drivers"]["groups"][:12]
-        ],
-    }
-
-
-def print_charts(ctx: dict[str, Any], fn: Funnel, background: str | None) -> dict[str, str]:
-    return {
-        "scale": svg.index_scale(ctx["bi"], ctx["lo"], ctx["hi"], ctx["corrected"]),
-        "funnel": svg.funnel(
-            fn, background, ctx["row"].expected_sessions, ctx["bi"], f"Uw praktijk: {ctx['bi_label']}"
-        ),
-        "history": svg.history(ctx["history"]),
-    }
 
 
 # -- shared assets ----------------------------------------------------------------------
@@ -272,20 +91,6 @@ def write_shared_assets(reports_dir: Path, release: D.Release) -> None:
         (folder / "_funnel.js").write_text(
             "window.SPIEGEL_FUNNEL = " + json.dumps(payload, separators=(",", ":")) + ";\n", encoding="utf-8"
         )
-
-
-def funnel_payload(fn: Funnel) -> dict[str, Any]:
-    curves = fn.curves()
-    return {
-        "x": [round(v, 2) for v in fn.e],
-        "y": [round(v, 2) for v in fn.y],
-        "limits": {k: [round(v, 3) for v in vals] for k, vals in curves.items()},
-        "yrange": list(fn.y_range()),
-        "n": fn.n,
-        "k": fn.k,
-        "phi": fn.phi,
-        "tau2": fn.tau2,
-    }
 
 
 # -- workers -----------------------------------------------------------------------------
@@ -509,21 +314,21 @@ def render_national_overview(
             for r in csv.DictReader(f):
                 excluded.append(
                     {
-                        "insurer": D.insurer_names([r["insurer_id"]])[0],
+                        "insurer": L.insurer_names([r["insurer_id"]])[0],
                         "reason": r["reason"],
-                        "lines": D.fmt_int(float(r["lines"] or 0)),
-                        "paid": D.fmt_dec(float(r["paid_amount"] or 0), 2),
+                        "lines": L.fmt_int(float(r["lines"] or 0)),
+                        "paid": L.fmt_dec(float(r["paid_amount"] or 0), 2),
                     }
                 )
     disciplines = []
-    for d in D.DISCIPLINES:
+    for d in L.DISCIPLINES:
         if d not in release.national:
             continue
         nat = release.national[d]
         fn = release.funnels.get(d)
         entry = {
             "discipline": d,
-            "label": D.DISCIPLINE_LABEL[d],
+            "label": L.DISCIPLINE_LABEL[d],
             "nat": nat,
             "statuses": sorted(nat["statuses"].items()),
             "funnel": None,
@@ -532,9 +337,9 @@ def render_national_overview(
             entry.update(
                 funnel=funnel_payload(fn),
                 outside=fn.outside(),
-                k=D.fmt_dec(fn.k, 0),
-                phi=D.fmt_dec(fn.phi, 2),
-                tau=D.fmt_dec(math.sqrt(fn.tau2), 1),
+                k=L.fmt_dec(fn.k, 0),
+                phi=L.fmt_dec(fn.phi, 2),
+                tau=L.fmt_dec(math.sqrt(fn.tau2), 1),
                 **level_labels(fn),
             )
         disciplines.append(entry)
@@ -544,7 +349,7 @@ def render_national_overview(
         "months": months,
         "series": [
             {
-                "name": D.insurer_names([i])[0],
+                "name": L.insurer_names([i])[0],
                 "sessions": [
                     next((cs for ii, mm, _, cs, _ in marts.monthly if ii == i and mm == m), None) for m in months
                 ],
@@ -553,7 +358,7 @@ def render_national_overview(
         ],
     }
     monthly_table = [
-        {"insurer": s["name"], "values": [D.fmt_int(v) if v is not None else "–" for v in s["sessions"]]}
+        {"insurer": s["name"], "values": [L.fmt_int(v) if v is not None else "–" for v in s["sessions"]]}
         for s in monthly["series"]
     ]
     data = {
