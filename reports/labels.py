@@ -132,3 +132,16 @@ def _category_order(dimension: str, category: str) -> tuple:
     if dimension == "chronic":
         return (0 if chronic_flag(c) else 1, c)
     return (c.upper() == "XX", c)
+
+
+def index_with_interval(index: float | str | None, lower: float | str | None, upper: float | str | None) -> str:
+    """The behandelindex and its 95 % interval as a practice reads them: whole points,
+    e.g. "116 (109–123)" (the method page promises whole numbers; the CSV keeps them all)."""
+    return f"{fmt_int(parse_number(index))} ({fmt_int(parse_number(lower))}–{fmt_int(parse_number(upper))})"
+
+
+def parse_number(value: float | str | None) -> float | None:
+    """A figure of a release CSV (empty: none) as a number."""
+    if value is None or value == "":
+        return None
+    return float(value)

@@ -318,8 +318,8 @@ def check_delivery_contents(
         n = counts.get(name, 0)
         if name == "orphan_credits":
             words = (
-                f"{n} of {credits} credit lines are orphans (their original_claim_id is not a claim_id of "
-                f"this delivery; they are ignored by the method)"
+                f"{n} orphan credit lines of {credits} credit lines (their original_claim_id is not a "
+                f"claim_id of this delivery; the method ignores them)"
             )
         elif name in LINE_COUNT_RULES:
             of_patients = f" of {patients.get(name, 0)} patients" if name in PATIENT_COUNT_RULES and n else ""
@@ -332,14 +332,20 @@ def check_delivery_contents(
                 what += f" {cutoff}"
             words = f"{pct(frame_row.get(name))} of lines ({n} of {lines}) have {what}"
         limit = ev.expected.replace("<= ", "")
-        tolerance = (
-            f"tolerance {float(limit):g} lines"
+        threshold = (
+            f"{float(limit):g} lines"
             if name == "orphan_credits" or name in LINE_COUNT_RULES
-            else f"tolerance {pct(float(limit))}"
+            else pct(float(limit))
             if is_number(limit)
-            else f"expected {ev.expected}"
+            else ev.expected
         )
-        message = f"{insurer}: {words} ({tolerance}) in delivery {delivery_id}"
+        if ev.severity == "warn" and not ev.success:
+            # a finding, not a breached limit: said so, so that it reads right under a PASS verdict
+            message = (
+                f"{insurer}: {words}: a warning (reported above {threshold}), they do not block; delivery {delivery_id}"
+            )
+        else:
+            message = f"{insurer}: {words} (tolerance {threshold}) in delivery {delivery_id}"
         if name in PATIENT_COUNT_RULES and n:  # the operator's reply to the insurer names the lines
             message += "; first offending rows: " + "; ".join(
                 f"line {row.get('source_line')} (claim_id {row.get('claim_id')}, {row.get('value')})"

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from reports import labels
+
 PERIOD_RE = re.compile(r"^(?P<year>[0-9]{4})-v(?P<version>[1-3])$")
 REVISION_RE = re.compile(r"^r(?P<n>[1-9][0-9]{0,5})$")
 AGB_RE = re.compile(r"^[0-9]{8}$")
@@ -128,12 +130,11 @@ def practice_rows(revision: Revision, agb: str) -> list[dict[str, str]]:
 # -- what a practice sees (portal/access) ------------------------------------------------
 REPORT_EXTENSIONS = ("pdf", "html")
 REPORT_ASSETS = ("plotly.min.js", "spiegel.js", "spiegel.css")
-VERSION_LABELS = {"1": "versie 1 (januari–juni)", "2": "versie 2 (januari–september)", "3": "versie 3 (het hele jaar)"}
 
 
 def period_label(period: str) -> str:
-    match = PERIOD_RE.match(period)
-    return f"{match['year']} {VERSION_LABELS[match['version']]}" if match else period
+    """The period as every page and report names it (one function: reports/labels.py)."""
+    return labels.period_label(period) if PERIOD_RE.match(period) else period
 
 
 def shown_revision(period: str) -> Revision | None:
@@ -241,6 +242,16 @@ class PeriodEntry:
     @property
     def ok(self) -> bool:
         return self.row is not None and self.row.get("status") == "ok"
+
+    @property
+    def index_text(self) -> str:
+        """e.g. "116 (109–123)": whole index points, as the reports and the method page say."""
+        return labels.index_with_interval(self.row["behandelindex"], self.row["ci_lower"], self.row["ci_upper"])
+
+    @property
+    def corrected_text(self) -> str:
+        """The corrected index (the interval's lower bound), the figure insurers contract on."""
+        return labels.fmt_int(labels.parse_number(self.row["corrected_index"]))
 
     @property
     def patients(self) -> int | None:

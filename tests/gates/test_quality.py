@@ -252,6 +252,11 @@ def test_orphan_credits_and_many_rejections_only_warn(wh):
     assert {r["claim_id"] for r in orphans.sample_rows} == {"CR2", "CR3"}
     assert outcome(result, "rejected_lines").severity == "warn" and not outcome(result, "rejected_lines").success
     assert len(result.warnings) == 2 and all(w.startswith("zilveren_kruis:") for w in result.warnings)
+    # under a PASS verdict a warning reads as a finding that does not block, not as a breached limit
+    assert orphans.message.startswith("zilveren_kruis: 2 orphan credit lines of 3 credit lines ")
+    for warning in result.warnings:
+        assert "a warning (reported above " in warning and "they do not block" in warning, warning
+        assert "tolerance" not in warning, warning
 
 
 def test_missing_or_rejected_delivery_is_a_failed_gate_not_a_crash(wh):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core import mail
@@ -44,8 +45,11 @@ def test_practice_page_shows_the_newest_revision_of_the_six_most_recent_periods(
     assert f"/praktijk/{A}/2024-v1/fysiotherapie.pdf" in html
     assert ">r2<" in html and ">r1</td>" in html  # 2024-v1 shows r2; the other periods r1
     assert html.count("<td>r2</td>") == 2  # one per discipline
-    # index and interval of 2025-v1 (index_row(index=0.96): 0.960 (0.880 – 1.040))
-    assert "0.960 (0.880 – 1.040)" in html
+    # index and interval of 2025-v1 (index_row(index=96.0): 96.0, 88.387…, 103.612…) in whole
+    # points as the reports say them, and the corrected index insurers contract on
+    assert "<td data-index>96 (88–104)</td>" in html and "<td data-corrected>88</td>" in html
+    assert "88.387" not in html and "103.61" not in html and "96.0" not in html  # no raw floats
+    assert "2025 versie 1 (januari–juni)" in html  # the period as the reports name it
     # oefentherapie 2024-v2: 12 patients, an explanation instead of a report
     assert "12 patiënten" in html and f"/praktijk/{A}/2024-v2/oefentherapie.pdf" not in html
     # oefentherapie in periods without claims: the other explanation
@@ -101,9 +105,9 @@ def test_a_new_revision_is_visible_without_a_restart_and_replaces_the_old_one(wo
     assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) == pdf_bytes(
         A, "2025-v1", "r1", "fysiotherapie"
     )
-    make_release(world.releases, "2025-v1", "r2", [index_row("2025-v1", "fysiotherapie", A, index=1.234)])
+    make_release(world.releases, "2025-v1", "r2", [index_row("2025-v1", "fysiotherapie", A, index=123.4)])
     html = client.get(f"/praktijk/{A}/").content.decode()
-    assert "1.234 (1.154 – 1.314)" in html
+    assert "123 (116–131)" in html
     assert b"".join(client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf").streaming_content) == pdf_bytes(
         A, "2025-v1", "r2", "fysiotherapie"
     )
@@ -271,7 +275,12 @@ def test_a_real_published_release_is_served(clean_release, settings):
     grant(user, agb, actor="operator (test)")
     client = client_for(user)
     page = client.get(f"/praktijk/{agb}/").content.decode()
-    assert f"/praktijk/{agb}/{period}/{discipline}.pdf" in page and row["behandelindex"] in page
+    points = {
+        k: int(Decimal(row[k]).quantize(Decimal(1), ROUND_HALF_UP)) for k in ("behandelindex", "ci_lower", "ci_upper")
+    }
+    shown = f"{points['behandelindex']} ({points['ci_lower']}–{points['ci_upper']})"
+    assert f"/praktijk/{agb}/{period}/{discipline}.pdf" in page and shown in page, shown
+    assert row["behandelindex"] not in page  # whole points on the page; full precision in the CSV
     pdf = client.get(f"/praktijk/{agb}/{period}/{discipline}.pdf")
     assert b"".join(pdf.streaming_content) == (release / "reports" / discipline / f"{agb}.pdf").read_bytes()
     html = client.get(f"/praktijk/{agb}/{period}/{discipline}.html").content.decode()

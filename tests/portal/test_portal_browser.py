@@ -55,7 +55,7 @@ def portal_site(tmp_path_factory):
             releases,
             period,
             "r1",
-            [index_row(period, "fysiotherapie", A, index=0.97), index_row(period, "fysiotherapie", B, index=1.05)],
+            [index_row(period, "fysiotherapie", A, index=97.0), index_row(period, "fysiotherapie", B, index=105.0)],
         )
     created, appointed = spiegel_portal_batch(
         data_dir,

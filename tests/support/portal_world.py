@@ -18,13 +18,13 @@ SHOWN = list(reversed(PERIODS))[:6]
 def build_releases(root: Path) -> None:
     for i, period in enumerate(PERIODS):
         rows = [
-            index_row(period, "fysiotherapie", A, index=0.9 + i / 100),
-            index_row(period, "fysiotherapie", B, index=1.1),
+            index_row(period, "fysiotherapie", A, index=90.0 + i),
+            index_row(period, "fysiotherapie", B, index=110.0),
         ]
         if period == "2024-v2":
             rows.append(index_row(period, "oefentherapie", A, patients=12))  # too few patients: no report
         elif period in ("2024-v3", "2025-v1"):
-            rows.append(index_row(period, "oefentherapie", A, index=1.02))
+            rows.append(index_row(period, "oefentherapie", A, index=102.0))
         if period == "2023-v1":
             rows.append(index_row(period, "fysiotherapie", C))
         make_release(root, period, "r1", rows, published_at=f"202{3 + i // 3}-0{1 + i % 3}-15T10:00:00+00:00")

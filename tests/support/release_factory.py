@@ -53,8 +53,11 @@ def html_text(agb: str, period: str, revision: str, discipline: str) -> str:
     )
 
 
-def index_row(period: str, discipline: str, agb: str, *, patients: int = 120, index: float = 1.0) -> dict:
+def index_row(period: str, discipline: str, agb: str, *, patients: int = 120, index: float = 100.0) -> dict:
+    """A row of behandelindex.csv with the full precision the method publishes (the
+    interval 7.6123… points either side; the corrected index is its lower bound)."""
     ok = patients >= 30
+    half_width = 7.612345678901
     return {
         "period": period,
         "discipline": discipline,
@@ -64,10 +67,10 @@ def index_row(period: str, discipline: str, agb: str, *, patients: int = 120, in
         "episodes": str(patients + 10),
         "sessions": str(patients * 9),
         "expected_sessions": f"{patients * 9 / index:.2f}" if ok else "",
-        "behandelindex": f"{index:.3f}" if ok else "",
-        "ci_lower": f"{index - 0.08:.3f}" if ok else "",
-        "ci_upper": f"{index + 0.08:.3f}" if ok else "",
-        "corrected_index": f"{index:.3f}" if ok else "",
+        "behandelindex": repr(float(index)) if ok else "",
+        "ci_lower": repr(index - half_width) if ok else "",
+        "ci_upper": repr(index + half_width) if ok else "",
+        "corrected_index": repr(index - half_width) if ok else "",
     }
 
 
