@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -167,3 +168,10 @@ def contact(request):
 @require_GET
 def contact_sent(request):
     return render(request, "public/contact_sent.html")
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page says: the portal's icon (its static
+    file's name is resolved per request, so a hashed name from collectstatic works too)."""
+    return redirect(static("portal/favicon.ico"), permanent=True)

@@ -64,3 +64,14 @@ def test_the_method_page_explains_what_the_method_counts(client):
         "1,96",
     ):
         assert phrase in text, phrase
+
+
+def test_the_portal_has_a_favicon(client):
+    from django.contrib.staticfiles import finders
+
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301 and answer["Location"].endswith("/portal/favicon.ico")
+    icon = finders.find("portal/favicon.ico")
+    with open(icon, "rb") as f:
+        assert f.read(4) == b"\x00\x00\x01\x00"  # an ICO file
+    assert 'rel="icon"' in client.get("/").content.decode()
