@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="period YYYY-vN (repeatable; default: every period with deliveries)",
     )
-    p.add_argument("--force", action="store_true", help="re-ingest deliveries even when unchanged")
+    p.add_argument("--force", action="store_true", help="ingest, gate and compute again even what is done already")
     p.add_argument(
         "--engine",
         choices=list(ENGINES),

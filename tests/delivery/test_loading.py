@@ -10,8 +10,8 @@ import json
 import pytest
 
 from orchestration.core.settings import SpiegelPaths
-from orchestration.core.warehouse import connect_write
 from orchestration.delivery.loading import INCOMING_PREFIX, incoming_table, load_delivery
+from orchestration.delivery.raw_tables import connect_raw
 from orchestration.landing.zone import find_in_force
 from tests.delivery.test_contract import BAD_DELIVERIES, DID, INSURER, PERIOD, _write
 from tests.support.delivery_factory import claim_row, render_csv, write_delivery
@@ -55,8 +55,7 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
     the other three are loaded, gated and pass (the orphan credit is a warning)."""
     from orchestration import gates
     from orchestration.core.settings import SpiegelPaths
-    from orchestration.core.warehouse import connect_write
-    from orchestration.delivery.raw_tables import record_delivery
+    from orchestration.delivery.raw_tables import connect_raw, record_delivery
     from orchestration.release.readiness import period_state, record_readiness
     from tests.support.delivery_factory import clean_period
 
@@ -72,7 +71,7 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
             )
         else:
             write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows)
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         for insurer in sorted(clean_period(PERIOD)):
             verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
             record_delivery(con, verdict)
@@ -100,7 +99,7 @@ def test_bad_deliveries_block_the_period_while_the_other_insurers_load(tmp_path)
 def test_an_accepted_delivery_stays_in_its_incoming_table_in_file_order_and_labelled(tmp_path):
     paths = SpiegelPaths(tmp_path / "data")
     write_delivery(paths.landing, PERIOD, INSURER, DID, rows=[claim_row(i) for i in range(5)])
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         ref = find_in_force(paths.landing, PERIOD, INSURER)
         verdict = load_delivery(con, ref)
         assert verdict.accepted, verdict.error_text()
@@ -124,7 +123,7 @@ def test_an_accepted_delivery_stays_in_its_incoming_table_in_file_order_and_labe
 def test_a_rejected_delivery_leaves_no_table(tmp_path, name):
     paths = SpiegelPaths(tmp_path / "data")
     _write(paths.landing, BAD_DELIVERIES[name][0])
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, INSURER))
         assert not verdict.accepted
         assert (
@@ -149,7 +148,7 @@ def test_a_missing_insurer_is_one_blocking_reason_not_two(tmp_path):
     for insurer, rows in clean_period(PERIOD).items():
         if insurer != absent:
             write_delivery(paths.landing, PERIOD, insurer, DID, rows=rows)
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         for insurer in sorted(clean_period(PERIOD)):
             ref = find_in_force(paths.landing, PERIOD, insurer)
             if ref is None:

@@ -9,9 +9,15 @@ from pathlib import Path
 import duckdb
 
 from orchestration.core.settings import SpiegelPaths
-from orchestration.core.warehouse import connect_read, connect_write
+from orchestration.core.warehouse import connect_read
 from orchestration.delivery.loading import incoming_table, load_delivery
-from orchestration.delivery.raw_tables import CLAIMS_VIEW_COLUMNS, claims_table, record_delivery, record_missing
+from orchestration.delivery.raw_tables import (
+    CLAIMS_VIEW_COLUMNS,
+    claims_table,
+    connect_raw,
+    record_delivery,
+    record_missing,
+)
 from orchestration.landing.zone import find_in_force
 from tests.support.delivery_factory import claim_row, write_delivery
 
@@ -19,7 +25,7 @@ PERIOD = "2024-v1"
 
 
 def _ingest(paths: SpiegelPaths, insurer: str) -> None:
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, insurer))
         assert verdict.accepted, verdict.error_text()
         record_delivery(con, verdict)
@@ -69,7 +75,7 @@ def test_missing_delivery_drops_its_table_and_the_view_stays_typed(tmp_path: Pat
     paths = SpiegelPaths(tmp_path / "data")
     write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930")
     _ingest(paths, "vgz")
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         record_missing(con, PERIOD, "vgz")
     assert _claims(paths, "vgz") == []
     with connect_read(paths) as con:
@@ -86,7 +92,7 @@ def test_a_rejected_delivery_leaves_no_typed_table_behind(tmp_path: Path):
     write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930")
     _ingest(paths, "vgz")
     write_delivery(paths.landing, PERIOD, "vgz", "20241012T0800", rows=[claim_row(0, service_date="2024-02-31")])
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
         assert not verdict.accepted and verdict.first_rule == "claims.date_format"
         record_delivery(con, verdict)
@@ -115,7 +121,7 @@ def test_a_warehouse_with_the_earlier_single_claims_table_is_split_once(tmp_path
             con.execute(f"insert into raw.claims values ({', '.join('?' * len(values))})", list(values.values()))
     con.close()
 
-    with connect_write(paths):
+    with connect_raw(paths):
         pass
     assert _tables(paths) == ["claims__2024-v1__cz", "claims__2024-v1__vgz", "deliveries", "delivery_log"]
     assert [(r[1], r[2]) for r in _claims(paths, "vgz")] == [(2, "vgz-2"), (3, "vgz-3"), (4, "vgz-4")]
@@ -125,12 +131,12 @@ def test_a_warehouse_with_the_earlier_single_claims_table_is_split_once(tmp_path
 def test_a_typed_table_left_by_a_killed_validation_is_dropped_by_the_next_writer(tmp_path: Path):
     paths = SpiegelPaths(tmp_path / "data")
     write_delivery(paths.landing, PERIOD, "vgz", "20241005T0930")
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         verdict = load_delivery(con, find_in_force(paths.landing, PERIOD, "vgz"))
         assert verdict.accepted and incoming_table(verdict.ref) == 'raw."incoming__2024-v1__vgz"'
         # killed here: validated, never recorded
     assert "incoming__2024-v1__vgz" in _tables(paths)  # readers do not clean up
-    with connect_write(paths):
+    with connect_raw(paths):
         pass
     assert _tables(paths) == ["deliveries", "delivery_log"]
     assert _claims(paths, "vgz") == []
@@ -161,7 +167,7 @@ def test_period_insurer_and_delivery_come_from_the_table_comment_not_from_column
 def test_a_per_delivery_table_with_identity_columns_and_no_comment_still_reads(tmp_path: Path):
     """The layout of 2026-11-25 stored period, insurer and delivery_id on every line."""
     paths = SpiegelPaths(tmp_path / "data")
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         con.execute(
             f"create table {claims_table(PERIOD, 'cz')} as select '{PERIOD}' as period, 'cz' as insurer, "
             "'d0' as delivery_id, "

@@ -42,14 +42,14 @@ INGEST_LOOP = textwrap.dedent("""
     from orchestration.core.settings import SpiegelPaths
     from orchestration.delivery.loading import load_delivery
     from orchestration.landing.zone import complete_deliveries
-    from orchestration.core.warehouse import connect_write
+    from orchestration.delivery.raw_tables import connect_raw
     from orchestration.delivery.raw_tables import record_delivery
     paths = SpiegelPaths(Path(sys.argv[1]))
     refs = complete_deliveries(paths.landing)
     print("ready", flush=True)
     while True:                       # alternate between the two deliveries until killed
         for ref in refs:
-            with connect_write(paths) as con:
+            with connect_raw(paths) as con:
                 record_delivery(con, load_delivery(con, ref))
 """)
 

@@ -13,9 +13,8 @@ import subprocess
 import duckdb
 
 from orchestration.core.settings import SpiegelPaths
-from orchestration.core.warehouse import connect_write
 from orchestration.delivery.loading import load_delivery
-from orchestration.delivery.raw_tables import record_delivery
+from orchestration.delivery.raw_tables import connect_raw, record_delivery
 from orchestration.landing.zone import find_in_force
 from tests.support.delivery_factory import claim_row, write_delivery
 
@@ -58,7 +57,7 @@ def test_a_bsn_is_rejected_without_being_repeated_or_stored(tmp_path):
     rows = [claim_row(i) for i in range(3)]
     rows[1]["patient_id"] = BSN
     write_delivery(paths.landing, "2024-v1", "vgz", "20241005T0930", rows=rows)
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         verdict = load_delivery(con, find_in_force(paths.landing, "2024-v1", "vgz"))
         record_delivery(con, verdict)
     assert verdict.first_rule == "claims.patient_id_pseudonym"

@@ -10,9 +10,9 @@ import pytest
 
 from orchestration.core.seeds import required_insurers
 from orchestration.core.settings import SpiegelPaths
-from orchestration.core.warehouse import connect_read, connect_write
+from orchestration.core.warehouse import connect_read
 from orchestration.delivery.loading import load_delivery
-from orchestration.delivery.raw_tables import record_delivery
+from orchestration.delivery.raw_tables import connect_raw, record_delivery
 from orchestration.landing.zone import find_in_force
 from orchestration.release.publish import PublishRefused, archive_old_periods, publish_release, revisions
 from orchestration.release.readiness import period_state, record_readiness
@@ -44,7 +44,7 @@ def paths(tmp_path):
 
 
 def _land_and_ingest(paths, period=PERIOD, delivery_id="20241005T0930", insurers=None):
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         for insurer in insurers or required_insurers(period):
             write_delivery(
                 paths.landing,
@@ -60,7 +60,7 @@ def _land_and_ingest(paths, period=PERIOD, delivery_id="20241005T0930", insurers
 
 
 def _judge(paths, period=PERIOD, passed=True, reasons=()):
-    with connect_write(paths) as con:
+    with connect_raw(paths) as con:
         record_readiness(con, period, passed, list(reasons), [])
         return period_state(con, paths, period)
 
