@@ -132,14 +132,16 @@ LABEL_KEY_SQL = f"case when {_digits('uzovi', 4)} then uzovi end"
 
 def _contents_scan(
     con, period: str, insurer: str, start: date, end: date, cutoff: date, own_labels: set[str]
-) -> tuple[int, dict[str, int], dict[str | None, int], dict[str, list[dict]]]:
+) -> tuple[int, dict[str, int], dict[str | None, int], dict[str, list[dict]], dict[str, int]]:
     """One scan of the delivery counts every rule's offenders per label (a GROUP BY on the
-    few labels a delivery has); the first offending rows are fetched afterwards, only for the
+    few labels a delivery has); the first offending rows (and, for the rules that name them,
+    the offenders' distinct patients) are fetched afterwards in one more pass, only for the
     rules and the unrecognised labels that have any (a clean delivery of 13 million lines
     costs one cheap pass, not 17 sample collections).
 
     Returns (lines, offenders per rule, lines per label (None = malformed), sample rows per
-    rule and per ``label:<uzovi>`` of a label not in ``own_labels``)."""
+    rule and per ``label:<uzovi>`` of a label not in ``own_labels``, patients per rule of
+    ``PATIENT_COUNT_RULES`` with offenders)."""
     params = {"period": period, "insurer": insurer, "period_start": start, "period_end": end, "cutoff_date": cutoff}
     rules = {name: pred for name, (pred, _, _) in CONTENT_RULES.items()}
     lines_sql = sql_file("contents_lines")
@@ -153,31 +155,23 @@ def _contents_scan(
     wanted = {name: (rules[name], CONTENT_RULES[name][1]) for name, n in counts.items() if n}
     for label in sorted(lb for lb in per_label if lb is not None and lb not in own_labels):
         wanted[f"label:{label}"] = (f"uzovi = '{label}'", "uzovi")
+    with_patients = [name for name in sorted(PATIENT_COUNT_RULES) if counts.get(name)]
+    patients: dict[str, int] = {}
     if wanted:
         aliases = {key: f"s{i}" for i, key in enumerate(wanted)}
         sample_sql = ", ".join(
-            f"min_by({{'source_line': source_line, 'claim_id': claim_id, "
-            f"'value': cast({value} as varchar)}}, source_line, {SAMPLE_ROWS}) "
-            f"filter (where {pred}) as {aliases[key]}"
-            for key, (pred, value) in wanted.items()
+            [
+                f"min_by({{'source_line': source_line, 'claim_id': claim_id, "
+                f"'value': cast({value} as varchar)}}, source_line, {SAMPLE_ROWS}) "
+                f"filter (where {pred}) as {aliases[key]}"
+                for key, (pred, value) in wanted.items()
+            ]
+            + [f"count(distinct patient_id) filter (where {rules[name]})" for name in with_patients]
         )
         found = run_sql(con, f"{lines_sql} select {sample_sql} from lines", params).fetchone()
         samples.update({key: [plain(s) for s in (rows or [])] for key, rows in zip(wanted, found)})
-    return sum(per_label.values()), counts, per_label, samples
-
-
-def _patients_of_offenders(
-    con, period: str, insurer: str, start: date, end: date, cutoff: date, counts: dict[str, int]
-) -> dict[str, int]:
-    """Distinct patients of the offending lines, for the rules that name them and have any
-    offenders (a second, small scan only then)."""
-    wanted = [name for name in sorted(PATIENT_COUNT_RULES) if counts.get(name)]
-    if not wanted:
-        return {}
-    params = {"period": period, "insurer": insurer, "period_start": start, "period_end": end, "cutoff_date": cutoff}
-    select = ", ".join(f"count(distinct patient_id) filter (where {CONTENT_RULES[name][0]})" for name in wanted)
-    found = run_sql(con, f"{sql_file('contents_lines')} select {select} from lines", params).fetchone()
-    return {name: int(n or 0) for name, n in zip(wanted, found)}
+        patients = {name: int(n or 0) for name, n in zip(with_patients, found[len(wanted) :])}
+    return sum(per_label.values()), counts, per_label, samples, patients
 
 
 @dataclass
@@ -257,8 +251,7 @@ def check_delivery_contents(
     start, end, cutoff = bounds(period, delivery)
     delivery_id = delivery["delivery_id"]
     own = _own_labels(insurer, period)
-    lines, counts, per_label, samples = _contents_scan(con, period, insurer, start, end, cutoff, own)
-    patients = _patients_of_offenders(con, period, insurer, start, end, cutoff, counts)
+    lines, counts, per_label, samples, patients = _contents_scan(con, period, insurer, start, end, cutoff, own)
     findings = _label_findings(period, own, per_label)
     credits, orphans, orphan_sample = _orphan_credits(con, period, insurer)
     counts["orphan_credits"], samples["orphan_credits"] = orphans, orphan_sample

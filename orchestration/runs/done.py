@@ -54,17 +54,14 @@ def _metadata_value(record, key: str):
     return getattr(value, "value", value)
 
 
-def ingested_delivery_id(instance: dg.DagsterInstance, period: str, insurer: str) -> str | None:
-    """The delivery_id of the latest ``delivery`` materialization of (period, insurer)."""
-    record = _latest_materialization(instance, DELIVERY_ASSET, str(delivery_key(period, insurer)))
-    if record is None or record.asset_materialization is None:
-        return None
-    return _metadata_value(record, "delivery_id")
+def _latest_gating(instance: dg.DagsterInstance, period: str, insurer: str):
+    """The latest ``delivery`` materialization of (period, insurer): its last gating."""
+    return _latest_materialization(instance, DELIVERY_ASSET, str(delivery_key(period, insurer)))
 
 
 def delivery_done(instance: dg.DagsterInstance, period: str, insurer: str, delivery_id: str | None) -> bool:
     """True when ``delivery_id`` (None: nothing in force) needs no ingestion run."""
-    record = _latest_materialization(instance, DELIVERY_ASSET, str(delivery_key(period, insurer)))
+    record = _latest_gating(instance, period, insurer)
     if record is None or record.asset_materialization is None:
         return delivery_id is None
     if _metadata_value(record, "delivery_id") != delivery_id:
@@ -92,7 +89,7 @@ def period_done(instance: dg.DagsterInstance, period: str, deliveries: dict[str,
     if _metadata_value(record, "method_version") != method_version:
         return False
     for insurer in deliveries:
-        gated = _latest_materialization(instance, DELIVERY_ASSET, str(delivery_key(period, insurer)))
+        gated = _latest_gating(instance, period, insurer)
         if gated is not None and gated.timestamp > record.timestamp:
             return False
     return True
@@ -105,7 +102,7 @@ def period_inputs_key(
     method version and when each delivery was last gated (a sensor's run key)."""
     gated = []
     for insurer in sorted(deliveries):
-        record = _latest_materialization(instance, DELIVERY_ASSET, str(delivery_key(period, insurer)))
+        record = _latest_gating(instance, period, insurer)
         gated.append(record.storage_id if record is not None else None)
     text = repr((sorted(deliveries.items()), method_version, gated))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
