@@ -14,6 +14,7 @@ import sys
 
 from orchestration.commands.demo_publisher import Publisher
 from orchestration.core.settings import REPO_ROOT, SpiegelPaths
+from tests.support.pipeline import published_text
 
 PERIODS = ("2024-v1", "2024-v2", "2024-v3")
 
@@ -66,12 +67,7 @@ def test_the_demo_publishes_every_period_in_order_with_its_reports(tmp_path):
     reports = sorted((data / "releases").rglob("reports/*/*.html")) + sorted((data / "releases").rglob("*.pdf"))
     assert len(reports) > 60
     for path in reports:
-        text = (
-            path.read_text(encoding="utf-8")
-            if path.suffix == ".html"
-            else subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
-        )
-        assert "unknown" not in text.lower(), path
+        assert "unknown" not in published_text(path).lower(), path
 
 
 def test_the_publishing_process_answers_each_period_in_order_and_reports_refusals(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
 
 import duckdb
 
@@ -17,16 +16,9 @@ from orchestration.delivery.loading import load_delivery
 from orchestration.delivery.raw_tables import connect_raw, record_delivery
 from orchestration.landing.zone import find_in_force
 from tests.support.delivery_factory import claim_row, write_delivery
+from tests.support.pipeline import published_text
 
 BSN = "123456782"  # passes the BSN eleven-test: what a real citizen service number looks like
-
-
-def _published_text(path) -> str:
-    if path.suffix == ".pdf":
-        return subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    return path.read_bytes().decode("utf-8", errors="replace")
 
 
 def _landed_identifiers(landing) -> tuple[set[str], set[str]]:
@@ -46,7 +38,7 @@ def test_no_published_file_holds_a_patient_id_or_birth_date(clean_release):
     files = [p for p in clean_release["release"].rglob("*") if p.is_file()]
     assert {p.suffix for p in files} >= {".csv", ".json", ".html", ".pdf"}
     for path in files:
-        text = _published_text(path)
+        text = published_text(path)
         assert text.strip(), path
         found = sorted(value for value in forbidden if value in text)
         assert not found, f"{path.relative_to(clean_release['release'])} contains {found[:5]}"

@@ -34,7 +34,7 @@ from orchestration.delivery.raw_tables import ensure_raw_schema
 from orchestration.gates.check_metadata import gate_metadata
 from tests.gates.test_quality import claims_frame, load
 from tests.support.delivery_factory import clean_period, write_delivery
-from tests.support.pipeline import PUBLISHED_TABLES, _restored_environment, published_tables, spiegel
+from tests.support.pipeline import PUBLISHED_TABLES, _restored_environment, evaluate_sensor, published_tables, spiegel
 
 CONTRACT_TABLE = {  # delivery-contract.md, "Labels (UZOVI codes) per insurer"
     "zilveren_kruis": ["3311", "3351"],
@@ -364,16 +364,14 @@ def sensor_requests(name: str, paths: SpiegelPaths) -> list[str]:
     """The partitions the named sensor would request now on the data directory's instance."""
     import dagster as dg
 
-    from orchestration.definitions import defs
     from orchestration.runs import sensors
     from orchestration.runs.instance import use_data_dir
 
-    sensor = getattr(sensors, name)
     with _restored_environment():
         use_data_dir(paths)
         with dg.DagsterInstance.get() as instance:
-            context = dg.build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name)
-            return sorted(str(r.partition_key) for r in sensor(context).run_requests)
+            result = evaluate_sensor(getattr(sensors, name), instance)
+            return sorted(str(r.partition_key) for r in result.run_requests)
 
 
 def check_metadata(paths: SpiegelPaths, period: str, insurer: str) -> dict:

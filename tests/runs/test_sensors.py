@@ -15,7 +15,7 @@ from orchestration.runs import runner
 from orchestration.runs.instance import use_data_dir
 from orchestration.runs.stale_runs import process_tags
 from tests.support.delivery_factory import clean_period, land_clean_period, write_delivery
-from tests.support.pipeline import _restored_environment, spiegel
+from tests.support.pipeline import _restored_environment, evaluate_sensor, spiegel
 
 FIRST, SECOND = "2024-v1", "2024-v2"
 NEW_DELIVERY = "20241112T0930"
@@ -33,14 +33,8 @@ def two_published_periods(clean_release, tmp_path_factory):
     return data
 
 
-def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance) -> dg.SensorResult:
-    from orchestration.definitions import defs
-
-    return sensor(dg.build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name))
-
-
 def _requests(sensor, instance) -> list[tuple[str, str]]:
-    return sorted((str(r.partition_key), r.run_key) for r in _evaluate(sensor, instance).run_requests)
+    return sorted((str(r.partition_key), r.run_key) for r in evaluate_sensor(sensor, instance).run_requests)
 
 
 def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_redelivery(two_published_periods):
@@ -160,7 +154,7 @@ def test_a_changed_dbt_project_loads_the_seeds_once_and_periods_wait_for_them(tw
         use_data_dir(paths)
         instance = dg.DagsterInstance.get()
         assert _requests(configuration_sensor, instance) == [("None", loaded[0])]
-        result = _evaluate(period_sensor, instance)
+        result = evaluate_sensor(period_sensor, instance)
         assert result.run_requests == [] and "configuration" in result.skip_reason.skip_message
 
         refused = runner.compute_period(SECOND)

@@ -97,3 +97,23 @@ def export_tables(warehouse: Path, period: str, folder: Path) -> dict[str, bytes
     for name, frame in frames.items():
         write_csv(frame, folder / name)
     return {name: (folder / name).read_bytes() for name in PUBLISHED_TABLES}
+
+
+def published_text(path: Path) -> str:
+    """The text a reader of a published file sees: a PDF's words (poppler's pdftotext), any
+    other file decoded as UTF-8."""
+    if path.suffix == ".pdf":
+        return subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def evaluate_sensor(sensor, instance):
+    """One evaluation of ``sensor`` on ``instance`` with the code location's definitions,
+    as the daemon of `spiegel ui` would run it (nothing is launched)."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    return sensor(dg.build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name))
