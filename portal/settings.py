@@ -194,6 +194,9 @@ X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", "Nederlands")]
+# the portal's own Dutch for allauth's account pages (formal "u", "Inloggen", "Account
+# aanvragen"): LOCALE_PATHS come before the apps' catalogues; compiled by scripts/setup.sh
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True

@@ -5,8 +5,8 @@
 #   bash scripts/setup.sh
 #
 # System packages (Debian): chromium renders the PDF reports (and drives the portal's browser test),
-# poppler-utils checks them, postgresql runs the portal's tests once on PostgreSQL,
-# a Java 17+ runtime runs the local Spark of SPIEGEL_ENGINE=spark.
+# poppler-utils checks them, gettext compiles the portal's messages, postgresql runs the portal's
+# tests once on PostgreSQL, a Java 17+ runtime runs the local Spark of SPIEGEL_ENGINE=spark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,8 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
+# gettext: msgfmt compiles the portal's Dutch catalogue (portal/locale, below)
+command -v msgfmt >/dev/null 2>&1 || need_apt+=(gettext)
 # PostgreSQL: the portal's tests start a throwaway cluster of their own (tests/support/pg_cluster.py)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # Java 17+ for the local Apache Spark of SPIEGEL_ENGINE=spark (pyspark 4 from PyPI)
@@ -36,6 +38,11 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 echo "setup: installing Spiegel and its dependencies (about a minute on a fresh machine)"
 .venv/bin/python -m pip install -q -e ".[test]"
+
+# the portal's own Dutch for the account pages (portal/locale/nl/LC_MESSAGES/django.po):
+# compiled here, not committed; run from portal/ so that only portal/locale is compiled
+echo "setup: compiling the portal's messages"
+(cd portal && env -u DJANGO_SETTINGS_MODULE ../.venv/bin/django-admin compilemessages --verbosity 0)
 
 if [ -f dbt_project/dbt_project.yml ]; then
   echo "setup: parsing the dbt project"

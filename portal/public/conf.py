@@ -4,8 +4,14 @@ Kept apart from ``portal/settings.py`` so the public side's knobs live with the 
 uses them; every value may also be set as a Django setting of the same name (tests use
 ``override_settings``). Documented in the README, "The portal's public pages".
 
-- ``SPIEGEL_PORTAL_PLANNED_WEEKS`` (default 6): a period's planned publication date is
-  its cutoff date plus this many weeks, unless the operators set another date for it.
+- ``SPIEGEL_PORTAL_PLANNED_V1`` / ``_V2`` / ``_V3`` (``MM-DD``; defaults ``10-15``,
+  ``01-15``, ``04-15``, the national body's schedule, portal.md): a period's planned
+  publication date is the first such day after the period's last treatment date, so
+  15 October of the same year for v1, 15 January of the next year for v2 and 15 April of
+  the next year for v3; the operators' date for a period (``PeriodNotice``) overrides it.
+- ``SPIEGEL_CALENDAR_FIRST_PERIOD`` (``YYYY-vN``, default none): the calendar starts at
+  this period, or at the first period with a delivery in ``landing/``, a readiness verdict
+  or a release, whichever comes first.
 - ``SPIEGEL_PORTAL_CONTACT_ACCESS`` / ``_METHOD`` / ``_POLICY``: where a contact message
   about access, the method, or policy and content goes.
 - ``SPIEGEL_PORTAL_CONTACT_POLICY_<INSURER>`` (``<INSURER>`` the insurer's id in upper
@@ -19,9 +25,11 @@ uses them; every value may also be set as a Django setting of the same name (tes
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_ADDRESSES = {
     "toegang": "toegang@spiegel.localhost",
@@ -38,8 +46,32 @@ def _value(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def planned_weeks() -> int:
-    return int(_value("SPIEGEL_PORTAL_PLANNED_WEEKS", "6"))
+PLANNED_DEFAULTS = {1: "10-15", 2: "01-15", 3: "04-15"}
+_MONTH_DAY_RE = re.compile(r"^(?P<month>[0-9]{2})-(?P<day>[0-9]{2})$")
+_PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]$")
+
+
+def planned_month_day(version: int) -> tuple[int, int]:
+    """(month, day) of version ``version``'s planned publication (``SPIEGEL_PORTAL_PLANNED_V<N>``)."""
+    name = f"SPIEGEL_PORTAL_PLANNED_V{version}"
+    text = _value(name, PLANNED_DEFAULTS[version]).strip()
+    found = _MONTH_DAY_RE.match(text)
+    month, day = (int(found["month"]), int(found["day"])) if found else (0, 0)
+    try:
+        date(2023, month, day)  # a day every year has (not 29 February)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={text!r}: give a month and day as MM-DD, e.g. 10-15") from None
+    return month, day
+
+
+def calendar_first_period() -> str | None:
+    """``SPIEGEL_CALENDAR_FIRST_PERIOD``: the first period the calendar shows at the latest."""
+    text = _value("SPIEGEL_CALENDAR_FIRST_PERIOD", "").strip()
+    if not text:
+        return None
+    if not _PERIOD_RE.match(text):
+        raise ImproperlyConfigured(f"SPIEGEL_CALENDAR_FIRST_PERIOD={text!r}: give a period as YYYY-vN, e.g. 2023-v1")
+    return text
 
 
 def contact_address(topic: str, insurer: str = "") -> str:

@@ -71,6 +71,43 @@ def reference_downloads() -> list[Download]:
 
 
 @dataclass(frozen=True)
+class LeftOutWindow:
+    """An exclusion window (method.md §9) as a published release names it."""
+
+    period: str
+    first_date: date
+    last_date: date
+    reason: str
+
+
+def left_out_windows() -> list[LeftOutWindow]:
+    """The exclusion windows of every published period (newest revision), newest period
+    first: from release.json, so the page says what the release itself says."""
+    found = []
+    for period in catalog.published_periods():
+        rev = catalog.newest_revision(period)
+        if rev is None:
+            continue
+        try:
+            windows = rev.release_json().get("exclusion_windows") or []
+        except (OSError, ValueError):
+            continue
+        for w in windows:
+            try:
+                found.append(
+                    LeftOutWindow(
+                        period,
+                        date.fromisoformat(w["first_date"]),
+                        date.fromisoformat(w["last_date"]),
+                        str(w["reason"]),
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+    return found
+
+
+@dataclass(frozen=True)
 class Cell:
     cell_id: str
     level: str

@@ -46,7 +46,7 @@ def kalender(request):
         {
             "entries": release_calendar.calendar(),
             "news": _news(10),
-            "planned_weeks": release_calendar.conf.planned_weeks(),
+            "schedule": release_calendar.default_schedule_text(),
         },
     )
 
@@ -59,6 +59,7 @@ def methode(request):
         {
             "example": method_numbers.worked_example(),
             "downloads": method_numbers.reference_downloads(),
+            "windows": method_numbers.left_out_windows(),
             "z": method_numbers.interval_z(),
         },
     )
@@ -91,7 +92,7 @@ def vragen(request):
         "public/vragen.html",
         {
             "periods_shown": catalog.PERIODS_SHOWN,
-            "planned_weeks": release_calendar.conf.planned_weeks(),
+            "schedule": release_calendar.default_schedule_text(),
         },
     )
 

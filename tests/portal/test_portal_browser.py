@@ -163,3 +163,37 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     assert actions[:4] == ["manager_appointed", "request", "denied", "grant"]  # denied: the look before approval
     assert "download" in actions
     assert all(f"agb={A}" in line for line in audit.stdout.splitlines())
+
+
+INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.I)
+ONE_LINE = 70  # px: the header's nav is about 53 px high on one line, over 90 on two
+
+
+def test_the_header_holds_one_line_at_1280_and_the_login_page_says_u(portal_site, browser):
+    _, base = portal_site
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
+    page = context.new_page()
+
+    # the login page: formal Dutch, "Inloggen" and "Account aanvragen", the header on one line
+    page.goto(base + "/accounts/login/")
+    text = page.locator("body").inner_text()
+    assert not INFORMAL.search(text), INFORMAL.search(text).group(0)
+    assert not re.search(r"\b(aanmeld\w*|registr\w*)\b", text, re.I)
+    assert page.locator("h1").inner_text() == "Inloggen"
+    assert "Heeft u nog geen account? Ga dan eerst naar Account aanvragen" in text
+    assert page.locator("header nav").bounding_box()["height"] < ONE_LINE
+    page.screenshot(path=str(ARTIFACTS / "login-page.png"), full_page=True)
+
+    # logged in, the menu has two items more (the practices, the address and Uitloggen)
+    log_in(page, base, MANAGER, MANAGER_PASSWORD)
+    nav = page.locator("header nav")
+    height = nav.bounding_box()["height"]
+    tops = {round(box["y"] + box["height"] / 2) for box in (li.bounding_box() for li in nav.locator("li").all())}
+    page.screenshot(path=str(ARTIFACTS / "header-logged-in-1280.png"))
+    assert height < ONE_LINE, f"the header takes {height:.0f} px at 1280 px wide: more than one line"
+    assert len(tops) == 1, tops  # every item centred on the same line
+    assert page.locator("header .who").inner_text() == MANAGER
+    assert page.locator("header form.inline button").inner_text() == "Uitloggen"
+    log_out(page, base)
+    context.close()

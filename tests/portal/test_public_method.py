@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 
@@ -153,3 +154,26 @@ def test_nothing_else_is_served(client, published, url):
 def test_without_a_published_period_the_page_says_so(client, releases_root):
     html = client.get("/methode/").content.decode()
     assert "Zodra de eerste versie gepubliceerd is" in html and "Er is nog geen periode gepubliceerd." in html
+
+
+def test_the_page_names_the_exclusion_window_a_published_period_left_out(client, releases_root):
+    folder = make_release(
+        releases_root, "2020-v3", "r1", [index_row("2020-v3", "fysiotherapie", "12345678")], reports=False
+    )
+    release = json.loads((folder / "release.json").read_text(encoding="utf-8"))
+    release["exclusion_windows"] = [
+        {"first_date": "2020-03-16", "last_date": "2020-05-24", "reason": "eerste golf COVID-19 (week 12 t/m 21)"}
+    ]
+    (folder / "release.json").write_text(json.dumps(release), encoding="utf-8")
+    html = client.get("/methode/").content.decode()
+    assert (
+        "2020-v3: behandelingen van 16 maart 2020 tot en met 24 mei 2020\n    tellen niet mee "
+        "(eerste golf COVID-19 (week 12 t/m 21))."
+    ) in html
+    assert "In de gepubliceerde versies is geen periode uitgesloten." not in html
+
+
+def test_without_a_window_the_page_says_none_was_left_out(client, published):
+    html = client.get("/methode/").content.decode()
+    assert "In de gepubliceerde versies is geen periode uitgesloten." in html
+    assert 'id="verschuiving"' in html and "uw patiëntenmix" in html

@@ -44,7 +44,10 @@ def test_the_faq_answers_the_usual_questions(client):
     text = text_of(html)
     assert f"de versies van de {PERIODS_SHOWN} meest recente perioden" in text
     assert "minder dan 30 patiënten" in text
-    assert "standaard 6 weken na de afsluitdatum" in text
+    assert (
+        "standaard versie 1 op 15 oktober van hetzelfde jaar, versie 2 op 15 januari van het volgende jaar "
+        "en versie 3 op 15 april van het volgende jaar" in text
+    )
 
 
 def test_the_method_page_explains_what_the_method_counts(client):
