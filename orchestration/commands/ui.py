@@ -16,6 +16,24 @@ from orchestration.core.settings import REPO_ROOT
 
 UI_STOP_SECONDS = 20.0  # how long `dagster dev` may take to stop before its processes are killed
 
+# Dagster 1.13's `dagster dev` warns on start that it is superseded by `dg dev` (package
+# dagster-dg-cli). We keep `dagster dev`: dg is not a dependency of the platform, and `dg dev`
+# loads a dg project or workspace (a [tool.dg] table or dg.toml) rather than our workspace.yaml.
+# So exactly that warning is silenced: the filter matches the start of its message (a
+# FutureWarning, dagster's SupersessionWarning); every other warning still shows. The UI's
+# processes inherit it and it matches nothing of theirs.
+DAGSTER_DEV_SUPERSEDED = "ignore:Function `dev_command` is superseded:FutureWarning"
+
+
+def dagster_dev_command(host: str, port: int, environ: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of the UI's ``dagster dev`` (``environ`` is the
+    environment it starts from: a copy is returned, the caller's stays as it is)."""
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
+    env = dict(environ)
+    env["PYTHONWARNINGS"] = ",".join(w for w in (env.get("PYTHONWARNINGS"), DAGSTER_DEV_SUPERSEDED) if w)
+    return command, env
+
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """``dagster dev`` as a child in a process group of its own: Ctrl-C or SIGTERM stops
@@ -29,7 +47,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     earlier = runner.fail_dead_runs()
     if earlier:
         say(f"marked {len(earlier)} run(s) failed whose process had gone: {', '.join(earlier)}")
-    dagster = Path(sys.executable).parent / "dagster"
+    command, env = dagster_dev_command(args.host, args.port, dict(os.environ))
     say(f"Dagster UI for {paths.data_dir} on http://{args.host}:{args.port} (Ctrl-C to stop)")
     received: list[int] = []
     previous = {
@@ -38,8 +56,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     }
     try:
         child = subprocess.Popen(
-            [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)],
+            command,
             cwd=REPO_ROOT,
+            env=env,
             start_new_session=True,
             preexec_fn=_terminate_with_parent,
         )

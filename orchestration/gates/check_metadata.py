@@ -20,6 +20,9 @@ def gate_metadata(result) -> dict[str, object]:
         "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings) or "none"),
         "expectations": dg.MetadataValue.md("\n".join(table)),
         "failed_expectations": len(failed),
+        # of which: what blocks, and what is only reported (a PASS verdict may have warnings)
+        "blocking_findings": sum(o.severity == "error" for o in failed),
+        "warning_findings": sum(o.severity != "error" for o in failed),
     }
     samples = [dict(row, expectation=o.expectation) for o in failed for row in o.sample_rows[:5]]
     if samples:

@@ -31,11 +31,27 @@ from orchestration.gates.common import plain
 from orchestration.gates.log import GateResult
 
 
+def _main_is_not_a_doctest() -> None:
+    """pyspark (which GX imports whenever it is installed) takes a process whose ``__main__``
+    has neither ``__spec__`` nor ``__file__`` for its own doctest run, and ``import
+    pyspark.sql.connect`` then ends it with ``sys.exit(0)``. A run the Dagster UI launches
+    is such a process (the code server starts it with multiprocessing's spawn, ``python -c``),
+    so every gate of a run started from the UI died with ``SystemExit: 0``. A spec named
+    ``__main__`` says "not a doctest" and changes nothing else (a spawned child skips it)."""
+    import importlib.machinery
+    import sys
+
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+
+
 class _GxRuntime:
     """One ephemeral GX context per process: data source, suites, checkpoints and Data Docs sites."""
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        _main_is_not_a_doctest()
 
         import great_expectations as gx
 
@@ -265,14 +281,14 @@ def evaluate(
             severity,
             bool(r.success),
             plain(observed),
-            _expected_text(kwargs, params),
+            _expected_text(kwargs, params, cfg.type),
             kwargs.get("column", ""),
             offending,
         )
     return out, page
 
 
-def _expected_text(kwargs: dict[str, Any], params: dict[str, Any]) -> str:
+def _expected_text(kwargs: dict[str, Any], params: dict[str, Any], kind: str = "") -> str:
     def val(v: Any) -> Any:
         return params.get(v["$PARAMETER"]) if isinstance(v, dict) and "$PARAMETER" in v else v
 
@@ -284,5 +300,6 @@ def _expected_text(kwargs: dict[str, Any], params: dict[str, Any]) -> str:
     if hi is not None:
         return f"<= {hi}"
     if "value_set" in kwargs:
-        return f"in {kwargs['value_set']}"
+        # expect_column_values_to_not_be_in_set: the set is what must not occur
+        return f"{'not in' if 'not_be_in_set' in kind else 'in'} {kwargs['value_set']}"
     return "not null"

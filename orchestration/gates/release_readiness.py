@@ -32,6 +32,28 @@ from orchestration.landing.zone import missing_delivery_reason
 
 MARTS_TABLE = ("marts", "fct_insurer_monthly_sessions")
 
+# What each rule of the suite says in words when it holds, and when it fails without GX naming
+# an insurer: the check's metadata is read by operators, not by GX ("expected in [...]").
+RULE_HOLDS = {
+    "delivery_present": "every required insurer has a delivery in force",
+    "delivery_accepted": "no delivery in force is rejected by the delivery contract",
+    "contents_gate_passed": "no accepted delivery in force failed its delivery_contents gate",
+    "completeness_gate_passed": "no accepted delivery in force failed its delivery_completeness gate",
+    "market_share_shift": "no insurer's share of national counted sessions moved implausibly",
+}
+RULE_FAILS = {
+    "delivery_present": "a required insurer has no delivery in force",
+    "delivery_accepted": "a delivery in force is rejected by the delivery contract",
+    "contents_gate_passed": "a delivery in force did not pass its delivery_contents gate",
+    "completeness_gate_passed": "a delivery in force did not pass its delivery_completeness gate",
+    "market_share_shift": "an insurer's share of national counted sessions moved implausibly",
+}
+
+
+def delivery_check(insurer: str, period: str, check: str) -> str:
+    """Where the UI shows a delivery's own verdict: its check on the delivery partition."""
+    return f"the {check} check of delivery partition {insurer}|{period}"
+
 
 def _national_sessions(con, period: str) -> dict[str, int]:
     rows = run_sql(con, sql_file("readiness_national_sessions"), {"period": period}).fetchall()
@@ -138,21 +160,26 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
             if name == "delivery_present":
                 parts.append(missing_delivery_reason(insurer, period))
             elif name == "delivery_accepted" and d:
+                rule = d["rejection_rule"]
+                why = first_line(d["rejection_message"]).replace(f"rule {rule}: ", "")  # named once
                 parts.append(
-                    f"{insurer}: delivery {d['delivery_id']} for {period} was rejected by the delivery "
-                    f"contract (rule {d['rejection_rule']}): {first_line(d['rejection_message'])}"
+                    f"{insurer}: the delivery for {period} ({d['delivery_id']}) was rejected by the delivery "
+                    f"contract (rule {rule}: {why}); the insurer "
+                    f"must redeliver, see {delivery_check(insurer, period, 'delivery_contract')}"
                 )
             elif name in ("contents_gate_passed", "completeness_gate_passed"):
                 suite = CONTENTS if name == "contents_gate_passed" else COMPLETENESS
                 column = "contents_gate" if suite == CONTENTS else "completeness_gate"
                 if r[column] == "not run":
                     parts.append(
-                        f"{insurer}: the {suite} gate has not run on delivery {r['delivery_id']}; run the period again"
+                        f"{insurer}: the {suite} gate has not run on delivery {r['delivery_id']} for {period} "
+                        f"yet; run the period again (spiegel run --period {period})"
                     )
                 else:
                     parts.append(
-                        f"{insurer}: delivery {r['delivery_id']} failed the {suite} gate: "
-                        f"{gate_reasons.get((insurer, suite), 'see its gate result')}"
+                        f"{insurer}: the delivery for {period} ({r['delivery_id']}) failed the {suite} gate: "
+                        f"{gate_reasons.get((insurer, suite), 'see its gate result')}; the insurer must "
+                        f"redeliver, see {delivery_check(insurer, period, suite)}"
                     )
             elif name == "market_share_shift":
                 s0, s1 = r["share_previous"], r["share_current"]
@@ -160,7 +187,8 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
                     f"{insurer}: share of national counted sessions moved from {100 * s0:.1f} % in {prev} "
                     f"to {100 * s1:.1f} % in {period} ({100 * (s1 - s0):+.1f} points, "
                     f"{100 * (s1 - s0) / s0:+.0f} %; plausible: within {max_rel:.0%} relative or "
-                    f"{max_abs:g} points)"
+                    f"{max_abs:g} points); ask the insurer whether its delivery is complete, and have it "
+                    f"redeliver if not"
                 )
             samples.append(plain(r))
         expected = ev.expected
@@ -171,9 +199,10 @@ def check_release_readiness(con: duckdb.DuckDBPyConnection, period: str, paths: 
             continue
         if not parts:
             message = (
-                f"{period}: {name} ok for every required insurer"
+                f"{period}: {RULE_HOLDS.get(name, name + ' holds')} (all {len(required)} required insurers)"
                 if ev.success
-                else f"{period}: {name} failed (observed {ev.observed}, expected {expected})"
+                else f"{period}: {RULE_FAILS.get(name, name + ' does not hold')}, but the gate could not name "
+                f"the insurer; see the delivery checks of {period} (Catalog → delivery → Checks)"
             )
             outcomes.append(Outcome(name, ev.severity, ev.success, ev.observed, expected, message))
             continue

@@ -183,3 +183,39 @@ def test_spiegel_ui_stops_while_a_run_is_in_progress_and_the_run_is_marked_faile
         failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
         assert [e.dagster_event.message for e in failures if e.dagster_event.message], "no reason recorded"
         assert instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])) == []
+
+
+def test_the_ui_runs_dagster_dev_on_the_workspace_with_only_its_supersession_warning_silenced():
+    from orchestration.commands.ui import DAGSTER_DEV_SUPERSEDED, dagster_dev_command
+
+    environ = {"DAGSTER_HOME": "/d/dagster_home", "PYTHONWARNINGS": "error::DeprecationWarning"}
+    command, env = dagster_dev_command("127.0.0.1", 3100, environ)
+    assert command == [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "3100",
+    ]
+    # the operator's own filters stay, ours comes last (so it wins), the caller's dict is untouched
+    assert env == {**environ, "PYTHONWARNINGS": "error::DeprecationWarning," + DAGSTER_DEV_SUPERSEDED}
+    assert environ["PYTHONWARNINGS"] == "error::DeprecationWarning"
+    _, alone = dagster_dev_command("0.0.0.0", 3000, {})
+    assert alone == {"PYTHONWARNINGS": DAGSTER_DEV_SUPERSEDED}
+
+    # the filter, as Python reads it from PYTHONWARNINGS: dagster dev's warning goes, others stay
+    warn_both = (
+        "import warnings\n"
+        "from dagster._utils.warnings import SupersessionWarning\n"
+        'warnings.warn("Function `dev_command` is superseded and its usage is discouraged. '
+        "Use 'dg dev' instead.\", SupersessionWarning)\n"
+        "warnings.warn('Function `other_command` is superseded.', SupersessionWarning)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", warn_both], env={**os.environ, **alone}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "dev_command" not in done.stderr and "other_command" in done.stderr, done.stderr
