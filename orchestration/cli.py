@@ -75,6 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
         "lines, default 5, with a birth_date after their service_date). Repeatable.",
     )
     p.add_argument(
+        "--exclusion-window",
+        action="append",
+        default=[],
+        metavar="FIRST:LAST:REASON",
+        help="configure an exclusion window for this data directory (method.md §9), e.g. "
+        "'2020-03-16:2020-05-24:eerste golf COVID-19 (week 12 t/m 21)'; written to DIR/method_config/. Repeatable.",
+    )
+    p.add_argument(
+        "--cancel",
+        action="append",
+        default=[],
+        metavar="PERIOD:REASON",
+        help="configure a cancelled version for this data directory (method.md §11), e.g. "
+        "'2020-v1:de eerste golf van COVID-19 maakte deze versie onbetrouwbaar'; written to DIR/method_config/. "
+        "Repeatable.",
+    )
+    p.add_argument(
         "--labels",
         choices=["mixed", "main"],
         default="mixed",

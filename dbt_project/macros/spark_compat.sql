@@ -36,8 +36,9 @@
 
 
 {#- Before every dbt command on Spark: the source schema `raw` as views over the raw
-    layer (orchestration/delivery/raw_layer.py): raw.deliveries over deliveries.parquet and
-    raw.claims over the Parquet file of every accepted delivery in force. On DuckDB the
+    layer (orchestration/delivery/raw_layer.py): raw.deliveries over deliveries.parquet,
+    raw.practice_register over practice_register.parquet and raw.claims over the Parquet
+    file of every accepted delivery in force. On DuckDB the
     source is the warehouse's own raw schema and this does nothing. -#}
 {% macro spiegel_register_raw() -%}
     {{ return(adapter.dispatch('spiegel_register_raw', 'spiegel')()) }}
@@ -52,6 +53,8 @@
         {%- do run_query('create schema if not exists raw') -%}
         {%- do run_query("create or replace view raw.deliveries as select * from parquet.`"
                          ~ raw ~ "/deliveries.parquet`") -%}
+        {%- do run_query("create or replace view raw.practice_register as select * from parquet.`"
+                         ~ raw ~ "/practice_register.parquet`") -%}
         {%- set in_force = run_query("select period, insurer, delivery_id from raw.deliveries "
                                      ~ "where status = 'accepted' order by period, insurer") -%}
         {%- set branches = [] -%}

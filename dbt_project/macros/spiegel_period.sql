@@ -51,3 +51,17 @@
 {% macro spark__spiegel_delete_period(relation, period) -%}
     alter table {{ relation }} drop if exists partition (period = '{{ period }}')
 {%- endmacro %}
+
+
+{#- method.md §10: the period an index movement is measured from: the previous version
+    of the same year (v1 → v2, v2 → v3), or for a v1 the v3 of the year before. -#}
+{% macro spiegel_previous_period() -%}
+    {%- set period = spiegel_period() -%}
+    {%- if period == '' -%}{{ return('') }}{%- endif -%}
+    {%- set year = period[:4] | int -%}
+    {%- set version = period[-1:] | int -%}
+    {%- if version == 1 -%}
+        {{ return((year - 1) ~ '-v3') }}
+    {%- endif -%}
+    {{ return(year ~ '-v' ~ (version - 1)) }}
+{%- endmacro %}

@@ -9,6 +9,7 @@ import json
 from orchestration.commands.common import data_dir_paths, say
 from orchestration.core.settings import SpiegelPaths
 from orchestration.core.warehouse import connect_read
+from orchestration.delivery.register import register_state
 from orchestration.landing.zone import scan_landing
 from orchestration.release.readiness import known_periods, period_state
 from orchestration.release.signoff import read_signoffs, valid_signoff
@@ -27,6 +28,7 @@ def period_status(paths: SpiegelPaths, period: str) -> dict:
     return {
         "period": period,
         "verdict": state.verdict,
+        "cancelled": state.cancelled_reason,
         "blocking_reasons": state.blocking_reasons,
         "warnings": state.warnings,
         "deliveries": [
@@ -60,11 +62,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             selected = known_periods(con, paths)
     statuses = [period_status(paths, p) for p in selected]
     anomalies = scan_landing(paths.landing)[1]
+    # the practice register in force, judged from the landing zone (docs/register-contract.md)
+    register = register_state(paths.landing)
     if args.json:
         print(
             json.dumps(
                 {
                     "periods": statuses,
+                    "practice_register": register.as_dict(),
                     "landing_anomalies": [{"path": str(a.path), "reason": a.reason} for a in anomalies],
                     "runs_marked_failed": dead_runs,
                 },
@@ -78,7 +83,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not statuses:
         say(f"no periods yet under {paths.data_dir} (run `spiegel generate` or land deliveries in {paths.landing})")
     for s in statuses:
-        say(f"== {s['period']}: {s['verdict'].upper()}")
+        say(f"== {s['period']}: {s['verdict'].upper()}" + (" (CANCELLED)" if s["cancelled"] else ""))
+        if s["cancelled"]:
+            say(f"   cancelled: {s['cancelled']}")
         for d in s["deliveries"]:
             detail = d["status"]
             if d["status"] == "accepted":
@@ -101,6 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 + (f" ({s['void_signoffs']} void: deliveries changed since)" if s["void_signoffs"] else "")
             )
         say(f"   published: {', '.join(s['revisions']) or 'nothing'}")
+    say(f"practice register: {register.summary()}")
     for a in anomalies:
         say(f"landing anomaly: {a.path}: {a.reason}")
     return 0

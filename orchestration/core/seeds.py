@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from orchestration.core.settings import EXPECTATIONS_DIR, REPO_ROOT, SEEDS_DIR
+from orchestration.core.settings import EXPECTATIONS_DIR, REPO_ROOT, SEEDS_DIR, SpiegelPaths, method_config_dir
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,13 @@ def insurers() -> list[InsurerInfo]:
 def period_sort_key(period: str) -> tuple[int, int]:
     year, version = period.split("-v")
     return int(year), int(version)
+
+
+def previous_period(period: str) -> str:
+    """The version before ``period`` (method.md §10): v1 → v2 → v3, a v1 after the year
+    before's v3. The dbt macro spiegel_previous_period says the same for the method."""
+    year, version = period_sort_key(period)
+    return f"{year - 1}-v3" if version == 1 else f"{year}-v{version - 1}"
 
 
 def required_insurers(period: str) -> list[str]:
@@ -228,3 +235,107 @@ def labels_in_force(period: str) -> dict[str, LabelInfo]:
 def insurer_labels_in(insurer: str, period: str) -> list[str]:
     """The labels ``insurer`` pays under in ``period``, its main label first (seed order)."""
     return [label.uzovi for label in insurer_labels() if label.insurer_id == insurer and label.in_force(period)]
+
+
+# -- the method's own configuration (method.md §9, §11) ---------------------------------
+@dataclass(frozen=True)
+class ExclusionWindow:
+    """Treatment dates left out of every period they overlap (method.md §9)."""
+
+    first_date: date
+    last_date: date
+    reason: str
+
+    def overlaps(self, period: str) -> bool:
+        info = periods()[period]
+        return self.first_date <= date.fromisoformat(info.period_end) and self.last_date >= date.fromisoformat(
+            info.period_start
+        )
+
+
+@dataclass(frozen=True)
+class CancelledPeriod:
+    """A version that is never published (method.md §11)."""
+
+    period: str
+    reason: str
+    decided_on: str
+
+
+def _config_rows(name: str, columns: list[str], paths: SpiegelPaths | None) -> list[tuple[str, dict[str, str]]]:
+    path = method_config_dir(paths) / name
+    if not path.is_file():
+        raise ValueError(f"{path}: missing (header {','.join(columns)}; see dbt_project/method_config/)")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != columns:
+            raise ValueError(
+                f"{path}: the header must be {','.join(columns)}, found {','.join(reader.fieldnames or [])}"
+            )
+        return [
+            (f"{path}, line {line}", {k: (r.get(k) or "").strip() for k in columns}) for line, r in enumerate(reader, 2)
+        ]
+
+
+def _config_date(where: str, column: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{where}: {column} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def exclusion_windows(paths: SpiegelPaths | None = None) -> list[ExclusionWindow]:
+    """The exclusion windows in force for ``paths`` (method.md §9), checked: dates in order
+    and a reason, which every report of an affected period shows."""
+    windows = []
+    for where, row in _config_rows("exclusion_windows.csv", ["first_date", "last_date", "reason"], paths):
+        first = _config_date(where, "first_date", row["first_date"])
+        last = _config_date(where, "last_date", row["last_date"])
+        if last < first:
+            raise ValueError(f"{where}: last_date {last} is before first_date {first}")
+        if not row["reason"]:
+            raise ValueError(f"{where}: the reason is empty (reports say why a window is left out)")
+        windows.append(ExclusionWindow(first, last, row["reason"]))
+    return sorted(windows, key=lambda w: (w.first_date, w.last_date))
+
+
+def windows_of(period: str, paths: SpiegelPaths | None = None) -> list[ExclusionWindow]:
+    return [w for w in exclusion_windows(paths) if w.overlaps(period)]
+
+
+def cancelled_periods(paths: SpiegelPaths | None = None) -> dict[str, CancelledPeriod]:
+    """The cancelled versions in force for ``paths`` (method.md §11), by period."""
+    known = periods()
+    found: dict[str, CancelledPeriod] = {}
+    for where, row in _config_rows("cancelled_periods.csv", ["period", "reason", "decided_on"], paths):
+        if row["period"] not in known:
+            raise ValueError(f"{where}: period {row['period']!r} is not a period of seeds/periods.csv")
+        if row["period"] in found:
+            raise ValueError(f"{where}: period {row['period']} is cancelled twice")
+        if not row["reason"]:
+            raise ValueError(f"{where}: the reason is empty (sign-off and the calendar name it)")
+        _config_date(where, "decided_on", row["decided_on"])
+        found[row["period"]] = CancelledPeriod(row["period"], row["reason"], row["decided_on"])
+    return found
+
+
+# -- the DCSPH body regions (method.md §3), for the reports' labels -----------------------
+@lru_cache(maxsize=1)
+def dcsph_region_names() -> dict[str, str]:
+    """The dcsph_regions seed: two-digit body-region code -> its official Dutch name, only
+    for the codes whose name is filled in (an empty name is not verified: the reports show
+    the code alone)."""
+    path = SEEDS_DIR / "dcsph_regions.csv"
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != ["region_code", "region_name"]:
+            raise ValueError(f"{path}: the header must be region_code,region_name")
+        names: dict[str, str] = {}
+        for line, r in enumerate(reader, 2):
+            code, name = (r["region_code"] or "").strip(), (r["region_name"] or "").strip()
+            if len(code) != 2 or not code.isdigit():
+                raise ValueError(f"{path}, line {line}: region_code {code!r} is not two digits")
+            if code in names:
+                raise ValueError(f"{path}, line {line}: region_code {code} is listed twice")
+            names[code] = name
+    return {code: name for code, name in names.items() if name}

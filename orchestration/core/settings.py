@@ -18,7 +18,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
-METHOD_VERSION = "1"
+METHOD_VERSION = "2"
 # who answers for the assets in the Dagster UI: the method's models, and everything the
 # operations team runs (deliveries, gates, sign-off, releases)
 METHOD_OWNER = "team:method"
@@ -74,6 +74,24 @@ def dbt_target(choice: str | None = None) -> str:
     return DBT_TARGETS[engine(choice)]
 
 
+# The method's own configuration (method.md §9 exclusion windows, §11 cancelled versions),
+# dbt seeds like the others but chosen per data directory: the data directory's
+# ``method_config/`` when it exists, else the repository's ``dbt_project/method_config/``
+# (no window, nothing cancelled). A data directory can so replay a year such as 2020 with
+# its window without editing the repository. dbt reads the folder chosen here from
+# ``$SPIEGEL_METHOD_CONFIG_DIR`` (method/dbt_cli.py sets it for each data directory).
+METHOD_CONFIG_ENV = "SPIEGEL_METHOD_CONFIG_DIR"
+METHOD_CONFIG_FILES = ("exclusion_windows.csv", "cancelled_periods.csv")
+REPO_METHOD_CONFIG_DIR = DBT_PROJECT_DIR / "method_config"
+
+
+def method_config_dir(paths: SpiegelPaths | None = None) -> Path:
+    """The folder whose exclusion_windows.csv and cancelled_periods.csv are in force."""
+    if paths is not None and paths.method_config.is_dir():
+        return paths.method_config
+    return REPO_METHOD_CONFIG_DIR
+
+
 def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or "data").resolve()
 
@@ -103,6 +121,10 @@ class SpiegelPaths:
     @property
     def warehouse_lock(self) -> Path:
         return self.data_dir / "warehouse.lock"
+
+    @property
+    def method_config(self) -> Path:
+        return self.data_dir / "method_config"
 
     @property
     def releases(self) -> Path:

@@ -2,6 +2,7 @@
 
     <data dir>/raw/claims/<period>/<insurer>/<delivery_id>.parquet   one per delivery, immutable
     <data dir>/raw/deliveries.parquet                                 the deliveries in force
+    <data dir>/raw/practice_register.parquet                          the practice register in force
 
 A delivery's file holds its claim lines exactly as ``raw.claims`` shows them (the 21
 columns of docs/design.md "Raw schema", ordered by ``source_line``). It is written
@@ -38,6 +39,10 @@ def deliveries_file(paths: SpiegelPaths) -> Path:
     return paths.raw_parquet / "deliveries.parquet"
 
 
+def practice_register_file(paths: SpiegelPaths) -> Path:
+    return paths.raw_parquet / "practice_register.parquet"
+
+
 def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, params: list, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.stem}.{uuid.uuid4().hex}.tmp"
@@ -70,4 +75,8 @@ def export_raw(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths) -> list[Path
         )
         written.append(dest)
     _copy_atomically(con, "select * from raw.deliveries order by period, insurer", [], deliveries_file(paths))
+    # the register in force (small; replaced whole): addressing only, for dim_practices
+    _copy_atomically(
+        con, "select * from raw.practice_register order by practice_agb", [], practice_register_file(paths)
+    )
     return written

@@ -87,6 +87,23 @@ create table if not exists raw.delivery_log (
     rejection_message varchar,
     ingested_at timestamp not null
 );
+-- the practice register in force (docs/register-contract.md; delivery/register.py)
+create table if not exists raw.practice_register (
+    practice_agb varchar not null,
+    practice_name varchar not null,
+    place varchar
+);
+create table if not exists raw.register_deliveries (
+    delivery_id varchar not null,
+    status varchar not null,
+    in_force boolean not null,
+    sha256 varchar,
+    row_count bigint,
+    extract_date date,
+    rejection_rule varchar,
+    rejection_message varchar,
+    judged_at timestamp not null
+);
 """
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.core.seeds import period_sort_key
+from orchestration.core.seeds import period_sort_key, periods, windows_of
 from orchestration.core.settings import SpiegelPaths
 from orchestration.core.warehouse import transaction
 from orchestration.gates.common import (
@@ -102,6 +102,16 @@ def previous_delivery(
     return max(candidates, key=lambda pd_: (period_sort_key(pd_[0]), pd_[1]))
 
 
+def window_months(period: str, paths: SpiegelPaths) -> set[str]:
+    """The months of ``period`` that an exclusion window in force overlaps."""
+    info = periods()[period]
+    first, last = date.fromisoformat(info.period_start), date.fromisoformat(info.period_end)
+    found: set[str] = set()
+    for window in windows_of(period, paths):
+        found |= set(months(max(first, window.first_date), min(last, window.last_date)))
+    return found
+
+
 def check_delivery_completeness(
     con: duckdb.DuckDBPyConnection, period: str, insurer: str, paths: SpiegelPaths
 ) -> GateResult:
@@ -113,7 +123,10 @@ def check_delivery_completeness(
         return failed
     delivery_id = delivery["delivery_id"]
     start, end, _ = bounds(period, delivery)
-    profile = profile_delivery(con, period, insurer, delivery_id, start, end)
+    # months that overlap an exclusion window (method.md §9) are not judged: their lines do
+    # not count, and a month in which practices closed is not an under-delivery
+    exempt = window_months(period, paths)
+    profile = [p for p in profile_delivery(con, period, insurer, delivery_id, start, end) if p["month"] not in exempt]
     median = statistics.median(p["claim_lines"] for p in profile) if profile else 0
     previous = previous_delivery(con, period, insurer, delivery_id)
     prev_lines: dict[str, int] = {}

@@ -9,6 +9,14 @@ A folder without ``manifest.json`` is an upload in progress and is not touched. 
 newest complete delivery (by ``delivery_id``, which sorts in delivery order) of an
 insurer for a period is the one in force.
 
+The practice register (docs/register-contract.md) lands beside the periods, in a folder
+whose name can never be a period:
+
+    landing/_register/<delivery_id>/{practices.csv, manifest.json}
+
+``scan_landing`` skips it (it is neither a period nor an anomaly); ``register_deliveries``
+lists its complete deliveries.
+
 Folder names the platform does not recognise are not silently dropped: they come back
 as *anomalies* so that ``spiegel status`` and the sensor can show them. A delivery
 folder whose own name is unsafe (odd characters, a symlink) is still returned, so that
@@ -26,6 +34,7 @@ from orchestration.core.seeds import insurers, period_sort_key, periods
 PERIOD_PATTERN = re.compile(r"^[0-9]{4}-v[1-3]$")
 DELIVERY_ID_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 MANIFEST_NAME = "manifest.json"
+REGISTER_FOLDER = "_register"  # landing/_register/<delivery_id>/: the practice register
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,22 @@ class DeliveryRef:
     @property
     def label(self) -> str:
         return f"{self.period}/{self.insurer}/{self.delivery_id}"
+
+
+@dataclass(frozen=True)
+class RegisterRef:
+    """One complete delivery of the practice register (its manifest exists)."""
+
+    delivery_id: str
+    path: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST_NAME
+
+    @property
+    def label(self) -> str:
+        return f"{REGISTER_FOLDER}/{self.delivery_id}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,9 @@ def scan_landing(landing: Path) -> tuple[list[DeliveryRef], list[LandingAnomaly]
         if not period_dir.is_dir():
             anomalies.append(LandingAnomaly(period_dir, "not a folder; ignored"))
             continue
+        if name == REGISTER_FOLDER:  # the practice register, not a period: register_deliveries
+            anomalies += _register_anomalies(period_dir)
+            continue
         if not PERIOD_PATTERN.match(name) or name not in known_periods:
             anomalies.append(
                 LandingAnomaly(period_dir, f"'{name}' is not a known period (YYYY-vN, see seeds/periods.csv); ignored")
@@ -105,6 +133,32 @@ def scan_landing(landing: Path) -> tuple[list[DeliveryRef], list[LandingAnomaly]
                     continue  # upload in progress
                 deliveries.append(DeliveryRef(name, insurer_dir.name, delivery_dir.name, delivery_dir))
     return deliveries, anomalies
+
+
+def _register_anomalies(folder: Path) -> list[LandingAnomaly]:
+    return [LandingAnomaly(p, "not a folder; ignored") for p in _safe_listdir(folder) if not p.is_dir()]
+
+
+def register_deliveries(landing: Path) -> list[RegisterRef]:
+    """The complete deliveries of the practice register, oldest first (by ``delivery_id``).
+    A symlinked delivery folder with a manifest is returned, so that its contract rejects it."""
+    folder = landing / REGISTER_FOLDER
+    if folder.is_symlink():
+        return []  # an anomaly of scan_landing; never followed
+    found = []
+    for delivery_dir in _safe_listdir(folder):
+        if not delivery_dir.is_dir() and not delivery_dir.is_symlink():
+            continue
+        manifest = delivery_dir / MANIFEST_NAME
+        if manifest.exists() or manifest.is_symlink():
+            found.append(RegisterRef(delivery_dir.name, delivery_dir))
+    return sorted(found, key=lambda r: r.delivery_id)
+
+
+def newest_register(landing: Path) -> RegisterRef | None:
+    """The newest complete register delivery: the one considered first (in force unless rejected)."""
+    found = register_deliveries(landing)
+    return found[-1] if found else None
 
 
 def complete_deliveries(landing: Path) -> list[DeliveryRef]:

@@ -21,6 +21,7 @@ from orchestration.core.resources import SpiegelResource
 from orchestration.core.settings import SpiegelPaths, dbt_target, engine, scoped_environment
 from orchestration.core.warehouse import write_lock
 from orchestration.delivery.raw_tables import connect_raw
+from orchestration.delivery.register import load_register
 from orchestration.method import spark_engine
 from orchestration.method.configuration import CONFIGURATION_JOB, seeds_loaded
 from orchestration.method.dbt_cli import dbt_environment, keep_partial_parse
@@ -81,13 +82,15 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiegel: Spie
     The seeds they read are the ``configuration`` assets (method/configuration.py),
     loaded once per version of the dbt project, not per period: a period run refuses to
     start on seeds older than the repository's, so a period is never computed with a
-    configuration other than the one in the repository.
+    configuration other than the one in the repository. Before dbt it loads the practice
+    register in force (``delivery/register.py``, docs/register-contract.md) for
+    ``marts.dim_practices``: names only, nothing of the index reads it.
     """
     dbt_environment(spiegel.paths)
     period = context.partition_key
     chosen = engine()  # SPIEGEL_ENGINE: where the method runs; everything else is the same
     target = dbt_target(chosen)
-    fingerprint = target_fingerprint(target)  # per engine too
+    fingerprint = target_fingerprint(target, spiegel.paths)  # per engine and configuration
     if not seeds_loaded(spiegel.paths, fingerprint):
         raise dg.Failure(
             description=(
@@ -96,8 +99,11 @@ def method(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiegel: Spie
                 f"then run {period} again."
             )
         )
-    with connect_raw(spiegel.paths):
-        pass  # dbt's source raw.claims exists even before any delivery was ingested
+    # dbt's source raw.claims exists even before any delivery was ingested; the practice
+    # register in force (addressing only, for marts.dim_practices) is loaded here, before dbt
+    with connect_raw(spiegel.paths) as con:
+        register = load_register(con, spiegel.paths.landing)
+    (context.log.warning if register.rejected else context.log.info)(f"practice register: {register.summary()}")
     with write_lock(spiegel.paths):
         if chosen == "spark":
             spark_engine.export_raw_layer(spiegel.paths)

@@ -39,7 +39,7 @@ def seeds_loaded(paths: SpiegelPaths, fingerprint: str) -> bool:
 
 def configuration_needed(paths: SpiegelPaths) -> bool:
     """The seeds of the engine in use are not those of the project as it is now."""
-    return not seeds_loaded(paths, target_fingerprint(dbt_target(engine())))
+    return not seeds_loaded(paths, target_fingerprint(dbt_target(engine()), paths))
 
 
 @dbt_assets(
@@ -54,7 +54,7 @@ def configuration(context: dg.AssetExecutionContext, dbt: DbtCliResource, spiege
     dbt_environment(spiegel.paths)
     chosen = engine()
     target = dbt_target(chosen)
-    fingerprint = target_fingerprint(target)  # the version loaded, taken before dbt reads it
+    fingerprint = target_fingerprint(target, spiegel.paths)  # the version loaded, taken before dbt reads it
     with write_lock(spiegel.paths):
         if chosen == "spark":  # every dbt call on Spark registers the raw layer first
             spark_engine.export_raw_layer(spiegel.paths)

@@ -4,6 +4,7 @@ costs the platform does not need."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import shutil
@@ -13,17 +14,55 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from orchestration.core.settings import SpiegelPaths
+from orchestration.core.settings import (
+    DBT_PROJECT_DIR,
+    METHOD_CONFIG_ENV,
+    METHOD_CONFIG_FILES,
+    REPO_METHOD_CONFIG_DIR,
+    SpiegelPaths,
+    method_config_dir,
+)
 from orchestration.method.dbt_project import PARTIAL_PARSE
 
 SPARK_LOG4J = Path(__file__).resolve().parent / "spark" / "log4j2.properties"
 
 
+LOCAL_METHOD_CONFIG = "method_config_local"  # git-ignored, inside the dbt project
+
+
+def dbt_method_config_path(paths: SpiegelPaths) -> str:
+    """The seed folder of the method's configuration for dbt_project.yml, relative to the
+    project: ``method_config``, or a copy of the data directory's own configuration under
+    ``method_config_local/<key>/``.
+
+    Why a copy and not the data directory's folder itself: dbt writes each seed's
+    compiled statement to ``<target>/run/<project>/<seed path>``, and for a seed path
+    outside the project that is the seed file itself (measured: it overwrote the CSV).
+    """
+    source = method_config_dir(paths)
+    if source == REPO_METHOD_CONFIG_DIR:
+        return REPO_METHOD_CONFIG_DIR.name
+    key = hashlib.sha256(str(paths.data_dir).encode()).hexdigest()[:16]
+    target = DBT_PROJECT_DIR / LOCAL_METHOD_CONFIG / key
+    target.mkdir(parents=True, exist_ok=True)
+    for name in METHOD_CONFIG_FILES:
+        chosen = source / name if (source / name).is_file() else REPO_METHOD_CONFIG_DIR / name
+        content = chosen.read_bytes()
+        copy = target / name
+        if not copy.is_file() or copy.read_bytes() != content:
+            temporary = target / f".{name}.{os.getpid()}"
+            temporary.write_bytes(content)
+            os.replace(temporary, copy)
+    return f"{LOCAL_METHOD_CONFIG}/{key}"
+
+
 def dbt_env_vars(paths: SpiegelPaths) -> dict[str, str]:
     """What dbt's profile reads (dbt_project/profiles.yml): the DuckDB warehouse, and for
-    SPIEGEL_ENGINE=spark the local Spark's directory and where its log goes."""
+    SPIEGEL_ENGINE=spark the local Spark's directory and where its log goes; and
+    dbt_project.yml the folder of the method's configuration seeds in force."""
     return {
         "SPIEGEL_WAREHOUSE": str(paths.warehouse),
+        METHOD_CONFIG_ENV: dbt_method_config_path(paths),
         "SPIEGEL_SPARK_DIR": str(paths.spark),
         "SPIEGEL_LOG_DIR": str(paths.logs),
         "SPIEGEL_SPARK_LOG4J": f"file:{SPARK_LOG4J}",

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.core.settings import DBT_PROJECT_DIR, SpiegelPaths
+from orchestration.core.settings import DBT_PROJECT_DIR, METHOD_CONFIG_FILES, SpiegelPaths, method_config_dir
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 MANIFEST = DBT_PROJECT.manifest_path
 PARTIAL_PARSE = "partial_parse.msgpack"
-_SOURCES = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
+_SOURCES = ("models", "seeds", "method_config", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
 
 def _source_files() -> list[Path]:
@@ -41,18 +41,30 @@ def _source_files() -> list[Path]:
     return sorted(files)
 
 
-def project_fingerprint() -> str:
-    """sha256 over the dbt project's files (names and contents): the method's code version."""
+def project_fingerprint(paths: SpiegelPaths | None = None) -> str:
+    """sha256 over the dbt project's files (names and contents) and the method's
+    configuration in force for ``paths`` (core.settings.method_config_dir): the
+    method's version. Without a data directory's own configuration, the repository's."""
     digest = hashlib.sha256()
+    config_dir = method_config_dir(paths)
     for path in _source_files():
-        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if relative.parts[0] == "method_config" and config_dir != DBT_PROJECT_DIR / "method_config":
+            continue  # another folder's configuration is in force (below)
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    if config_dir != DBT_PROJECT_DIR / "method_config":
+        for name in METHOD_CONFIG_FILES:
+            path = config_dir / name
+            content = path.read_bytes() if path.is_file() else b"<missing>"
+            digest.update(f"method_config/{name}".encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 
-def target_fingerprint(target: str) -> str:
-    """The version of the project on one dbt target (``target:sha256``): what the records
-    below are kept per (seeds loaded, unit tests passed)."""
-    return f"{target}:{project_fingerprint()}"
+def target_fingerprint(target: str, paths: SpiegelPaths | None = None) -> str:
+    """The version of the project on one dbt target (``target:sha256``), with the method
+    configuration in force for ``paths``: what the records below are kept per (seeds
+    loaded, unit tests passed), and what a computed period is recorded against."""
+    return f"{target}:{project_fingerprint(paths)}"
 
 
 def fingerprint_recorded(paths: SpiegelPaths, record: str, fingerprint: str) -> bool:

@@ -13,6 +13,7 @@ from orchestration.core.resources import SpiegelResource
 from orchestration.core.settings import OPERATIONS_OWNER, dbt_target, engine
 from orchestration.core.warehouse import connect_read
 from orchestration.delivery.raw_tables import connect_raw
+from orchestration.delivery.register import register_considered
 from orchestration.gates.check_metadata import gate_metadata
 from orchestration.method.dbt_project import target_fingerprint
 from orchestration.release.calendar_state import write_period_status
@@ -58,6 +59,7 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
         gates.record_gate_result(con, result)
         record_readiness(con, period, result.passed, result.blocking_reasons, result.warnings)
         state = period_state(con, paths, period)
+        register = register_considered(con)  # the practice register this computation's run judged
     # the portal's calendar reads the verdict from a file (it never opens the warehouse)
     write_period_status(paths, period, state.gates_passed, len(state.blocking_reasons))
     reasons = state.blocking_reasons
@@ -65,10 +67,14 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
         context.log.warning(f"blocking: {reason}")
     metadata = gate_metadata(result)
     metadata["verdict"] = state.verdict
+    # method.md §11: the calendar's state a cancelled period has whatever its gates say
+    metadata["period_state"] = state.cancelled_reason or ("ready for sign-off" if state.gates_passed else "blocked")
     # the deliveries this computation used: the period sensor runs a period again only when they change
     metadata["deliveries"] = dg.MetadataValue.json({d["insurer"]: d["delivery_id"] for d in state.deliveries})
     # ... and the method and seeds it ran with: after a change to dbt_project/ it is run again
-    metadata["method_version"] = target_fingerprint(dbt_target(engine()))
+    metadata["method_version"] = target_fingerprint(dbt_target(engine()), paths)
+    # ... and the newest practice register delivery it saw (dim_practices): a newer one runs it again
+    metadata["practice_register"] = register or ""
     metadata["blocking_reasons"] = dg.MetadataValue.md(
         "\n".join(f"- {r}" for r in reasons) or "none: ready for sign-off"
     )

@@ -35,9 +35,9 @@ import pandas as pd
 
 from orchestration.core.crashpoints import crash_point
 from orchestration.core.locks import file_lock
-from orchestration.core.seeds import period_sort_key
+from orchestration.core.seeds import cancelled_periods, period_sort_key, previous_period, windows_of
 from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
-from orchestration.core.warehouse import connect_locked, connect_write, write_lock
+from orchestration.core.warehouse import connect_locked, connect_write, has_table, write_lock
 from orchestration.release.readiness import PeriodState, period_state
 from orchestration.release.signoff import Signoff, valid_signoff
 
@@ -55,6 +55,20 @@ BEHANDELINDEX_COLUMNS = [
     "ci_upper",
     "corrected_index",
 ]
+# method.md §10
+MOVEMENT_COLUMNS = [
+    "period",
+    "discipline",
+    "practice_agb",
+    "from_period",
+    "bi_from",
+    "bi_to",
+    "own_points",
+    "case_mix_points",
+    "reference_points",
+]
+# the practices of behandelindex.csv by name and place (docs/register-contract.md); empty where unknown
+PRACTICE_COLUMNS = ["practice_agb", "practice_name", "place"]
 RELEASE_TABLES = {
     "behandelindex.csv": ("marts.fct_behandelindex", BEHANDELINDEX_COLUMNS, ["discipline", "practice_agb"]),
     "reference_strata.csv": (
@@ -63,6 +77,8 @@ RELEASE_TABLES = {
         ["discipline", "row_type", "cell_id", "level", "age_band", "sex", "body_region", "chronic"],
     ),
     "excluded_lines.csv": ("marts.fct_excluded_lines", None, ["insurer_id", "reason"]),
+    "index_movement.csv": ("marts.fct_index_movement", MOVEMENT_COLUMNS, ["discipline", "practice_agb"]),
+    "practices.csv": ("marts.dim_practices", PRACTICE_COLUMNS, ["practice_agb"]),
 }
 PERIODS_KEPT_IN_RELEASES = 6
 _REVISION = re.compile(r"^r([0-9]+)$")
@@ -123,6 +139,11 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _read_mart(con, table: str, columns: list[str] | None, order: list[str], period: str) -> pd.DataFrame:
+    schema, name = table.split(".")
+    if columns is not None and not has_table(con, schema, name):
+        # a mart that never had a row is not a table on every engine: the Spark engine loads
+        # only the partitions Spark wrote (index movement before any second period)
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame = con.execute(f"select * from {table} where period = ?", [period]).df()
     if columns is not None:
         missing = [c for c in columns if c not in frame.columns]
@@ -136,6 +157,39 @@ def _read_mart(con, table: str, columns: list[str] | None, order: list[str], per
 def read_release_tables(con, period: str) -> dict[str, pd.DataFrame]:
     """The published tables of ``period`` as the marts hold them, each in its fixed row order."""
     return {name: _read_mart(con, table, cols, order, period) for name, (table, cols, order) in RELEASE_TABLES.items()}
+
+
+def movement_from_published(paths: SpiegelPaths, movement: pd.DataFrame) -> pd.DataFrame:
+    """The rows of §10 whose earlier period was published (in releases/ or archived): a
+    practice is told why its index moved since a version it could read, never since one
+    that was computed but not released. The mart already leaves out a cancelled one."""
+    published = {p for p in set(movement["from_period"]) if _published(paths, p)}
+    return movement[movement["from_period"].isin(published)].reset_index(drop=True)
+
+
+def _published(paths: SpiegelPaths, period: str) -> bool:
+    if revisions(paths, period):
+        return True
+    archived = paths.archive / period
+    return archived.is_dir() and any(_REVISION.match(p.name) for p in archived.iterdir())
+
+
+def _method_notes(paths: SpiegelPaths, period: str) -> dict[str, Any]:
+    """What release.json says about the method's configuration for this period: the
+    exclusion windows left out (§9) and the cancelled versions passed over before it (§11)."""
+    cancelled = cancelled_periods(paths)
+    skipped = []
+    previous = previous_period(period)
+    while previous in cancelled:
+        skipped.append({"period": previous, "reason": cancelled[previous].reason})
+        previous = previous_period(previous)
+    return {
+        "exclusion_windows": [
+            {"first_date": w.first_date.isoformat(), "last_date": w.last_date.isoformat(), "reason": w.reason}
+            for w in windows_of(period, paths)
+        ],
+        "cancelled_before": skipped,
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -174,8 +228,10 @@ def _release_json(
     gate_results: list[dict[str, Any]],
     files: dict[str, Any],
     reports: dict[str, Any],
+    method_notes: dict[str, Any],
 ) -> dict[str, Any]:
     return {
+        **method_notes,
         "period": state.period,
         "revision": revision,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -249,6 +305,8 @@ def publish_release(
             con = connect_locked(paths)
             try:
                 state = period_state(con, paths, period)
+                if state.cancelled_reason:
+                    raise PublishRefused(f"publish of {period} refused: {state.cancelled_reason}")
                 if not state.gates_passed:
                     raise PublishRefused(
                         f"publish of {period} refused: the gates do not pass: " + " | ".join(state.blocking_reasons)
@@ -266,6 +324,7 @@ def publish_release(
                         say(f"{period}: already published as {newest.name} with this sign-off; nothing to do")
                         return PublishResult(period, newest.name, newest, created=False)
                 frames = read_release_tables(con, period)
+                frames["index_movement.csv"] = movement_from_published(paths, frames["index_movement.csv"])
                 gate_results = _gate_summaries(con, period)
             finally:
                 con.close()
@@ -288,7 +347,7 @@ def publish_release(
                 write_csv(frame, tmp / name)
                 files[name] = {"sha256": _sha256(tmp / name), "rows": int(len(frame))}
             timings["write_tables"] = time.monotonic() - t0
-            release = _release_json(state, signoff, revision, gate_results, files, {})
+            release = _release_json(state, signoff, revision, gate_results, files, {}, _method_notes(paths, period))
             (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             crash_point("publish_tables_written")
             report_counts: dict[str, int] = {}

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.core.seeds import period_sort_key, required_insurers
+from orchestration.core.seeds import CancelledPeriod, cancelled_periods, period_sort_key, required_insurers
 from orchestration.core.settings import SpiegelPaths
 from orchestration.core.warehouse import has_table
 from orchestration.landing.zone import complete_deliveries, in_force, missing_delivery_reason
@@ -101,6 +101,18 @@ class PeriodState:
     readiness: dict[str, Any] | None  # the latest recorded verdict, if any
     blocking_reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # method.md §11: a cancelled version is gated like any other but never signed off or published
+    cancelled: CancelledPeriod | None = None
+
+    @property
+    def cancelled_reason(self) -> str | None:
+        """Why sign-off and publish refuse this period, when it is cancelled."""
+        if self.cancelled is None:
+            return None
+        return (
+            f"{self.period} is cancelled (vervallen, decided on {self.cancelled.decided_on}): "
+            f"{self.cancelled.reason}; a cancelled version is never signed off or published (method.md §11)"
+        )
 
     @property
     def gates_passed(self) -> bool:
@@ -144,6 +156,7 @@ def period_state(con: duckdb.DuckDBPyConnection, paths: SpiegelPaths, period: st
         deliveries,
         deliveries_fingerprint(deliveries),
         _latest_readiness(con, period) if has_table(con, "raw", "deliveries") else None,
+        cancelled=cancelled_periods(paths).get(period),
     )
     reasons = state.blocking_reasons
     stale = False

@@ -68,6 +68,8 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: st
     """Append a sign-off; refused while any blocking reason stands."""
     if not by.strip():
         raise SignoffRefused("sign-off needs the name of the person signing (--by)")
+    if state.cancelled_reason:
+        raise SignoffRefused(f"sign-off for {state.period} refused: {state.cancelled_reason}")
     if not state.gates_passed:
         raise SignoffRefused(
             f"sign-off for {state.period} refused: {len(state.blocking_reasons)} blocking reason(s): "

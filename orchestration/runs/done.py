@@ -15,7 +15,9 @@ configuration:
 - a **period** is done when its latest ``release_readiness`` materialization used
   exactly the deliveries in force (its ``deliveries`` metadata), with the method and
   seeds as they are now (its ``method_version`` metadata), after every one of those
-  deliveries was last gated.
+  deliveries was last gated, and saw the newest practice register delivery under
+  ``landing/_register/`` (its ``practice_register`` metadata: the register only names the
+  practices in ``marts.dim_practices``, but a newer one must reach the next release).
 """
 
 from __future__ import annotations
@@ -76,10 +78,17 @@ def delivery_done(instance: dg.DagsterInstance, period: str, insurer: str, deliv
     return DELIVERY_CHECK_NAMES <= evaluated and record.timestamp >= gate_configuration_changed_at().timestamp()
 
 
-def period_done(instance: dg.DagsterInstance, period: str, deliveries: dict[str, str], method_version: str) -> bool:
+def period_done(
+    instance: dg.DagsterInstance,
+    period: str,
+    deliveries: dict[str, str],
+    method_version: str,
+    register: str | None = None,
+) -> bool:
     """True when the period's latest computation used exactly ``deliveries`` (insurer ->
     delivery_id) and ``method_version`` (``dbt_project.target_fingerprint``), after each of
-    those deliveries was last gated."""
+    those deliveries was last gated, and saw ``register`` (the newest practice register
+    delivery, ``zone.newest_register``; None: none landed)."""
     record = _latest_materialization(instance, READINESS_ASSET, period)
     if record is None or record.asset_materialization is None:
         return False
@@ -87,6 +96,8 @@ def period_done(instance: dg.DagsterInstance, period: str, deliveries: dict[str,
     if not isinstance(used, dict) or dict(used) != deliveries:
         return False
     if _metadata_value(record, "method_version") != method_version:
+        return False
+    if (_metadata_value(record, "practice_register") or None) != register:
         return False
     for insurer in deliveries:
         gated = _latest_gating(instance, period, insurer)
@@ -96,13 +107,19 @@ def period_done(instance: dg.DagsterInstance, period: str, deliveries: dict[str,
 
 
 def period_inputs_key(
-    instance: dg.DagsterInstance, period: str, deliveries: dict[str, str], method_version: str
+    instance: dg.DagsterInstance,
+    period: str,
+    deliveries: dict[str, str],
+    method_version: str,
+    register: str | None = None,
 ) -> str:
     """A short key of what a computation of ``period`` would use: the deliveries, the
-    method version and when each delivery was last gated (a sensor's run key)."""
+    method version, when each delivery was last gated and the newest practice register
+    delivery (a sensor's run key)."""
     gated = []
     for insurer in sorted(deliveries):
         record = _latest_gating(instance, period, insurer)
         gated.append(record.storage_id if record is not None else None)
-    text = repr((sorted(deliveries.items()), method_version, gated))
+    inputs = (sorted(deliveries.items()), method_version, gated)
+    text = repr(inputs if register is None else (*inputs, register))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

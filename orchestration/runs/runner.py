@@ -20,7 +20,7 @@ import dagster as dg
 from orchestration.core.partitions import PERIOD_PARTITIONS_NAME, delivery_key
 from orchestration.core.seeds import required_insurers
 from orchestration.core.settings import SpiegelPaths, dbt_target, engine
-from orchestration.landing.zone import find_in_force
+from orchestration.landing.zone import find_in_force, newest_register
 from orchestration.method.dbt_project import target_fingerprint
 from orchestration.runs.done import deliveries_in_force, delivery_done, period_done
 from orchestration.runs.stale_runs import fail_dead_runs as _fail_dead_runs
@@ -193,9 +193,15 @@ def needs_ingestion(paths: SpiegelPaths, period: str, insurer: str) -> bool:
 
 def period_needs_computing(paths: SpiegelPaths, period: str) -> bool:
     """True unless the period is done (``runs/done.py``): computed on the deliveries in
-    force, after they were last gated, with the method as it is now."""
+    force, after they were last gated, with the method as it is now, having seen the
+    newest practice register delivery."""
+    register = newest_register(paths.landing)
     return not period_done(
-        instance(), period, deliveries_in_force(paths, period), target_fingerprint(dbt_target(engine()))
+        instance(),
+        period,
+        deliveries_in_force(paths, period),
+        target_fingerprint(dbt_target(engine()), paths),
+        register.delivery_id if register else None,
     )
 
 

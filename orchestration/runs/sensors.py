@@ -23,7 +23,7 @@ import dagster as dg
 from orchestration.core.partitions import PERIOD_PARTITIONS_NAME, delivery_key, insurer_partitions
 from orchestration.core.seeds import gate_configuration_changed_at
 from orchestration.core.settings import SpiegelPaths, dbt_target, default_data_dir, engine
-from orchestration.landing.zone import complete_deliveries
+from orchestration.landing.zone import complete_deliveries, newest_register
 from orchestration.method.configuration import CONFIGURATION_JOB, configuration_needed, seeds_loaded
 from orchestration.method.dbt_project import target_fingerprint
 from orchestration.runs.done import deliveries_in_force, delivery_done, period_done, period_inputs_key
@@ -78,7 +78,7 @@ def _delivery_tags(period: str, insurer: str) -> dict[str, str]:
 )
 def configuration_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     paths = SpiegelPaths(default_data_dir())
-    fingerprint = target_fingerprint(dbt_target(engine()))  # hashes the project once per tick
+    fingerprint = target_fingerprint(dbt_target(engine()), paths)  # hashes the project once per tick
     if seeds_loaded(paths, fingerprint) or _busy(context.instance, CONFIGURATION_JOB, {}):
         return dg.SensorResult(run_requests=[])
     return dg.SensorResult(
@@ -141,20 +141,22 @@ def period_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         return dg.SensorResult(run_requests=[], skip_reason="waiting for the configuration (seeds) to load")
     plan = _landing_plan(paths)
     known = set(instance.get_dynamic_partitions(PERIOD_PARTITIONS_NAME))
-    method_version = target_fingerprint(dbt_target(engine()))
+    method_version = target_fingerprint(dbt_target(engine()), paths)
+    register = newest_register(paths.landing)  # a newer practice register runs the periods again
+    register_id = register.delivery_id if register else None
     requests = []
     for period, by_insurer in plan.items():
         if period not in known:
             continue
         if not all(delivery_done(instance, period, i, d) for i, d in by_insurer.items()):
             continue  # the landing sensor's ingestion runs come first
-        if period_done(instance, period, by_insurer, method_version):
+        if period_done(instance, period, by_insurer, method_version, register_id):
             continue  # computed on exactly these deliveries and this method already
         if _busy(instance, PERIOD_JOB, {"dagster/partition": period}) or any(
             _busy(instance, INGEST_JOB, _delivery_tags(period, i)) for i in by_insurer
         ):
             continue
-        key = period_inputs_key(instance, period, by_insurer, method_version)
+        key = period_inputs_key(instance, period, by_insurer, method_version, register_id)
         requests.append(
             dg.RunRequest(run_key=f"{period}|{key}", partition_key=period, tags={"spiegel/trigger": "period_sensor"})
         )

@@ -45,11 +45,15 @@ def practices(request):
         .exclude(agb__in=managed)
         .order_by("-requested_at")
     )
+    shown = catalog.shown_releases()
     return render(
         request,
         "access/practices.html",
         {
-            "practices": [{"agb": agb, "manager": agb in managed} for agb in agbs],
+            # names only of the practices this account may see; its open requests show the AGB alone
+            "practices": [
+                {"agb": agb, "manager": agb in managed, "name": catalog.practice_name(agb, shown)} for agb in agbs
+            ],
             "open_requests": open_requests,
         },
     )
@@ -87,6 +91,7 @@ def practice(request, agb: str):
         "access/practice.html",
         {
             "agb": agb,
+            "practice": catalog.practice_name(agb, shown),  # after require_practice: its own name
             "sections": sections,
             "manager": is_manager(request.user, agb),
             "shown": shown,
@@ -212,6 +217,7 @@ def manage(request, agb: str):
         "access/manage.html",
         {
             "agb": agb,
+            "practice": catalog.practice_name(agb),  # after require_manager
             "pending": [r for r in rows if r.status == PracticeAccess.PENDING],
             "granted": [r for r in rows if r.status == PracticeAccess.APPROVED],
             "closed": [r for r in rows if r.status in (PracticeAccess.REFUSED, PracticeAccess.REVOKED)],

@@ -214,6 +214,49 @@ def practice_rows_cached(revision: Revision, agb: str) -> list[dict[str, str]]:
     return list(by_agb.get(agb, ()))
 
 
+@dataclass(frozen=True)
+class PracticeName:
+    """A practice as the practice register of a release names it (practices.csv)."""
+
+    name: str
+    place: str
+
+    @property
+    def label(self) -> str:
+        """e.g. "Fysiotherapie De Linde, Utrecht" (the name alone when the place is empty)."""
+        return f"{self.name}, {self.place}" if self.place else self.name
+
+
+@functools.lru_cache(maxsize=32)
+def _names_by_agb(csv_path: str, mtime_ns: int, size: int) -> dict[str, PracticeName]:
+    """practices.csv of one revision by practice (named ones only); cached like ``_rows_by_agb``."""
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        return {
+            row["practice_agb"]: PracticeName(row["practice_name"], row.get("place") or "")
+            for row in csv.DictReader(handle)
+            if row.get("practice_name")
+        }
+
+
+def practice_name(agb: str, shown: list[Revision] | None = None) -> PracticeName | None:
+    """The practice's name and place from the newest shown revision whose practices.csv names
+    it (docs/register-contract.md); None when none does (the practice is then addressed by its
+    AGB code). Call it only after the access check: the name is the practice's own."""
+    if not AGB_RE.match(agb or ""):
+        return None
+    for rev in shown_releases() if shown is None else shown:
+        path = rev.file("practices.csv")
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # a release of before the practice register
+        with _parse_lock:
+            found = _names_by_agb(str(path), stat.st_mtime_ns, stat.st_size).get(agb)
+        if found is not None:
+            return found
+    return None
+
+
 def practice_in_any_release(agb: str) -> bool:
     """Whether the AGB appears in behandelindex.csv of any published revision (the shown
     periods and the older ones still under releases/)."""

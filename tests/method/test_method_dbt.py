@@ -76,6 +76,7 @@ create table raw.deliveries (
     status varchar not null, file_name varchar, sha256 varchar, row_count bigint,
     paid_amount_total decimal(18, 2), period_start date, period_end date, cutoff_date date,
     rejection_rule varchar, rejection_message varchar, ingested_at timestamp not null);
+create table raw.practice_register (practice_agb varchar not null, practice_name varchar not null, place varchar);
 """
 CLAIM_COLUMNS = [
     "period",
@@ -490,6 +491,8 @@ def test_build_ran_unit_tests_and_invariants(built):
         "pooling_levels",
         "assert_observed_equals_expected",
         "assert_episodes_in_exactly_one_cell",
+        "worked_example_index_movement",
+        "worked_example_movement_expectations",
     ):
         assert name in logs
     assert "ERROR=0" in logs

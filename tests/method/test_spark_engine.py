@@ -60,6 +60,9 @@ UNIT_TESTS = (
     "min_patients_suppression",
     "funnel_parameters_worked_example",
     "national_medians_even_and_odd",
+    "worked_example_movement_expectations",
+    "worked_example_index_movement",
+    "index_movement_not_from_a_cancelled_period",
 )
 
 

@@ -35,6 +35,9 @@ create or replace table marts.fct_reference_strata as select * from (values
 create or replace table marts.fct_excluded_lines as select * from (values
   ('{p}', 'vgz', 'rejected_paid_zero', 2, 0.00)
 ) t(period, insurer_id, reason, lines, paid_amount);
+create or replace table marts.dim_practices as select * from (values
+  ('{p}', '04000001', null, null), ('{p}', '04000002', 'Fysiotherapie De Linde', 'Utrecht')
+) t(period, practice_agb, practice_name, place);
 """
 
 
@@ -98,6 +101,8 @@ def test_publish_needs_a_signoff_then_writes_the_release_layout(paths):
     assert sorted(p.name for p in folder.iterdir()) == [
         "behandelindex.csv",
         "excluded_lines.csv",
+        "index_movement.csv",
+        "practices.csv",
         "reference_strata.csv",
         "release.json",
     ]

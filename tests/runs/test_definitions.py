@@ -77,6 +77,9 @@ def test_definitions_load_with_the_whole_path_of_the_data():
         "seeds/prestatie_codes",
         "seeds/insurer_labels",
         "seeds/required_insurers",
+        "seeds/exclusion_windows",
+        "seeds/cancelled_periods",
+        "seeds/dcsph_regions",
     }
     assert seeds <= keys
     for seed in seeds:

@@ -17,6 +17,7 @@ import csv
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -121,8 +122,11 @@ class Session:
     indication: str | None
 
 
-def counted_sessions(claims: pd.DataFrame, deliveries: pd.DataFrame, period: str) -> list[dict]:
-    """method.md §2: the counted sessions of the period, as dicts of the raw columns."""
+def counted_sessions(
+    claims: pd.DataFrame, deliveries: pd.DataFrame, period: str, windows: Sequence[tuple[date, date]] = ()
+) -> list[dict]:
+    """method.md §2: the counted sessions of the period, as dicts of the raw columns;
+    ``windows`` are the exclusion windows (§9, bounds inclusive)."""
     periods = {r["period"]: r for r in _seed("periods")}[period]
     start, end = date.fromisoformat(periods["period_start"]), date.fromisoformat(periods["period_end"])
     categories = {(r["code_list"], r["prestatie_code"]): r["category"] for r in _seed("prestatie_codes")}
@@ -155,6 +159,8 @@ def counted_sessions(claims: pd.DataFrame, deliveries: pd.DataFrame, period: str
             continue
         if processed is None or cutoff is None or processed > cutoff:
             continue
+        if any(first <= service <= last for first, last in windows):
+            continue
         paid = Decimal(str(r["paid_amount"]))
         if paid <= 0:
             continue
@@ -173,13 +179,15 @@ def _age(birth: date | None, on: date) -> int | None:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def episodes(claims: pd.DataFrame, deliveries: pd.DataFrame, period: str) -> list[dict]:
+def episodes(
+    claims: pd.DataFrame, deliveries: pd.DataFrame, period: str, windows: Sequence[tuple[date, date]] = ()
+) -> list[dict]:
     """method.md §3: episodes with O_t and the case mix."""
     bands = [
         (r["age_band"], int(r["min_age"]), int(r["max_age"]) if r["max_age"] else None) for r in _seed("age_bands")
     ]
     grouped: dict[tuple, list[Session]] = defaultdict(list)
-    for r in counted_sessions(claims, deliveries, period):
+    for r in counted_sessions(claims, deliveries, period, windows):
         key = (DISCIPLINES[r["code_list"]], r["practice_agb"], r["patient_id"], _text(r["dcsph_code"]))
         grouped[key].append(
             Session(
@@ -252,9 +260,10 @@ def reference(
     min_stratum_episodes: int = 30,
     min_patients: int = 30,
     confidence_level: float = 0.95,
+    windows: Sequence[tuple[date, date]] = (),
 ) -> tuple[pd.DataFrame, list[dict]]:
     """The published index table (method.md §7) and the episodes with E_t, V_t and cell."""
-    eps = episodes(claims, deliveries, period)
+    eps = episodes(claims, deliveries, period, windows)
     cell_of = assign_cells(eps, min_stratum_episodes)
     members: dict[tuple, list[int]] = defaultdict(list)
     for e in eps:
@@ -297,3 +306,50 @@ def reference(
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS), eps
+
+
+def movement(index_a: pd.DataFrame, eps_a: list[dict], index_b: pd.DataFrame, eps_b: list[dict]) -> pd.DataFrame:
+    """method.md §10 from A's and B's index tables and episodes (as ``reference`` returns
+    them): one row per practice and discipline with status ok in both."""
+    stratum_mean_a = {
+        (e["discipline"], e["age_band"], e["sex"], e["body_region"], e["chronic"]): e["expected"] for e in eps_a
+    }
+    cell_mean_a = {e["cell"]: e["expected"] for e in eps_a}
+    star: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for e in eps_b:
+        d = e["discipline"]
+        candidates = [
+            stratum_mean_a.get((d, e["age_band"], e["sex"], e["body_region"], e["chronic"])),
+            cell_mean_a.get(("L1", (d, e["body_region"], e["chronic"]))),
+            cell_mean_a.get(("L2", (d, e["chronic"]))),
+            cell_mean_a.get(("L3", (d,))),
+            e["expected"],
+        ]
+        star[(d, e["practice_agb"])].append(next(m for m in candidates if m is not None))
+    a = {(r["discipline"], r["practice_agb"]): r for r in index_a.to_dict("records") if r["status"] == "ok"}
+    rows = []
+    for r in index_b.to_dict("records"):
+        key = (r["discipline"], r["practice_agb"])
+        if r["status"] != "ok" or key not in a:
+            continue
+        ra = a[key]
+        e_star = math.fsum(star[key])
+        own = math.log(r["sessions"] / r["episodes"]) - math.log(ra["sessions"] / ra["episodes"])
+        case_mix = -(math.log(e_star / r["episodes"]) - math.log(ra["expected_sessions"] / ra["episodes"]))
+        ref = -math.log(r["expected_sessions"] / e_star)
+        bi_a, bi_b = ra["behandelindex"], r["behandelindex"]
+        factor = bi_a if bi_a == bi_b else (bi_b - bi_a) / math.log(bi_b / bi_a)
+        rows.append(
+            {
+                "period": r["period"],
+                "discipline": r["discipline"],
+                "practice_agb": r["practice_agb"],
+                "from_period": ra["period"],
+                "bi_from": bi_a,
+                "bi_to": bi_b,
+                "own_points": own * factor,
+                "case_mix_points": case_mix * factor,
+                "reference_points": ref * factor,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,7 +1,9 @@
 {{ config(materialized='view') }}
+-- depends_on: {{ ref('exclusion_windows') }}
 -- method.md §2: every claim line of the period's accepted deliveries in force, with
 -- its discipline (§2.1, from code_list) and prestatie category (§2.2, from the
--- prestatie_codes seed; NULL for an unknown code), the period bounds and the cutoff.
+-- prestatie_codes seed; NULL for an unknown code), the period bounds and the cutoff,
+-- and whether its service_date lies in an exclusion window of the period (§9).
 -- No line is dropped here: the verdict per line is int_counted_sessions /
 -- int_excluded_lines.
 with
@@ -88,7 +90,8 @@ final as (
         claims.paid_amount,
         deliveries.period_start,
         deliveries.period_end,
-        deliveries.cutoff_date
+        deliveries.cutoff_date,
+        coalesce({{ exclusion_window_predicate('claims.service_date') }}, false) as in_exclusion_window
     from claims
     inner join deliveries
         on claims.period = deliveries.period

@@ -42,7 +42,8 @@ claim_lines as {{ cte_not_materialized() }} (
         paid_amount,
         period_start,
         period_end,
-        cutoff_date
+        cutoff_date,
+        in_exclusion_window
     from {{ ref('int_claim_lines') }}
     where period = '{{ spiegel_period() }}'
 
@@ -115,7 +116,8 @@ final as (
         orphan_credit_lines.source_line is not null as is_orphan_credit,
         claim_lines.period_start,
         claim_lines.period_end,
-        claim_lines.cutoff_date
+        claim_lines.cutoff_date,
+        claim_lines.in_exclusion_window
     from claim_lines
     left join credits_per_original
         on claim_lines.insurer_id = credits_per_original.insurer_id

@@ -25,7 +25,8 @@ netted_lines as (
         is_orphan_credit,
         period_start,
         period_end,
-        cutoff_date
+        cutoff_date,
+        in_exclusion_window
     from {{ ref('int_claim_lines_netted') }}
     where period = '{{ spiegel_period() }}'
 

@@ -58,6 +58,7 @@ from orchestration.commands.synthetic.claim_lines import load_year
 from orchestration.commands.synthetic.deliveries import delivery_id_for, scratch_dir, write_delivery
 from orchestration.commands.synthetic.faults import DEFAULT_LABELS, LABEL_MODES, Fault, resolve_fault
 from orchestration.commands.synthetic.population import Population, build_population
+from orchestration.commands.synthetic.register import write_register
 from orchestration.commands.synthetic.shape import (
     NATIONAL_PATIENTS,
     NATIONAL_PRACTICES,
@@ -75,6 +76,8 @@ from orchestration.landing.zone import complete_deliveries
 class GenerationSummary:
     deliveries: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    register: Path | None = None  # the practice register delivery written (None: it existed already)
+    register_practices: int = 0
     claim_lines: int = 0
     practices: int = 0
     patients: int = 0
@@ -219,6 +222,11 @@ def generate(
                     progress(
                         f"  {period} {insurer:<18} {rows:>11,} lines" + (f"  FAULT {fault.describe()}" if fault else "")
                     )
+    # the practice register of these practices (docs/register-contract.md), a few left out
+    written = write_register(data_dir, pop, years[0])
+    if written is not None:
+        summary.register, summary.register_practices = written
+        progress(f"  practice register {summary.register.name}: {summary.register_practices:,} practices")
     summary.patients = int(patients_seen.sum())
     _write_ground_truth(
         data_dir,
@@ -233,6 +241,7 @@ def generate(
             "periods": wanted,
             "faults": [asdict(f) for f in planted],
             "deliveries": [str(p.relative_to(data_dir)) for p in summary.deliveries],
+            "register": str(summary.register.relative_to(data_dir)) if summary.register else None,
         },
     )
     summary.seconds = time.monotonic() - started
