@@ -4,16 +4,45 @@ its print version."""
 
 from __future__ import annotations
 
+import csv
+import functools
 import math
+from pathlib import Path
 from typing import Any
 
 from reports import data as D
 from reports import labels as L
 from reports import svg
 from reports.funnel import Funnel, level_label
+from reports.movement import movement_context, period_notes
 
 
 # -- contexts ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _practice_names(path: str, mtime_ns: int, size: int) -> dict[str, tuple[str, str]]:
+    """practice_agb -> (practice_name, place) of a release's practices.csv, read once per file."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["practice_agb"]: (r["practice_name"], r["place"]) for r in csv.DictReader(f) if r["practice_name"]}
+
+
+PRACTICES_FILE = "practices.csv"  # the release's practices by name and place (docs/register-contract.md)
+
+
+def practice_identity(release_dir: Path, agb: str) -> dict[str, str]:
+    """How the report greets the practice: "Fysiotherapie De Linde, Utrecht (AGB 04112615)"
+    by the release's practices.csv, or "Praktijk met AGB-code 04112615" for a practice the
+    register does not know (or a release without the file)."""
+    path = Path(release_dir) / PRACTICES_FILE
+    try:
+        stat = path.stat()
+        name, place = _practice_names(str(path), stat.st_mtime_ns, stat.st_size).get(agb, ("", ""))
+    except OSError:
+        name, place = "", ""
+    label = f"{name}, {place}" if name and place else name
+    greeting = f"{label} (AGB {agb})" if label else f"Praktijk met AGB-code {agb}"
+    return {"practice_name": name, "practice_place": place, "practice_label": label, "greeting": greeting}
+
+
 def _signed_pct(bi: float) -> str:
     diff = L.round_half_up(bi) - 100
     if diff == 0:
@@ -72,6 +101,7 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
     spe = row.sessions / row.episodes if row.episodes else None
     return {
         "agb": row.practice_agb,
+        **practice_identity(release.release_dir, row.practice_agb),
         "discipline": row.discipline,
         "discipline_label": L.DISCIPLINE_LABEL.get(row.discipline, row.discipline.title()),
         "h": release.header,
@@ -96,7 +126,7 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
                 "national": L.fmt_int(nat["patients"]),
             },
             {
-                "label": "Behandeltrajecten (episodes)",
+                "label": "Behandeltrajecten",
                 "practice": L.fmt_int(row.episodes),
                 "median": L.fmt_int(nat["median_episodes"]),
                 "national": L.fmt_int(nat["episodes"]),
@@ -133,6 +163,8 @@ def practice_context(release: D.Release, marts: D.Marts, row: D.IndexRow) -> dic
             },
         ],
         "history": hist,
+        "movement": movement_context(release, row.discipline, row.practice_agb),
+        "notes": period_notes(release.meta),
         "casemix": casemix,
         "drivers": drivers,
         "funnel": {
@@ -182,6 +214,7 @@ def chart_data(ctx: dict[str, Any]) -> dict[str, Any]:
             {"label": g["label"], "observed": g["observed"], "expected": g["expected"]}
             for g in ctx["drivers"]["groups"][:12]
         ],
+        "movement": ctx["movement"]["chart"],  # the waterfall (method.md §10); null without a movement row
     }
 
 
@@ -192,6 +225,7 @@ def print_charts(ctx: dict[str, Any], fn: Funnel, background: str | None) -> dic
             fn, background, ctx["row"].expected_sessions, ctx["bi"], f"Uw praktijk: {ctx['bi_label']}"
         ),
         "history": svg.history(ctx["history"]),
+        "movement": svg.waterfall(ctx["movement"]["chart"]) if ctx["movement"]["chart"] else "",
     }
 
 

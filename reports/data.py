@@ -33,6 +33,8 @@ from reports.labels import (
     insurer_names,
     period_key,
     period_label,
+    release_label,
+    revision_label,
     round_half_up,
 )
 
@@ -125,14 +127,25 @@ class Release:
         revision = str(m.get("revision", self.release_dir.name))
         rev_m = _REVISION.match(revision)
         signoff = m.get("signoff") or {}
+        release = release_label(self.period, revision)
+        published = date_label(m.get("published_at"))
+        method_version = m.get("method_version", "–")
+        # what a practice reads at the end of its report and on every printed page: the
+        # release, when it was published and the method; the code version stays in release.json
+        colophon = f"Spiegelinformatie {release} · gepubliceerd op {published} · rekenmethode versie {method_version}"
+        if signoff.get("at"):
+            colophon += f" · datakwaliteit goedgekeurd op {date_label(signoff.get('at'))}"
         return {
             "period": self.period,
             "period_label": period_label(self.period),
             "revision": revision,
-            "revision_label": f"revisie {rev_m.group(1)}" if rev_m else revision,
+            "revision_label": revision_label(revision) if rev_m else revision,
+            "release_label": release,
+            "colophon": colophon + ".",
+            "page_footer": f"{release} · gepubliceerd op {published}",
             "published_at": m.get("published_at"),
-            "published_label": date_label(m.get("published_at")),
-            "method_version": m.get("method_version", "–"),
+            "published_label": published,
+            "method_version": method_version,
             "contract_version": m.get("contract_version", "–"),
             "code_version": m.get("code_version", "–"),
             "insurers": insurer_names([i.get("insurer", "?") for i in m.get("insurers", [])]),
@@ -319,18 +332,53 @@ def _read_funnels(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Funn
 
 
 # -- suppression --------------------------------------------------------------------------
+SMALL_REASON = f"minder dan {MIN_CELL} trajecten"  # why a cell is hidden, as the notes say it
+
+
 def suppress_dimension(cells: list[dict[str, Any]]) -> None:
     """Mark cells with fewer than ``MIN_CELL`` episodes as suppressed ("< 5"). When exactly
     one cell is suppressed (and it is not empty) its number would follow from the practice's total, so the next
-    smallest cell is hidden too (secondary suppression)."""
+    smallest cell is hidden too (secondary suppression). Each hidden cell keeps why:
+    ``hidden_because`` is None for a small cell and the label of the small cell whose
+    number it protects for a secondary one."""
     for c in cells:
         c["suppressed"] = c["episodes"] < MIN_CELL
         c["secondary"] = False
+        c["hidden_because"] = None
     hidden = [c for c in cells if c["suppressed"]]
     shown = sorted((c for c in cells if not c["suppressed"]), key=lambda c: c["episodes"])
     # a lone suppressed cell of 0 episodes gives nothing away; one of 1-4 would
     if len(hidden) == 1 and hidden[0]["episodes"] > 0 and shown:
         shown[0]["suppressed"] = shown[0]["secondary"] = True
+        shown[0]["hidden_because"] = hidden[0]["label"]
+
+
+def _quoted(label: str) -> str:
+    return f"‘{label}’"
+
+
+def _joined(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " en " + labels[-1]
+
+
+def suppression_notes(cells: list[dict[str, Any]]) -> list[str]:
+    """One plain sentence per reason a cell of the table is hidden, naming the cells: the
+    small cells together, then every cell hidden so that a small one cannot be derived."""
+    notes = []
+    small = [_quoted(c["label"]) for c in cells if c["suppressed"] and not c["secondary"]]
+    if small:
+        notes.append(
+            f"{_joined(small)}: verborgen, want {SMALL_REASON}"
+            + (" per groep" if len(small) > 1 else "")
+            + "; zo blijft een patiënt onherkenbaar."
+        )
+    for c in cells:
+        if c["secondary"]:
+            notes.append(
+                f"{_quoted(c['label'])}: verborgen omdat anders het verborgen aantal van "
+                f"{_quoted(c['hidden_because'])} uit het totaal af te leiden is."
+            )
+    return notes
 
 
 def casemix_context(rows: list[tuple[str, str, int]], national: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
@@ -383,7 +431,13 @@ def casemix_context(rows: list[tuple[str, str, int]], national: dict[str, dict[s
             if c["suppressed"]:
                 c["episodes"] = None  # the number leaves this function only as "< 5"
         out.append(
-            {"dimension": dim, "title": title, "cells": cells, "any_secondary": any(c["secondary"] for c in cells)}
+            {
+                "dimension": dim,
+                "title": title,
+                "cells": cells,
+                "any_secondary": any(c["secondary"] for c in cells),
+                "notes": suppression_notes(cells),
+            }
         )
     return out
 
@@ -402,7 +456,7 @@ def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str
     for g in big:
         out.append(
             {
-                "label": category_label("body_region", g["region"]) + (" · chronisch" if g["chronic"] else ""),
+                "label": category_label("body_region", g["region"]) + (", chronisch" if g["chronic"] else ""),
                 "episodes": g["episodes"],
                 "observed": g["observed"],
                 "expected": g["expected"],
@@ -422,6 +476,11 @@ def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str
         )
     for g in out:
         g["suppressed"] = g["episodes"] < MIN_CELL
+        g["note"] = (
+            f"{_quoted(g['label'])}: verborgen, want {SMALL_REASON}; zo blijft een patiënt onherkenbaar."
+            if g["suppressed"]
+            else None
+        )
         g["difference"] = g["observed"] - g["expected"]
         g["ratio"] = 100 * g["observed"] / g["expected"] if g["expected"] else None
     out.sort(key=lambda g: (g["pooled"], -abs(g["difference"])))
@@ -443,6 +502,7 @@ def drivers_context(rows: list[tuple[str, bool, int, float, float]]) -> dict[str
     top_down = min(shown, key=lambda g: g["difference"], default=None)
     return {
         "groups": out,
+        "notes": [g["note"] for g in out if g["note"]],
         "total_observed": total_o,
         "total_expected": total_e,
         "top_up": top_up if top_up and top_up["difference"] > 0.5 else None,

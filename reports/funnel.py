@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from reports.labels import fmt_trim
+
 # curve tag of the charts (spiegel.js, svg.py) -> column of fct_funnel_limits
 LIMIT_COLUMNS = {
     "95_lo": "inner_lower",
@@ -35,7 +37,7 @@ LIMIT_COLUMNS = {
 
 def level_label(level: float) -> str:
     """A level as a Dutch percentage without trailing zeros: 0.95 -> "95", 0.998 -> "99,8"."""
-    return f"{round(100 * level, 6):g}".replace(".", ",")
+    return fmt_trim(100 * level, 6)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from reports import labels as L
 from reports import svg
 from reports.browser import Chromium, find_chromium
 from reports.context import chart_data, funnel_payload, level_labels, practice_context, print_charts
+from reports.movement import period_notes
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -153,14 +154,9 @@ def _footer_css(ctx: dict[str, Any]) -> str:
     """Page footer as CSS page-margin boxes (Chromium's own header/footer templates cost
     ~0.07 s more per PDF, measured)."""
     h = ctx["h"]
-    text = (
-        (
-            f"Spiegelinformatie {ctx['discipline_label'].lower()} · AGB {ctx['agb']} · {h['period_label']} · "
-            f"{h['revision_label']}"
-        )
-        .replace("\\", "")
-        .replace('"', "")
-    )
+    text = f"Spiegelinformatie {ctx['discipline_label'].lower()} · AGB {ctx['agb']} · {h['page_footer']}".replace(
+        "\\", ""
+    ).replace('"', "")
     box = "font-family: 'Liberation Sans', 'DejaVu Sans', Arial, sans-serif; font-size: 7pt; color: #6b7682;"
     return (
         f'@page {{ @bottom-left {{ content: "{text}"; {box} }} '
@@ -315,7 +311,7 @@ def render_national_overview(
                 excluded.append(
                     {
                         "insurer": L.insurer_names([r["insurer_id"]])[0],
-                        "reason": r["reason"],
+                        "reason": L.exclusion_reason_label(r["reason"]),
                         "lines": L.fmt_int(float(r["lines"] or 0)),
                         "paid": L.fmt_dec(float(r["paid_amount"] or 0), 2),
                     }
@@ -379,11 +375,12 @@ def render_national_overview(
         .get_template("overview.html.j2")
         .render(
             h=release.header,
+            notes=period_notes(release.meta),
             disciplines=disciplines,
             excluded=excluded,
             months=months,
             monthly_table=monthly_table,
-            gates=release.meta.get("gates") or {},
+            gates_verdict=L.verdict_label((release.meta.get("gates") or {}).get("verdict")),
             data_json=_json_for_script(data),
         )
     )

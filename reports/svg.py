@@ -13,6 +13,7 @@ import math
 from html import escape
 
 from reports.funnel import Funnel
+from reports.labels import fmt_int, fmt_tick
 
 PRACTICE = "#0b4f8a"
 EXPECTED = "#8d99a6"
@@ -28,16 +29,20 @@ def _n(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def _nl(v: float) -> str:
-    """Tick label, Dutch thousands separator."""
-    return f"{int(round(v)):,}".replace(",", ".")
+def _step(lo: float, hi: float, count: int) -> float:
+    raw = max(hi - lo, 1e-9) / count
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
+def _tick_labels(lo: float, hi: float, count: int = 5) -> list[tuple[float, str]]:
+    """The ticks of a linear axis with their Dutch labels (labels.fmt_tick: 1.000, 2,5)."""
+    step = _step(lo, hi, count)
+    return [(t, fmt_tick(t, step)) for t in _nice_ticks(lo, hi, count)]
 
 
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    span = max(hi - lo, 1e-9)
-    raw = span / count
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    step = _step(lo, hi, count)
     start = math.ceil(lo / step) * step
     ticks = []
     t = start
@@ -114,10 +119,12 @@ def funnel(
         out.append(f"<image href='{escape(background_href)}' x='0' y='0' width='{W}' height='{H}'/>")
     else:
         out.append(_funnel_grid(f))
-    for t in _nice_ticks(f.y0, f.y1, 6):
-        out.append(f"<text x='{L - 6}' y='{_n(f.py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{_nl(t)}</text>")
+    for t, text in _tick_labels(f.y0, f.y1, 6):
+        out.append(f"<text x='{L - 6}' y='{_n(f.py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{text}</text>")
     for v in _x_ticks(f):  # log axis: 1-2-5 series
-        out.append(f"<text x='{_n(f.px(v))}' y='{H - B + 15}' text-anchor='middle' fill='{TEXT}'>{_nl(v)}</text>")
+        out.append(
+            f"<text x='{_n(f.px(v))}' y='{H - B + 15}' text-anchor='middle' fill='{TEXT}'>{fmt_tick(v, v)}</text>"
+        )
     curves = fn.curves()
     for tag, color, dash, width in (
         ("998", LIMIT998, "5 4", 1),
@@ -142,10 +149,16 @@ def funnel(
         clipped = y_p > f.y1 or y_p < f.y0
         anchor = "end" if x > W * 0.7 else "start"
         dx = -11 if anchor == "end" else 11
-        text = escape(label) + (" (buiten de as)" if clipped else "")
+        text = label + (" (buiten de as)" if clipped else "")
+        # a white box behind the label, not a white text stroke: a stroked text is printed
+        # twice in the PDF, and a reader (or pdftotext) would see the label twice
+        width = 6.6 * len(text) + 6
+        box_x = x + dx - (width - 3 if anchor == "end" else 3)
         out.append(
+            f"<rect x='{_n(box_x)}' y='{_n(y - 21)}' width='{_n(width)}' height='16' rx='3' "
+            "fill='white' fill-opacity='0.85'/>"
             f"<text x='{_n(x + dx)}' y='{_n(y - 9)}' text-anchor='{anchor}' font-weight='bold' "
-            f"fill='{PRACTICE}' stroke='white' stroke-width='3' paint-order='stroke'>{text}</text>"
+            f"fill='{PRACTICE}'>{escape(text)}</text>"
         )
     out.append(
         f"<text x='{(L + W - R) / 2}' y='{H - 8}' text-anchor='middle' fill='{TEXT}'>"
@@ -168,8 +181,8 @@ def index_scale(bi: float, lo: float, hi: float, corrected: float) -> str:
 
     out = [f"<svg class='chart scale' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='11'>"]
     out.append(f"<rect x='{L}' y='30' width='{W - L - R}' height='10' rx='5' fill='#edf1f5'/>")
-    for t in _nice_ticks(0, top, 8):
-        out.append(f"<text x='{_n(px(t))}' y='58' text-anchor='middle' fill='#6b7682'>{_nl(t)}</text>")
+    for t, text in _tick_labels(0, top, 8):
+        out.append(f"<text x='{_n(px(t))}' y='58' text-anchor='middle' fill='#6b7682'>{text}</text>")
     out.append(
         f"<line x1='{_n(px(100))}' x2='{_n(px(100))}' y1='22' y2='48' stroke='{TEXT}' stroke-width='1.5'/>"
         f"<text x='{_n(px(100))}' y='73' text-anchor='middle' fill='{TEXT}' font-weight='bold'>"
@@ -186,7 +199,7 @@ def index_scale(bi: float, lo: float, hi: float, corrected: float) -> str:
     out.append(f"<circle cx='{_n(px(bi))}' cy='35' r='7' fill='{PRACTICE}' stroke='white' stroke-width='2'/>")
     out.append(
         f"<text x='{_n(px(bi))}' y='18' text-anchor='middle' fill='{PRACTICE}' font-weight='bold' "
-        f"font-size='12'>{_nl(bi)}</text></svg>"
+        f"font-size='12'>{fmt_int(bi)}</text></svg>"
     )
     return "".join(out)
 
@@ -207,10 +220,10 @@ def history(points: list[dict]) -> str:
         return T + (y1 - v) / (y1 - y0) * (H - T - B)
 
     out = [f"<svg class='chart' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='11'>"]
-    for t in _nice_ticks(y0, y1, 5):
+    for t, text in _tick_labels(y0, y1, 5):
         out.append(
             f"<line x1='{L}' x2='{W - R}' y1='{_n(py(t))}' y2='{_n(py(t))}' stroke='{GRID}'/>"
-            f"<text x='{L - 6}' y='{_n(py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{_nl(t)}</text>"
+            f"<text x='{L - 6}' y='{_n(py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{text}</text>"
         )
     out.append(f"<line x1='{L}' x2='{W - R}' y1='{_n(py(100))}' y2='{_n(py(100))}' stroke='{TEXT}'/>")
     line = [(px(i), py(p["bi"])) for i, p in enumerate(points) if p.get("bi") is not None]
@@ -239,7 +252,70 @@ def history(points: list[dict]) -> str:
         out.append(
             f"<circle cx='{_n(x)}' cy='{_n(py(p['bi']))}' r='5.5' fill='{PRACTICE}'/>"
             f"<text x='{_n(x + 9)}' y='{_n(py(p['bi']) + 4)}' fill='{PRACTICE}' font-weight='bold'>"
-            f"{_nl(p['bi'])}</text>"
+            f"{fmt_int(p['bi'])}</text>"
         )
+    out.append("</svg>")
+    return "".join(out)
+
+
+# -- why the index moved -----------------------------------------------------------------
+def waterfall(chart: dict) -> str:
+    """The waterfall of method.md §10 (movement.waterfall_data): index A, the three parts as
+    steps up (orange) or down (green) and index B, in the whole points the sentence says."""
+    W, H, L, R, T, B = 700, 230, 50, 16, 18, 56
+    y0, y1 = chart["yrange"]
+    n = len(chart["y"])
+    slot = (W - L - R) / max(n, 1)
+    bar = slot * 0.56
+
+    def py(v: float) -> float:
+        return T + (y1 - min(max(v, y0), y1)) / (y1 - y0) * (H - T - B)
+
+    out = [
+        f"<svg class='chart waterfall' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {W} {H}' {FONT} font-size='11'>"
+    ]
+    for t, text in _tick_labels(y0, y1, 5):
+        out.append(
+            f"<line x1='{L}' x2='{W - R}' y1='{_n(py(t))}' y2='{_n(py(t))}' stroke='{GRID}'/>"
+            f"<text x='{L - 6}' y='{_n(py(t) + 4)}' text-anchor='end' fill='{TEXT}'>{text}</text>"
+        )
+    out.append(f"<line x1='{L}' x2='{W - R}' y1='{_n(py(y0))}' y2='{_n(py(y0))}' stroke='#c5ccd4'/>")
+    level = 0.0
+    for i, (measure, value, text, lines) in enumerate(
+        zip(chart["measure"], chart["y"], chart["text"], chart["labels"])
+    ):
+        x = L + i * slot + (slot - bar) / 2
+        if measure == "relative":
+            start, level = level, level + value
+            color = CORRECTED if value > 0 else LIMIT95
+        else:  # absolute (index A) or total (index B): a bar from the bottom of the axis
+            level = value if measure == "absolute" else level
+            start, color = y0, PRACTICE
+        top, bottom = py(max(start, level)), py(min(start, level))
+        if measure == "relative" and value == 0:
+            out.append(
+                f"<line x1='{_n(x)}' x2='{_n(x + bar)}' y1='{_n(top)}' y2='{_n(top)}' "
+                f"stroke='{EXPECTED}' stroke-width='2'/>"
+            )
+        else:
+            out.append(
+                f"<rect x='{_n(x)}' y='{_n(top)}' width='{_n(bar)}' height='{_n(max(bottom - top, 1))}' "
+                f"fill='{color}'/>"
+            )
+        weight = " font-weight='bold'" if measure != "relative" else ""
+        out.append(
+            f"<text x='{_n(x + bar / 2)}' y='{_n(top - 5)}' text-anchor='middle' fill='{TEXT}'{weight}>"
+            f"{escape(text)}</text>"
+        )
+        if i + 1 < n:  # the connector to the next step, at the level reached
+            out.append(
+                f"<line x1='{_n(x + bar)}' x2='{_n(x + slot)}' y1='{_n(py(level))}' y2='{_n(py(level))}' "
+                f"stroke='{EXPECTED}' stroke-dasharray='3 3'/>"
+            )
+        label = "".join(
+            f"<tspan x='{_n(x + bar / 2)}' dy='{0 if k == 0 else 13}'>{escape(line)}</tspan>"
+            for k, line in enumerate(lines)
+        )
+        out.append(f"<text y='{H - B + 16}' text-anchor='middle' fill='{TEXT}'>{label}</text>")
     out.append("</svg>")
     return "".join(out)

@@ -6,7 +6,34 @@
       TEAL = "#2f8f83", RED = "#b54a4a";
   var FONT = { family: "Liberation Sans, DejaVu Sans, Arial, sans-serif", size: 12, color: "#2b3440" };
   var CONFIG = { displaylogo: false, responsive: true, locale: "nl",
-                 modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] };
+                 modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d", "sendChartToCloud", "sendDataToCloud"] };
+  // plotly's own texts (buttons, notices) in Dutch; numbers: decimal comma, thousands dot
+  var LOCALE_NL = {
+    moduleType: "locale", name: "nl",
+    dictionary: {
+      "Zoom": "Zoomen", "Pan": "Verschuiven", "Zoom in": "Inzoomen", "Zoom out": "Uitzoomen",
+      "Reset axes": "Assen herstellen", "Reset": "Herstellen", "Autoscale": "Automatisch schalen",
+      "Box Select": "Rechthoek selecteren", "Lasso Select": "Lasso selecteren",
+      "Show closest data on hover": "Dichtstbijzijnde gegevens tonen",
+      "Compare data on hover": "Gegevens vergelijken",
+      "Toggle show closest data on hover": "Dichtstbijzijnde gegevens aan of uit",
+      "Toggle Spike Lines": "Hulplijnen aan of uit",
+      "Download plot as a PNG": "Grafiek downloaden als PNG", "Download plot": "Grafiek downloaden",
+      "Preparing image - this may take a few seconds": "Afbeelding wordt gemaakt, een ogenblik",
+      "Image download succeeded": "Afbeelding gedownload",
+      "Sorry, there was a problem downloading your image!": "Het downloaden van de afbeelding is mislukt.",
+      "Double-click to zoom back out": "Dubbelklik om terug uit te zoomen",
+      "Double-click on legend to isolate one trace": "Dubbelklik op de legenda om één reeks apart te tonen"
+    },
+    format: { decimal: ",", thousands: ".", grouping: [3] }
+  };
+  if (window.Plotly && window.Plotly.register) { window.Plotly.register(LOCALE_NL); }
+  // every axis: whole numbers with a thousands dot (10.000, never 10k), no SI suffix
+  function axis(extra) {
+    var base = { tickformat: ",d", exponentformat: "none", gridcolor: "#e3e7ec" };
+    for (var k in extra) { base[k] = extra[k]; }
+    return base;
+  }
   function layout(extra) {
     var base = { font: FONT, separators: ",.", margin: { l: 60, r: 20, t: 10, b: 45 },
                  paper_bgcolor: "white", plot_bgcolor: "white", hovermode: "closest",
@@ -44,10 +71,18 @@
              line: { color: "#2b3440", width: 1.2 }, name: "landelijk = 100", hoverinfo: "skip" });
     return t;
   }
+  // log axis ticks of the 1-2-5 series (as the printed funnel), not a label at every digit
+  function logTicks(lo, hi) {
+    var out = [];
+    for (var d = Math.pow(10, Math.floor(Math.log10(lo))); d <= hi; d *= 10) {
+      [1, 2, 5].forEach(function (m) { if (m * d >= lo && m * d <= hi) { out.push(m * d); } });
+    }
+    return out;
+  }
   function funnelLayout(f) {
-    return { xaxis: { type: "log", title: { text: "Verwacht aantal behandelingen (logaritmische schaal)" },
-                      gridcolor: "#e3e7ec" },
-             yaxis: { title: { text: "Behandelindex" }, range: f.yrange, gridcolor: "#e3e7ec", zeroline: false },
+    return { xaxis: axis({ type: "log", title: { text: "Verwacht aantal behandelingen (logaritmische schaal)" },
+                           tickmode: "array", tickvals: logTicks(f.limits.e[0], f.limits.e[f.limits.e.length - 1]) }),
+             yaxis: axis({ title: { text: "Behandelindex" }, range: f.yrange, zeroline: false }),
              legend: { orientation: "h", y: -0.22, font: { size: 11 } }, margin: { l: 60, r: 20, t: 10, b: 90 } };
   }
 
@@ -64,7 +99,7 @@
         textfont: { color: BLUE, size: 14 }, marker: { color: BLUE, size: 14, line: { color: "white", width: 2 } },
         name: "behandelindex", hovertemplate: "behandelindex %{x:.0f}<extra></extra>" }
     ], { height: 110, showlegend: false, margin: { l: 20, r: 20, t: 5, b: 30 },
-         xaxis: { range: [0, top], gridcolor: "#e3e7ec", zeroline: false },
+         xaxis: axis({ range: [0, top], zeroline: false }),
          yaxis: { visible: false, range: [-1, 1.2] },
          shapes: [{ type: "line", x0: 100, x1: 100, y0: -0.8, y1: 0.8, line: { color: "#2b3440", width: 2 } }],
          annotations: [{ x: 100, y: 1.0, text: "landelijk = 100", showarrow: false, xanchor: "right", xshift: -4,
@@ -95,16 +130,32 @@
         line: { width: 3, color: ORANGE } }, hovertemplate: "%{x}: gecorrigeerd %{y:.0f}<extra></extra>" }
     ], { xaxis: { type: "category", categoryorder: "array",
                   categoryarray: d.history.map(function (p) { return p.label; }) },
-         yaxis: { title: { text: "Index" }, gridcolor: "#e3e7ec" }, height: 280,
+         yaxis: axis({ title: { text: "Behandelindex" } }), height: 280,
          shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 100, y1: 100, line: { color: "#2b3440", width: 1 } }] });
 
+    // why the index moved (method.md §10): index A, three steps, index B, in the whole points of the sentence
+    var w = d.movement;
+    if (w) {
+      draw("chart-movement", [
+        { type: "waterfall", x: w.labels.map(function (l) { return l.join("<br>"); }), y: w.y, measure: w.measure,
+          text: w.text, textposition: "outside", cliponaxis: false, customdata: w.hover,
+          hovertemplate: "%{customdata}<extra></extra>", textfont: { color: FONT.color },
+          connector: { line: { color: GREY, width: 1, dash: "dot" } },
+          increasing: { marker: { color: ORANGE } }, decreasing: { marker: { color: TEAL } },
+          totals: { marker: { color: BLUE } } }
+      ], { height: 300, showlegend: false, margin: { l: 60, r: 20, t: 20, b: 70 },
+           xaxis: { type: "category", tickangle: 0 },
+           yaxis: axis({ title: { text: "Behandelindex" }, range: w.yrange }) });
+    }
+
+    function pct(values) { return values.map(function (v) { return v === null ? null : 100 * v; }); }
     d.casemix.forEach(function (c, i) {
       draw("chart-casemix-" + i, [
-        { y: c.labels, x: c.practice, type: "bar", orientation: "h", name: "uw praktijk", marker: { color: BLUE },
-          hovertemplate: "%{y}: %{x:.0%}<extra>uw praktijk</extra>" },
-        { y: c.labels, x: c.national, type: "bar", orientation: "h", name: "landelijk", marker: { color: LIGHT },
-          hovertemplate: "%{y}: %{x:.0%}<extra>landelijk</extra>" }
-      ], { barmode: "group", xaxis: { tickformat: ".0%", gridcolor: "#e3e7ec" },
+        { y: c.labels, x: pct(c.practice), type: "bar", orientation: "h", name: "uw praktijk", marker: { color: BLUE },
+          hovertemplate: "%{y}: %{x:.0f}\u00a0%<extra>uw praktijk</extra>" },
+        { y: c.labels, x: pct(c.national), type: "bar", orientation: "h", name: "landelijk", marker: { color: LIGHT },
+          hovertemplate: "%{y}: %{x:.0f}\u00a0%<extra>landelijk</extra>" }
+      ], { barmode: "group", xaxis: axis({ ticksuffix: "\u00a0%", rangemode: "tozero" }),
            yaxis: { autorange: "reversed", automargin: true }, margin: { l: 10, r: 10, t: 5, b: 30 },
            legend: { orientation: "h", y: 1.08, x: 0 } });
     });
@@ -116,7 +167,7 @@
       { y: d.drivers.map(function (g) { return g.label; }), x: d.drivers.map(function (g) { return g.expected; }),
         type: "bar", orientation: "h", name: "verwacht", marker: { color: GREY },
         hovertemplate: "%{y}: %{x:,.0f} verwacht<extra></extra>" }
-    ], { barmode: "group", xaxis: { title: { text: "Behandelingen" }, gridcolor: "#e3e7ec" },
+    ], { barmode: "group", xaxis: axis({ title: { text: "Behandelingen" } }),
          yaxis: { autorange: "reversed", automargin: true }, margin: { l: 10, r: 20, t: 5, b: 45 },
          legend: { orientation: "h", y: 1.06, x: 0 } });
   }
@@ -124,8 +175,10 @@
   function overview(d) {
     d.disciplines.forEach(function (disc, i) {
       draw("chart-dist-" + i, [{ x: disc.index, type: "histogram", marker: { color: BLUE }, nbinsx: 40,
+                                 name: "praktijken",
                                  hovertemplate: "index %{x}<br>%{y} praktijken<extra></extra>" }],
-           { xaxis: { title: { text: "Behandelindex" } }, yaxis: { title: { text: "Praktijken" } }, bargap: 0.05,
+           { xaxis: axis({ title: { text: "Behandelindex" } }), yaxis: axis({ title: { text: "Praktijken" } }),
+             bargap: 0.05, showlegend: false,
              shapes: [{ type: "line", x0: 100, x1: 100, yref: "paper", y0: 0, y1: 1, line: { color: ORANGE, width: 2 } }] });
       if (disc.funnel) {
         var fl = funnelLayout(disc.funnel);
@@ -139,8 +192,8 @@
     draw("chart-monthly", m.series.map(function (s) {
       return { x: m.months, y: s.sessions, mode: "lines+markers", name: s.name,
                hovertemplate: "%{x}: %{y:,.0f} behandelingen<extra>" + s.name + "</extra>" };
-    }), { xaxis: { type: "category", title: { text: "Maand" } }, yaxis: { title: { text: "Getelde behandelingen" },
-          rangemode: "tozero", gridcolor: "#e3e7ec" }, legend: { orientation: "h", y: -0.25 },
+    }), { xaxis: { type: "category", title: { text: "Maand" } },
+          yaxis: axis({ title: { text: "Getelde behandelingen" }, rangemode: "tozero" }), legend: { orientation: "h", y: -0.25 },
           margin: { l: 70, r: 20, t: 10, b: 90 } });
   }
 

@@ -120,7 +120,7 @@ def _write_release(folder: Path, period: str, revision: str, rows: list[dict]) -
     with open(folder / "excluded_lines.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["period", "insurer_id", "reason", "lines", "paid_amount"])
-        w.writerow([period, "cz", "zero_paid", 12, 0])
+        w.writerow([period, "cz", "rejected_zero_paid", 12, 0])
     (folder / "release.json").write_text(
         json.dumps(
             {
@@ -413,15 +413,33 @@ def test_small_cells_suppressed(release):
         return [htmlmod.unescape(c) for c in re.findall(r"<td>([^<]*)</td>", tr)]
 
     assert row("sex", "Onbekend") == ["< 5", "–", "0\u00a0%"] or row("sex", "Onbekend")[:2] == ["< 5", "–"]
-    assert row("body_region", "Onbekend (geen geldige code)")[:2] == ["< 5", "–"]
+    assert row("body_region", "Onbekende lokalisatie")[:2] == ["< 5", "–"]
     assert row("age_band", "0–17 jaar")[:2] == ["< 5", "–"]
     # one suppressed cell in a dimension is derivable from the total: a second one is hidden
     assert row("chronic", "Chronisch")[0] not in ("< 5", "verborgen")
     assert "verborgen" not in row("chronic", "Chronisch")
     sex = [row("sex", "Man")[0], row("sex", "Vrouw")[0]]
     assert "verborgen" in sex
+    # every hidden cell says why, in one sentence, after the actual reason
+    second = "Man" if sex[0] == "verborgen" else "Vrouw"
+    text = " ".join(_text(release["dir"] / "reports" / "fysiotherapie" / f"{SMALL}.html").split())
+    assert "‘Onbekend’: verborgen, want minder dan 5 trajecten; zo blijft een patiënt onherkenbaar." in text
+    assert (
+        f"‘{second}’: verborgen omdat anders het verborgen aantal van ‘Onbekend’ uit het totaal af te leiden is."
+        in text
+    )
+    assert (
+        "‘0–17 jaar’, ‘50–64 jaar’, ‘65–74 jaar’ en ‘75+ jaar’: verborgen, want minder dan 5 trajecten per groep; "
+        "zo blijft een patiënt onherkenbaar." in text
+    )
+    # three small regions (two of them empty at this practice): named together, no second cell needed
+    assert (
+        "‘Lokalisatie 45’, ‘Lokalisatie 70’ en ‘Onbekende lokalisatie’: verborgen, want minder dan 5 trajecten "
+        "per groep" in text
+    )
+    assert "uit het totaal af te leiden is" not in text.split("Chronisch of niet")[1].split("6 · ")[0]
     # the drivers' small group is pooled, never shown on its own
-    assert "Lokalisatie 70 · chronisch" not in html
+    assert "Lokalisatie 70, chronisch" not in html
     # the chart data carry no number for a suppressed cell
     data = json.loads(re.search(r'id="spiegel-data">(.*?)</script>', html, re.S).group(1))
     sex_chart = next(c for c in data["casemix"] if c["title"] == "Geslacht")
@@ -672,3 +690,158 @@ def test_overview_of_a_discipline_without_any_index(release, tmp_path):
     assert 'id="chart-funnel-0"' in text and 'id="chart-funnel-1"' not in text
     row = re.search(r'data-discipline="oefentherapie">(.*?)</tr>', text, re.S).group(1)
     assert re.findall(r"<td>([^<]*)</td>", row)[:3] == ["9", "0", "9"]
+
+
+# -- what a Dutch practice reads ---------------------------------------------------------
+ENGLISH = re.compile(
+    r"\b(unknown|male|female|chronic|non-chronic|regions?|sessions?|episodes?|missing|other|none|hidden|"
+    r"release|gates?|pass|passed|blocked|ok|the|and|expected|observed|practices?|national|total)\b",
+    re.I,
+)
+SI_SUFFIX = re.compile(r"\d+\s?[kKM]\b")  # 10k, 2 k, 1M: an axis unit a Dutch reader does not use
+RUN_ON = re.compile(r"[a-zà-ÿ0-9%\)][.!?][A-ZÀ-Ý]")  # "behandelingen).Het": two sentences without a space
+NUMBER = re.compile(r"\d[\d.,]*\d|\d")
+DUTCH_NUMBER = re.compile(r"^\d{1,3}(\.\d{3})*(,\d+)?$|^\d+(,\d+)?$")
+
+
+def _visible_text(path: Path) -> str:
+    """What a reader sees of an HTML page: no script, style or title, tags as spaces."""
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"(?is)<(script|style|title)\b[^>]*>.*?</\1>", " ", page)
+    return " ".join(htmlmod.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def _findings(text: str) -> list[str]:
+    found = [f"English {m.group(0)!r}" for m in ENGLISH.finditer(text)]
+    found += [f"SI suffix {m.group(0)!r}" for m in SI_SUFFIX.finditer(text)]
+    found += [f"no space {text[max(0, m.start() - 20) : m.end() + 5]!r}" for m in RUN_ON.finditer(text)]
+    found += [
+        f"raw number {m.group(0)!r}"
+        for m in NUMBER.finditer(text)
+        if "." in m.group(0) and not DUTCH_NUMBER.match(m.group(0))
+    ]
+    return found
+
+
+def test_every_report_reads_dutch(release):
+    """Every report's visible text (HTML without scripts, the PDF's words) and the national
+    overview: no English word, no SI suffix, every sentence followed by a space and no
+    number with a decimal point (Dutch: 1.234,5)."""
+    from tests.support.pipeline import published_text
+
+    reports = release["dir"] / "reports"
+    pages = sorted(reports.glob("*/*.html")) + [release["overview"]]
+    pdfs = sorted(reports.glob("*/*.pdf"))
+    assert len(pages) > 40 and len(pdfs) > 40
+    problems = {}
+    for path in pages:
+        if found := _findings(_visible_text(path)):
+            problems[path.name] = found[:5]
+    for path in pdfs:
+        text = " ".join(published_text(path).split())
+        if found := _findings(text):
+            problems[path.name] = found[:5]
+    assert not problems, problems
+    # the end of the report and every printed page name the release as a practice does,
+    # never the code version (that stays in release.json)
+    text = _visible_text(reports / "fysiotherapie" / "01000003.html")
+    assert (
+        "Spiegelinformatie 2024 versie 1 (januari–juni), revisie 1 · gepubliceerd op 15 oktober 2024 · "
+        "rekenmethode versie 1 · datakwaliteit goedgekeurd op 14 oktober 2024." in text
+    )
+    pdf = " ".join(published_text(reports / "fysiotherapie" / "01000003.pdf").split())
+    assert "AGB 01000003 · 2024 versie 1 (januari–juni), revisie 1 · gepubliceerd op 15 oktober 2024" in pdf
+    for path in [*pages, *pdfs]:
+        assert "abc1234" not in published_text(path), path
+    # the print version's practice label is printed once (no stroked twin of the text)
+    assert pdf.count("Uw praktijk: ") == 1
+
+
+def _dump_dom(url: str) -> str:
+    profile = Path(subprocess.run(["mktemp", "-d"], capture_output=True, text=True).stdout.strip())
+    try:
+        proc = subprocess.run(
+            [
+                find_chromium(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert "main-svg" in proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_interactive_charts_speak_dutch(release):
+    """The plotly charts as a browser draws them: axis numbers with a thousands dot and no
+    SI suffix (10.000, never 10k), percentages as "20 %", the modebar's buttons in Dutch."""
+    for page in (release["dir"] / "reports" / "fysiotherapie" / "01000005.html", release["overview"]):
+        dom = _dump_dom(page.as_uri())
+        texts = [
+            " ".join(htmlmod.unescape(re.sub(r"<[^>]+>", "", t)).split())
+            for t in re.findall(r"<text[^>]*>(.*?)</text>", dom, re.S)
+        ]
+        assert len(texts) > 20, page
+        joined = " | ".join(texts)
+        assert not [t for t in texts if SI_SUFFIX.search(t)], joined
+        assert not [t for t in texts if re.fullmatch(r"\d{4,}", t.replace("\u2212", ""))], joined  # 1.000, not 1000
+        assert not _findings(joined), _findings(joined)
+        titles = re.findall(r'data-title="([^"]+)"', dom)
+        assert (
+            titles and "Zoomen" in titles and not [t for t in titles if re.search(r"Download|Zoom |Reset|Share", t)]
+        ), titles
+    dom = _dump_dom((release["dir"] / "reports" / "fysiotherapie" / "01000005.html").as_uri())
+    texts = [htmlmod.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", dom)]
+    assert "1.000" in texts  # the funnel's log axis, 1-2-5 series
+    assert any(re.fullmatch(r"\d+\u00a0%", t) for t in texts)  # the case-mix axes
+
+
+def test_region_names_come_from_the_dcsph_seed(monkeypatch):
+    """A region with a verified name reads "Lokalisatie 31: <name>", one without the code
+    alone; XX is "onbekende lokalisatie". The seed holds two-digit codes, each once."""
+    import orchestration.core.seeds as seeds
+    from orchestration.core.settings import SEEDS_DIR
+    from reports.labels import category_label, region_label
+
+    with open(SEEDS_DIR / "dcsph_regions.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    codes = [r["region_code"] for r in rows]
+    assert rows and all(re.fullmatch(r"[0-9]{2}", c) for c in codes) and len(set(codes)) == len(codes)
+    assert seeds.dcsph_region_names() == {r["region_code"]: r["region_name"] for r in rows if r["region_name"]}
+    monkeypatch.setattr(seeds, "dcsph_region_names", lambda: {"31": "Voorbeeldregio"})
+    assert category_label("body_region", "31") == "Lokalisatie 31: Voorbeeldregio"
+    assert category_label("body_region", "33") == "Lokalisatie 33"
+    assert category_label("body_region", "XX") == "Onbekende lokalisatie"
+    assert region_label("XX", capital=False) == "onbekende lokalisatie"
+
+
+def test_numbers_on_the_printed_axes_are_dutch():
+    from reports import svg
+    from reports.labels import fmt_tick, fmt_trim
+
+    assert fmt_tick(10000) == "10.000" and fmt_tick(2.5, 2.5) == "2,5" and fmt_tick(5, 2.5) == "5,0"
+    assert fmt_trim(99.8) == "99,8" and fmt_trim(95.0) == "95" and fmt_trim(-0.5) == "-0,5"
+    assert [t for _, t in svg._tick_labels(0, 12000, 6)] == [
+        "0",
+        "2.000",
+        "4.000",
+        "6.000",
+        "8.000",
+        "10.000",
+        "12.000",
+    ]
+    assert [t for _, t in svg._tick_labels(0, 10, 4)] == ["0,0", "2,5", "5,0", "7,5", "10,0"]
+    chart = svg.history(
+        [
+            {"label": "2024 v1", "bi": 118.5, "lo": 100.0, "hi": 137.0, "corrected": 100.0},
+            {"label": "2024 v2", "bi": None, "lo": None, "hi": None, "corrected": None},
+        ]
+    )
+    assert ">119<" in chart  # whole points rounded half up, as the texts say them
