@@ -45,6 +45,9 @@ def body(message) -> str:
     return part.get_content()
 
 
+CANCELLED, CANCELLED_REASON = "2025-v1", "de gegevens van het eerste halfjaar zijn niet vergelijkbaar"
+
+
 @pytest.fixture(scope="module")
 def portal_site(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("browser") / "data"
@@ -57,6 +60,12 @@ def portal_site(tmp_path_factory):
             "r1",
             [index_row(period, "fysiotherapie", A, index=97.0), index_row(period, "fysiotherapie", B, index=105.0)],
         )
+    # method.md §11: a cancelled version, which the calendar shows as vervallen
+    (data_dir / "method_config").mkdir()
+    (data_dir / "method_config" / "exclusion_windows.csv").write_text("first_date,last_date,reason\n")
+    (data_dir / "method_config" / "cancelled_periods.csv").write_text(
+        f"period,reason,decided_on\n{CANCELLED},{CANCELLED_REASON},2025-09-01\n"
+    )
     created, appointed = spiegel_portal_batch(
         data_dir,
         [
@@ -196,4 +205,19 @@ def test_the_header_holds_one_line_at_1280_and_the_login_page_says_u(portal_site
     assert page.locator("header .who").inner_text() == MANAGER
     assert page.locator("header form.inline button").inner_text() == "Uitloggen"
     log_out(page, base)
+    context.close()
+
+
+def test_the_calendar_shows_a_cancelled_version_as_vervallen_with_its_reason(portal_site, browser):
+    _, base = portal_site
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.goto(base + "/kalender/")
+    entry = page.locator(f"tr[data-period='{CANCELLED}']")
+    assert entry.get_attribute("data-state") == "vervallen"
+    text = entry.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "calendar-vervallen.png"), full_page=True)
+    assert "Vervallen" in text and CANCELLED_REASON in text, text
+    assert "zorgverzekeraars" not in text  # cancelled, not postponed because of an insurer
     context.close()

@@ -219,3 +219,22 @@ def test_the_reports_are_rendered_after_the_warehouse_is_released(paths, monkeyp
     result = publish_release(paths, PERIOD, reports=True)
     assert result.created and seen == {"marts": figures, "warehouse_free": True}
     assert json.loads((result.path / "release.json").read_text())["reports"]["html"] == 0
+
+
+def test_a_cancelled_version_is_gated_but_never_signed_off_or_published(paths):
+    """method.md §11: the deliveries of a cancelled period are accepted and checked; the
+    sign-off and the publish refuse it, naming the reason."""
+    (paths.method_config).mkdir(parents=True)
+    (paths.method_config / "exclusion_windows.csv").write_text("first_date,last_date,reason\n", encoding="utf-8")
+    (paths.method_config / "cancelled_periods.csv").write_text(
+        f"period,reason,decided_on\n{PERIOD},de gegevens zijn niet vergelijkbaar,2024-09-01\n", encoding="utf-8"
+    )
+    _land_and_ingest(paths)
+    state = _judge(paths, passed=True)
+    assert state.gates_passed and state.cancelled is not None
+    with pytest.raises(SignoffRefused, match=f"{PERIOD} is cancelled .*de gegevens zijn niet vergelijkbaar"):
+        record_signoff(paths, state, "anna", "looks fine")
+    assert valid_signoff(paths, state) is None
+    with pytest.raises(PublishRefused, match="cancelled .*de gegevens zijn niet vergelijkbaar"):
+        publish_release(paths, PERIOD, reports=False)
+    assert revisions(paths, PERIOD) == []
