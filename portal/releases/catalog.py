@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from reports import labels
+from reports import labels, movement
 
 PERIOD_RE = re.compile(r"^(?P<year>[0-9]{4})-v(?P<version>[1-3])$")
 REVISION_RE = re.compile(r"^r(?P<n>[1-9][0-9]{0,5})$")
@@ -295,6 +295,16 @@ class PeriodEntry:
     def corrected_text(self) -> str:
         """The corrected index (the interval's lower bound), the figure insurers contract on."""
         return labels.fmt_int(labels.parse_number(self.row["corrected_index"]))
+
+    @property
+    def movement_text(self) -> str:
+        """Why the index moved since the previous version (method.md §10), in the words of
+        the report; empty where the release has no comparison for this practice."""
+        if not self.ok:
+            return ""
+        rows = movement.read_movements(self.revision.path) or {}
+        found = rows.get((self.row["discipline"], self.row["practice_agb"]))
+        return movement.movement_sentence(found) if found else ""
 
     @property
     def patients(self) -> int | None:

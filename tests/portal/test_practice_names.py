@@ -86,3 +86,25 @@ def test_a_practice_the_register_does_not_name_is_addressed_by_its_agb(world):
     page = client_for(manager_c).get(f"/praktijk/{C}/").content.decode()
     assert f"Spiegelinformatie van praktijk met AGB-code <span data-agb>{C}</span>" in page
     assert f"Praktijk met AGB-code {C}" in client_for(manager_c).get("/praktijk/").content.decode()
+
+
+def test_the_practice_page_says_why_the_index_moved_and_only_for_the_own_practice(world, releases_root):
+    """method.md §10 on the practice page: the sentence of the report, from the release's
+    index_movement.csv, for the practice shown and never another's."""
+    with open(releases_root / "2025-v1" / "r1" / "index_movement.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(
+            ["period", "discipline", "practice_agb", "from_period", "bi_from", "bi_to", "own_points"]
+            + ["case_mix_points", "reference_points"]
+        )
+        writer.writerow(
+            ["2025-v1", "fysiotherapie", A, "2024-v3", 71.42857142857143, 74.76635514018692]
+            + [4.716782371154006, 0.0, -1.3789986595385133]
+        )
+        writer.writerow(["2025-v1", "fysiotherapie", B, "2024-v3", 110.0, 120.0, 12.0, -1.0, -1.0])
+    page = client_for(world["user_a"]).get(f"/praktijk/{A}/").content.decode()
+    assert (
+        "Uw index steeg 4 punten sinds 2024 versie 3 (januari–december), van 71 naar 75: +5 door uw eigen "
+        "aantal behandelingen per traject, 0 door uw patiëntenmix, −1 doordat het landelijk niveau steeg."
+    ) in page
+    assert page.count('class="movement"') == 1  # B's row is not A's, older periods have none
