@@ -45,6 +45,7 @@ def body(message) -> str:
     return part.get_content()
 
 
+NAME_A, PLACE_A = "Fysiotherapie De Linde", "Utrecht"
 CANCELLED, CANCELLED_REASON = "2025-v1", "de gegevens van het eerste halfjaar zijn niet vergelijkbaar"
 
 
@@ -60,6 +61,10 @@ def portal_site(tmp_path_factory):
             "r1",
             [index_row(period, "fysiotherapie", A, index=97.0), index_row(period, "fysiotherapie", B, index=105.0)],
         )
+    # the practice register came with the newest release: A by name and place
+    (releases / "2024-v3" / "r1" / "practices.csv").write_text(
+        f"practice_agb,practice_name,place\n{A},{NAME_A},{PLACE_A}\n", encoding="utf-8"
+    )
     # method.md §11: a cancelled version, which the calendar shows as vervallen
     (data_dir / "method_config").mkdir()
     (data_dir / "method_config" / "exclusion_windows.csv").write_text("first_date,last_date,reason\n")
@@ -145,8 +150,16 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     # the user downloads the PDF of the newest period
     log_in(page, base, USER, USER_PASSWORD)
     page.goto(f"{base}/praktijk/{A}/")
-    assert page.locator("h1").inner_text().endswith(A)
     page.screenshot(path=str(ARTIFACTS / "practice-page.png"), full_page=True)
+    # what a Dutch practice reads: its name, whole index points with the interval, the corrected index
+    assert page.locator("h1").inner_text() == f"Spiegelinformatie van {NAME_A}, {PLACE_A} (AGB {A})"
+    newest = page.locator("tr[data-period='2024-v3']")
+    assert newest.locator("[data-index]").inner_text() == "97 (89–105)"
+    assert newest.locator("[data-corrected]").inner_text() == "89"
+    text = page.locator("main").inner_text()
+    assert not re.search(r"\d+\.\d{2,}", text), "a raw float on the practice page"
+    assert not re.search(r"\bunknown\b|\d+k\b", text, re.I)
+    assert not INFORMAL.search(text)
     with page.expect_download() as info:
         page.click(f'a[href="/praktijk/{A}/2024-v3/fysiotherapie.pdf"]')
     downloaded = Path(info.value.path()).read_bytes()
