@@ -46,6 +46,7 @@ from orchestration.core.seeds import periods as seed_periods
 from orchestration.core.settings import SpiegelPaths
 from portal.public import conf
 from portal.releases import catalog
+from reports import labels
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,6 @@ NOT_DELIVERED_TEXT = (
     "publiceren wij deze versie en melden wij de nieuwe datum hier."
 )
 LATE_REMARK_DAYS = 30  # a publication more than this many days after its planned date says so
-VERSION_SPANS = {1: "januari t/m juni", 2: "januari t/m september", 3: "het hele jaar"}
 MONTHS = (
     "januari",
     "februari",
@@ -127,11 +127,12 @@ class CalendarEntry:
 
     @property
     def label(self) -> str:
-        return f"{self.year} versie {self.version}"
+        """One period label everywhere: the reports' and the practice page's (reports.labels)."""
+        return labels.period_label(self.period)
 
     @property
     def span(self) -> str:
-        return f"behandelingen {VERSION_SPANS[self.version]} {self.year}"
+        return f"behandeldatums {labels.VERSION_MONTHS[self.version]} {self.year}"
 
     @property
     def state_label(self) -> str:
