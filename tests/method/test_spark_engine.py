@@ -232,6 +232,10 @@ def test_every_mart_equals_duckdbs_within_1e9(year):
         for model in models:
             duck = _mart(year["data"]["duckdb"] / "warehouse.duckdb", model, period)
             spark = _mart(year["data"]["spark"] / "warehouse.duckdb", model, period)
+            if model == "fct_index_movement" and period == GENERATED_PERIODS[0]:
+                # method.md §10: the first generated period has no previous one to move from
+                assert len(duck) == len(spark) == 0, (period, model)
+                continue
             assert len(duck) > 0, (period, model)
             _assert_equal(f"{period} {model}", duck, spark)
 
