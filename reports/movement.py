@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestration.core.seeds import previous_period
 from reports import labels as L
 
 MOVEMENT_FILE = "index_movement.csv"
@@ -63,13 +64,6 @@ def read_movements(release_dir: Path) -> dict[tuple[str, str], Movement] | None:
     except OSError:
         return None
     return _movements(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-def previous_period(period: str) -> str:
-    """The version a period compares with (§10): v1 → v2 → v3, a v1 with the year before's v3
-    (as orchestration.core.seeds.previous_period; the reports do not import the seeds)."""
-    year, version = L.period_key(period)
-    return f"{year - 1}-v3" if version == 1 else f"{year}-v{version - 1}"
 
 
 # -- whole points that add up ------------------------------------------------------------

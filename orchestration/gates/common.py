@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from orchestration.core.seeds import period_sort_key, periods
+from orchestration.core.seeds import previous_period as seeds_previous_period
 from orchestration.core.settings import EXPECTATIONS_DIR, SEEDS_DIR
 from orchestration.core.warehouse import has_table
 from orchestration.gates.dbt_macros import render
@@ -59,8 +60,7 @@ def previous_period(period: str) -> str | None:
     if period in ordered:
         i = ordered.index(period)
         return ordered[i - 1] if i > 0 else None
-    year, version = period_sort_key(period)
-    return f"{year}-v{version - 1}" if version > 1 else f"{year - 1}-v3"
+    return seeds_previous_period(period)
 
 
 def delivery_in_force(con: duckdb.DuckDBPyConnection, period: str, insurer: str) -> dict[str, Any] | None:

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.core.settings import DBT_PROJECT_DIR, METHOD_CONFIG_FILES, SpiegelPaths, method_config_dir
+from orchestration.core.settings import (
+    DBT_PROJECT_DIR,
+    METHOD_CONFIG_FILES,
+    REPO_METHOD_CONFIG_DIR,
+    SpiegelPaths,
+    method_config_dir,
+)
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 MANIFEST = DBT_PROJECT.manifest_path
@@ -47,12 +53,13 @@ def project_fingerprint(paths: SpiegelPaths | None = None) -> str:
     method's version. Without a data directory's own configuration, the repository's."""
     digest = hashlib.sha256()
     config_dir = method_config_dir(paths)
+    own_config = config_dir != REPO_METHOD_CONFIG_DIR
     for path in _source_files():
         relative = path.relative_to(DBT_PROJECT_DIR)
-        if relative.parts[0] == "method_config" and config_dir != DBT_PROJECT_DIR / "method_config":
+        if own_config and relative.parts[0] == REPO_METHOD_CONFIG_DIR.name:
             continue  # another folder's configuration is in force (below)
         digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-    if config_dir != DBT_PROJECT_DIR / "method_config":
+    if own_config:
         for name in METHOD_CONFIG_FILES:
             path = config_dir / name
             content = path.read_bytes() if path.is_file() else b"<missing>"

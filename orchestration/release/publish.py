@@ -115,12 +115,15 @@ def _remove_abandoned_temp_folders(folder: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _archived_revisions(paths: SpiegelPaths, period: str) -> list[str]:
+    """Revisions of ``period`` moved to ``archive/`` (archive_old_periods), in no order."""
+    archived = paths.archive / period
+    return [p.name for p in archived.iterdir() if _REVISION.match(p.name)] if archived.is_dir() else []
+
+
 def _next_revision(paths: SpiegelPaths, period: str) -> str:
     """Numbers continue across releases/ and archive/, so a revision name is never reused."""
-    used = [int(r[1:]) for r in revisions(paths, period)]
-    archived = paths.archive / period
-    if archived.is_dir():
-        used += [int(p.name[1:]) for p in archived.iterdir() if _REVISION.match(p.name)]
+    used = [int(r[1:]) for r in revisions(paths, period) + _archived_revisions(paths, period)]
     return f"r{max(used, default=0) + 1}"
 
 
@@ -168,10 +171,7 @@ def movement_from_published(paths: SpiegelPaths, movement: pd.DataFrame) -> pd.D
 
 
 def _published(paths: SpiegelPaths, period: str) -> bool:
-    if revisions(paths, period):
-        return True
-    archived = paths.archive / period
-    return archived.is_dir() and any(_REVISION.match(p.name) for p in archived.iterdir())
+    return bool(revisions(paths, period) or _archived_revisions(paths, period))
 
 
 def _method_notes(paths: SpiegelPaths, period: str) -> dict[str, Any]:

@@ -84,20 +84,6 @@ NOT_DELIVERED_TEXT = (
     "publiceren wij deze versie en melden wij de nieuwe datum hier."
 )
 LATE_REMARK_DAYS = 30  # a publication more than this many days after its planned date says so
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
 
 @dataclass(frozen=True)
@@ -197,7 +183,7 @@ def schedule_text(schedule: dict[int, tuple[int, int]], periods: dict[str, Perio
     for version in (1, 2, 3):
         sample = next((p for p in periods.values() if p.version == version), None)
         month, day = schedule[version]
-        when = f"{day} {MONTHS[month - 1]}"
+        when = f"{day} {labels.MONTHS[month - 1]}"
         if sample is not None:
             same_year = default_planned_date(sample, schedule).year == sample.year
             when += " van hetzelfde jaar" if same_year else " van het volgende jaar"

@@ -218,26 +218,9 @@ def check_rows(
     if row_count == 0:
         violations.append(Violation("claims.not_empty", "the file has a header but no claim lines"))
 
-    duplicates = con.execute(
-        f"""select claim_id, count(*) as n, list({line} order by rowid)[1:3] as lines
-            from {table} where claim_id is not null group by claim_id having count(*) > 1
-            order by min(rowid) limit {SAMPLE_ROWS}"""
-    ).fetchall()
-    if duplicates:
-        n_dup = con.execute(
-            f"select count(*) from (select claim_id from {table} where claim_id is not null "
-            "group by claim_id having count(*) > 1)"
-        ).fetchone()[0]
-        violations.append(
-            Violation(
-                "claims.claim_id_unique",
-                f"{n_dup} claim_id value(s) occur more than once",
-                [
-                    {"line": lines[0], "claim_id": cid, "occurrences": n, "lines": list(lines)}
-                    for cid, n, lines in duplicates
-                ],
-            )
-        )
+    duplicate = unique_key_violation(con, table, line, "claim_id", "claims.claim_id_unique")
+    if duplicate is not None:
+        violations.append(duplicate)
 
     promised_rows = manifest["files"][0]["rows"]
     if row_count != promised_rows:
@@ -324,3 +307,25 @@ def telltale_conditions(telltales: frozenset[str]) -> list[str]:
     if telltales & {"space", "tab"}:
         conditions += [f"{c} like ' %' or {c} like '% ' or {c} like '\t%' or {c} like '%\t'" for c in PADDABLE_COLUMNS]
     return conditions
+
+
+def unique_key_violation(con, table: str, line: str, column: str, rule: str) -> Violation | None:
+    """``rule`` broken when a non-empty ``column`` value occurs on more than one line: how many
+    values, and the first ones with their count and up to three of their lines (``line``
+    is the expression of a row's line number in the file)."""
+    duplicates = con.execute(
+        f"""select {column}, count(*) as n, list({line} order by rowid)[1:3] as lines
+            from {table} where {column} is not null group by {column} having count(*) > 1
+            order by min(rowid) limit {SAMPLE_ROWS}"""
+    ).fetchall()
+    if not duplicates:
+        return None
+    n_dup = con.execute(
+        f"select count(*) from (select {column} from {table} where {column} is not null "
+        f"group by {column} having count(*) > 1)"
+    ).fetchone()[0]
+    return Violation(
+        rule,
+        f"{n_dup} {column} value(s) occur more than once",
+        [{"line": lines[0], column: key, "occurrences": n, "lines": list(lines)} for key, n, lines in duplicates],
+    )

@@ -19,22 +19,22 @@ from orchestration.delivery.contract.rules import (
 from orchestration.landing.zone import DELIVERY_ID_PATTERN, MANIFEST_NAME, DeliveryRef
 
 
-def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
-    """Parse and check the manifest against the folder it lies in and the periods seed."""
-    path = ref.manifest_path
-    if path.is_symlink() or ref.path.is_symlink():
+def read_manifest_object(folder: Path, manifest_path: Path, delivery_id: str, subject: str) -> dict[str, Any]:
+    """The manifest of a delivery folder as a JSON object, before its fields are judged:
+    plain files (no symbolic link), a safe folder name, bounded in size, UTF-8 JSON.
+    ``subject`` names the folder in the message ("the delivery folder")."""
+    if manifest_path.is_symlink() or folder.is_symlink():
         fail(
             "landing.symlink",
-            "the delivery folder or its manifest is a symbolic link; "
-            "deliveries must be plain files inside the landing area",
+            f"{subject} or its manifest is a symbolic link; deliveries must be plain files inside the landing area",
         )
-    if not DELIVERY_ID_PATTERN.match(ref.delivery_id):
+    if not DELIVERY_ID_PATTERN.match(delivery_id):
         fail(
             "landing.delivery_id",
-            f"delivery folder name {ref.delivery_id!r} has characters outside "
+            f"delivery folder name {delivery_id!r} has characters outside "
             "[0-9A-Za-z._-] or does not start with a letter or digit",
         )
-    raw = path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
+    raw = manifest_path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
     if len(raw) > MAX_MANIFEST_BYTES:
         fail("manifest.json", f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
     if not raw.strip():
@@ -45,7 +45,12 @@ def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
         fail("manifest.json", f"manifest is not valid UTF-8 JSON: {exc}")
     if not isinstance(manifest, dict):
         fail("manifest.json", "manifest must be a JSON object")
+    return manifest
 
+
+def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
+    """Parse and check the manifest against the folder it lies in and the periods seed."""
+    manifest = read_manifest_object(ref.path, ref.manifest_path, ref.delivery_id, "the delivery folder")
     _check_manifest_fields(manifest)
     if manifest["contract_version"] != CONTRACT_VERSION:
         fail(

@@ -16,7 +16,6 @@ then every row rule in one aggregate scan, with sample rows only for a rule that
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,19 +30,19 @@ from orchestration.delivery.contract.file import (
     scan_file,
     source_line_sql,
 )
-from orchestration.delivery.contract.lines import sql_literal
+from orchestration.delivery.contract.lines import sql_literal, unique_key_violation
+from orchestration.delivery.contract.manifest import read_manifest_object
 from orchestration.delivery.contract.rules import (
     _ISO_DATE,
     _SHA256,
     MAX_LINE_BYTES,
-    MAX_MANIFEST_BYTES,
     SAMPLE_ROWS,
     ContractViolation,
     ManyViolations,
     Violation,
     fail,
 )
-from orchestration.landing.zone import DELIVERY_ID_PATTERN, MANIFEST_NAME, REGISTER_FOLDER, RegisterRef
+from orchestration.landing.zone import MANIFEST_NAME, REGISTER_FOLDER, RegisterRef
 
 REGISTER_CONTRACT_VERSION = 1
 REGISTER_KIND = "agb_practices"  # the manifest's "register": which register this is an extract of
@@ -94,29 +93,7 @@ class RegisterVerdict:
 
 def read_register_manifest(ref: RegisterRef) -> dict[str, Any]:
     """Parse the manifest and check it against the folder it lies in."""
-    if ref.path.is_symlink() or ref.manifest_path.is_symlink():
-        fail(
-            "landing.symlink",
-            "the register's delivery folder or its manifest is a symbolic link; "
-            "deliveries must be plain files inside the landing area",
-        )
-    if not DELIVERY_ID_PATTERN.match(ref.delivery_id):
-        fail(
-            "landing.delivery_id",
-            f"delivery folder name {ref.delivery_id!r} has characters outside "
-            "[0-9A-Za-z._-] or does not start with a letter or digit",
-        )
-    raw = ref.manifest_path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
-    if len(raw) > MAX_MANIFEST_BYTES:
-        fail("manifest.json", f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
-    if not raw.strip():
-        fail("manifest.json", "manifest is empty")
-    try:
-        manifest = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail("manifest.json", f"manifest is not valid UTF-8 JSON: {exc}")
-    if not isinstance(manifest, dict):
-        fail("manifest.json", "manifest must be a JSON object")
+    manifest = read_manifest_object(ref.path, ref.manifest_path, ref.delivery_id, "the register's delivery folder")
     required = {"contract_version": int, "register": str, "delivery_id": str, "extract_date": str, "files": list}
     missing = [k for k in required if k not in manifest]
     if missing:
@@ -294,26 +271,9 @@ def _check_rows(con, table: str, manifest: dict[str, Any], blank_lines: tuple[in
                 f"select {line} as line, {shown} from {table} where {cond} order by rowid limit {SAMPLE_ROWS}"
             ).fetchall()
             violations.append(Violation(rule, f"{n} line(s): {words}", [dict(zip(("line", *show), r)) for r in sample]))
-    duplicates = con.execute(
-        f"""select practice_agb, count(*) as n, list({line} order by rowid)[1:3] as lines
-            from {table} where practice_agb is not null group by practice_agb having count(*) > 1
-            order by min(rowid) limit {SAMPLE_ROWS}"""
-    ).fetchall()
-    if duplicates:
-        n_dup = con.execute(
-            f"select count(*) from (select practice_agb from {table} where practice_agb is not null "
-            "group by practice_agb having count(*) > 1)"
-        ).fetchone()[0]
-        violations.append(
-            Violation(
-                "register.agb_unique",
-                f"{n_dup} practice_agb value(s) occur more than once",
-                [
-                    {"line": lines[0], "practice_agb": agb, "occurrences": n, "lines": list(lines)}
-                    for agb, n, lines in duplicates
-                ],
-            )
-        )
+    duplicate = unique_key_violation(con, table, line, "practice_agb", "register.agb_unique")
+    if duplicate is not None:
+        violations.append(duplicate)
     if rows == 0:
         violations.append(Violation("register.not_empty", "the file has a header but no practices"))
     promised = manifest["files"][0]["rows"]
