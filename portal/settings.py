@@ -15,6 +15,9 @@ change is an environment variable (README, "The practice portal"):
 - ``SPIEGEL_PORTAL_EMAIL_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``):
   SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
 - ``SPIEGEL_PORTAL_FROM_EMAIL``: the sender address.
+- ``SPIEGEL_API_RATE`` (default ``120/minute``): requests a token (or a logged-in
+  account, or an anonymous address) may make to the read API; the next one gets 429.
+  The counters live in the cache (``<data dir>/portal/cache/``), shared by the workers.
 """
 
 from __future__ import annotations
@@ -81,9 +84,14 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal.access",
     "portal.releases",
     "portal.public",
+    "portal.insurers",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +219,45 @@ STORAGES = {
 # tests and `portal serve` without collectstatic still find the files
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# the cache holds the read API's rate counters: files under the data directory, so that
+# gunicorn's worker processes count one limit together (the local-memory cache is per process)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(PORTAL_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+}
+
+# the read API (portal/api, portal.md "The read API"): read-only, token or session, JSON or CSV
+API_RATE = _env("SPIEGEL_API_RATE", "120/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.PerCallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": API_RATE},
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Spiegel read API",
+    "DESCRIPTION": "The published figures of the landelijke behandelindex, read-only (portal.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
 
 DEFAULT_FROM_EMAIL = _env("SPIEGEL_PORTAL_FROM_EMAIL", "Mijn Spiegel <noreply@spiegel.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

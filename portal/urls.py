@@ -3,13 +3,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.api import pages as api_pages
 from portal.public.views import favicon
 
 urlpatterns = [
     # browsers ask for /favicon.ico whatever the page says: the portal's icon, from the static files
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
+    # the owner's page of personal API tokens, beside allauth's account pages
+    path("accounts/tokens/", api_pages.tokens, name="api_tokens"),
     path("accounts/", include("allauth.urls")),
     path("praktijk/", include("portal.access.urls")),
+    path("verzekeraar/", include("portal.insurers.urls")),
+    path("api/", include("portal.api.urls")),
     path("", include("portal.public.urls")),
 ]

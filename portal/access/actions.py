@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit, notify
-from .models import AuditEvent, PracticeAccess, PracticeManager
+from .models import AuditEvent, InsurerStaff, PracticeAccess, PracticeManager
 
 
 class ActionRefused(Exception):
@@ -104,3 +104,40 @@ def remove_manager(manager: PracticeManager, *, actor: str, request=None) -> Non
         PracticeManager.objects.filter(pk=manager.pk).delete()
         audit.record(AuditEvent.MANAGER_REMOVED, request=request, actor=actor, agb=agb, subject=email)
     notify.decision(AuditEvent.MANAGER_REMOVED, agb=agb, actor=actor, subject_email=email, extra=[email])
+
+
+def known_insurer(insurer_id: str) -> bool:
+    from orchestration.core.seeds import insurers
+
+    return any(i.insurer_id == insurer_id for i in insurers())
+
+
+def appoint_insurer_user(user, insurer_id: str, *, actor: str, request=None) -> bool:
+    """Make the account staff of ``insurer_id`` (operators only); False when it was already.
+    An account is staff of one insurer: appointing it to another moves it (audited as such)."""
+    if not known_insurer(insurer_id):
+        raise ActionRefused(f"Onbekende zorgverzekeraar: {insurer_id!r} (zie dbt_project/seeds/required_insurers.csv).")
+    with transaction.atomic():
+        staff = InsurerStaff.objects.select_for_update().filter(user=user).first()
+        if staff is not None and staff.insurer_id == insurer_id:
+            return False
+        detail = f"insurer {insurer_id}" + (f" (was {staff.insurer_id})" if staff is not None else "")
+        if staff is None:
+            InsurerStaff.objects.create(user=user, insurer_id=insurer_id, appointed_by=actor)
+        else:
+            staff.insurer_id, staff.appointed_by = insurer_id, actor
+            staff.save(update_fields=["insurer_id", "appointed_by"])
+        audit.record(AuditEvent.INSURER_APPOINTED, request=request, actor=actor, subject=email_of(user), detail=detail)
+    return True
+
+
+def remove_insurer_user(staff: InsurerStaff, *, actor: str, request=None) -> None:
+    with transaction.atomic():
+        InsurerStaff.objects.filter(pk=staff.pk).delete()
+        audit.record(
+            AuditEvent.INSURER_REMOVED,
+            request=request,
+            actor=actor,
+            subject=email_of(staff.user),
+            detail=f"insurer {staff.insurer_id}",
+        )

@@ -7,6 +7,11 @@ because which practices exist is what the published releases say (catalog.py).
   fate (pending, approved, refused, revoked). Access to the reports = status approved.
 - ``PracticeManager``: the authorisation managers (autorisatiebeheerders) of a practice.
   A manager sees the practice's reports too (the practice holder is one).
+- ``InsurerStaff``: accounts appointed by operators as staff of one insurer (a concern of
+  ``dbt_project/seeds/required_insurers.csv``): they read every practice's published index
+  rows and the national figures, never a practice's report.
+- ``ApiToken``: personal tokens of the read API, stored as a SHA-256 hash of a random
+  secret (tokens.py), with an expiry; revoked by setting ``revoked_at``.
 - ``AuditEvent``: append-only; the ORM refuses to change or delete a row.
 
 The one permission check every view uses is ``portal/access/permissions.py``.
@@ -63,6 +68,51 @@ class PracticeManager(models.Model):
         return f"{self.user.email} beheert {self.agb}"
 
 
+class InsurerStaff(models.Model):
+    """An account's appointment as staff of one insurer (portal.md, role "insurer user")."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="insurer_staff")
+    insurer_id = models.CharField("zorgverzekeraar", max_length=40, db_index=True)
+    appointed_at = models.DateTimeField(auto_now_add=True)
+    appointed_by = models.CharField("benoemd door", max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = "medewerker van een zorgverzekeraar"
+        verbose_name_plural = "medewerkers van zorgverzekeraars"
+        ordering = ["insurer_id", "appointed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user.email} ({self.insurer_id})"
+
+
+class ApiToken(models.Model):
+    """A personal token of the read API. Only the SHA-256 of the secret is stored: the token
+    itself is shown once, when it is made (tokens.create_token)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("omschrijving", max_length=100, blank=True)
+    prefix = models.CharField("begin van de sleutel", max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField("verloopt op")
+    revoked_at = models.DateTimeField("ingetrokken op", null=True, blank=True)
+    last_used_at = models.DateTimeField("laatst gebruikt", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API-sleutel"
+        verbose_name_plural = "API-sleutels"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… van {self.user.email}"
+
+    def is_usable(self, now=None) -> bool:
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.revoked_at is None and now < self.expires_at and self.user.is_active
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("the audit log is append-only")
@@ -88,6 +138,13 @@ class AuditEvent(models.Model):
     DENIED = "denied"
     LOGIN_REQUIRED = "login_required"
     CSRF_FAILURE = "csrf_failure"
+    INSURER_APPOINTED = "insurer_appointed"
+    INSURER_REMOVED = "insurer_removed"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    TOKEN_REFUSED = "token_refused"
+    API_CALL = "api_call"
+    EXPORT = "export"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -101,6 +158,13 @@ class AuditEvent(models.Model):
         (DENIED, "toegang geweigerd (404)"),
         (LOGIN_REQUIRED, "anoniem verzoek naar inloggen gestuurd"),
         (CSRF_FAILURE, "formulier zonder geldig CSRF-token"),
+        (INSURER_APPOINTED, "medewerker zorgverzekeraar benoemd"),
+        (INSURER_REMOVED, "medewerker zorgverzekeraar verwijderd"),
+        (TOKEN_CREATED, "API-sleutel gemaakt"),
+        (TOKEN_REVOKED, "API-sleutel ingetrokken"),
+        (TOKEN_REFUSED, "ongeldige, verlopen of ingetrokken API-sleutel"),
+        (API_CALL, "API-verzoek"),
+        (EXPORT, "indextabel gedownload"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,10 +1,13 @@
-"""The one access check of the portal: who may see, and who may manage, which practice.
+"""The one access check of the portal, for pages and the read API alike: who may see, and
+who may manage, which practice, and who reads the index tables of every practice.
 
 Every view under /praktijk/ goes through ``practice_view`` (anonymous -> login page,
 audited) and then ``require_practice`` or ``require_manager``; both answer an invalid
 AGB, a practice the account has no access to, and a practice that does not exist with
 the same 404 (and an audit line), so a response never tells whether another practice
-exists.
+exists. A practice's *report* is only ever ``require_practice``: insurer users read the
+index rows of every practice (``index_scope``, ``can_read_practice_figures``) but never
+a report (portal.md: its use is reserved to the practice).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import re
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 
+from dataclasses import dataclass
+
 from . import audit
-from .models import AuditEvent, PracticeAccess, PracticeManager
+from .models import AuditEvent, InsurerStaff, PracticeAccess, PracticeManager
 
 AGB_RE = re.compile(r"^[0-9]{8}\Z")
 
@@ -53,6 +58,50 @@ def viewable_practices(user) -> list[str]:
     return sorted(agbs)
 
 
+def insurer_of(user) -> str | None:
+    """The insurer (concern id) the account is staff of, or None."""
+    if not (user.is_authenticated and user.is_active):
+        return None
+    return InsurerStaff.objects.filter(user=user).values_list("insurer_id", flat=True).first()
+
+
+def is_insurer_user(user) -> bool:
+    return insurer_of(user) is not None
+
+
+@dataclass(frozen=True)
+class IndexScope:
+    """Which practices' rows of an index table a caller may read: every practice (insurer
+    users) or the account's own practices (practice users; none for an account without any)."""
+
+    every_practice: bool
+    agbs: frozenset[str] = frozenset()
+
+    def allows(self, agb: str) -> bool:
+        return self.every_practice or agb in self.agbs
+
+    def rows(self, rows):
+        """The rows (dicts with ``practice_agb``) this scope may read, in their order."""
+        if self.every_practice:
+            return list(rows)
+        return [row for row in rows if row.get("practice_agb") in self.agbs]
+
+
+def index_scope(user) -> IndexScope | None:
+    """What the account may read of the index tables; None for anonymous or blocked callers."""
+    if not (user.is_authenticated and user.is_active):
+        return None
+    if is_insurer_user(user):
+        return IndexScope(every_practice=True)
+    return IndexScope(every_practice=False, agbs=frozenset(viewable_practices(user)))
+
+
+def can_read_practice_figures(user, agb: str) -> bool:
+    """A practice's index rows over its periods: its own users and managers, and insurer users.
+    (Its reports: ``can_view`` only.)"""
+    return valid_agb(agb) and (is_insurer_user(user) or can_view(user, agb))
+
+
 def deny(request, agb: str = "", detail: str = "") -> Http404:
     """Audit a refused request and return the 404 to raise."""
     audit.record(
@@ -73,6 +122,14 @@ def require_manager(request, agb: str) -> str:
     return agb
 
 
+def require_insurer(request) -> str:
+    """The insurer the logged-in account is staff of; else the same 404 as everywhere."""
+    insurer = insurer_of(request.user)
+    if insurer is None:
+        raise deny(request, "", "not an insurer user")
+    return insurer
+
+
 def practice_view(view):
     """Login required for every page under /praktijk/: anonymous requests go to the login
     page (and leave an audit line)."""
@@ -85,3 +142,9 @@ def practice_view(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def login_required_view(view):
+    """The same login check as ``practice_view``, for the other pages behind an account
+    (/verzekeraar/, the token page): anonymous requests go to the login page, audited."""
+    return practice_view(view)

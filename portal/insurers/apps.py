@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InsurersConfig(AppConfig):
+    name = "portal.insurers"
+    label = "insurers"
+    verbose_name = "Zorgverzekeraars"
