@@ -1,0 +1,127 @@
+"""The index table of a published revision (``behandelindex.csv``) as the insurers' pages, the
+downloads and the read API serve it: filtered, sorted and written back in the file's own
+columns and spelling, so that a download of the whole table is the published file itself.
+
+Which rows a caller may read is decided in ``portal.access.permissions.index_scope``; this
+module only reads and shapes what it is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from portal.releases import catalog
+
+COLUMNS = [
+    "period",
+    "discipline",
+    "practice_agb",
+    "status",
+    "patients",
+    "episodes",
+    "sessions",
+    "expected_sessions",
+    "behandelindex",
+    "ci_lower",
+    "ci_upper",
+    "corrected_index",
+]
+INTEGER_COLUMNS = ("patients", "episodes", "sessions")
+DECIMAL_COLUMNS = ("expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index")
+STATUSES = ("ok", "insufficient_patients")
+SORT_KEYS = ("practice_agb", "discipline", "status", "patients", "behandelindex", "corrected_index")
+
+
+@functools.lru_cache(maxsize=16)
+def _rows(csv_path: str, mtime_ns: int, size: int) -> tuple[dict[str, str], ...]:
+    """A published file never changes; the key carries its mtime and size all the same."""
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+def rows_of(revision: catalog.Revision) -> list[dict[str, str]]:
+    """Every row of the revision's behandelindex.csv, in the file's order (copies: callers may
+    not change the cached rows)."""
+    path = revision.file("behandelindex.csv")
+    stat = path.stat()
+    with catalog._parse_lock:
+        rows = _rows(str(path), stat.st_mtime_ns, stat.st_size)
+    return [dict(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class IndexFilter:
+    """The filters of the pages and the API; an empty field filters nothing."""
+
+    discipline: str = ""
+    practice_agb: str = ""
+    status: str = ""
+    min_corrected: float | None = None
+    max_corrected: float | None = None
+
+    def matches(self, row: dict[str, str]) -> bool:
+        if self.discipline and row["discipline"] != self.discipline:
+            return False
+        if self.practice_agb and row["practice_agb"] != self.practice_agb:
+            return False
+        if self.status and row["status"] != self.status:
+            return False
+        if self.min_corrected is not None or self.max_corrected is not None:
+            value = number(row.get("corrected_index", ""))
+            if value is None:
+                return False
+            if self.min_corrected is not None and value < self.min_corrected:
+                return False
+            if self.max_corrected is not None and value > self.max_corrected:
+                return False
+        return True
+
+    def apply(self, rows: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+        return [row for row in rows if self.matches(row)]
+
+
+def number(text: str) -> float | None:
+    try:
+        return float(text) if text not in ("", None) else None
+    except ValueError:
+        return None
+
+
+def sort_rows(rows: list[dict[str, str]], key: str = "practice_agb", descending: bool = False) -> list[dict[str, str]]:
+    """Sorted by ``key`` (one of SORT_KEYS), then discipline and AGB; rows without a number
+    for a numeric key come last either way."""
+    if key not in SORT_KEYS:
+        key = "practice_agb"
+    tie = sorted(rows, key=lambda r: (r["practice_agb"], r["discipline"]))
+    if key in ("practice_agb", "discipline", "status"):
+        return sorted(tie, key=lambda r: r[key], reverse=descending)
+    present = [r for r in tie if number(r.get(key, "")) is not None]
+    missing = [r for r in tie if number(r.get(key, "")) is None]
+    return sorted(present, key=lambda r: number(r[key]), reverse=descending) + missing
+
+
+def csv_text(rows: Iterable[dict[str, str]]) -> str:
+    """The rows in behandelindex.csv's columns and spelling (LF line ends, as published)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def typed(row: dict[str, str]) -> dict[str, object]:
+    """One row with numbers as numbers and empty cells as None (JSON, Parquet, XLSX)."""
+    out: dict[str, object] = {}
+    for column in COLUMNS:
+        text = row.get(column, "")
+        if column in INTEGER_COLUMNS:
+            out[column] = int(text) if text not in ("", None) else None
+        elif column in DECIMAL_COLUMNS:
+            out[column] = number(text)
+        else:
+            out[column] = text
+    return out
