@@ -119,7 +119,8 @@ def typed(row: dict[str, str]) -> dict[str, object]:
     for column in COLUMNS:
         text = row.get(column, "")
         if column in INTEGER_COLUMNS:
-            out[column] = int(text) if text not in ("", None) else None
+            value = number(text)
+            out[column] = int(value) if value is not None else None
         elif column in DECIMAL_COLUMNS:
             out[column] = number(text)
         else:
