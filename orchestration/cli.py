@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "portal",
         cmd_portal,
-        "the practice portal: serve it, and the operators' tasks (accounts, managers, grants, audit log)",
+        "the practice portal: serve it, and the operators' tasks (accounts, managers, grants, insurer users, "
+        "API tokens, audit log)",
     )
     portal_sub = p.add_subparsers(dest="portal_command", required=True, metavar="SUBCOMMAND")
 
@@ -212,6 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--agb", required=True, help="the practice's AGB code (8 digits)")
     q.add_argument("--email", required=True)
+    q = portal_command(
+        "appoint-insurer-user",
+        "make an account staff of an insurer: it reads the index tables of every practice "
+        "(audited as done by an operator)",
+    )
+    q.add_argument("--insurer", required=True, help="the insurer's id, as in dbt_project/seeds/required_insurers.csv")
+    q.add_argument("--email", required=True)
+    q = portal_command(
+        "create-token",
+        "a personal API token for an account, printed once on standard output (audited as done by an operator)",
+    )
+    q.add_argument("--email", required=True)
+    q.add_argument("--days", type=int, default=None, help="days the token is valid, 1 to 366 (default 90)")
+    q.add_argument("--name", default="", help="what the token is for, shown on the owner's token page")
     q = portal_command("audit", "print the portal's audit log, oldest first")
     q.add_argument("--agb", default=None, help="only the lines about this practice")
     return parser

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 PORTAL_ROOT = Path(__file__).resolve().parent
@@ -115,6 +116,70 @@ def grant(data_dir: Path, *, agb: str, email: str) -> str:
     if not actions.grant(user, agb, actor=OPERATOR):
         return f"{user.email} already has access to practice {agb}"
     return f"{user.email} now has access to practice {agb}"
+
+
+def _insurer(insurer_id: str) -> str:
+    """The insurer (concern) id as the required-insurers seed knows it; refused naming the known ids."""
+    from orchestration.core.seeds import insurers
+
+    insurer_id = (insurer_id or "").strip()
+    known = sorted(i.insurer_id for i in insurers())
+    if insurer_id not in known:
+        raise PortalCommandError(
+            f"unknown insurer {insurer_id!r} (known: {', '.join(known)}; see dbt_project/seeds/required_insurers.csv)"
+        )
+    return insurer_id
+
+
+def appoint_insurer_user(data_dir: Path, *, insurer: str, email: str) -> str:
+    """The operators' act of making E staff of an insurer: read access to the index tables of
+    every practice (portal.md, "Who uses it"); an account already staff of another insurer moves."""
+    _setup(data_dir)
+    from portal.access import actions
+
+    insurer = _insurer(insurer)
+    user = _user(email)
+    try:
+        changed = actions.appoint_insurer_user(user, insurer, actor=OPERATOR)
+    except actions.ActionRefused as exc:  # the seed changed between the two checks
+        raise PortalCommandError(str(exc)) from None
+    if not changed:
+        return f"{user.email} is already staff of insurer {insurer}"
+    return f"{user.email} is now staff of insurer {insurer} (reads the index tables of every practice)"
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """A token made by ``create_token``: the secret for stdout (shown once), the note for stderr."""
+
+    secret: str
+    note: str
+
+
+def create_token(data_dir: Path, *, email: str, days: int | None = None, name: str = "") -> CreatedToken:
+    """A personal API token for E's own scripts (portal.md, "The read API"), audited as made by
+    an operator. The secret is returned once and never stored; the note names only its prefix."""
+    _setup(data_dir)
+    from django.utils import timezone
+
+    from portal.access import tokens
+
+    days = tokens.DEFAULT_DAYS if days is None else days
+    if not 1 <= days <= tokens.MAX_DAYS:
+        raise PortalCommandError(f"--days must be 1 to {tokens.MAX_DAYS}, not {days}")
+    user = _user(email)
+    if not user.is_active:
+        raise PortalCommandError(f"the account {user.email} is blocked: no token for it")
+    try:
+        made = tokens.create_token(user, name=name, days=days, actor=OPERATOR)
+    except tokens.TokenRefused as exc:
+        raise PortalCommandError(f"token refused: {exc}") from None
+    expires = timezone.localtime(made.token.expires_at)
+    note = (
+        f"token {tokens.TOKEN_PREFIX}{made.token.prefix}_... for {user.email}, valid until "
+        f"{expires:%Y-%m-%d %H:%M %Z}; it is shown only now: store it (send it as Authorization: Bearer <token>)"
+    )
+    return CreatedToken(made.secret, note)
 
 
 def audit_lines(data_dir: Path, *, agb: str | None = None) -> Iterable[str]:

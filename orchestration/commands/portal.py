@@ -25,6 +25,12 @@ def cmd_portal(args: argparse.Namespace) -> int:
             say(operations.appoint_manager(paths.data_dir, agb=args.agb, email=args.email))
         elif args.portal_command == "grant":
             say(operations.grant(paths.data_dir, agb=args.agb, email=args.email))
+        elif args.portal_command == "appoint-insurer-user":
+            say(operations.appoint_insurer_user(paths.data_dir, insurer=args.insurer, email=args.email))
+        elif args.portal_command == "create-token":
+            made = operations.create_token(paths.data_dir, email=args.email, days=args.days, name=args.name)
+            say(made.secret)  # stdout holds the token alone, for TOKEN=$(spiegel portal create-token ...)
+            print(made.note, file=sys.stderr, flush=True)
         elif args.portal_command == "audit":
             for line in operations.audit_lines(paths.data_dir, agb=args.agb):
                 say(line)

@@ -35,7 +35,15 @@ import pandas as pd
 
 from orchestration.core.crashpoints import crash_point
 from orchestration.core.locks import file_lock
-from orchestration.core.seeds import cancelled_periods, period_sort_key, previous_period, windows_of
+from orchestration.core.seeds import (
+    cancelled_periods,
+    insurer_labels,
+    insurers,
+    period_sort_key,
+    previous_period,
+    required_insurers,
+    windows_of,
+)
 from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
 from orchestration.core.warehouse import connect_locked, connect_write, has_table, write_lock
 from orchestration.release.readiness import PeriodState, period_state
@@ -80,6 +88,10 @@ RELEASE_TABLES = {
     "index_movement.csv": ("marts.fct_index_movement", MOVEMENT_COLUMNS, ["discipline", "practice_agb"]),
     "practices.csv": ("marts.dim_practices", PRACTICE_COLUMNS, ["practice_agb"]),
 }
+# the labels (UZOVI codes) in force for the period of the insurers that delivered to it, for the
+# portal's public /labels/ page (portal.md): a release says under which labels it was computed
+LABEL_COLUMNS = ["insurer_id", "insurer_name", "uzovi", "label_name"]
+LABELS_FILE = "labels.csv"
 PERIODS_KEPT_IN_RELEASES = 6
 _REVISION = re.compile(r"^r([0-9]+)$")
 
@@ -160,6 +172,24 @@ def _read_mart(con, table: str, columns: list[str] | None, order: list[str], per
 def read_release_tables(con, period: str) -> dict[str, pd.DataFrame]:
     """The published tables of ``period`` as the marts hold them, each in its fixed row order."""
     return {name: _read_mart(con, table, cols, order, period) for name, (table, cols, order) in RELEASE_TABLES.items()}
+
+
+def labels_table(period: str, delivered: list[str]) -> pd.DataFrame:
+    """The labels in force in ``period`` of the insurers in ``delivered`` (the required insurers
+    when nothing is named), sorted by insurer and UZOVI code. Read from the labels seed at publish
+    time and frozen in the release, so the page of an old period keeps saying what was in force
+    then, even after the seed changed."""
+    wanted = set(delivered) or set(required_insurers(period))
+    names = {i.insurer_id: i.insurer_name for i in insurers()}
+    rows = sorted(
+        (
+            (label.insurer_id, names.get(label.insurer_id, ""), label.uzovi, label.label_name)
+            for label in insurer_labels()
+            if label.insurer_id in wanted and label.in_force(period)
+        ),
+        key=lambda row: (row[0], row[2]),
+    )
+    return pd.DataFrame(rows, columns=LABEL_COLUMNS, dtype="object")
 
 
 def movement_from_published(paths: SpiegelPaths, movement: pd.DataFrame) -> pd.DataFrame:
@@ -325,6 +355,7 @@ def publish_release(
                         return PublishResult(period, newest.name, newest, created=False)
                 frames = read_release_tables(con, period)
                 frames["index_movement.csv"] = movement_from_published(paths, frames["index_movement.csv"])
+                frames[LABELS_FILE] = labels_table(period, [d["insurer"] for d in state.deliveries])
                 gate_results = _gate_summaries(con, period)
             finally:
                 con.close()

@@ -102,6 +102,7 @@ def test_publish_needs_a_signoff_then_writes_the_release_layout(paths):
         "behandelindex.csv",
         "excluded_lines.csv",
         "index_movement.csv",
+        "labels.csv",
         "practices.csv",
         "reference_strata.csv",
         "release.json",
