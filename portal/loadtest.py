@@ -1,6 +1,7 @@
 """A bounded load test of the practice portal on localhost (figures in docs/benchmarks.md).
 
     python -m portal.loadtest --data-dir /tmp/spiegel-load [--clients 20] [--requests 2000]
+    python -m portal.loadtest --api --data-dir /tmp/spiegel-api-load [--practices 8800]
 
 Builds a national-scale release in the (fresh) data directory: six published periods whose
 ``behandelindex.csv`` each list ``--practices`` practices (9,000 by default; about 10 %
@@ -16,6 +17,14 @@ Every response is checked to belong to the account that asked: a page names the
 account's own practice and no practice of another account; a PDF has exactly the bytes of
 the published file of that practice. It prints throughput and latency percentiles, and
 exits 1 on any error or wrong response.
+
+With ``--api`` the clients call the read API (/api/v1/) with personal tokens instead: a
+quarter of the accounts are insurer users, the others practice users. The mix: filtered
+pages of 100 index rows, one practice's rows over its periods, the periods list, the
+reference table, the whole index as CSV now and then, and, for one in ten, a practice of
+another account (which must be a 404). Every index row served to a practice user must be
+of its own practices, and an insurer's filtered page must hold exactly the rows the filter
+selects from the published file.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +121,11 @@ def build_release(data_dir: Path, *, practices: int, report_practices: int, pdf_
                             f'<script src="../plotly.min.js"></script><script src="_funnel.js"></script>'
                             f'<script src="../spiegel.js"></script></body></html>\n'
                         )
+        with open(folder / "reference_strata.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["period", "discipline", "row_type", "cell_id", "episodes", "mean_sessions"])
+            for cell in range(120):
+                writer.writerow([period, "fysiotherapie", "cell", cell, rng.randint(30, 9000), rng.uniform(3, 20)])
         (folder / "release.json").write_text(
             json.dumps({"period": period, "revision": "r1", "published_at": "2026-11-01T10:00:00+00:00"})
         )
@@ -170,7 +185,7 @@ def log_in(base: str, account: Account) -> None:
     account.opener = opener
 
 
-def fetch(opener, url: str) -> tuple[int, bytes]:
+def fetch(opener, url) -> tuple[int, bytes]:
     try:
         with opener.open(url, timeout=60) as response:
             return response.status, response.read()
@@ -196,40 +211,9 @@ def run(args: argparse.Namespace) -> dict:
                     expected_pdf[(agb, period)] = path.read_bytes()
     prepared = time.monotonic() - started
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    log = open(data_dir / "serve.log", "w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "portal",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (_up(port) and fetch(urllib.request.build_opener(), base + "/accounts/login/")[0] == 200):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the portal did not start: " + (data_dir / "serve.log").read_text()[-2000:])
-            time.sleep(0.3)
+    with served(data_dir, args.workers) as (server, base):
         for account in accounts:
             log_in(base, account)
-
         rng = random.Random(args.seed)
         plan = []
         for n in range(args.requests):
@@ -278,6 +262,45 @@ def run(args: argparse.Namespace) -> dict:
             list(pool.map(one, plan))
         wall = time.perf_counter() - t_start
         server_cpu = tree_cpu_seconds(server.pid) - cpu_before
+    return summary(args, accounts, latencies, problems, wall, server_cpu, prepared, server.returncode)
+
+
+@contextmanager
+def served(data_dir: Path, workers: int, extra_env: dict[str, str] | None = None):
+    """``spiegel portal serve`` on a free port, until the block ends; (process, base URL)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env.update(extra_env or {})
+    log = open(data_dir / "serve.log", "w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "portal",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (_up(port) and fetch(urllib.request.build_opener(), base + "/accounts/login/")[0] == 200):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the portal did not start: " + (data_dir / "serve.log").read_text()[-2000:])
+            time.sleep(0.3)
+        yield server, base
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -285,8 +308,11 @@ def run(args: argparse.Namespace) -> dict:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
         log.close()
 
+
+def summary(args, accounts, latencies, problems, wall: float, server_cpu: float, prepared: float, exit_code) -> dict:
     every = sorted(x for values in latencies.values() for x in values)
 
     def pct(values: list[float], q: float) -> float:
@@ -321,9 +347,186 @@ def run(args: argparse.Namespace) -> dict:
         "errors_or_wrong_responses": len(problems),
         "first_problems": problems[:10],
         "prepare_seconds": round(prepared, 1),
-        "server_exit_code": server.returncode,
+        "server_exit_code": exit_code,
+        "mode": "api" if getattr(args, "api", False) else "pages",
     }
     return result
+
+
+# -- the read API -------------------------------------------------------------------------
+API_KINDS = ("index_page", "index_csv", "practice", "periods", "reference", "cross")
+INSURERS = ("zilveren_kruis", "vgz", "cz", "menzis")
+
+
+@dataclass
+class ApiCaller:
+    email: str
+    token: str
+    insurer: str | None  # None: a practice user
+    practices: list[str]
+
+
+def make_api_callers(data_dir: Path, count: int, practices: int) -> list[ApiCaller]:
+    """A quarter of the ``count`` accounts (at least one) insurer users, the others users of two
+    practices of their own (spread over the table); each with a personal token."""
+    from portal import operations
+
+    operations._setup(data_dir)
+    from portal.access import actions, tokens
+
+    callers = []
+    insurer_count = max(1, count // 4)
+    for k in range(count):
+        email = f"api{k:02d}@belasting.example"
+        operations.add_account(data_dir, email=email, password=PASSWORD)
+        user = operations._user(email)
+        if k < insurer_count:
+            insurer, own = INSURERS[k % len(INSURERS)], []
+            actions.appoint_insurer_user(user, insurer, actor=operations.OPERATOR)
+        else:
+            insurer = None
+            own = [agb_of((k * 389) % practices), agb_of((k * 389 + 4000) % practices)]
+            for agb in own:
+                operations.grant(data_dir, agb=agb, email=email)
+        callers.append(ApiCaller(email, tokens.create_token(user, name="load test").secret, insurer, own))
+    return callers
+
+
+def published_rows(data_dir: Path) -> dict[str, list[dict[str, str]]]:
+    rows = {}
+    for period in PERIODS:
+        with open(data_dir / "releases" / period / "r1" / "behandelindex.csv", newline="", encoding="utf-8") as f:
+            rows[period] = list(csv.DictReader(f))
+    return rows
+
+
+def api_plan(callers: list[ApiCaller], requests: int, practices: int, seed: int) -> list[tuple]:
+    rng = random.Random(seed)
+    plan = []
+    for n in range(requests):
+        caller = callers[n % len(callers)]
+        period = rng.choice(PERIODS)
+        roll = rng.random()
+        if roll < 0.1:
+            # a practice the caller may not read (for an insurer user: one that does not exist)
+            mine = set(caller.practices)
+            other = next(a for a in (agb_of(rng.randrange(practices)) for _ in range(100)) if a not in mine)
+            plan.append((caller, "cross", other if caller.insurer is None else "99999999", period, {}))
+        elif roll < 0.55:
+            filters = {"discipline": rng.choice(["fysiotherapie", "oefentherapie"]), "status": "ok"}
+            if caller.insurer is not None:
+                filters["page"] = str(rng.randint(1, 5))
+            plan.append((caller, "index_page", "", period, filters))
+        elif roll < 0.57:
+            plan.append((caller, "index_csv", "", period, {}))
+        elif roll < 0.82:
+            agb = rng.choice(caller.practices) if caller.practices else agb_of(rng.randrange(practices))
+            plan.append((caller, "practice", agb, period, {}))
+        elif roll < 0.92:
+            plan.append((caller, "periods", "", period, {}))
+        else:
+            plan.append((caller, "reference", "", period, {}))
+    return plan
+
+
+def api_url(kind: str, agb: str, period: str, filters: dict[str, str]) -> str:
+    query = ("?" + urllib.parse.urlencode(filters)) if filters else ""
+    return {
+        "index_page": f"/api/v1/periods/{period}/index/{query}",
+        "index_csv": f"/api/v1/periods/{period}/index/?format=csv",
+        "practice": f"/api/v1/practices/{agb}/",
+        "cross": f"/api/v1/practices/{agb}/",
+        "periods": "/api/v1/periods/",
+        "reference": f"/api/v1/periods/{period}/reference/",
+    }[kind]
+
+
+_expected_cache: dict[tuple, list[dict[str, str]]] = {}
+
+
+def expected_rows(rows, period: str, discipline: str, practices: tuple[str, ...] | None) -> list[dict[str, str]]:
+    """The rows a filtered index request must return (every practice when ``practices`` is None),
+    worked out once per kind of request: the clients share the machine's two cores with the server."""
+    key = (period, discipline, practices)
+    if key not in _expected_cache:
+        _expected_cache[key] = [
+            r
+            for r in rows[period]
+            if r["discipline"] == discipline
+            and r["status"] == "ok"
+            and (practices is None or r["practice_agb"] in practices)
+        ]
+    return _expected_cache[key]
+
+
+def check_api(
+    caller: ApiCaller, kind: str, agb: str, period: str, filters: dict, status: int, body: bytes, rows
+) -> str | None:
+    """None when the answer is right for this caller, else what is wrong (above all: a row of
+    a practice the caller may not read)."""
+    if kind == "cross":
+        return None if status == 404 else f"HTTP {status}, expected 404"
+    if status != 200:
+        return f"HTTP {status}"
+    if kind == "index_csv":
+        served_agbs = {line.split(",")[2] for line in body.decode().splitlines()[1:]}
+        if caller.insurer is None and not served_agbs <= set(caller.practices):
+            return f"CSV holds practices {sorted(served_agbs - set(caller.practices))[:3]} of others"
+        return None
+    data = json.loads(body)
+    if kind == "practice":
+        served_agbs = {r["practice_agb"] for r in data["results"]}
+        return None if served_agbs == {agb} else f"rows of {sorted(served_agbs)[:3]}, expected {agb}"
+    if kind == "index_page":
+        expected = expected_rows(
+            rows, period, filters["discipline"], tuple(caller.practices) if caller.insurer is None else None
+        )
+        page = int(filters.get("page", "1"))
+        want = [r["practice_agb"] for r in expected[(page - 1) * 100 : page * 100]]
+        got = [r["practice_agb"] for r in data["results"]]
+        if data["count"] != len(expected) or got != want:
+            return f"page {page}: {len(got)} rows of {data['count']}, expected {len(want)} of {len(expected)}"
+    return None
+
+
+def run_api(args: argparse.Namespace) -> dict:
+    data_dir = Path(args.data_dir).resolve()
+    if (data_dir / "releases").exists():
+        raise SystemExit(f"{data_dir} has releases already; the load test builds its own in a fresh directory")
+    started = time.monotonic()
+    build_release(data_dir, practices=args.practices, report_practices=0, pdf_kb=1)
+    os.environ["SPIEGEL_DATA_DIR"] = str(data_dir)
+    callers = make_api_callers(data_dir, args.accounts, args.practices)
+    rows = published_rows(data_dir)
+    plan = api_plan(callers, args.requests, args.practices, args.seed)
+    prepared = time.monotonic() - started
+    latencies: dict[str, list[float]] = {}
+    problems: list[str] = []
+    lock = threading.Lock()
+    # every client's requests are far more than a token's default limit a minute
+    with served(data_dir, args.workers, {"SPIEGEL_API_RATE": "1000000/minute"}) as (server, base):
+        opener = urllib.request.build_opener(_NoRedirect())
+
+        def one(item) -> None:
+            caller, kind, agb, period, filters = item
+            url = api_url(kind, agb, period, filters)
+            request = urllib.request.Request(base + url, headers={"Authorization": f"Bearer {caller.token}"})
+            t0 = time.perf_counter()
+            status, body = fetch(opener, request)
+            elapsed = time.perf_counter() - t0
+            problem = check_api(caller, kind, agb, period, filters, status, body, rows)
+            with lock:
+                latencies.setdefault(kind, []).append(elapsed)
+                if problem:
+                    problems.append(f"{caller.email} {url}: {problem}")
+
+        cpu_before = tree_cpu_seconds(server.pid)
+        t_start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+            list(pool.map(one, plan))
+        wall = time.perf_counter() - t_start
+        server_cpu = tree_cpu_seconds(server.pid) - cpu_before
+    return summary(args, callers, latencies, problems, wall, server_cpu, prepared, server.returncode)
 
 
 def tree_cpu_seconds(root_pid: int) -> float:
@@ -399,8 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--api", action="store_true", help="load the read API (/api/v1/) with tokens instead")
     args = parser.parse_args(argv)
-    result = run(args)
+    result = run_api(args) if args.api else run(args)
     if args.json:
         print(json.dumps(result))
     else:

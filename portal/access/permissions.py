@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
-
-from dataclasses import dataclass
 
 from . import audit
 from .models import AuditEvent, InsurerStaff, PracticeAccess, PracticeManager
@@ -62,7 +61,12 @@ def insurer_of(user) -> str | None:
     """The insurer (concern id) the account is staff of, or None."""
     if not (user.is_authenticated and user.is_active):
         return None
-    return InsurerStaff.objects.filter(user=user).values_list("insurer_id", flat=True).first()
+    try:
+        # the reverse one-to-one: read once per request (the user object is the request's own),
+        # or already loaded with the API token (tokens.find_token)
+        return user.insurer_staff.insurer_id
+    except InsurerStaff.DoesNotExist:
+        return None
 
 
 def is_insurer_user(user) -> bool:

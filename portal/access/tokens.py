@@ -70,7 +70,8 @@ def find_token(secret: str) -> ApiToken | None:
     Read from the database on every request, so a revocation holds from the next request on."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=digest(secret)).first()
+    # the account's insurer appointment in the same query: every API call asks for it next
+    token = ApiToken.objects.select_related("user", "user__insurer_staff").filter(key_hash=digest(secret)).first()
     if token is None or not token.is_usable():
         return None
     return token

@@ -45,7 +45,9 @@ def spiegel_portal(data_dir: Path, *args: str, stdin: str | None = None) -> subp
 
 
 @contextmanager
-def served_portal(data_dir: Path, *, workers: int = 2, log_name: str = "serve.log") -> Iterator[str]:
+def served_portal(
+    data_dir: Path, *, workers: int = 2, log_name: str = "serve.log", extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     port = free_port()
     log = open(Path(data_dir) / log_name, "w")
     process = subprocess.Popen(
@@ -63,7 +65,7 @@ def served_portal(data_dir: Path, *, workers: int = 2, log_name: str = "serve.lo
             str(workers),
         ],
         cwd=REPO_ROOT,
-        env=portal_env(),
+        env={**portal_env(), **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
