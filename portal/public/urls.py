@@ -10,6 +10,7 @@ urlpatterns = [
     re_path(
         r"^methode/(?P<period>[0-9]{4}-v[1-3])/reference_strata\.csv$", views.reference_table, name="reference_table"
     ),
+    path("labels/", views.labels, name="labels"),
     path("vragen/", views.vragen, name="vragen"),
     path("contact/", views.contact, name="contact"),
     path("contact/verzonden/", views.contact_sent, name="contact_sent"),

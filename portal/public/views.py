@@ -1,6 +1,10 @@
-"""The public pages (portal.md, "Stable interfaces"): /, /kalender/, /methode/, /vragen/, /contact/."""
+"""The public pages (portal.md, "Stable interfaces"): /, /kalender/, /methode/, /labels/, /vragen/,
+/contact/."""
 
 from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
 
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -83,6 +87,59 @@ def reference_table(request, period: str):
     )
     response["Cache-Control"] = "no-cache"
     return response
+
+
+LABELS_FILE = "labels.csv"  # written by orchestration/release/publish.py since the labels page exists
+
+
+@dataclass(frozen=True)
+class InsurerLabels:
+    """One participating insurer (concern) of a release and the labels it declared under."""
+
+    insurer_id: str
+    name: str
+    labels: list[tuple[str, str]]  # (UZOVI code, label name), in the file's order (by code)
+
+
+@dataclass(frozen=True)
+class ReleaseLabels:
+    """A shown release and its insurers; ``insurers`` is None when the release has no labels.csv
+    (published before releases recorded their labels): the page says so rather than guessing
+    from today's seed, which may have changed since."""
+
+    revision: catalog.Revision
+    insurers: list[InsurerLabels] | None
+
+    @property
+    def label(self) -> str:
+        return catalog.period_label(self.revision.period)
+
+
+def _release_labels(revision: catalog.Revision) -> ReleaseLabels:
+    path = revision.file(LABELS_FILE)
+    if not path.is_file() or path.is_symlink():
+        return ReleaseLabels(revision, None)
+    try:
+        rows = catalog.read_csv(revision, LABELS_FILE)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return ReleaseLabels(revision, None)
+    grouped: dict[str, InsurerLabels] = {}
+    for row in rows:
+        insurer = (row.get("insurer_id") or "").strip()
+        if not insurer or not row.get("uzovi"):
+            continue
+        entry = grouped.setdefault(insurer, InsurerLabels(insurer, row.get("insurer_name") or insurer, []))
+        entry.labels.append((row["uzovi"], row.get("label_name") or ""))
+    return ReleaseLabels(revision, list(grouped.values()))
+
+
+@require_GET
+def labels(request):
+    """Per shown period (newest first) the insurers that delivered and their labels (UZOVI codes),
+    from the release itself: what the index of that version was computed on."""
+    return render(
+        request, "public/labels.html", {"releases": [_release_labels(rev) for rev in catalog.shown_releases()]}
+    )
 
 
 @require_GET

@@ -137,3 +137,98 @@ def test_demo_sets_up_a_manager_and_a_user(data_dir):
     assert "spiegel portal serve --data-dir" in result.stdout and "/accounts/login/" in result.stdout
     if not os.environ.get("SPIEGEL_PORTAL_DATABASE_URL"):
         assert str(data_dir / "portal" / "mail") in result.stdout
+
+
+TOKEN_CHECK = """
+import sys
+from datetime import timedelta
+from django.utils import timezone
+from portal import operations
+operations._setup(sys.argv[1])
+from portal.access.models import ApiToken, InsurerStaff
+from portal.access.tokens import find_token
+for secret, email, days in zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3]):
+    token = find_token(secret)
+    left = token.expires_at - timezone.now()
+    stored = [str(v) for v in ApiToken.objects.filter(pk=token.pk).values().get().values()]
+    ok = token.user.email == email and timedelta(days=int(days)) - left < timedelta(minutes=5)
+    print("TOKEN", token.prefix, ok, any(secret in v for v in stored))
+print("STAFF", sorted(InsurerStaff.objects.values_list("user__email", "insurer_id", "appointed_by")))
+"""
+
+
+def test_appoint_insurer_user_and_create_token_commands(data_dir):
+    email = f"analist-{uuid.uuid4().hex[:8]}@verzekeraar.nl"
+    (
+        created,
+        unknown_insurer,
+        unknown_account,
+        appointed,
+        appointed_again,
+        token_default,
+        token_week,
+        token_unknown,
+        token_zero,
+        token_long,
+        audit,
+    ) = spiegel_portal_batch(
+        data_dir,
+        [
+            (["add-account", "--email", email], PASSWORD + "\n"),
+            (["appoint-insurer-user", "--insurer", "achmea", "--email", email], None),
+            (["appoint-insurer-user", "--insurer", "vgz", "--email", "niemand@nergens.nl"], None),
+            (["appoint-insurer-user", "--insurer", "vgz", "--email", email], None),
+            (["appoint-insurer-user", "--insurer", "vgz", "--email", email.upper()], None),
+            (["create-token", "--email", email], None),
+            (["create-token", "--email", email, "--days", "7", "--name", "nachtelijke export"], None),
+            (["create-token", "--email", "niemand@nergens.nl"], None),
+            (["create-token", "--email", email, "--days", "0"], None),
+            (["create-token", "--email", email, "--days", "367"], None),
+            (["audit"], None),
+        ],
+    )
+    assert created.returncode == 0, created.stderr
+    for refused, reason in [
+        (unknown_insurer, "unknown insurer 'achmea' (known: cz, de_friesland, eno, menzis, vgz,"),
+        (unknown_account, "no portal account"),
+        (token_unknown, "no portal account"),
+        (token_zero, "--days must be 1 to 366"),
+        (token_long, "--days must be 1 to 366"),
+    ]:
+        assert refused.returncode == 1 and reason in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and not refused.stdout.strip()
+    assert appointed.returncode == 0 and f"{email} is now staff of insurer vgz" in appointed.stdout
+    assert appointed_again.returncode == 0 and "already staff of insurer vgz" in appointed_again.stdout
+
+    secrets = []
+    for made in (token_default, token_week):
+        assert made.returncode == 0, made.stderr
+        # stdout is the token alone (TOKEN=$(spiegel portal create-token ...)); stderr one line
+        assert re.fullmatch(r"spg_[0-9a-f]{8}_[A-Za-z0-9_-]{40}\n", made.stdout), made.stdout
+        secret = made.stdout.strip()
+        note = made.stderr.strip().splitlines()
+        assert len(note) == 1 and f"token {secret[:13]}..." in note[0] and "valid until" in note[0]
+        assert secret not in made.stderr and email in note[0]
+        secrets.append(secret)
+
+    mine = [line for line in audit.stdout.splitlines() if f"subject={email}" in line]
+    assert [line.split()[1] for line in mine] == ["insurer_appointed", "token_created", "token_created"]
+    assert all("by=operator (spiegel portal)" in line for line in mine)
+    assert "detail=insurer vgz" in mine[0]
+    assert not any(secret in audit.stdout for secret in secrets)  # the log names the prefix only
+
+    check = subprocess.run(
+        [sys.executable, "-c", TOKEN_CHECK, str(data_dir), secrets[0], email, "90", secrets[1], email, "7"],
+        cwd=REPO_ROOT,
+        env=portal_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr
+    # both tokens work, with the expiry asked for, and the database holds neither secret
+    assert re.findall(r"TOKEN ([0-9a-f]{8}) (\w+) (\w+)", check.stdout) == [
+        (secrets[0][4:12], "True", "False"),
+        (secrets[1][4:12], "True", "False"),
+    ]
+    assert f"('{email}', 'vgz', 'operator (spiegel portal)')" in check.stdout
