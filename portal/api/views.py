@@ -137,6 +137,7 @@ def _iso(value: date | None) -> str | None:
 class PeriodList(ReadOnlyApiView):
     """Every period of the calendar, newest first: in voorbereiding, gepubliceerd (with the
     newest revision and its date), uitgesteld or vervallen. Anyone may read it."""
+
     @extend_schema(
         summary="Every period with its calendar state",
         responses={200: s.PeriodListSerializer, **NOT_MODIFIED, 429: ERRORS[429]},
@@ -162,6 +163,7 @@ class PeriodList(ReadOnlyApiView):
 class ReferenceTable(ReadOnlyApiView):
     """The national reference table of a published period's newest revision, as rows
     (JSON) or as the published file (``Accept: text/csv``). Anyone may read it."""
+
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
@@ -216,6 +218,7 @@ class IndexTable(ReadOnlyApiView):
     read every practice's rows; practice users the rows of their own practices only.
     Filters: discipline, practice_agb, status; 100 rows a page (``page_size`` up to 1000).
     ``Accept: text/csv`` gives the whole filtered table in the columns of behandelindex.csv."""
+
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
@@ -297,6 +300,7 @@ class PracticeDetail(ReadOnlyApiView):
     """One practice's rows over the shown periods (newest first), each with why its index
     moved since the previous published version (method.md §10; null where there is no
     comparison). For the practice's own users and for insurer users; 404 for anyone else."""
+
     @extend_schema(
         summary="One practice's rows over its shown periods, with the movement (method.md §10)",
         parameters=[OpenApiParameter("agb", str, OpenApiParameter.PATH, pattern=r"^[0-9]{8}$")],
