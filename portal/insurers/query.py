@@ -28,6 +28,7 @@ SORT_LABELS = {
     "behandelindex": "behandelindex",
     "corrected_index": "gecorrigeerde index",
 }
+CHOICE_ERRORS = {"invalid_choice": "deze waarde staat niet in de lijst."}  # never echo the request's text
 _DECIMAL = re.compile(r"^-?[0-9]{1,6}(?:[.,][0-9]{1,12})?\Z")
 
 
@@ -47,11 +48,13 @@ class DecimalText(forms.CharField):
 
 class IndexQueryForm(forms.Form):
     discipline = forms.ChoiceField(
+        error_messages=CHOICE_ERRORS,
         label="Discipline",
         required=False,
         choices=[("", "alle disciplines")] + [(d, labels.DISCIPLINE_LABEL[d]) for d in catalog.DISCIPLINES],
     )
     status = forms.ChoiceField(
+        error_messages=CHOICE_ERRORS,
         label="Status",
         required=False,
         choices=[("", "alle statussen")] + [(s, STATUS_LABELS[s]) for s in index_table.STATUSES],
@@ -67,10 +70,16 @@ class IndexQueryForm(forms.Form):
     min_corrected = DecimalText(label="Gecorrigeerde index vanaf")
     max_corrected = DecimalText(label="Gecorrigeerde index tot en met")
     sort = forms.ChoiceField(
-        label="Sorteren op", required=False, choices=[(k, SORT_LABELS[k]) for k in index_table.SORT_KEYS]
+        error_messages=CHOICE_ERRORS,
+        label="Sorteren op",
+        required=False,
+        choices=[(k, SORT_LABELS[k]) for k in index_table.SORT_KEYS],
     )
     order = forms.ChoiceField(
-        label="Volgorde", required=False, choices=[("asc", "oplopend"), ("desc", "aflopend")]
+        error_messages=CHOICE_ERRORS,
+        label="Volgorde",
+        required=False,
+        choices=[("asc", "oplopend"), ("desc", "aflopend")],
     )
 
     def clean(self):
@@ -106,9 +115,9 @@ class IndexQuery:
     def filtered(self) -> bool:
         return any(self.params.get(name) for name in FILTER_FIELDS)
 
-    def querystring(self, *, sort: bool = True, **overrides: str) -> str:
+    def querystring(self, *, with_sort: bool = True, **overrides: str) -> str:
         """``?...`` of the valid parameters (with ``overrides``), empty when there are none."""
-        names = FILTER_FIELDS + (SORT_FIELDS if sort else ())
+        names = FILTER_FIELDS + (SORT_FIELDS if with_sort else ())
         values = {name: self.params[name] for name in names if self.params.get(name)}
         values.update({k: v for k, v in overrides.items() if v})
         return "?" + urlencode(values) if values else ""
@@ -127,7 +136,13 @@ def parse(data) -> IndexQuery:
     form = IndexQueryForm(data={name: data.get(name, "") for name in FILTER_FIELDS + SORT_FIELDS})
     form.is_valid()
     cleaned = form.cleaned_data
-    ignored = [f"{form.fields[name].label}: {error} Dit filter is niet toegepast." for name in form.errors for error in form.errors[name] if name != "__all__"]
+    ignored = [
+        f"{form.fields[name].label}: {error} "
+        + ("De standaardvolgorde is gebruikt." if name in SORT_FIELDS else "Dit filter is niet toegepast.")
+        for name in form.errors
+        for error in form.errors[name]
+        if name != "__all__"
+    ]
     ignored += list(form.non_field_errors())
     params = {name: cleaned[name] for name in FILTER_FIELDS + SORT_FIELDS if cleaned.get(name)}
     index_filter = index_table.IndexFilter(
@@ -148,10 +163,10 @@ def parse(data) -> IndexQuery:
     )
 
 
-def rows_for(revision: catalog.Revision, query: IndexQuery, *, keep_file_order: bool = False) -> list[dict[str, str]]:
-    """The revision's rows that match, sorted as asked (the page always sorts; a download keeps
-    the published file's order unless a sort was asked for)."""
-    rows = query.filter.apply(index_table.rows_of(revision))
+def select(rows: list[dict[str, str]], query: IndexQuery, *, keep_file_order: bool = False) -> list[dict[str, str]]:
+    """The rows that match, sorted as asked (the page always sorts; a download keeps the
+    published file's order unless a sort was asked for, so the whole table is the file)."""
+    matching = query.filter.apply(rows)
     if keep_file_order and not query.sort_given:
-        return rows
-    return index_table.sort_rows(rows, query.sort, query.descending)
+        return matching
+    return index_table.sort_rows(matching, query.sort, query.descending)
