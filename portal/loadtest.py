@@ -349,6 +349,8 @@ def summary(args, accounts, latencies, problems, wall: float, server_cpu: float,
         "prepare_seconds": round(prepared, 1),
         "server_exit_code": exit_code,
         "mode": "api" if getattr(args, "api", False) else "pages",
+        # the clients run on the same two cores: what they cost is not the server's to serve
+        "client_cpu_ms_per_request": getattr(args, "client_cpu_ms_per_request", None),
     }
     return result
 
@@ -520,12 +522,13 @@ def run_api(args: argparse.Namespace) -> dict:
                 if problem:
                     problems.append(f"{caller.email} {url}: {problem}")
 
-        cpu_before = tree_cpu_seconds(server.pid)
+        cpu_before, client_before = tree_cpu_seconds(server.pid), time.process_time()
         t_start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(one, plan))
         wall = time.perf_counter() - t_start
         server_cpu = tree_cpu_seconds(server.pid) - cpu_before
+        args.client_cpu_ms_per_request = round((time.process_time() - client_before) / len(plan) * 1000, 1)
     return summary(args, callers, latencies, problems, wall, server_cpu, prepared, server.returncode)
 
 
@@ -614,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
             f"in {result['seconds']} s: {result['throughput_per_s']} requests/s, p50 {result['p50_ms']} ms, "
             f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; "
             f"server CPU {result['server_cpu_ms_per_request']} ms "
-            f"per request; load average {result['load_average']}"
+            f"per request (clients {result['client_cpu_ms_per_request']} ms); load average {result['load_average']}"
         )
         for kind, figures in result["per_kind"].items():
             print(f"  {kind:5s} n={figures['n']:5d}  p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms")

@@ -136,8 +136,14 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": PORTAL_DIR / "portal.sqlite3",
-            # several gunicorn workers write the audit log: wait for the lock instead of failing
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # several gunicorn workers write the audit log: wait for the lock instead of failing;
+            # write-ahead logging lets readers go on while one writes, and a commit need not
+            # wait for the disk twice (every API call and download writes an audit line)
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

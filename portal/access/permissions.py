@@ -84,6 +84,11 @@ class IndexScope:
     def allows(self, agb: str) -> bool:
         return self.every_practice or agb in self.agbs
 
+    @property
+    def practices(self) -> frozenset[str] | None:
+        """The practices whose rows may be read; None for every practice."""
+        return None if self.every_practice else self.agbs
+
     def rows(self, rows):
         """The rows (dicts with ``practice_agb``) this scope may read, in their order."""
         if self.every_practice:

@@ -256,24 +256,33 @@ class IndexTable(ReadOnlyApiView):
         )
         page_size = _positive(request, "page_size", PAGE_SIZE, MAX_PAGE_SIZE)
         page = _positive(request, "page", 1)
-        rows = wanted.apply(scope.rows(index_table.rows_of(revision)))
-        if request.accepted_renderer.format == "csv":
-            return self.answer(request, index_table.csv_text(rows), revision.published_at)
-        pages = max(1, math.ceil(len(rows) / page_size))
+        table = index_table.table_of(revision)
+        numbers = table.select(wanted, scope.practices)
+        fmt = request.accepted_renderer.format
+        # the answer is fixed by the file, the caller's practices, the query and the format:
+        # its ETag is worked out from those, before (and, for a 304, instead of) the answer
+        practices = ["*"] if scope.practices is None else sorted(scope.practices)
+        etag_of = [table.signature, practices, request.get_host(), request.get_full_path(), fmt]
+        found = self.conditional(request, etag_of, revision.published_at, fmt)
+        if found is not None:
+            return found
+        if fmt == "csv":
+            return Response(index_table.csv_text(table.rows[i] for i in numbers), headers=self._validators())
+        pages = max(1, math.ceil(len(numbers) / page_size))
         if page > pages:
             raise exceptions.NotFound(f"Pagina {page} bestaat niet; er zijn {pages} pagina's.")
-        chunk = rows[(page - 1) * page_size : page * page_size]
+        chunk = numbers[(page - 1) * page_size : page * page_size]
         payload = {
             "period": period,
             "revision": revision.revision,
-            "count": len(rows),
+            "count": len(numbers),
             "page": page,
             "pages": pages,
             "next": _page_url(request, page + 1) if page < pages else None,
             "previous": _page_url(request, page - 1) if page > 1 else None,
-            "results": [index_table.typed(row) for row in chunk],
+            "results": [table.typed_rows[i] for i in chunk],
         }
-        return self.answer(request, payload, revision.published_at)
+        return Response(payload, headers=self._validators())
 
 
 def _page_url(request, page: int) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -109,9 +110,44 @@ def newest_revision(period: str) -> Revision | None:
     return found[-1] if found else None
 
 
+def _releases_signature() -> tuple | None:
+    """What ``shown_releases`` depends on, cheaply: the names in the releases folder and in
+    each period folder, with their modification times. A revision appears by one rename into
+    its period's folder (a new name there) and a period by a new folder (or a move out to the
+    archive), so the signature changes and the releases are read again. Names, not only
+    times: a folder's time has the kernel's coarse clock, and two renames can share a tick."""
+    root = releases_dir()
+    try:
+        folders = []
+        with os.scandir(root) as entries:
+            for entry in entries:
+                if PERIOD_RE.match(entry.name) and entry.is_dir(follow_symlinks=False):
+                    names = tuple(sorted(os.listdir(entry.path)))
+                    folders.append((entry.name, entry.stat(follow_symlinks=False).st_mtime_ns, names))
+        return (str(root), root.stat().st_mtime_ns, tuple(sorted(folders)))
+    except OSError:
+        return None
+
+
+_shown_cache: dict[tuple, list[Revision]] = {}
+
+
 def shown_releases(limit: int = PERIODS_SHOWN) -> list[Revision]:
-    """The newest revision of each of the ``limit`` most recent published periods, newest first."""
-    return [rev for rev in (newest_revision(p) for p in published_periods()[:limit]) if rev is not None]
+    """The newest revision of each of the ``limit`` most recent published periods, newest first.
+
+    Read again whenever ``_releases_signature`` changes (every page and API call asks, so a
+    publish shows at the next request); otherwise the answer of the last read."""
+    signature = _releases_signature()
+    key = (signature, limit)
+    if signature is not None and key in _shown_cache:
+        return list(_shown_cache[key])
+    found = [rev for rev in (newest_revision(p) for p in published_periods()[:limit]) if rev is not None]
+    if signature is not None:
+        with _parse_lock:
+            if len(_shown_cache) > 32:
+                _shown_cache.clear()
+            _shown_cache[key] = found
+    return list(found)
 
 
 def read_csv(revision: Revision, name: str) -> list[dict[str, str]]:

@@ -36,21 +36,73 @@ STATUSES = ("ok", "insufficient_patients")
 SORT_KEYS = ("practice_agb", "discipline", "status", "patients", "behandelindex", "corrected_index")
 
 
+@dataclass(frozen=True)
+class IndexTable:
+    """One published behandelindex.csv, read once: its rows in the file's order, the same rows
+    typed (``typed``), and the row numbers per discipline and per practice, so that a request
+    for a filtered page touches only the rows it can return. Shared by every request: read
+    it, never change it."""
+
+    rows: tuple[dict[str, str], ...]
+    typed_rows: tuple[dict[str, object], ...]
+    by_discipline: dict[str, tuple[int, ...]]
+    by_agb: dict[str, tuple[int, ...]]
+    signature: str  # the file's identity (path, mtime, size): part of an answer's ETag
+
+    def select(self, wanted: IndexFilter, practices: frozenset[str] | None) -> list[int]:
+        """Row numbers, in the file's order, of the rows ``wanted`` matches among ``practices``
+        (None: every practice; the caller's scope, portal.access.permissions.index_scope)."""
+        if practices is not None:
+            numbers = sorted(i for agb in practices for i in self.by_agb.get(agb, ()))
+            if wanted.discipline:
+                numbers = [i for i in numbers if self.rows[i]["discipline"] == wanted.discipline]
+        elif wanted.discipline:
+            numbers = list(self.by_discipline.get(wanted.discipline, ()))
+        else:
+            numbers = list(range(len(self.rows)))
+        rows = self.rows
+        if wanted.practice_agb:
+            numbers = [i for i in numbers if rows[i]["practice_agb"] == wanted.practice_agb]
+        if wanted.status:
+            numbers = [i for i in numbers if rows[i]["status"] == wanted.status]
+        if wanted.min_corrected is not None or wanted.max_corrected is not None:
+            numbers = [i for i in numbers if wanted.matches(rows[i])]
+        return numbers
+
+
+def _groups(rows, column: str) -> dict[str, tuple[int, ...]]:
+    groups: dict[str, list[int]] = {}
+    for number, row in enumerate(rows):
+        groups.setdefault(row[column], []).append(number)
+    return {key: tuple(numbers) for key, numbers in groups.items()}
+
+
 @functools.lru_cache(maxsize=16)
-def _rows(csv_path: str, mtime_ns: int, size: int) -> tuple[dict[str, str], ...]:
+def _table(csv_path: str, mtime_ns: int, size: int) -> IndexTable:
     """A published file never changes; the key carries its mtime and size all the same."""
     with open(csv_path, newline="", encoding="utf-8") as handle:
-        return tuple(csv.DictReader(handle))
+        rows = tuple(csv.DictReader(handle))
+    return IndexTable(
+        rows=rows,
+        typed_rows=tuple(typed(row) for row in rows),
+        by_discipline=_groups(rows, "discipline"),
+        by_agb=_groups(rows, "practice_agb"),
+        signature=f"{csv_path}:{mtime_ns}:{size}",
+    )
+
+
+def table_of(revision: catalog.Revision) -> IndexTable:
+    path = revision.file("behandelindex.csv")
+    stat = path.stat()
+    with catalog._parse_lock:
+        return _table(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def rows_of(revision: catalog.Revision) -> tuple[dict[str, str], ...]:
     """Every row of the revision's behandelindex.csv, in the file's order. The rows are the
     cached ones, shared by every request: read them, never change them (``typed`` makes new
     dicts); copying some 10,000 rows per request would cost more than the rest of it."""
-    path = revision.file("behandelindex.csv")
-    stat = path.stat()
-    with catalog._parse_lock:
-        return _rows(str(path), stat.st_mtime_ns, stat.st_size)
+    return table_of(revision).rows
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,39 @@ def test_concurrent_clients_get_only_their_own_practices(tmp_path):
     # every kind of request was exercised, the 404s of other accounts' practices included
     assert set(figures["per_kind"]) == {"cross", "html", "list", "page", "pdf"}
     assert figures["per_kind"]["pdf"]["n"] > 50 and figures["per_kind"]["cross"]["n"] > 10
+
+
+def test_concurrent_api_clients_get_only_what_their_tokens_may_read(tmp_path):
+    """The read API under load (python -m portal.loadtest --api): insurer and practice users'
+    tokens, mixed endpoints; every row served is one the caller may read, and an insurer's
+    filtered page holds exactly the rows the filter selects from the published file."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "portal.loadtest",
+            "--api",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--clients",
+            "10",
+            "--requests",
+            "400",
+            "--accounts",
+            "8",
+            "--practices",
+            "8800",
+            "--json",
+        ],
+        cwd=REPO_ROOT,
+        env=portal_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == 0, figures["first_problems"] or result.stderr[-2000:]
+    assert figures["mode"] == "api" and figures["requests"] == 400
+    assert figures["errors_or_wrong_responses"] == 0 and figures["server_exit_code"] == 0
+    assert set(figures["per_kind"]) == {"cross", "index_csv", "index_page", "periods", "practice", "reference"}
+    assert figures["per_kind"]["index_page"]["n"] > 100 and figures["per_kind"]["cross"]["n"] > 10
