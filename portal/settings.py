@@ -175,6 +175,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mijn Spiegel] "
 ACCOUNT_RATE_LIMITS = {"login_failed": False}  # throttling is django-axes' job (one place)
+ACCOUNT_ADAPTER = "portal.access.adapter.AccountAdapter"  # insurer staff land on /verzekeraar/
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/praktijk/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"

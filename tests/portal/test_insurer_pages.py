@@ -598,3 +598,23 @@ def test_numbers_in_the_downloads_are_not_rounded(world):
     (row,) = csv.DictReader(io.StringIO(text))
     assert math.isclose(float(row["corrected_index"]), 96.0 - 7.612345678901, rel_tol=0, abs_tol=1e-12)
     assert row["corrected_index"] == repr(96.0 - 7.612345678901)
+
+
+def test_an_insurer_user_lands_on_the_index_tables_after_logging_in(world):
+    from django.test import Client
+
+    def log_in(email: str, next_url: str = "") -> str:
+        client = Client()
+        response = client.post(
+            "/accounts/login/" + (f"?next={next_url}" if next_url else ""), {"login": email, "password": PASSWORD}
+        )
+        assert response.status_code == 302, response.content[:300]
+        return response["Location"]
+
+    assert log_in("inkoop@cz.nl") == "/verzekeraar/"
+    assert log_in("beheer@a.nl") == "/praktijk/"
+    assert log_in("inkoop@cz.nl", "/api/v1/docs/") == "/api/v1/docs/"  # an explicit next still wins
+    # and their 404 page points back to their own page, not to practices they have none of
+    client = client_for(world["insurer"])
+    page = client.get(f"/praktijk/{A}/2025-v1/fysiotherapie.pdf")
+    assert page.status_code == 404 and 'href="/verzekeraar/"' in page.content.decode()
