@@ -51,22 +51,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.core.release_layout import BEHANDELINDEX_COLUMNS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PERIODS = ["2025-v1", "2024-v3", "2024-v2", "2024-v1", "2023-v3", "2023-v2"]  # the six shown, newest first
-COLUMNS = [
-    "period",
-    "discipline",
-    "practice_agb",
-    "status",
-    "patients",
-    "episodes",
-    "sessions",
-    "expected_sessions",
-    "behandelindex",
-    "ci_lower",
-    "ci_upper",
-    "corrected_index",
-]
+COLUMNS = BEHANDELINDEX_COLUMNS
 PASSWORD = "Zomer-Regen-9731!"
 
 

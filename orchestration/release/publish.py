@@ -35,6 +35,7 @@ import pandas as pd
 
 from orchestration.core.crashpoints import crash_point
 from orchestration.core.locks import file_lock
+from orchestration.core.release_layout import BEHANDELINDEX_COLUMNS, MOVEMENT_COLUMNS, PRACTICE_COLUMNS
 from orchestration.core.seeds import (
     cancelled_periods,
     insurer_labels,
@@ -49,34 +50,6 @@ from orchestration.core.warehouse import connect_locked, connect_write, has_tabl
 from orchestration.release.readiness import PeriodState, period_state
 from orchestration.release.signoff import Signoff, valid_signoff
 
-BEHANDELINDEX_COLUMNS = [
-    "period",
-    "discipline",
-    "practice_agb",
-    "status",
-    "patients",
-    "episodes",
-    "sessions",
-    "expected_sessions",
-    "behandelindex",
-    "ci_lower",
-    "ci_upper",
-    "corrected_index",
-]
-# method.md §10
-MOVEMENT_COLUMNS = [
-    "period",
-    "discipline",
-    "practice_agb",
-    "from_period",
-    "bi_from",
-    "bi_to",
-    "own_points",
-    "case_mix_points",
-    "reference_points",
-]
-# the practices of behandelindex.csv by name and place (docs/register-contract.md); empty where unknown
-PRACTICE_COLUMNS = ["practice_agb", "practice_name", "place"]
 RELEASE_TABLES = {
     "behandelindex.csv": ("marts.fct_behandelindex", BEHANDELINDEX_COLUMNS, ["discipline", "practice_agb"]),
     "reference_strata.csv": (

@@ -14,22 +14,10 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from orchestration.core.release_layout import BEHANDELINDEX_COLUMNS
 from portal.releases import catalog
 
-COLUMNS = [
-    "period",
-    "discipline",
-    "practice_agb",
-    "status",
-    "patients",
-    "episodes",
-    "sessions",
-    "expected_sessions",
-    "behandelindex",
-    "ci_lower",
-    "ci_upper",
-    "corrected_index",
-]
+COLUMNS = BEHANDELINDEX_COLUMNS
 INTEGER_COLUMNS = ("patients", "episodes", "sessions")
 DECIMAL_COLUMNS = ("expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index")
 STATUSES = ("ok", "insufficient_patients")
