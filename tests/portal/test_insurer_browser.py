@@ -136,9 +136,10 @@ def test_an_insurer_user_filters_downloads_and_reads_their_messages(insurer_site
     page.fill("input[name=login]", INSURER)
     page.fill("input[name=password]", INSURER_PASSWORD)
     page.click("form button[type=submit]:not(.inline button)")
-    page.wait_for_url(re.compile(r".*/praktijk/$"))
+    # an insurer user lands on their own page after logging in
+    page.wait_for_url(re.compile(r".*/verzekeraar/$"))
 
-    # the header leads an insurer user to their page, on one line at 1280 px
+    # the header leads an insurer user to their page too, on one line at 1280 px
     nav = page.locator("header nav")
     assert nav.locator("a", has_text="Mijn praktijken").count() == 0
     assert nav.locator('a[href="/accounts/tokens/"]').inner_text() == "API-sleutels"
