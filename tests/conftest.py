@@ -76,6 +76,7 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
 # collection with --no-loadscope-reorder): starting the long files first keeps one worker
 # from being left with a Spark build while the other has finished. Only the order changes.
 LONGEST_FILES_FIRST = (
+    "test_service_mode.py",
     "test_spark_engine.py",
     "test_scenarios.py",
     "test_ui.py",
@@ -91,6 +92,9 @@ LONGEST_FILES_FIRST = (
     "test_portal_access.py",
     "test_portal_postgresql.py",
     "test_sensors.py",
+    "test_alerts.py",
+    "test_backup.py",
+    "test_four_eyes.py",
     "test_funnel_dbt.py",
 )
 

@@ -14,8 +14,8 @@ as the CLI does. Run keys stay as a second guard: a sensor never requests the sa
 work twice (a delivery's key names the configuration it is gated under). Nothing is
 requested while a run of the same job and partition is queued or in progress.
 
-Each evaluation also fails the runs whose process is gone (``stale_runs.py``), so the
-UI never shows work in progress that is not.
+Runs whose process is gone are not the sensors' business: the daemon that evaluates
+them also runs Dagster's run monitoring, which fails those runs (``stale_runs.py``).
 """
 
 import dagster as dg
@@ -34,7 +34,6 @@ from orchestration.runs.jobs import (
     ingest_delivery_job,
     load_configuration_job,
 )
-from orchestration.runs.stale_runs import fail_dead_runs
 
 INTERVAL_SECONDS = 30
 
@@ -95,8 +94,6 @@ def configuration_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
 )
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     instance = context.instance
-    for run_id in fail_dead_runs(instance):
-        context.log.warning(f"run {run_id} was started but its process is gone: marked failed")
     plan = _landing_plan(SpiegelPaths(default_data_dir()))
     known = set(instance.get_dynamic_partitions(PERIOD_PARTITIONS_NAME))
     new_periods = sorted(set(plan) - known)

@@ -1,15 +1,28 @@
 """Runs whose process is gone are failed, with a reason, not left "started" forever.
 
 A Dagster run executes in one process: ``spiegel run`` itself (``execute_in_process``)
-or a run worker that ``spiegel ui``'s daemon started. When that process is killed
-(``kill -9``, the machine stops, Ctrl-C on ``dagster dev``) nobody writes the run's end,
-and the UI would show the run, and its assets, in progress forever.
+or a run worker that a Dagster daemon launched (``spiegel serve``, ``spiegel ui``). When
+that process is killed (``kill -9``, the machine stops, a daemon killed with its process
+group) nobody writes the run's end, and the UI would show the run, and its assets, in
+progress forever.
 
-So whatever starts or shows runs (the CLI's runner, ``spiegel status``, the sensors)
-first calls :func:`fail_dead_runs`: every run still STARTING, STARTED or CANCELING
-whose process on this machine no longer exists is reported failed, with a message
-naming the process, through ``instance.report_run_failed`` (the same event Dagster
-writes when a run fails by itself).
+One judgment, :func:`gone_reason`, says whether a run's process is known to be gone, and
+two callers act on it, each where the other is absent (docs/service.md, "Run monitoring
+and stale runs"):
+
+- **Dagster's run monitoring**, in the daemon: ``dagster.yaml`` (runs/instance.py) names
+  :class:`ProcessCheckingRunLauncher` as the run launcher. It is Dagster's default
+  launcher; Dagster's own cannot tell run monitoring whether a run worker lives
+  (``DefaultRunLauncher.supports_check_run_worker_health`` is False, so
+  ``dagster/_daemon/monitoring/run_monitoring.py`` only checks a STARTED run's maximum
+  runtime), and this one answers from :func:`gone_reason`. So while a daemon runs, every
+  STARTED run whose process died (the CLI's and the daemon's alike) is failed within one
+  monitoring interval;
+- :func:`fail_dead_runs`, for when no daemon runs: the CLI's runner before its first
+  run, ``spiegel status``, and ``spiegel ui`` when it starts and after it stopped (its
+  daemon is gone then). It reports every run still STARTING, STARTED or CANCELING whose
+  process on this machine no longer exists failed, with a message naming the process,
+  through ``instance.report_run_failed`` (the event Dagster writes when a run fails).
 
 Which process: runs the CLI starts carry the tags ``spiegel/host``, ``spiegel/pid``
 and ``spiegel/pid_started`` (the process's start time, so a reused pid is not taken
@@ -26,7 +39,8 @@ import socket
 import time
 from functools import lru_cache
 
-from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
+from dagster import DagsterEventType, DagsterRunStatus, DefaultRunLauncher, RunsFilter
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 
 HOST_TAG = "spiegel/host"
 PID_TAG = "spiegel/pid"
@@ -90,7 +104,7 @@ def _worker_pid_from_events(instance, run_id: str) -> int | None:
     return None
 
 
-def _gone_reason(instance, record) -> str | None:
+def gone_reason(instance, record) -> str | None:
     """Why the run's process is known to be gone, or None (alive, or not ours to judge)."""
     run = record.dagster_run
     tags = run.tags
@@ -122,15 +136,49 @@ def fail_dead_runs(instance) -> list[str]:
     )
     failed = []
     for record in records:
-        reason = _gone_reason(instance, record)
+        reason = gone_reason(instance, record)
         if reason is None:
             continue
-        since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.start_time)) if record.start_time else "?"
+        current = instance.get_run_by_id(record.dagster_run.run_id)
+        if current is None or current.is_finished:
+            continue  # it ended meanwhile (by itself, or the daemon's run monitoring failed it)
         instance.report_run_failed(
-            record.dagster_run,
-            f"Marked failed by Spiegel: the run was {record.dagster_run.status.value} (since {since}) but "
-            f"{reason}: it was killed, crashed or its machine stopped. Nothing it wrote is half-done "
-            f"(deliveries, the method and releases are replaced atomically); run it again.",
+            record.dagster_run, f"Marked failed by Spiegel: the run was {_since(record)} but {reason}: {AFTERWORD}"
         )
         failed.append(record.dagster_run.run_id)
     return failed
+
+
+AFTERWORD = (
+    "it was killed, crashed or its machine stopped. Nothing it wrote is half-done "
+    "(deliveries, the method and releases are replaced atomically); run it again."
+)
+
+
+def _since(record) -> str:
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.start_time)) if record.start_time else "?"
+    return f"{record.dagster_run.status.value} (since {since})"
+
+
+class ProcessCheckingRunLauncher(DefaultRunLauncher):
+    """Dagster's default run launcher (a run worker per run, started by the code server),
+    which also answers run monitoring's question "is this run's worker alive?" from
+    :func:`gone_reason`: FAILED when its process is known to be gone, RUNNING otherwise
+    (alive, or not to be told from here: on another host, or a run without a recorded
+    process). Run monitoring then fails the run with that reason (Dagster's message
+    "Detected run worker status FAILED: '<reason>'. Marking run ... as failed.", followed
+    by :meth:`get_run_worker_debug_info`)."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run) -> CheckRunHealthResult:
+        record = self._instance.get_run_record_by_id(run.run_id)
+        reason = gone_reason(self._instance, record) if record is not None else None
+        if reason is None:
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "its process is alive, or cannot be told from here")
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"the run was {_since(record)} but {reason}")
+
+    def get_run_worker_debug_info(self, run, include_container_logs: bool | None = True) -> str | None:
+        return f"Marked failed by Spiegel's run monitoring: {AFTERWORD}"

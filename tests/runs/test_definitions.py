@@ -102,7 +102,15 @@ def test_definitions_load_with_the_whole_path_of_the_data():
     assert {"delivery_contract", "delivery_contents", "delivery_completeness", "release_ready"} <= check_names
     for job in ("load_configuration", "ingest_delivery", "compute_period", "sign_off", "publish_release"):
         assert defs.resolve_job_def(job) is not None
-    assert {s.name for s in defs.sensors} == {"configuration_sensor", "landing_sensor", "period_sensor"}
+    assert {s.name for s in defs.sensors} == {
+        "configuration_sensor",
+        "landing_sensor",
+        "period_sensor",
+        "alerts_sensor",
+        "run_failure_alerts",
+    }
+    # the alerts' daily calendar check (docs/alerts.md)
+    assert {s.name for s in defs.schedules} == {"release_calendar_schedule"}
 
 
 def test_dagster_definitions_validate_command_passes():

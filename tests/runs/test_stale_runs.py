@@ -76,3 +76,34 @@ def test_a_run_killed_with_its_process_is_failed_by_the_next_status(clean_releas
         message = _failure_message(instance, run_id)
         assert "Marked failed by Spiegel" in message and "no longer exists" in message, message
         assert instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])) == []
+
+
+def test_the_run_launcher_tells_run_monitoring_which_runs_process_is_gone():
+    """The daemon's run monitoring asks the launcher about each STARTED run
+    (dagster.yaml names ProcessCheckingRunLauncher, runs/instance.py)."""
+    from dagster._core.launcher import WorkerStatus
+
+    from orchestration.runs.stale_runs import ProcessCheckingRunLauncher
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with dg.DagsterInstance.ephemeral() as instance:
+        launcher = ProcessCheckingRunLauncher()
+        launcher.register_instance(instance)
+        assert launcher.supports_check_run_worker_health and not launcher.supports_resume_run
+        mine = _started_run(instance, process_tags())
+        gone = _started_run(instance, {HOST_TAG: socket.gethostname(), PID_TAG: str(dead.pid), PID_STARTED_TAG: "1.00"})
+        elsewhere = _started_run(instance, {HOST_TAG: "another-host", PID_TAG: str(dead.pid), PID_STARTED_TAG: "1.00"})
+        unknown = _started_run(instance, {})
+
+        runs = (mine, gone, elsewhere, unknown)
+        health = {r: launcher.check_run_worker_health(instance.get_run_by_id(r)) for r in runs}
+        # only a run whose process is known to be gone fails; what cannot be told is left running
+        assert {r: h.status for r, h in health.items()} == {
+            mine: WorkerStatus.RUNNING,
+            gone: WorkerStatus.FAILED,
+            elsewhere: WorkerStatus.RUNNING,
+            unknown: WorkerStatus.RUNNING,
+        }
+        assert f"pid {dead.pid}" in health[gone].msg and "no longer exists" in health[gone].msg
+        assert "run it again" in launcher.get_run_worker_debug_info(instance.get_run_by_id(gone))
