@@ -15,6 +15,8 @@ import sys
 import warnings
 from collections.abc import Callable
 
+from orchestration.commands.alerts import check_day, cmd_alerts
+from orchestration.commands.backup import cmd_backup, cmd_restore
 from orchestration.commands.bench import cmd_bench
 from orchestration.commands.common import CommandError, check_period
 from orchestration.commands.demo import DEMO_PRACTICES, DEMO_SEED, DEMO_YEARS, cmd_demo
@@ -22,6 +24,7 @@ from orchestration.commands.generate import cmd_generate
 from orchestration.commands.portal import cmd_portal
 from orchestration.commands.release import cmd_publish, cmd_signoff
 from orchestration.commands.run import cmd_run
+from orchestration.commands.serve import cmd_serve
 from orchestration.commands.status import cmd_status
 from orchestration.commands.ui import cmd_ui
 from orchestration.core.settings import ENGINES
@@ -137,18 +140,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command(
-        "signoff", cmd_signoff, "record the data-quality sign-off of a period; refused while a blocking gate fails"
+        "signoff",
+        cmd_signoff,
+        "record the data-quality sign-off of a period; refused while a blocking gate fails. In service mode "
+        "(SPIEGEL_SERVICE_MODE=1) only an operator may, with their personal token (docs/release-four-eyes.md)",
     )
     p.add_argument("--period", type=check_period, required=True)
-    p.add_argument("--by", required=True, help="name of the person signing off")
+    p.add_argument(
+        "--token",
+        default=None,
+        help="the operator's personal portal token (default $SPIEGEL_OPERATOR_TOKEN): an active staff account "
+        "with a second factor; required in service mode",
+    )
+    p.add_argument(
+        "--by", default=None, help="outside service mode: name of the person signing off (not authenticated)"
+    )
     p.add_argument("--comment", required=True, help="what was checked, in a sentence")
 
     p = command(
         "publish",
         cmd_publish,
-        "publish the next revision of a period under DIR/releases/; refused without passed gates and a valid sign-off",
+        "publish the next revision of a period under DIR/releases/; refused without passed gates and a valid sign-off, "
+        "and with four eyes (SPIEGEL_FOUR_EYES, on in service mode) by the operator who signed it off",
     )
     p.add_argument("--period", type=check_period, required=True)
+    p.add_argument(
+        "--token",
+        default=None,
+        help="the operator's personal portal token (default $SPIEGEL_OPERATOR_TOKEN); required in service mode",
+    )
+    p.add_argument("--by", default=None, help="outside service mode: name of the person publishing (not authenticated)")
 
     p = command(
         "demo",
@@ -175,9 +196,65 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the second part: the period through the Dagster jobs, with each run's fixed costs",
     )
 
+    p = command(
+        "backup",
+        cmd_backup,
+        "write a consistent, checksummed snapshot of what cannot be recomputed (sign-off log, releases, warehouse "
+        "and gate log, portal and Dagster databases) into DEST/spiegel-backup-<UTC time>/, while the service runs "
+        "(docs/backup.md)",
+    )
+    p.add_argument("dest", metavar="DEST", help="folder to write the snapshot folder into (made if missing)")
+    p.add_argument(
+        "--with-landing",
+        action="store_true",
+        help="also copy the deliveries under landing/ (always listed with their sha256 in landing.json)",
+    )
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for each lock (publishing, sign-off log, warehouse) "
+        "(default $SPIEGEL_LOCK_TIMEOUT, else 900)",
+    )
+
+    p = command(
+        "restore",
+        cmd_restore,
+        "bring a snapshot of spiegel backup back into a new or empty data directory (--data-dir NEW); refused, "
+        "before anything is written, when a checksum does not match (docs/backup.md)",
+    )
+    p.add_argument("src", metavar="SRC", help="the snapshot folder, or a folder of snapshots (the newest is used)")
+    p.add_argument(
+        "--landing-from",
+        default=None,
+        metavar="DIR",
+        help="for a snapshot without the deliveries: copy them from DIR (a landing/ folder), each checked "
+        "against the snapshot's landing.json",
+    )
+    p.add_argument("--verify-only", action="store_true", help="only check the snapshot's checksums; write nothing")
+
     p = command("ui", cmd_ui, "start the Dagster UI (dagster dev) on this data directory")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
+
+    p = command(
+        "serve",
+        cmd_serve,
+        "service mode: dagster-webserver, dagster-daemon (sensors, schedules, run queue, run monitoring) and the "
+        "portal, each its own process, restarted when it dies and stopped together on SIGTERM or Ctrl-C "
+        "(docs/service.md)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address both web servers listen on (default 127.0.0.1)")
+    p.add_argument("--dagster-port", type=int, default=3000, help="the Dagster UI's port (default 3000)")
+    p.add_argument("--portal-port", type=int, default=8000, help="the portal's port (default 8000)")
+    p.add_argument("--portal-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    p.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="write DIR/dagster_home/dagster.yaml from the settings, print the three processes' command lines "
+        "and exit (ExecStartPre of the separate systemd units in deploy/)",
+    )
 
     p = command(
         "portal",
@@ -229,6 +306,28 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", default="", help="what the token is for, shown on the owner's token page")
     q = portal_command("audit", "print the portal's audit log, oldest first")
     q.add_argument("--agb", default=None, help="only the lines about this practice")
+
+    p = command(
+        "alerts",
+        cmd_alerts,
+        "the operations team's alerts (docs/alerts.md): what the Dagster sensors and the daily schedule mail",
+    )
+    alerts_sub = p.add_subparsers(dest="alerts_command", required=True, metavar="SUBCOMMAND")
+    q = alerts_sub.add_parser(
+        "check",
+        help="run every alert check once (gate blocks, failed runs, the calendar, sign-offs, publishes) and "
+        "send what was not sent before; for cron without the Dagster daemon",
+        description="run every alert check once and send what was not sent before (docs/alerts.md)",
+    )
+    q.add_argument(
+        "--data-dir", default=argparse.SUPPRESS, help="data directory (default: $SPIEGEL_DATA_DIR, else ./data)"
+    )
+    q.add_argument(
+        "--today",
+        type=check_day,
+        default=None,
+        help="check as of this day (YYYY-MM-DD, default today): the calendar, and the news of the 7 days before it",
+    )
     return parser
 
 

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    # the operators' second factor (TOTP, with recovery codes): docs/release-four-eyes.md
+    "allauth.mfa",
     "axes",
     "rest_framework",
     "drf_spectacular",
@@ -92,6 +94,7 @@ INSTALLED_APPS = [
     "portal.public",
     "portal.insurers",
     "portal.api",
+    "portal.operators",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +179,19 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mijn Spiegel] "
 ACCOUNT_RATE_LIMITS = {"login_failed": False}  # throttling is django-axes' job (one place)
 ACCOUNT_ADAPTER = "portal.access.adapter.AccountAdapter"  # insurer staff land on /verzekeraar/
+# allauth's MFA: operators (staff) have a TOTP authenticator (portal/operators); login asks its
+# code of every account that has one (/accounts/2fa/ to set it up). One step of clock drift
+# either way is accepted; a code is used once. Wrong codes are counted and audited
+# (portal/operators/mfa.py): a few lock the second factor for a while.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Mijn Spiegel"
+MFA_TOTP_TOLERANCE = 1
+MFA_FORMS = {
+    "authenticate": "portal.operators.mfa.AuthenticateForm",
+    "reauthenticate": "portal.operators.mfa.ReauthenticateForm",
+}
+MFA_FAILURE_LIMIT = int(_env("SPIEGEL_PORTAL_MFA_FAILURES", "5"))
+MFA_LOCKOUT = timedelta(minutes=int(_env("SPIEGEL_PORTAL_LOCKOUT_MINUTES", "15")))
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/praktijk/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"

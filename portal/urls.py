@@ -16,5 +16,6 @@ urlpatterns = [
     path("praktijk/", include("portal.access.urls")),
     path("verzekeraar/", include("portal.insurers.urls")),
     path("api/", include("portal.api.urls")),
+    path("beheer/", include("portal.operators.urls")),
     path("", include("portal.public.urls")),
 ]

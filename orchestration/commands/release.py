@@ -1,32 +1,97 @@
-"""``spiegel signoff`` and ``spiegel publish``: the data-quality sign-off and the release."""
+"""``spiegel signoff`` and ``spiegel publish``: the data-quality sign-off and the release.
+
+Who does it (docs/release-four-eyes.md): with ``--token`` (or ``$SPIEGEL_OPERATOR_TOKEN``)
+an operator, proven by their personal portal token: an active staff account with a second
+factor. The command checks the token in the portal's database, audits the request, and
+hands the Dagster step a signed ticket for that operator (``release/operators.py``), which
+the step redeems before it acts. Without a token the typed ``--by`` name is recorded as not
+authenticated, as before; in service mode (``SPIEGEL_SERVICE_MODE=1``) that is refused.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from orchestration.commands.common import CommandError, data_dir_paths, say
+from orchestration.core.service import service_mode
+from orchestration.core.settings import SpiegelPaths
 
 
-def cmd_signoff(args: argparse.Namespace) -> int:
+def _token(args: argparse.Namespace) -> str:
+    return (getattr(args, "token", None) or os.environ.get("SPIEGEL_OPERATOR_TOKEN") or "").strip()
+
+
+def _step_config(paths: SpiegelPaths, args: argparse.Namespace, action: str, comment: str = "") -> dict[str, str]:
+    """The run config of the sign-off or release step: a ticket for the token's operator, or
+    (outside service mode) the typed name; refused here, before any run, when neither will do."""
+    # deferred: the operators' token check sets Django up; only a command with a token needs it
+    from orchestration.release import operators
+
+    verb, command = operators.VERBS[action], ("signoff" if action == operators.SIGNOFF else "publish")
+    token, by = _token(args), (getattr(args, "by", None) or "").strip()
+    if token and by:
+        raise CommandError(f"{verb} of {args.period}: give --token or --by, not both (the token names the operator)")
+    if token:
+        try:
+            operator = operators.operator_from_token(paths, token, action=action, period=args.period)
+        except operators.OperatorRefused as exc:
+            raise CommandError(str(exc)) from None
+        requested = "SIGNOFF_REQUESTED" if action == operators.SIGNOFF else "PUBLISH_REQUESTED"
+        operators.audit(paths, requested, operator, period=args.period, detail=f"spiegel {command} --token")
+        ticket = operators.issue_ticket(paths, operator, action=action, period=args.period, comment=comment)
+        config = {"ticket": ticket}
+        if action == operators.SIGNOFF:
+            config["comment"] = comment
+        return config
+    if service_mode():
+        raise CommandError(
+            f"{verb} of {args.period} refused: service mode: an operator's personal token is needed "
+            f"(--token T or $SPIEGEL_OPERATOR_TOKEN; made on the portal's page /accounts/tokens/), "
+            f"or use the release page {operators.release_page_url(args.period)}"
+            + ("; --by is a typed name and is not accepted" if by else "")
+        )
+    if action == operators.SIGNOFF and not by:
+        raise CommandError(f"{verb} of {args.period}: --by NAME is needed (or --token)")
+    config = {"by": by}
+    if action == operators.SIGNOFF:
+        config["comment"] = comment
+    return config
+
+
+def _run(job: str, op: str, period: str, config: dict[str, str]):
     # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
     from orchestration.runs import runner
 
-    data_dir_paths(args)
-    outcome = runner.sign_off(args.period, args.by, args.comment)
+    runner.ensure_period_partition(period)
+    return runner._execute(job, period, run_config={"ops": {op: {"config": config}}})
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    from orchestration.release.operators import SIGNOFF
+    from orchestration.release.signoff import read_signoffs
+    from orchestration.runs.jobs import SIGNOFF_JOB
+
+    paths = data_dir_paths(args)
+    config = _step_config(paths, args, SIGNOFF, args.comment)
+    outcome = _run(SIGNOFF_JOB, "signoff", args.period, config)
     if not outcome.success:
         raise CommandError(outcome.message or f"sign-off of {args.period} failed (run {outcome.run_id})")
-    say(f"{args.period}: signed off by {args.by} (run {outcome.run_id})")
+    newest = read_signoffs(paths, args.period)[-1]
+    how = "authenticated account" if newest.authenticated else "typed name, not authenticated"
+    say(f"{args.period}: signed off by {newest.account} ({how}; run {outcome.run_id})")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    # deferred: Dagster, dbt, GX and pandas load only in the command that needs them (start-up time)
+    from orchestration.release.operators import PUBLISH
     from orchestration.release.publish import newest_revision
-    from orchestration.runs import runner
+    from orchestration.runs.jobs import PUBLISH_JOB
 
     paths = data_dir_paths(args)
+    config = _step_config(paths, args, PUBLISH)
     say(f"{args.period}: publishing (tables, release.json, reports) ...")
-    outcome = runner.publish(args.period)
+    outcome = _run(PUBLISH_JOB, "release", args.period, config)
     if not outcome.success:
         raise CommandError(outcome.message or f"publish of {args.period} failed (run {outcome.run_id})")
     say(f"{args.period}: published {newest_revision(paths, args.period)}")

@@ -1,10 +1,16 @@
 """Release readiness, sign-off and the published release of a period.
 
 Dagster OSS has no approval step, so the sign-off is an asset materialised with run
-config naming the approver (from the launchpad or ``spiegel signoff``). A blocking
+config naming the approver. In service mode that is an operator's signed ticket (from the
+portal's release page, which launches this job, or from ``spiegel signoff --token``);
+outside it a typed name still does (``by``, recorded as not authenticated). The release
+takes the same kind of config for its publisher, and four eyes refuses a publisher who
+signed the period off himself (``operators.py``, docs/release-four-eyes.md). A blocking
 check only stops steps in the same run; across runs, the sign-off and the release
 verify the gate state themselves (``readiness.period_state``).
 """
+
+import json
 
 import dagster as dg
 
@@ -16,7 +22,9 @@ from orchestration.delivery.raw_tables import connect_raw
 from orchestration.delivery.register import register_considered
 from orchestration.gates.check_metadata import gate_metadata
 from orchestration.method.dbt_project import target_fingerprint
+from orchestration.release import operators
 from orchestration.release.calendar_state import write_period_status
+from orchestration.release.operators import PUBLISH, SIGNOFF, OperatorRefused, operator_for_step, release_page_url
 from orchestration.release.publish import PublishRefused, publish_release
 from orchestration.release.readiness import period_state, record_readiness
 from orchestration.release.signoff import SignoffRefused, record_signoff
@@ -78,6 +86,8 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
     metadata["blocking_reasons"] = dg.MetadataValue.md(
         "\n".join(f"- {r}" for r in reasons) or "none: ready for sign-off"
     )
+    # one click from the Dagster UI to where operators sign off and publish
+    metadata["release page"] = dg.MetadataValue.url(release_page_url(period))
     yield dg.MaterializeResult(metadata=metadata)
     yield dg.AssetCheckResult(
         check_name=READY_CHECK, passed=state.gates_passed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
@@ -85,8 +95,27 @@ def release_readiness(context: dg.AssetExecutionContext, spiegel: SpiegelResourc
 
 
 class SignoffConfig(dg.Config):
-    by: str
+    """Outside service mode ``by`` names the person signing (not authenticated); an operator
+    ticket (the portal's release page, ``spiegel signoff --token``) proves an account, and in
+    service mode nothing else is accepted."""
+
+    by: str = ""
     comment: str = ""
+    ticket: str = ""
+
+
+def _refused(context, paths, action_name: str, actor, period: str, message: str) -> dg.Failure:
+    operators.audit(paths, action_name, actor, period=period, detail=message)
+    context.log.error(message)
+    return dg.Failure(description=message, allow_retries=False)
+
+
+def _step_operator(context, paths, action: str, period: str, by: str, ticket: str, comment: str = ""):
+    try:
+        return operator_for_step(paths, action=action, period=period, by=by, ticket=ticket, comment=comment)
+    except OperatorRefused as exc:
+        # an unproven caller: audited under no name (a refused ticket's claims are not trusted)
+        raise _refused(context, paths, "OPERATOR_REFUSED", "anoniem", period, str(exc)) from exc
 
 
 @dg.asset(
@@ -94,26 +123,48 @@ class SignoffConfig(dg.Config):
     group_name="release",
     owners=[OPERATIONS_OWNER],
     deps=[release_readiness],
-    description="The operator's data-quality sign-off (append-only signoffs.jsonl): who, when, comment and the "
-    "deliveries it covers. Refused while a blocking gate fails; void when a delivery changes.",
+    description="The operator's data-quality sign-off (append-only signoffs.jsonl): who (the operator's account, "
+    "or outside service mode a typed name), when, comment and the deliveries it covers. Refused while a blocking "
+    "gate fails; void when a delivery changes. Operators sign off on the portal's release page: "
+    f"{release_page_url()}",
 )
 def signoff(context: dg.AssetExecutionContext, config: SignoffConfig, spiegel: SpiegelResource) -> dg.MaterializeResult:
     period = context.partition_key
-    with connect_read(spiegel.paths) as con:
-        state = period_state(con, spiegel.paths, period)
+    paths = spiegel.paths
+    operator, comment = _step_operator(context, paths, SIGNOFF, period, config.by, config.ticket, config.comment)
+    with connect_read(paths) as con:
+        state = period_state(con, paths, period)
     try:
-        record = record_signoff(spiegel.paths, state, config.by, config.comment)
+        record = record_signoff(paths, state, operator, comment)
     except SignoffRefused as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise _refused(context, paths, "SIGNOFF_REFUSED", operator, period, str(exc)) from exc
+    operators.audit(
+        paths,
+        "SIGNOFF_RECORDED",
+        operator,
+        period=period,
+        detail=f"{record.signoff_id}, {len(record.deliveries)} deliveries: {record.comment}",
+    )
     return dg.MaterializeResult(
         metadata={
-            "by": record.by,
+            "signed off by": record.account,
+            "authenticated": record.authenticated,
+            "account_id": record.account_id if record.account_id is not None else "",
             "at": record.at,
             "comment": record.comment,
             "signoff_id": record.signoff_id,
             "deliveries": dg.MetadataValue.json(record.deliveries),
+            "release page": dg.MetadataValue.url(release_page_url(period)),
         }
     )
+
+
+class ReleaseConfig(dg.Config):
+    """Who publishes: as for the sign-off (``SignoffConfig``); with four eyes another operator
+    than the one who signed off."""
+
+    by: str = ""
+    ticket: str = ""
 
 
 @dg.asset(
@@ -124,15 +175,32 @@ def signoff(context: dg.AssetExecutionContext, config: SignoffConfig, spiegel: S
     kinds={"csv", "html", "pdf"},
     description="releases/<period>/<revision>/: behandelindex.csv, reference_strata.csv, excluded_lines.csv, "
     "release.json and one HTML + PDF report per practice, written aside and renamed into place "
-    "(atomic, immutable). Refused without passed gates and a valid sign-off.",
+    "(atomic, immutable). Refused without passed gates and a valid sign-off, and (four eyes) when the "
+    f"publisher signed the period off. Operators publish on the portal's release page: {release_page_url()}",
 )
-def release(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> dg.MaterializeResult:
+def release(context: dg.AssetExecutionContext, config: ReleaseConfig, spiegel: SpiegelResource) -> dg.MaterializeResult:
     period = context.partition_key
+    paths = spiegel.paths
+    publisher, _ = _step_operator(context, paths, PUBLISH, period, config.by, config.ticket)
     try:
-        result = publish_release(spiegel.paths, period, progress=context.log.info)
+        result = publish_release(paths, period, progress=context.log.info, publisher=publisher)
     except PublishRefused as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise _refused(context, paths, "PUBLISH_REFUSED", publisher, period, str(exc)) from exc
+    release_json = json.loads((result.path / "release.json").read_text(encoding="utf-8"))
+    signer = release_json.get("signoff", {})
+    if result.created:
+        operators.audit(
+            paths,
+            "PUBLISHED",
+            publisher,
+            period=period,
+            detail=f"{result.revision}, signed off by {signer.get('account')}",
+        )
     metadata: dict[str, object] = {
+        "published by": (release_json.get("published_by") or {}).get("account") or "",
+        "authenticated": bool((release_json.get("published_by") or {}).get("authenticated")),
+        "signed off by": signer.get("account") or signer.get("by") or "",
+        "release page": dg.MetadataValue.url(release_page_url(period)),
         "revision": result.revision,
         "path": dg.MetadataValue.path(str(result.path)),
         "created": result.created,

@@ -47,6 +47,7 @@ from orchestration.core.seeds import (
 )
 from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
 from orchestration.core.warehouse import connect_locked, connect_write, has_table, write_lock
+from orchestration.release.operators import Operator, publish_refusal
 from orchestration.release.readiness import PeriodState, period_state
 from orchestration.release.signoff import Signoff, valid_signoff
 
@@ -232,6 +233,7 @@ def _release_json(
     files: dict[str, Any],
     reports: dict[str, Any],
     method_notes: dict[str, Any],
+    publisher: Operator,
 ) -> dict[str, Any]:
     return {
         **method_notes,
@@ -259,7 +261,15 @@ def _release_json(
             "warnings": state.warnings,
             "results": gate_results,
         },
-        "signoff": {"by": signoff.by, "at": signoff.at, "comment": signoff.comment, "signoff_id": signoff.signoff_id},
+        "signoff": {
+            "by": signoff.by,
+            "at": signoff.at,
+            "comment": signoff.comment,
+            "signoff_id": signoff.signoff_id,
+            **signoff.operator.record(),
+        },
+        # who published (docs/release-four-eyes.md): an account, or a typed name outside service mode
+        "published_by": publisher.record(),
         "files": files,
         "reports": reports,
     }
@@ -292,9 +302,12 @@ def publish_release(
     reports: bool = True,
     report_practices: list[tuple[str, str]] | None = None,
     progress: Callable[[str], None] | None = None,
+    publisher: Operator | None = None,
 ) -> PublishResult:
-    """Publish ``period`` if its gates pass and a valid sign-off covers its deliveries."""
+    """Publish ``period`` if its gates pass and a valid sign-off covers its deliveries, and
+    ``publisher`` may (``operators.publish_refusal``: service mode, four eyes)."""
     say = progress or (lambda _msg: None)
+    publisher = publisher or Operator.typed("")
     timings: dict[str, float] = {}
     started = time.monotonic()
     if not paths.warehouse.exists():
@@ -320,6 +333,9 @@ def publish_release(
                         f"publish of {period} refused: no valid sign-off covers its current deliveries; "
                         f"record one with `spiegel signoff --period {period} --by NAME --comment TEXT`"
                     )
+                refusal = publish_refusal(period, signoff.operator, publisher)
+                if refusal is not None:
+                    raise PublishRefused(refusal)
                 newest = newest_revision(paths, period)
                 if newest is not None:
                     previous = json.loads((newest / "release.json").read_text(encoding="utf-8"))
@@ -351,7 +367,9 @@ def publish_release(
                 write_csv(frame, tmp / name)
                 files[name] = {"sha256": _sha256(tmp / name), "rows": int(len(frame))}
             timings["write_tables"] = time.monotonic() - t0
-            release = _release_json(state, signoff, revision, gate_results, files, {}, _method_notes(paths, period))
+            release = _release_json(
+                state, signoff, revision, gate_results, files, {}, _method_notes(paths, period), publisher
+            )
             (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             crash_point("publish_tables_written")
             report_counts: dict[str, int] = {}

@@ -1,21 +1,29 @@
 """The operator's data-quality sign-off: append-only, tied to the deliveries it covers.
 
 A sign-off records who, when, why, and exactly which deliveries (ids and checksums)
-it speaks about. It is refused while a blocking gate fails, and it becomes void by
-itself when a delivery of the period changes: validity is the equality of its
-fingerprint with the period's current one, so nothing ever has to be deleted.
+it speaks about. "Who" is an operator (``operators.Operator``): in service mode a portal
+account proven by a token or a ticket (``account``, ``account_id``, ``authenticated:
+true``), otherwise the typed ``--by`` name (``authenticated: false``); ``by`` keeps the
+name (the account's e-mail address) for the readers of before. Lines written before
+these fields existed read with the typed name as their account, not authenticated.
+
+It is refused while a blocking gate fails, and it becomes void by itself when a
+delivery of the period changes: validity is the equality of its fingerprint with the
+period's current one, so nothing ever has to be deleted.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from orchestration.core.locks import file_lock
+from orchestration.core.service import service_mode
 from orchestration.core.settings import METHOD_VERSION, SpiegelPaths
+from orchestration.release.operators import Operator, release_page_url
 from orchestration.release.readiness import PeriodState
 
 
@@ -38,9 +46,26 @@ class Signoff:
     deliveries: list[dict[str, Any]]
     method_version: str
     signoff_id: str
+    # the operator (orchestration/release/operators.py); defaults for the lines written before
+    account: str = ""
+    account_id: int | None = None
+    authenticated: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def operator(self) -> Operator:
+        return Operator(self.account or self.by, self.account_id, self.authenticated)
+
+
+_FIELDS = {f.name for f in fields(Signoff)}
+
+
+def _from_line(record: dict[str, Any]) -> Signoff:
+    known = {k: v for k, v in record.items() if k in _FIELDS}
+    known.setdefault("account", record.get("by", ""))
+    return Signoff(**known)
 
 
 def read_signoffs(paths: SpiegelPaths, period: str | None = None) -> list[Signoff]:
@@ -52,7 +77,7 @@ def read_signoffs(paths: SpiegelPaths, period: str | None = None) -> list[Signof
             continue
         record = json.loads(line)
         if period is None or record["period"] == period:
-            out.append(Signoff(**record))
+            out.append(_from_line(record))
     return out
 
 
@@ -64,10 +89,17 @@ def valid_signoff(paths: SpiegelPaths, state: PeriodState) -> Signoff | None:
     return matching[-1] if matching else None
 
 
-def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: str) -> Signoff:
-    """Append a sign-off; refused while any blocking reason stands."""
-    if not by.strip():
+def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str | Operator, comment: str) -> Signoff:
+    """Append a sign-off by ``by`` (an operator, or a typed name); refused while any blocking
+    reason stands, and in service mode unless the operator is authenticated."""
+    operator = by if isinstance(by, Operator) else Operator.typed(by)
+    if not operator.named:
         raise SignoffRefused("sign-off needs the name of the person signing (--by)")
+    if service_mode() and not operator.authenticated:
+        raise SignoffRefused(
+            f"sign-off for {state.period} refused: service mode: only an authenticated operator may sign off "
+            f"(the portal's release page {release_page_url(state.period)}, or `spiegel signoff --token`)"
+        )
     if state.cancelled_reason:
         raise SignoffRefused(f"sign-off for {state.period} refused: {state.cancelled_reason}")
     if not state.gates_passed:
@@ -78,7 +110,7 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: st
     now = datetime.now(UTC)
     signoff = Signoff(
         period=state.period,
-        by=by.strip(),
+        by=operator.account,
         comment=comment,
         at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         fingerprint=state.fingerprint,
@@ -88,6 +120,9 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str, comment: st
         ],
         method_version=METHOD_VERSION,
         signoff_id=f"{state.period}-{now.strftime('%Y%m%dT%H%M%S%fZ')}",
+        account=operator.account,
+        account_id=operator.account_id,
+        authenticated=operator.authenticated,
     )
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     with (

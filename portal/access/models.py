@@ -145,6 +145,16 @@ class AuditEvent(models.Model):
     TOKEN_REFUSED = "token_refused"
     API_CALL = "api_call"
     EXPORT = "export"
+    # the release by operators (docs/release-four-eyes.md): the portal's release page, the
+    # CLI with a token and the Dagster steps write these; subject "periode <period>"
+    SIGNOFF_REQUESTED = "signoff_requested"
+    SIGNOFF_RECORDED = "signoff_recorded"
+    SIGNOFF_REFUSED = "signoff_refused"
+    PUBLISH_REQUESTED = "publish_requested"
+    PUBLISH_REFUSED = "publish_refused"
+    PUBLISHED = "published"
+    OPERATOR_REFUSED = "operator_refused"
+    MFA_FAILED = "mfa_failed"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -165,6 +175,14 @@ class AuditEvent(models.Model):
         (TOKEN_REFUSED, "ongeldige, verlopen of ingetrokken API-sleutel"),
         (API_CALL, "API-verzoek"),
         (EXPORT, "indextabel gedownload"),
+        (SIGNOFF_REQUESTED, "aftekening gevraagd"),
+        (SIGNOFF_RECORDED, "aftekening vastgelegd"),
+        (SIGNOFF_REFUSED, "aftekening geweigerd"),
+        (PUBLISH_REQUESTED, "publicatie gevraagd"),
+        (PUBLISH_REFUSED, "publicatie geweigerd"),
+        (PUBLISHED, "gepubliceerd"),
+        (OPERATOR_REFUSED, "geen bewezen operator"),
+        (MFA_FAILED, "onjuiste code van de tweede factor"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -8,6 +8,11 @@ the same 404 (and an audit line), so a response never tells whether another prac
 exists. A practice's *report* is only ever ``require_practice``: insurer users read the
 index rows of every practice (``index_scope``, ``can_read_practice_figures``) but never
 a report (portal.md: its use is reserved to the practice).
+
+Operators (the portal's staff, docs/release-four-eyes.md) are active staff accounts with a
+TOTP authenticator (allauth's MFA): ``operator_shortfall`` says what an account lacks, for
+the CLI's token check as for pages, and ``require_operator`` guards the staff pages: the
+session must also have passed the second factor.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
 
 from . import audit
 from .models import AuditEvent, InsurerStaff, PracticeAccess, PracticeManager
@@ -157,3 +164,82 @@ def login_required_view(view):
     """The same login check as ``practice_view``, for the other pages behind an account
     (/verzekeraar/, the token page): anonymous requests go to the login page, audited."""
     return practice_view(view)
+
+
+# -- operators: the portal's staff, with a second factor -----------------------------------------
+
+MFA_METHOD = "mfa"  # allauth's authentication record of a TOTP or recovery code
+
+
+def has_totp(user) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def operator_shortfall(user) -> str | None:
+    """None for an operator (an active staff account with a TOTP authenticator); otherwise what
+    is missing: ``anonymous``, ``inactive``, ``not_staff`` or ``no_totp``. Read from the
+    database each time, so taking away staff or the authenticator holds at once."""
+    if user is None or not user.is_authenticated:
+        return "anonymous"
+    if not user.is_active:
+        return "inactive"
+    if not user.is_staff:
+        return "not_staff"
+    if not has_totp(user):
+        return "no_totp"
+    return None
+
+
+def is_operator(user) -> bool:
+    return operator_shortfall(user) is None
+
+
+def passed_second_factor(request) -> bool:
+    """This session's login (or a later re-authentication) included the second factor, as
+    allauth records it in the session (``"method": "mfa"``) for this very account."""
+    from allauth.account.authentication import get_authentication_records
+
+    return any(r.get("method") == MFA_METHOD for r in get_authentication_records(request, request.user))
+
+
+def require_operator(request):
+    """The staff pages' check: None when ``request.user`` is an operator whose session passed
+    the second factor; otherwise the response to give instead:
+
+    - anonymous: to the login page (audited), which asks for the code of an account with TOTP;
+    - not staff, or blocked: the same 404 as everywhere (audited), raised;
+    - staff without TOTP: to allauth's page that sets it up (/accounts/2fa/totp/activate/):
+      nothing else of the staff area until then;
+    - staff with TOTP whose session did not pass it (a login that bypassed allauth's stage):
+      to allauth's re-authentication with the code, then back.
+    """
+    shortfall = operator_shortfall(request.user)
+    if shortfall == "anonymous":
+        audit.record(AuditEvent.LOGIN_REQUIRED, request=request, subject=request.path[:254])
+        return redirect_to_login(request.get_full_path())
+    if shortfall in ("inactive", "not_staff"):
+        raise deny(request, "", "not an operator")
+    if shortfall == "no_totp":
+        audit.record(AuditEvent.OPERATOR_REFUSED, request=request, subject=request.path[:254], detail="no TOTP yet")
+        return HttpResponseRedirect(reverse("mfa_activate_totp"))
+    if not passed_second_factor(request):
+        audit.record(
+            AuditEvent.OPERATOR_REFUSED, request=request, subject=request.path[:254], detail="session without TOTP"
+        )
+        return HttpResponseRedirect(reverse("mfa_reauthenticate") + "?" + urlencode({"next": request.get_full_path()}))
+    return None
+
+
+def operator_view(view):
+    """A staff page: ``require_operator`` before the view."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = require_operator(request)
+        if response is not None:
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
