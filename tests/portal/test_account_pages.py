@@ -189,7 +189,10 @@ def test_every_account_page_an_account_reaches_says_u(client):
     assert "U bent uitgelogd." in after_logout
 
 
-def test_no_mfa_pages_to_check():
-    # allauth.mfa is not installed: the portal has no two-factor pages. Should it be added,
-    # its pages belong in the tests above (the catalogue test already covers its messages).
-    assert "allauth.mfa" not in django_settings.INSTALLED_APPS
+def test_the_two_factor_pages_an_account_reaches_say_u(client):
+    # allauth.mfa is the operators' second factor (docs/release-four-eyes.md): its pages
+    # speak formal Dutch too (the catalogue test above covers its messages)
+    assert "allauth.mfa" in django_settings.INSTALLED_APPS
+    signed_in = client_for(make_account(ADDRESS))
+    for url in ("/accounts/2fa/", "/accounts/2fa/totp/activate/"):
+        assert_formal(url, signed_in.get(url, follow=True))
