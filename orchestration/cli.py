@@ -298,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--insurer", required=True, help="the insurer's id, as in dbt_project/seeds/required_insurers.csv")
     q.add_argument("--email", required=True)
     q = portal_command(
+        "appoint-operator",
+        "make an account an operator (staff: the release page, sign-off and publish, with a TOTP "
+        "second factor; audited as done by an operator)",
+    )
+    q.add_argument("--email", required=True)
+    q.add_argument("--remove", action="store_true", help="take the operator role away instead")
+    q = portal_command(
         "create-token",
         "a personal API token for an account, printed once on standard output (audited as done by an operator)",
     )

@@ -148,6 +148,31 @@ def appoint_insurer_user(data_dir: Path, *, insurer: str, email: str) -> str:
     return f"{user.email} is now staff of insurer {insurer} (reads the index tables of every practice)"
 
 
+def appoint_operator(data_dir: Path, *, email: str, remove: bool = False) -> str:
+    """Make E an operator (staff: the release page, sign-off and publish with a second factor),
+    or with ``remove`` take it away; audited. The first operator is made this way, the next
+    ones too or in the admin (docs/release-four-eyes.md)."""
+    _setup(data_dir)
+    from portal.access import actions
+    from portal.access.permissions import has_totp
+
+    user = _user(email)
+    try:
+        if remove:
+            changed = actions.remove_operator(user, actor=OPERATOR)
+            return f"{user.email} is {'no longer' if changed else 'not'} an operator"
+        changed = actions.appoint_operator(user, actor=OPERATOR)
+    except actions.ActionRefused as exc:
+        raise PortalCommandError(str(exc)) from None
+    state = "is now an operator" if changed else "is already an operator"
+    if has_totp(user):
+        return f"{user.email} {state}"
+    return (
+        f"{user.email} {state}; it can act as one after setting up its second factor "
+        "(log in to the portal: /accounts/2fa/totp/activate/)"
+    )
+
+
 @dataclass(frozen=True)
 class CreatedToken:
     """A token made by ``create_token``: the secret for stdout (shown once), the note for stderr."""

@@ -15,6 +15,9 @@ change is an environment variable (README, "The practice portal"):
 - ``SPIEGEL_PORTAL_EMAIL_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``):
   SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
 - ``SPIEGEL_PORTAL_FROM_EMAIL``: the sender address.
+- ``SPIEGEL_PORTAL_TRUSTED_PROXIES`` (default 0): how many reverse proxies in front of
+  the portal append to ``X-Forwarded-For``; the client's address is read from it only
+  that far (login throttling, the contact form's limits), ``portal/access/client_ip.py``.
 - ``SPIEGEL_API_RATE`` (default ``120/minute``): requests a token (or a logged-in
   account, or an anonymous address) may make to the read API; the next one gets 429.
   The counters live in the cache (``<data dir>/portal/cache/``), shared by the workers.
@@ -205,6 +208,9 @@ AXES_USERNAME_CALLABLE = "portal.access.signals.axes_username"  # allauth passes
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "access/locked_out.html"
 AXES_VERBOSE = False
+# behind a reverse proxy: how many proxies append to X-Forwarded-For (portal/access/client_ip.py)
+TRUSTED_PROXIES = int(_env("SPIEGEL_PORTAL_TRUSTED_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "portal.access.client_ip.client_ip"
 
 # sessions expire; cookies and headers as a careful site sends them
 SESSION_COOKIE_AGE = int(_env("SPIEGEL_PORTAL_SESSION_SECONDS", str(8 * 3600)))

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.commands.common import data_dir_paths, say
-from orchestration.commands.ui import _terminate_with_parent
+from orchestration.commands.ui import terminate_with_parent
+from orchestration.core.service import DAGSTER_URL_ENV, PORTAL_URL_ENV, SERVICE_MODE_ENV
 from orchestration.core.settings import REPO_ROOT, SpiegelPaths
 
-SERVICE_MODE_ENV = "SPIEGEL_SERVICE_MODE"
 STOP_SECONDS_ENV = "SPIEGEL_SERVE_STOP_SECONDS"
 STOP_SECONDS_DEFAULT = 20.0  # how long the children may take to stop before they are killed
 PATH_PREFIX_ENV = "SPIEGEL_DAGSTER_PATH_PREFIX"  # the Dagster UI under a path of the proxy, e.g. /dagster
@@ -104,25 +104,33 @@ def service_children(
         ChildSpec(
             WEBSERVER,
             tuple(webserver),
-            url=f"http://{host}:{dagster_port}{prefix}/",
+            url=f"http://{probe}:{dagster_port}{prefix}/",
             probe=f"http://{probe}:{dagster_port}{prefix}/server_info",
         ),
         ChildSpec(DAEMON, (_bin("dagster-daemon"), "run", "-w", workspace)),
         ChildSpec(
             PORTAL,
             tuple(portal),
-            url=f"http://{host}:{portal_port}/",
+            url=f"http://{probe}:{portal_port}/",
             probe=f"http://{probe}:{portal_port}/accounts/login/",
         ),
     ]
 
 
-def service_environment(environ: Mapping[str, str]) -> dict[str, str]:
+def service_environment(environ: Mapping[str, str], children: list[ChildSpec] | None = None) -> dict[str, str]:
     """The children's environment: ``environ`` (with the data directory and DAGSTER_HOME
     already set) in service mode (``SPIEGEL_SERVICE_MODE=1``: four-eyes and the other
-    rules of a deployment apply). A copy; the caller's stays as it is."""
+    rules of a deployment apply). Where ``SPIEGEL_DAGSTER_URL`` or ``SPIEGEL_PORTAL_URL``
+    is not set (a proxy's public address would be), each child learns the other's address
+    from ``children``, so the portal's release page launches on this webserver and the
+    alerts link to it. A copy; the caller's stays as it is."""
     env = dict(environ)
     env[SERVICE_MODE_ENV] = "1"
+    addresses = {spec.name: spec.url for spec in children or [] if spec.url}
+    if WEBSERVER in addresses and not env.get(DAGSTER_URL_ENV):
+        env[DAGSTER_URL_ENV] = addresses[WEBSERVER].rstrip("/")
+    if PORTAL in addresses and not env.get(PORTAL_URL_ENV):
+        env[PORTAL_URL_ENV] = addresses[PORTAL].rstrip("/")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     return env
 
@@ -222,7 +230,7 @@ class Supervisor:
                 cwd=REPO_ROOT,
                 env=self.env,
                 start_new_session=True,  # its own process group: stopped as a whole
-                preexec_fn=_terminate_with_parent,  # SIGTERM when the supervisor dies, even by SIGKILL
+                preexec_fn=terminate_with_parent,  # SIGTERM when the supervisor dies, even by SIGKILL
             )
         except OSError as exc:  # e.g. its program is missing: try again after the back-off
             delay = child.policy.delay_after_exit(0)
@@ -353,7 +361,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for spec in specs:
             say(f"{spec.name}: {' '.join(spec.argv)}")
         return 0
-    supervisor = Supervisor(specs, service_environment(os.environ), stop_seconds=stop_seconds())
+    supervisor = Supervisor(specs, service_environment(os.environ, specs), stop_seconds=stop_seconds())
     previous = {sig: signal.signal(sig, supervisor.stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         clean = supervisor.run()

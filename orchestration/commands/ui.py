@@ -60,7 +60,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
             cwd=REPO_ROOT,
             env=env,
             start_new_session=True,
-            preexec_fn=_terminate_with_parent,
+            preexec_fn=terminate_with_parent,
         )
         while child.poll() is None and not received:
             try:
@@ -86,7 +86,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     raise CommandError(f"dagster dev exited with code {child.returncode}")
 
 
-def _terminate_with_parent() -> None:
+def terminate_with_parent() -> None:
     """In the child before exec (Linux): SIGTERM it when `spiegel ui` dies, even by
     SIGKILL, so dagster dev (in a session of its own) never outlives it."""
 

@@ -14,6 +14,7 @@ Both are read at each call (not at import), so a test or a process can change th
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 SERVICE_MODE_ENV = "SPIEGEL_SERVICE_MODE"
 FOUR_EYES_ENV = "SPIEGEL_FOUR_EYES"
@@ -41,3 +42,33 @@ def service_mode() -> bool:
 def four_eyes() -> bool:
     """True when the publisher must differ from the operator who signed off."""
     return _flag(FOUR_EYES_ENV, service_mode())
+
+
+# -- where the services answer ------------------------------------------------------------------
+# One pair of addresses for every reader (the portal's release page, the operators' tickets,
+# the alerts' links). ``spiegel serve`` sets both for its children from the ports it starts.
+
+DAGSTER_URL_ENV = "SPIEGEL_DAGSTER_URL"
+DAGSTER_URL_DEFAULT = "http://127.0.0.1:3000"
+PORTAL_URL_ENV = "SPIEGEL_PORTAL_URL"
+PORTAL_URL_DEFAULT = "http://127.0.0.1:8000"
+_GRAPHQL = "/graphql"
+
+
+def dagster_ui_url(environ: Mapping[str, str] | None = None) -> str:
+    """The Dagster UI's address (``SPIEGEL_DAGSTER_URL`` of ``environ``, the process's by
+    default), without a trailing slash. An address given with ``/graphql`` at its end (the
+    endpoint) is taken without it."""
+    env = os.environ if environ is None else environ
+    url = (env.get(DAGSTER_URL_ENV) or DAGSTER_URL_DEFAULT).strip().rstrip("/")
+    return url[: -len(_GRAPHQL)] if url.endswith(_GRAPHQL) else url
+
+
+def dagster_graphql_url() -> str:
+    """The webserver's GraphQL endpoint: the UI's address + ``/graphql``."""
+    return dagster_ui_url() + _GRAPHQL
+
+
+def portal_url() -> str:
+    """The portal's address (``SPIEGEL_PORTAL_URL``), without a trailing slash."""
+    return (os.environ.get(PORTAL_URL_ENV) or PORTAL_URL_DEFAULT).strip().rstrip("/")

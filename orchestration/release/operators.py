@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.core.locks import file_lock
-from orchestration.core.service import four_eyes, service_mode
+from orchestration.core.service import four_eyes, portal_url, service_mode
 from orchestration.core.settings import SpiegelPaths
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,6 @@ MAX_TICKET_SECONDS = 600  # what a step accepts at most (issued-at to expiry)
 CLOCK_SKEW_SECONDS = 30
 TICKET_PREFIX = "spt1"
 TOKEN_ENV = "SPIEGEL_OPERATOR_TOKEN"
-PORTAL_URL_ENV = "SPIEGEL_PORTAL_URL"
-PORTAL_URL_DEFAULT = "http://127.0.0.1:8000"
-DAGSTER_URL_ENV = "SPIEGEL_DAGSTER_URL"
-DAGSTER_URL_DEFAULT = "http://127.0.0.1:3000/graphql"
 
 
 class OperatorRefused(RuntimeError):
@@ -128,23 +124,9 @@ def publish_refusal(period: str, signer: Operator, publisher: Operator) -> str |
 # -- where ------------------------------------------------------------------------------------
 
 
-def portal_url() -> str:
-    return (os.environ.get(PORTAL_URL_ENV) or PORTAL_URL_DEFAULT).rstrip("/")
-
-
 def release_page_url(period: str | None = None) -> str:
     """The portal's release page (of ``period``), one click from the Dagster UI."""
     return f"{portal_url()}/beheer/vrijgave/" + (f"{period}/" if period else "")
-
-
-def dagster_graphql_url() -> str:
-    return os.environ.get(DAGSTER_URL_ENV) or DAGSTER_URL_DEFAULT
-
-
-def dagster_ui_url() -> str:
-    """The Dagster UI's address: the GraphQL endpoint without its ``/graphql``."""
-    url = dagster_graphql_url().rstrip("/")
-    return url[: -len("/graphql")] if url.endswith("/graphql") else url
 
 
 # -- tickets ----------------------------------------------------------------------------------

@@ -141,3 +141,29 @@ def remove_insurer_user(staff: InsurerStaff, *, actor: str, request=None) -> Non
             subject=email_of(staff.user),
             detail=f"insurer {staff.insurer_id}",
         )
+
+
+def appoint_operator(user, *, actor: str, request=None) -> bool:
+    """Make the account an operator (the portal's staff, docs/release-four-eyes.md); False
+    when it was already. It acts as one only once it has a TOTP authenticator."""
+    if not user.is_active:
+        raise ActionRefused(f"Het account {email_of(user)} is geblokkeerd en kan geen operator worden.")
+    if user.is_staff:
+        return False
+    with transaction.atomic():
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        audit.record(AuditEvent.OPERATOR_APPOINTED, request=request, actor=actor, subject=email_of(user))
+    return True
+
+
+def remove_operator(user, *, actor: str, request=None) -> bool:
+    """Take the operator role away (staff off; tokens and tickets stop proving it at once,
+    because each use checks the account again); False when it was not an operator."""
+    if not user.is_staff:
+        return False
+    with transaction.atomic():
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+        audit.record(AuditEvent.OPERATOR_REMOVED, request=request, actor=actor, subject=email_of(user))
+    return True

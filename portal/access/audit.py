@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
-
+from .client_ip import client_ip
 from .models import AuditEvent
 
 OPERATOR_CLI = "operator (spiegel portal)"
 ANONYMOUS = "anoniem"
-
-
-def client_ip(request) -> str | None:
-    """The address the request came from (REMOTE_ADDR: gunicorn's peer; a proxy in front
-    must be configured to pass the client's own address, README)."""
-    if request is None:
-        return None
-    value = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
 
 
 def actor_of(request) -> str:
@@ -46,5 +33,5 @@ def record(
         agb=_text(agb, 8),
         subject=_text(subject, 254),
         detail=_text(detail, 500),
-        ip=client_ip(request),
+        ip=client_ip(request) if request is not None else None,
     )

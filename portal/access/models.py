@@ -155,6 +155,8 @@ class AuditEvent(models.Model):
     PUBLISHED = "published"
     OPERATOR_REFUSED = "operator_refused"
     MFA_FAILED = "mfa_failed"
+    OPERATOR_APPOINTED = "operator_appointed"
+    OPERATOR_REMOVED = "operator_removed"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -183,6 +185,8 @@ class AuditEvent(models.Model):
         (PUBLISHED, "gepubliceerd"),
         (OPERATOR_REFUSED, "geen bewezen operator"),
         (MFA_FAILED, "onjuiste code van de tweede factor"),
+        (OPERATOR_APPOINTED, "operator benoemd"),
+        (OPERATOR_REMOVED, "operator verwijderd"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from portal.access.client_ip import client_ip
 from portal.access.models import ApiToken
 
 
@@ -22,5 +23,5 @@ class PerCallerRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
         else:
-            ident = f"ip-{self.get_ident(request)}"
+            ident = f"ip-{client_ip(request)}"  # the one rule behind a proxy, not DRF's own
         return self.cache_format % {"scope": self.scope, "ident": ident}

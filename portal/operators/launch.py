@@ -5,7 +5,8 @@ Dagster to run the same job the CLI and the launchpad run (``sign_off``, ``publi
 for the period's partition, with the operator's ticket in the run config. The run is then
 Dagster's: its queue, its log, its materialisation (who signed, who published) in the UI.
 
-``SPIEGEL_DAGSTER_URL`` (default ``http://127.0.0.1:3000/graphql``) is the endpoint;
+``SPIEGEL_DAGSTER_URL`` (default ``http://127.0.0.1:3000``) is the webserver, its
+``/graphql`` the endpoint;
 ``SPIEGEL_DAGSTER_LOCATION`` (default ``spiegel``, as in workspace.yaml) the code location.
 """
 
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from orchestration.release.operators import dagster_graphql_url
+from orchestration.core.service import dagster_graphql_url
 
 LOCATION_ENV = "SPIEGEL_DAGSTER_LOCATION"
 LOCATION_DEFAULT = "spiegel"

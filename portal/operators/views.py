@@ -19,13 +19,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from orchestration.core.seeds import periods as known_periods
-from orchestration.core.service import four_eyes, service_mode
+from orchestration.core.service import dagster_ui_url, four_eyes, service_mode
 from orchestration.core.settings import SpiegelPaths
 from orchestration.release.operators import (
     PUBLISH,
     SIGNOFF,
     Operator,
-    dagster_ui_url,
     issue_ticket,
     publish_refusal,
 )

@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from portal.access.client_ip import client_ip
 from portal.public import calendar as release_calendar
 from portal.public import method as method_numbers
 from portal.public.contact import rate_refusal, store_and_mail
@@ -154,11 +155,6 @@ def vragen(request):
     )
 
 
-def _client_ip(request) -> str | None:
-    # behind a proxy, REMOTE_ADDR is the proxy; we do not trust forwarded headers here
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def user_practices(user) -> list[str]:
     """AGB codes of the practices the logged-in account has approved access to.
 
@@ -197,9 +193,9 @@ def contact(request):
                 data["practice_agb"] = ""  # a logged-in sender speaks for their own practices only
             if len(practices) == 1 and not data.get("practice_agb"):
                 data["practice_agb"] = practices[0]
-            refusal = rate_refusal(data["email"], _client_ip(request))
+            refusal = rate_refusal(data["email"], client_ip(request))
             if refusal is None:
-                store_and_mail(data, user=request.user, ip_address=_client_ip(request))
+                store_and_mail(data, user=request.user, ip_address=client_ip(request))
                 return redirect("public:contact_sent")
             status = 429
         else:

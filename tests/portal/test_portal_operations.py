@@ -232,3 +232,29 @@ def test_appoint_insurer_user_and_create_token_commands(data_dir):
         (secrets[1][4:12], "True", "False"),
     ]
     assert f"('{email}', 'vgz', 'operator (spiegel portal)')" in check.stdout
+
+
+def test_appoint_operator_command_makes_and_unmakes_staff_audited(data_dir):
+    email = f"operator-{uuid.uuid4().hex[:8]}@spiegel.nl"
+    created, appointed, again, unknown, removed, removed_again, audit = spiegel_portal_batch(
+        data_dir,
+        [
+            (["add-account", "--email", email], PASSWORD + "\n"),
+            (["appoint-operator", "--email", email], None),
+            (["appoint-operator", "--email", email.upper()], None),
+            (["appoint-operator", "--email", "niemand@nergens.nl"], None),
+            (["appoint-operator", "--email", email, "--remove"], None),
+            (["appoint-operator", "--email", email, "--remove"], None),
+            (["audit"], None),
+        ],
+    )
+    assert created.returncode == 0, created.stderr
+    # without a second factor the account is staff but cannot act yet, and is told how
+    assert appointed.returncode == 0 and f"{email} is now an operator" in appointed.stdout
+    assert "/accounts/2fa/totp/activate/" in appointed.stdout
+    assert again.returncode == 0 and "is already an operator" in again.stdout
+    assert unknown.returncode == 1 and "no portal account" in unknown.stderr and not unknown.stdout.strip()
+    assert removed.returncode == 0 and f"{email} is no longer an operator" in removed.stdout
+    assert removed_again.returncode == 0 and f"{email} is not an operator" in removed_again.stdout
+    mine = [line.split()[1] for line in audit.stdout.splitlines() if f"subject={email}" in line]
+    assert mine == ["operator_appointed", "operator_removed"]

@@ -308,6 +308,46 @@ def test_repeated_failed_logins_lock_the_account_until_the_lockout_ends(world, s
     assert client.get(f"/praktijk/{A}/").status_code == 200
 
 
+def test_behind_a_proxy_the_lockout_is_per_visitor_and_a_forged_forwarded_for_is_ignored(world, settings):
+    """Behind one trusted proxy every request comes from 127.0.0.1: the address locked out
+    is the one the proxy saw (the right-most X-Forwarded-For entry), not the proxy's, and
+    whatever a client writes left of it is not believed."""
+    from django.test import Client
+
+    settings.TRUSTED_PROXIES = 1
+
+    def via_proxy(email, password, visitor, forged=""):
+        forwarded = f"{forged}, {visitor}" if forged else visitor
+        return Client().post(
+            "/accounts/login/",
+            {"login": email, "password": password},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        # the attacker writes a fresh address each time: it must not reset their count
+        via_proxy("beheer@a.nl", "fout-wachtwoord", "203.0.113.7", forged=f"10.0.0.{_}")
+    assert via_proxy("beheer@b.nl", PASSWORD, "203.0.113.7", forged="10.0.0.99").status_code == 429
+    # another visitor through the same proxy logs in to another account
+    assert via_proxy("gebruiker@a.nl", PASSWORD, "198.51.100.4").status_code == 302
+    failed = audit("login_failed", actor="beheer@a.nl")
+    assert failed and {e.ip for e in failed} <= {"203.0.113.7", "127.0.0.1"}
+
+    settings.TRUSTED_PROXIES = 0  # not behind a proxy: the header is a client's word, ignored
+    from django.test import RequestFactory
+
+    from portal.access.client_ip import client_ip
+
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="10.0.0.1")
+    assert client_ip(request) == "192.0.2.1"
+    settings.TRUSTED_PROXIES = 2
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9, 10.0.0.2")
+    assert client_ip(request) == "203.0.113.9"
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="not-an-ip, 10.0.0.2")
+    assert client_ip(request) == "127.0.0.1"
+
+
 def test_security_headers_and_cookies(world):
     client = client_for(world.user_a)
     response = client.get(f"/praktijk/{A}/")

@@ -200,11 +200,14 @@ class StubDagster:
         self.outcomes: dict[str, list] = {}
         self.threads: list[threading.Thread] = []
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/graphql"
+        self.url = f"http://127.0.0.1:{self.port}"  # the webserver (SPIEGEL_DAGSTER_URL); GraphQL at /graphql
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
+                if self.path != "/graphql":
+                    self.send_error(404)
+                    return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 answer = stub.answer(body)
                 data = json.dumps(answer).encode()

@@ -12,13 +12,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from orchestration.core.service import dagster_ui_url
+
 ALERT_TO_ENV = "SPIEGEL_ALERT_TO"
 ALERT_DAYS_ENV = "SPIEGEL_ALERT_DAYS"
 WEBHOOK_ENV = "SPIEGEL_ALERT_WEBHOOK_URL"
-DAGSTER_URL_ENV = "SPIEGEL_DAGSTER_URL"
 DEFAULT_TO = "ops@spiegel.localhost"
 DEFAULT_DAYS = 14
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 DEFAULT_FROM = "Mijn Spiegel <noreply@spiegel.localhost>"  # the portal's DEFAULT_FROM_EMAIL
 SMTP_TIMEOUT_SECONDS = 30
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -56,7 +56,7 @@ class AlertSettings:
             from_email=env.get("SPIEGEL_PORTAL_FROM_EMAIL") or DEFAULT_FROM,
             days=int(days_text),
             webhook_url=(env.get(WEBHOOK_ENV) or "").strip(),
-            dagster_url=(env.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL).strip().rstrip("/"),
+            dagster_url=dagster_ui_url(env),
             smtp_host=(env.get("SPIEGEL_PORTAL_EMAIL_HOST") or "").strip(),
             smtp_port=int(port_text),
             smtp_user=env.get("SPIEGEL_PORTAL_EMAIL_USER") or "",
