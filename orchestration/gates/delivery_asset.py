@@ -7,12 +7,13 @@ partition shows whether its delivery passed, and why not.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import dagster as dg
 
 from orchestration.core.partitions import delivery_partitions, split_delivery_key
 from orchestration.core.resources import SpiegelResource
-from orchestration.core.settings import OPERATIONS_OWNER
+from orchestration.core.settings import OPERATIONS_OWNER, SpiegelPaths
 from orchestration.delivery.loading import load_delivery
 from orchestration.delivery.raw_tables import connect_raw, record_delivery, record_missing
 from orchestration.gates.check_metadata import gate_check_result
@@ -70,21 +71,45 @@ DELIVERY_CHECKS = [
 )
 def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Iterator[object]:
     period, insurer = split_delivery_key(context.partition_key)
-    paths = spiegel.paths
+    gated = gate_delivery(context.log, spiegel.paths, period, insurer)
+    yield dg.MaterializeResult(metadata=gated.metadata)
+    yield from gated.checks
+
+
+@dataclass(frozen=True)
+class GatedDelivery:
+    """What gating one delivery partition recorded: the ``delivery`` materialisation's
+    metadata and its three checks. The asset yields them; the period's ingestion run
+    (``runs/period_ingestion.py``) logs them for each partition it gates."""
+
+    period: str
+    insurer: str
+    metadata: dict[str, object]
+    checks: list[dg.AssetCheckResult] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return not all(check.passed for check in self.checks)
+
+
+def gate_delivery(log, paths: SpiegelPaths, period: str, insurer: str) -> GatedDelivery:
+    """Validate, load and gate the delivery in force of (period, insurer) on one warehouse
+    connection (``log``: the run's logger)."""
     ref = find_in_force(paths.landing, period, insurer)
     with connect_raw(paths) as con:
         if ref is None:
             record_missing(con, period, insurer)
             reason = f"{insurer}: no complete delivery for {period} under landing/{period}/{insurer}/"
-            context.log.warning(reason)
-            yield dg.MaterializeResult(metadata={"status": "missing", "reason": reason})
-            for name in (CONTRACT_CHECK, CONTENTS_CHECK, COMPLETENESS_CHECK):
-                yield dg.AssetCheckResult(
+            log.warning(reason)
+            checks = [
+                dg.AssetCheckResult(
                     check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata={"reason": reason}
                 )
-            return
+                for name in (CONTRACT_CHECK, CONTENTS_CHECK, COMPLETENESS_CHECK)
+            ]
+            return GatedDelivery(period, insurer, {"status": "missing", "reason": reason}, checks)
 
-        context.log.info(f"validating {ref.label}")
+        log.info(f"validating {ref.label}")
         verdict = load_delivery(con, ref)
         record_delivery(con, verdict)
         metadata: dict[str, object] = {
@@ -97,18 +122,19 @@ def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Ite
         }
         if not verdict.accepted:
             metadata["rejection"] = dg.MetadataValue.md(_violations_md(verdict))
-            context.log.error(verdict.error_text())
-        yield dg.MaterializeResult(metadata=metadata)
-        yield dg.AssetCheckResult(
-            check_name=CONTRACT_CHECK,
-            passed=verdict.accepted,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "delivery_id": ref.delivery_id,
-                "rules_broken": ", ".join(v.rule for v in verdict.violations) or "none",
-                "reason": verdict.error_text() or "meets the delivery contract",
-            },
-        )
+            log.error(verdict.error_text())
+        checks = [
+            dg.AssetCheckResult(
+                check_name=CONTRACT_CHECK,
+                passed=verdict.accepted,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "delivery_id": ref.delivery_id,
+                    "rules_broken": ", ".join(v.rule for v in verdict.violations) or "none",
+                    "reason": verdict.error_text() or "meets the delivery contract",
+                },
+            )
+        ]
         from orchestration import gates  # GX is slow to import: only when gates run
 
         # both gates' Data Docs pages are built together, once, after the last validation
@@ -123,7 +149,8 @@ def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Ite
         for name, result in results:
             result = docs.settle(result)
             gates.record_gate_result(con, result)
-            yield gate_check_result(name, result)
+            checks.append(gate_check_result(name, result))
+    return GatedDelivery(period, insurer, metadata, checks)
 
 
 def _violations_md(verdict) -> str:

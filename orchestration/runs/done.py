@@ -70,10 +70,14 @@ def delivery_done(instance: dg.DagsterInstance, period: str, insurer: str, deliv
         return False
     if delivery_id is None:
         return True  # its absence is recorded; no configuration changes that
+    partition = str(delivery_key(period, insurer))
     evaluated = {
-        entry.dagster_event.event_specific_data.check_name
+        evaluation.check_name
         for entry in instance.all_logs(record.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
         if entry.dagster_event is not None
+        for evaluation in [entry.dagster_event.event_specific_data]
+        # a period's ingestion run evaluates the checks of several partitions
+        if evaluation.partition in (None, partition)
     }
     return DELIVERY_CHECK_NAMES <= evaluated and record.timestamp >= gate_configuration_changed_at().timestamp()
 

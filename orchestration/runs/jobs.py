@@ -9,6 +9,7 @@ from orchestration.method.asset import method
 from orchestration.method.configuration import CONFIGURATION_JOB, configuration
 from orchestration.release.assets import release, release_readiness, signoff
 from orchestration.runs.instance import WAREHOUSE_READ, WAREHOUSE_TAG, WAREHOUSE_WRITE
+from orchestration.runs.period_ingestion import ingest_period_job
 
 INGEST_JOB = "ingest_delivery"
 PERIOD_JOB = "compute_period"
@@ -57,4 +58,11 @@ publish_job = dg.define_asset_job(
     description="Publish the next revision of a signed-off period with its reports.",
 )
 
-ALL_JOBS = [load_configuration_job, ingest_delivery_job, compute_period_job, signoff_job, publish_job]
+ALL_JOBS = [
+    load_configuration_job,
+    ingest_period_job,
+    ingest_delivery_job,
+    compute_period_job,
+    signoff_job,
+    publish_job,
+]

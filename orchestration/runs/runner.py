@@ -150,6 +150,16 @@ def ingest(period: str, insurer: str) -> RunOutcome:
     return _execute(INGEST_JOB, delivery_key(period, insurer))
 
 
+def ingest_period(period: str, insurers: list[str] | None = None, force: bool = False) -> RunOutcome:
+    """One run that gates the period's deliveries that are not done (``insurers``: only
+    these), as the landing sensor starts it (``runs/period_ingestion.py``)."""
+    from orchestration.runs.period_ingestion import INGEST_PERIOD_JOB, INGEST_PERIOD_OP
+
+    ensure_period_partition(period)
+    config = {"ops": {INGEST_PERIOD_OP: {"config": {"insurers": list(insurers or []), "force": force}}}}
+    return _execute(INGEST_PERIOD_JOB, period, run_config=config)
+
+
 def load_configuration_if_changed(paths: SpiegelPaths, progress: Callable[[str], None] = print) -> RunOutcome | None:
     """Load the seeds when this data directory has none yet or the dbt project changed
     since they were loaded (a run of its own, once per version); None when they are current."""

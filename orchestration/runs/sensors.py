@@ -1,8 +1,8 @@
 """Sensors: the landing zone starts the work, and only work that is not done yet.
 
 ``landing_sensor`` finds complete deliveries (manifest present), adds new periods as
-partitions and requests the ingestion run for each (period, insurer) whose delivery
-in force is not yet validated and gated. ``period_sensor`` requests the period's
+partitions and requests one ingestion run per period (``runs/period_ingestion.py``) for
+the (period, insurer) deliveries in force not yet validated and gated. ``period_sensor`` requests the period's
 method run once every landed delivery of the period has been ingested, unless the
 period's latest computation already used exactly the deliveries now in force.
 ``configuration_sensor`` loads the seeds when the dbt project changed since they were
@@ -20,7 +20,7 @@ them also runs Dagster's run monitoring, which fails those runs (``stale_runs.py
 
 import dagster as dg
 
-from orchestration.core.partitions import PERIOD_PARTITIONS_NAME, delivery_key, insurer_partitions
+from orchestration.core.partitions import PERIOD_PARTITIONS_NAME, insurer_partitions
 from orchestration.core.seeds import gate_configuration_changed_at
 from orchestration.core.settings import SpiegelPaths, dbt_target, default_data_dir, engine
 from orchestration.landing.zone import complete_deliveries, newest_register
@@ -31,9 +31,9 @@ from orchestration.runs.jobs import (
     INGEST_JOB,
     PERIOD_JOB,
     compute_period_job,
-    ingest_delivery_job,
     load_configuration_job,
 )
+from orchestration.runs.period_ingestion import INGEST_PERIOD_JOB, INGEST_PERIOD_OP, ingest_period_job
 
 INTERVAL_SECONDS = 30
 
@@ -85,36 +85,48 @@ def configuration_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     )
 
 
+def _ingesting(instance: dg.DagsterInstance, period: str, insurers) -> bool:
+    """A run that gates deliveries of ``period`` is queued or in progress: the period's
+    ingestion run, or a rerun of one of ``insurers`` alone."""
+    return _busy(instance, INGEST_PERIOD_JOB, {"dagster/partition": period}) or any(
+        _busy(instance, INGEST_JOB, _delivery_tags(period, insurer)) for insurer in insurers
+    )
+
+
 @dg.sensor(
-    job=ingest_delivery_job,
+    job=ingest_period_job,
     minimum_interval_seconds=INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests the ingestion of every complete delivery under landing/ that is in force and "
-    "not yet validated and gated (by the CLI, the UI or this sensor).",
+    description="Requests one ingestion run per period for the complete deliveries under landing/ that "
+    "are in force and not yet validated and gated (by the CLI, the UI or this sensor); the run "
+    "gates them one after another and records each delivery partition.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     instance = context.instance
     plan = _landing_plan(SpiegelPaths(default_data_dir()))
     known = set(instance.get_dynamic_partitions(PERIOD_PARTITIONS_NAME))
     new_periods = sorted(set(plan) - known)
-    # the key names the configuration the delivery is gated under: after an operator edits
-    # the labels or a suite, the same delivery is requested once more
+    # the key names the configuration the deliveries are gated under: after an operator
+    # edits the labels or a suite, the same deliveries are requested once more
     configured = int(gate_configuration_changed_at().timestamp())
     requests = []
     for period, by_insurer in plan.items():
-        for insurer, delivery_id in sorted(by_insurer.items()):
-            if period in known and (
-                delivery_done(instance, period, insurer, delivery_id)
-                or _busy(instance, INGEST_JOB, _delivery_tags(period, insurer))
-            ):
-                continue
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{period}|{insurer}|{delivery_id}|{configured}",
-                    partition_key=delivery_key(period, insurer),
-                    tags={"spiegel/trigger": "landing_sensor", "spiegel/delivery_id": delivery_id},
-                )
+        pending = {
+            insurer: delivery_id
+            for insurer, delivery_id in sorted(by_insurer.items())
+            if period not in known or not delivery_done(instance, period, insurer, delivery_id)
+        }
+        if not pending or (period in known and _ingesting(instance, period, by_insurer)):
+            continue
+        deliveries = ",".join(f"{insurer}={delivery_id}" for insurer, delivery_id in pending.items())
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{period}|{deliveries}|{configured}",
+                partition_key=period,
+                run_config={"ops": {INGEST_PERIOD_OP: {"config": {"insurers": sorted(pending)}}}},
+                tags={"spiegel/trigger": "landing_sensor", "spiegel/deliveries": deliveries[:4000]},
             )
+        )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(PERIOD_PARTITIONS_NAME, new_periods)]
@@ -149,9 +161,7 @@ def period_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             continue  # the landing sensor's ingestion runs come first
         if period_done(instance, period, by_insurer, method_version, register_id):
             continue  # computed on exactly these deliveries and this method already
-        if _busy(instance, PERIOD_JOB, {"dagster/partition": period}) or any(
-            _busy(instance, INGEST_JOB, _delivery_tags(period, i)) for i in by_insurer
-        ):
+        if _busy(instance, PERIOD_JOB, {"dagster/partition": period}) or _ingesting(instance, period, by_insurer):
             continue
         key = period_inputs_key(instance, period, by_insurer, method_version, register_id)
         requests.append(

@@ -162,7 +162,7 @@ def test_spiegel_ui_stops_while_a_run_is_in_progress_and_the_run_is_marked_faile
             # the delivery's (landing_sensor); either one waits for the warehouse here
             assert (run.job_name, run.tags["spiegel/trigger"]) in {
                 ("load_configuration", "configuration_sensor"),
-                ("ingest_delivery", "landing_sensor"),
+                ("ingest_period", "landing_sensor"),
             }
             time.sleep(3)  # the worker is now waiting for the warehouse lock
             processes.update(_descendants(ui.pid))

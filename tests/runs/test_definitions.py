@@ -100,7 +100,14 @@ def test_definitions_load_with_the_whole_path_of_the_data():
             assert node.owners, key
     check_names = {k.name for k in graph.asset_check_keys}
     assert {"delivery_contract", "delivery_contents", "delivery_completeness", "release_ready"} <= check_names
-    for job in ("load_configuration", "ingest_delivery", "compute_period", "sign_off", "publish_release"):
+    for job in (
+        "load_configuration",
+        "ingest_period",
+        "ingest_delivery",
+        "compute_period",
+        "sign_off",
+        "publish_release",
+    ):
         assert defs.resolve_job_def(job) is not None
     assert {s.name for s in defs.sensors} == {
         "configuration_sensor",

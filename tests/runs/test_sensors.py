@@ -54,15 +54,16 @@ def test_sensors_start_nothing_after_the_cli_and_exactly_the_new_work_after_a_re
         assert _requests(period_sensor, instance) == []
         assert _requests(configuration_sensor, instance) == []  # the CLI loaded the seeds
 
-        # a redelivery lands: exactly its ingestion
+        # a redelivery lands: exactly its ingestion, in the period's ingestion run
         write_delivery(paths.landing, SECOND, "vgz", NEW_DELIVERY, rows=clean_period(SECOND)["vgz"])
-        vgz = str(delivery_key(SECOND, "vgz"))
         configured = int(gate_configuration_changed_at().timestamp())  # the key names the gates' configuration
-        assert _requests(landing_sensor, instance) == [(vgz, f"{SECOND}|vgz|{NEW_DELIVERY}|{configured}")]
+        [request] = evaluate_sensor(landing_sensor, instance).run_requests
+        assert (request.partition_key, request.run_key) == (SECOND, f"{SECOND}|vgz={NEW_DELIVERY}|{configured}")
+        assert request.run_config == {"ops": {"ingest_period_deliveries": {"config": {"insurers": ["vgz"]}}}}
         assert _requests(period_sensor, instance) == []  # not before the delivery is ingested
 
         # the ingestion runs (the job the sensor requested): then exactly the period's computation
-        assert runner.ingest(SECOND, "vgz").success
+        assert runner.ingest_period(SECOND, ["vgz"]).success
         assert _requests(landing_sensor, instance) == []
         [(partition, _run_key)] = _requests(period_sensor, instance)
         assert partition == SECOND
@@ -77,8 +78,7 @@ def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_pu
         use_data_dir(paths)
         instance = dg.DagsterInstance.get()
         write_delivery(paths.landing, SECOND, "cz", "20241113T0930", rows=clean_period(SECOND)["cz"])
-        cz = str(delivery_key(SECOND, "cz"))
-        assert [p for p, _ in _requests(landing_sensor, instance)] == [cz]
+        assert [p for p, _ in _requests(landing_sensor, instance)] == [SECOND]
         # a run of this process (alive, so not failed as stale) ingesting cz right now
         run = instance.add_run(
             dg.DagsterRun(
@@ -90,7 +90,18 @@ def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_pu
         )
         assert _requests(landing_sensor, instance) == []
         instance.report_run_failed(run, "test: the run ends")
-        assert [p for p, _ in _requests(landing_sensor, instance)] == [cz]
+        assert [p for p, _ in _requests(landing_sensor, instance)] == [SECOND]
+        # nor while the period's ingestion run is in progress
+        run = instance.add_run(
+            dg.DagsterRun(
+                job_name="ingest_period",
+                run_id=str(uuid.uuid4()),
+                status=dg.DagsterRunStatus.STARTED,
+                tags={"dagster/partition": SECOND, **process_tags()},
+            )
+        )
+        assert _requests(landing_sensor, instance) == []
+        instance.report_run_failed(run, "test: the run ends")
 
 
 def test_a_period_counts_as_computed_on_the_deliveries_and_method_its_readiness_names():

@@ -120,6 +120,7 @@ def test_every_job_that_writes_the_warehouse_carries_the_writer_tag():
     tags = {job.name: job.tags.get(WAREHOUSE_TAG) for job in ALL_JOBS}
     assert tags == {
         "load_configuration": "write",
+        "ingest_period": "write",
         "ingest_delivery": "write",
         "compute_period": "write",
         "sign_off": "read",
@@ -187,6 +188,13 @@ def test_the_children_are_the_webserver_read_write_the_daemon_and_the_portal(tmp
     assert env["SPIEGEL_SERVICE_MODE"] == "1" and env["DAGSTER_HOME"] == "/d/dagster_home"
     assert env["PYTHONPATH"] == f"{REPO_ROOT}{os.pathsep}/elsewhere"
     assert "SPIEGEL_SERVICE_MODE" not in environ
+    # each child learns the other's address, unless the deployment names a public one
+    children = service_children(paths, host="0.0.0.0", dagster_port=3100, portal_port=8100)
+    env = service_environment(environ, children)
+    assert env["SPIEGEL_DAGSTER_URL"] == "http://127.0.0.1:3100"
+    assert env["SPIEGEL_PORTAL_URL"] == "http://127.0.0.1:8100"
+    public = {**environ, "SPIEGEL_DAGSTER_URL": "https://spiegel.example/dagster"}
+    assert service_environment(public, children)["SPIEGEL_DAGSTER_URL"] == "https://spiegel.example/dagster"
     assert describe_exit(-9) == "killed by SIGKILL" and describe_exit(3) == "exit code 3"
 
 
@@ -435,10 +443,11 @@ def test_spiegel_serve_ingests_computes_survives_a_killed_daemon_and_stops_on_si
                 return bool(succeeded("compute_period", **{"dagster/partition": PERIOD}))
 
             _wait_for(done, 360, "the period computed by the daemon's sensors", interval=3)
-            [ingested] = succeeded("ingest_delivery", **{"dagster/partition/insurer": late})
-            assert ingested["tags"]["spiegel/trigger"] == "landing_sensor"
-            assert ingested["tags"]["spiegel/delivery_id"] == LATE
-            assert ingested["tags"][WAREHOUSE_TAG] == "write"
+            # the late delivery's ingestion: the period's one ingestion run for what was new
+            ingested = [r for r in succeeded("ingest_period") if f"{late}={LATE}" in r["tags"]["spiegel/deliveries"]]
+            assert len(ingested) == 1, succeeded("ingest_period")
+            assert ingested[0]["tags"]["spiegel/trigger"] == "landing_sensor"
+            assert ingested[0]["tags"][WAREHOUSE_TAG] == "write"
             computed = succeeded("compute_period")
             assert [r["tags"]["spiegel/trigger"] for r in computed] == ["period_sensor"]
 
@@ -451,9 +460,9 @@ def test_spiegel_serve_ingests_computes_survives_a_killed_daemon_and_stops_on_si
                     return [
                         r
                         for r in _runs(dagster_port)
-                        if r["jobName"] == "ingest_delivery"
+                        if r["jobName"] == "ingest_period"
                         and r["status"] == "STARTED"
-                        and r["tags"].get("spiegel/delivery_id") == REDELIVERED
+                        and f"={REDELIVERED}" in r["tags"].get("spiegel/deliveries", "")
                     ]
 
                 [orphan] = _wait_for(waiting, 120, "the redelivery's ingestion to start", interval=2)
@@ -512,6 +521,7 @@ def test_the_systemd_units_run_what_spiegel_serve_runs():
         assert "EnvironmentFile=/etc/spiegel/spiegel.env" in text, name
         assert "SPIEGEL_SERVICE_MODE=1" in text or "spiegel serve" in text, name
     from orchestration.commands import serve
+    from orchestration.core import service
     from orchestration.runs import instance
 
     example = (deploy / "spiegel.env.example").read_text()
@@ -523,7 +533,9 @@ def test_the_systemd_units_run_what_spiegel_serve_runs():
         instance.START_TIMEOUT_ENV,
         serve.STOP_SECONDS_ENV,
         serve.PATH_PREFIX_ENV,
-        serve.SERVICE_MODE_ENV,
+        service.SERVICE_MODE_ENV,
+        service.DAGSTER_URL_ENV,
+        service.PORTAL_URL_ENV,
     }
     assert ours | {"SPIEGEL_DATA_DIR", "DAGSTER_HOME", "SPIEGEL_PORTAL_SECRET_KEY"} <= documented
     service_doc = (REPO_ROOT / "docs" / "service.md").read_text()
