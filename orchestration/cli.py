@@ -20,6 +20,7 @@ from orchestration.commands.backup import cmd_backup, cmd_restore
 from orchestration.commands.bench import cmd_bench
 from orchestration.commands.common import CommandError, check_period
 from orchestration.commands.demo import DEMO_PRACTICES, DEMO_SEED, DEMO_YEARS, cmd_demo
+from orchestration.commands.fuzz import add_fuzz_arguments, cmd_fuzz
 from orchestration.commands.generate import cmd_generate
 from orchestration.commands.portal import cmd_portal
 from orchestration.commands.release import cmd_publish, cmd_signoff
@@ -195,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the second part: the period through the Dagster jobs, with each run's fixed costs",
     )
+
+    p = command(
+        "fuzz",
+        cmd_fuzz,
+        "generated bad deliveries through the delivery contract: each must be rejected with its rule, file "
+        "and lines, or accepted with exactly the values the insurer meant; prints counts by rule",
+    )
+    add_fuzz_arguments(p)
 
     p = command(
         "backup",

@@ -31,8 +31,9 @@ from pathlib import Path
 
 from orchestration.core.seeds import insurers, period_sort_key, periods
 
-PERIOD_PATTERN = re.compile(r"^[0-9]{4}-v[1-3]$")
-DELIVERY_ID_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+# \Z, not $: "$" also matches before a final line break, and "2025\n" is no safe folder name
+PERIOD_PATTERN = re.compile(r"^[0-9]{4}-v[1-3]\Z")
+DELIVERY_ID_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}\Z")
 MANIFEST_NAME = "manifest.json"
 REGISTER_FOLDER = "_register"  # landing/_register/<delivery_id>/: the practice register
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.delivery.contract.rules import CLAIM_COLUMNS, MAX_LINE_BYTES, fail
+from orchestration.delivery.contract.rules import CLAIM_COLUMNS, MAX_BLANK_LINES, MAX_LINE_BYTES, fail
 
+# what reading a broken gzip file raises: a bad header or CRC (OSError), a cut stream
+# (EOFError), a corrupt deflate body (zlib.error, which is neither)
+GZIP_READ_ERRORS = (OSError, EOFError, zlib.error)
 TELLTALE_BYTES = {"quote": b'"', "cr": b"\r", "nul": b"\x00", "space": b" ", "tab": b"\t"}
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -37,6 +41,7 @@ class FileScan:
     sha256: str
     telltales: frozenset[str]
     text_lines: int = 0
+    gzip_error: str | None = None  # why a gzip file cannot be read to its end (``check_gzip``)
 
 
 class _BlankLineFinder:
@@ -79,9 +84,14 @@ class _BlankLineFinder:
         newlines, position, i = 0, 0, 0
         for chunk in chunks:
             end = position + len(chunk)
+            cursor, before = 0, newlines  # ``before``: the newlines ahead of chunk[cursor]
             while i < len(pending) and pending[i] < end:
-                # the newline at the offset ends line newlines_before + 1; the next line is empty
-                numbers.append(newlines + chunk.count(b"\n", 0, pending[i] - position) + 2)
+                # the newline at the offset ends line newlines_before + 1; the next line is empty.
+                # Counted on from the previous offset, not from the chunk's start: a file of
+                # millions of blank lines would take hours counting each from the start.
+                before += chunk.count(b"\n", cursor, pending[i] - position)
+                cursor = pending[i] - position
+                numbers.append(before + 2)
                 i += 1
             if i == len(pending):
                 break
@@ -103,7 +113,7 @@ def scan_file(path: Path) -> FileScan:
     digest = hashlib.sha256()
     compressed = path.name.endswith(".gz")
     found: set[str] = set(TELLTALE_BYTES) if compressed else set()
-    newlines, last = 0, b""
+    newlines, last, gzip_error = 0, b"", None
     for chunk in _chunks(path):
         digest.update(chunk)
         if not compressed:
@@ -117,23 +127,39 @@ def scan_file(path: Path) -> FileScan:
             for chunk in _text_chunks(path):
                 newlines += chunk.count(b"\n")
                 last = chunk[-1:] or last
-        except (OSError, EOFError):  # a broken gzip file: DuckDB's parse names the problem
-            pass
+        except GZIP_READ_ERRORS as exc:  # a broken gzip file: check_gzip rejects it
+            gzip_error = str(exc) or type(exc).__name__
     text_lines = newlines + (1 if last and last != b"\n" else 0)
-    return FileScan(digest.hexdigest(), frozenset(found), text_lines)
+    return FileScan(digest.hexdigest(), frozenset(found), text_lines, gzip_error)
+
+
+def check_gzip(scan: FileScan) -> None:
+    """A gzip file that cannot be read to its end (a corrupt body, a cut stream, a CRC or
+    length that does not match its text) is broken, even where DuckDB's reader does not
+    say so: it reads some corrupt bodies without a word, and then with changed values."""
+    if scan.gzip_error is not None:
+        fail("file.readable", f"the gzip file is broken: {scan.gzip_error[:200]}")
 
 
 def find_blank_lines(path: Path, scan: FileScan, rows: int) -> tuple[int, ...]:
     """The line numbers of the file's blank lines; none when its lines are exactly the
-    header and ``rows`` (the usual case, decided without reading the file again)."""
+    header and ``rows`` (the usual case, decided without reading the file again). More
+    than ``MAX_BLANK_LINES`` of them break rule file.blank_lines."""
     if scan.text_lines <= rows + 1:
         return ()
+    blank = scan.text_lines - rows - 1
+    if blank > MAX_BLANK_LINES:
+        fail(
+            "file.blank_lines",
+            f"the file has {blank} blank lines beside its header and {rows} claim lines; "
+            f"at most {MAX_BLANK_LINES} are tolerated",
+        )
     finder = _BlankLineFinder()
     try:
         for chunk in _text_chunks(path):
             finder.feed(chunk)
         return tuple(finder.line_numbers(_text_chunks(path))) if finder.offsets else ()
-    except (OSError, EOFError):
+    except GZIP_READ_ERRORS:
         return ()
 
 
@@ -177,7 +203,7 @@ def _open_text_head(path: Path) -> bytes:
     try:
         with opener(path, "rb") as f:
             return f.readline(MAX_LINE_BYTES + 1)
-    except (OSError, EOFError) as exc:
+    except GZIP_READ_ERRORS as exc:
         fail("file.readable", f"the file cannot be read: {exc}")
     return b""  # unreachable
 
@@ -199,6 +225,12 @@ def check_header(path: Path) -> None:
         text = head.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         fail("file.encoding", "the header row is not valid UTF-8", [{"line": 1}])
+    if "\x00" in text:  # UTF-16 text is valid UTF-8 byte by byte: its NULs give it away
+        fail(
+            "file.encoding",
+            "the header row holds NUL bytes: the file is not UTF-8 text (UTF-16, or binary data)",
+            [{"line": 1}],
+        )
     if "\r" in text:
         fail(
             "file.line_ends",

@@ -15,6 +15,7 @@ from orchestration.delivery.contract.rules import (
     DATA_FILE_NAMES,
     MAX_MANIFEST_BYTES,
     fail,
+    shown,
 )
 from orchestration.landing.zone import DELIVERY_ID_PATTERN, MANIFEST_NAME, DeliveryRef
 
@@ -31,18 +32,22 @@ def read_manifest_object(folder: Path, manifest_path: Path, delivery_id: str, su
     if not DELIVERY_ID_PATTERN.match(delivery_id):
         fail(
             "landing.delivery_id",
-            f"delivery folder name {delivery_id!r} has characters outside "
+            f"delivery folder name {shown(delivery_id)} has characters outside "
             "[0-9A-Za-z._-] or does not start with a letter or digit",
         )
-    raw = manifest_path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
+    if not manifest_path.is_file():  # a folder, or a named pipe that would block the read forever
+        fail("manifest.json", f"{MANIFEST_NAME} is not a plain file (a folder, a named pipe or a device)")
+    with open(manifest_path, "rb") as f:  # never more than the limit in memory
+        raw = f.read(MAX_MANIFEST_BYTES + 1)
     if len(raw) > MAX_MANIFEST_BYTES:
         fail("manifest.json", f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
     if not raw.strip():
         fail("manifest.json", "manifest is empty")
     try:
         manifest = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail("manifest.json", f"manifest is not valid UTF-8 JSON: {exc}")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: also a number of more digits than Python converts; RecursionError: nesting
+        fail("manifest.json", f"manifest is not valid UTF-8 JSON: {str(exc)[:200]}")
     if not isinstance(manifest, dict):
         fail("manifest.json", "manifest must be a JSON object")
     return manifest
@@ -55,13 +60,14 @@ def read_manifest(ref: DeliveryRef) -> dict[str, Any]:
     if manifest["contract_version"] != CONTRACT_VERSION:
         fail(
             "manifest.contract_version",
-            f"contract_version is {manifest['contract_version']!r}; this platform reads version {CONTRACT_VERSION}",
+            f"contract_version is {shown(manifest['contract_version'])}; "
+            f"this platform reads version {CONTRACT_VERSION}",
         )
     for key, folder_value in (("insurer", ref.insurer), ("period", ref.period), ("delivery_id", ref.delivery_id)):
         if manifest[key] != folder_value:
             fail(
                 f"manifest.{key}",
-                f"manifest says {key} {manifest[key]!r} but the delivery lies in the folder for {folder_value!r}",
+                f"manifest says {key} {shown(manifest[key])} but the delivery lies in the folder for {folder_value!r}",
             )
     info = periods()[ref.period]
     for key, expected in (
@@ -94,10 +100,10 @@ def _check_manifest_fields(manifest: dict[str, Any]) -> None:
     for key, typ in required.items():
         value = manifest[key]
         if not isinstance(value, typ) or isinstance(value, bool):
-            fail("manifest.fields", f"manifest field {key} must be a {typ.__name__}, got {value!r}")
+            fail("manifest.fields", f"manifest field {key} must be a {typ.__name__}, got {shown(value)}")
     for key in ("period_start", "period_end", "cutoff_date"):
         if not _ISO_DATE.match(manifest[key]):
-            fail("manifest.fields", f"manifest field {key} must be a date YYYY-MM-DD, got {manifest[key]!r}")
+            fail("manifest.fields", f"manifest field {key} must be a date YYYY-MM-DD, got {shown(manifest[key])}")
     files = manifest["files"]
     if len(files) != 1:
         fail("manifest.files", f"manifest must list exactly one file (claims.csv or claims.csv.gz), lists {len(files)}")
@@ -108,14 +114,14 @@ def _check_manifest_fields(manifest: dict[str, Any]) -> None:
         if key not in entry:
             fail("manifest.files", f"the file entry lacks {key}")
     if entry["name"] not in DATA_FILE_NAMES:
-        fail("manifest.files", f"file name must be claims.csv or claims.csv.gz, got {entry['name']!r}")
+        fail("manifest.files", f"file name must be claims.csv or claims.csv.gz, got {shown(entry['name'])}")
     if not isinstance(entry["sha256"], str) or not _SHA256.match(entry["sha256"]):
         fail("manifest.files", "sha256 must be 64 lowercase hex characters")
     if not isinstance(entry["rows"], int) or isinstance(entry["rows"], bool) or entry["rows"] < 0:
-        fail("manifest.files", f"rows must be a non-negative whole number, got {entry['rows']!r}")
+        fail("manifest.files", f"rows must be a non-negative whole number, got {shown(entry['rows'])}")
     total = entry["paid_amount_total"]
     if not isinstance(total, str) or not _DECIMAL_STRING.match(total):
-        fail("manifest.files", f'paid_amount_total must be a decimal string such as "45099871.22", got {total!r}')
+        fail("manifest.files", f'paid_amount_total must be a decimal string such as "45099871.22", got {shown(total)}')
 
 
 # ------------------------------------------------------------------------------ files

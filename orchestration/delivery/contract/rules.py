@@ -39,10 +39,15 @@ STAGING_TABLE = "delivery_rows"  # the slow path's temporary table of raw text
 SAMPLE_ROWS = 5
 MAX_MANIFEST_BYTES = 1_000_000
 MAX_LINE_BYTES = 1_000_000  # a claim line is ~200 bytes; anything near this is not a claim line
+# Blank lines are skipped, and their numbers kept so that messages name the lines of the file;
+# a file of millions of them (a 5 MB field of line ends) is not a claims file, and their
+# numbers would fill the memory and every query that places a row on its line.
+MAX_BLANK_LINES = 10_000
 
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_DECIMAL_STRING = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# \Z, not $: "$" also matches before a final line break ("109.59\n" is no decimal string)
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_DECIMAL_STRING = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?\Z")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 # the last three fields are claimed_amount, paid_amount, processed_date: one of the two
 # amounts written as "36,53" makes them four
 _DECIMAL_COMMA = re.compile(
@@ -112,6 +117,13 @@ class ContractVerdict:
         if violation.rule.startswith("manifest") or self.data_file is None:
             return f"landing/{self.ref.label}/{MANIFEST_NAME}"
         return self.file_label
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``value`` as a message quotes it: its repr, cut at ``limit`` characters (a manifest
+    field can hold most of a megabyte; a message is read by a person)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def fail(rule: str, message: str, rows: list[dict[str, Any]] | None = None) -> None:

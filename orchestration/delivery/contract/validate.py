@@ -14,6 +14,7 @@ from orchestration.core.settings import duckdb_memory_limit
 from orchestration.delivery.contract.file import (
     FileScan,
     check_checksum,
+    check_gzip,
     check_header,
     find_blank_lines,
     scan_file,
@@ -131,6 +132,7 @@ def validate_delivery(ref: DeliveryRef, lines: ParsedLines | None = None) -> Con
                 header_problem = exc
             scan = scanning.result()
         verdict.sha256 = check_checksum(verdict.data_file, verdict.manifest, scan.sha256)
+        check_gzip(scan)
         if header_problem is not None:
             raise header_problem
         if not isinstance(loaded, str) and not _telltales_clean(con, lines.table, scan.telltales):
