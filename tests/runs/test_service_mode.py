@@ -161,7 +161,7 @@ def test_the_children_are_the_webserver_read_write_the_daemon_and_the_portal(tmp
     assert (web.name, daemon.name, portal.name) == (WEBSERVER, DAEMON, PORTAL)
     assert web.argv == (str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", "0.0.0.0", "-p", "3100")
     assert "--read-only" not in web.argv
-    assert (web.url, web.probe) == ("http://127.0.0.1:3100/", "http://127.0.0.1:3100/server_info")  # an address to click
+    assert (web.url, web.probe) == ("http://127.0.0.1:3100/", "http://127.0.0.1:3100/server_info")
     assert daemon.argv == (str(bin_dir / "dagster-daemon"), "run", "-w", workspace)
     assert daemon.probe is None
     assert portal.argv == (
