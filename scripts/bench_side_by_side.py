@@ -1,4 +1,4 @@
-"""Side by side on the same files: the scan floor, a plain pandas script, ``spiegel run``.
+"""Side by side on the same files: the scan floor, plain pandas and Polars scripts, ``spiegel run``.
 
     .venv/bin/python scripts/bench_side_by_side.py [--scale 0.07] [--data-dir DIR]
 
@@ -12,18 +12,20 @@ other on those files (the first scan warms the page cache for all):
    parser: wall time and peak RSS of that process (sampled, and the kernel's
    ``ru_maxrss``); a run killed by the kernel or by ``--pandas-memory-limit-gb`` is
    reported as not fitting, with the memory it had reached;
-3. ``spiegel run --period P --engine E`` in a subprocess on a fresh data directory whose
+3. ``scripts/polars_baseline.py`` (lazy Polars, streaming engine) in a subprocess, measured
+   the same way (``--skip-polars`` leaves it out);
+4. ``spiegel run --period P --engine E`` in a subprocess on a fresh data directory whose
    landing zone hard-links the same files, once per ``--engines`` (default duckdb; spark
    is the local Spark of SPIEGEL_ENGINE=spark): wall time and peak RSS of its whole process tree.
 
 Then the platform's index (``marts.fct_behandelindex`` of each run) is compared with
-the pandas result and with the other engine's row by row, so the figures are known to be
+the pandas and Polars results and with the other engine's row by row, so the figures are known to be
 for the same answer. Last, what no ``spiegel run`` can avoid, whatever its data: the
 fixed stack's imports (Dagster with the definitions, Great Expectations, dbt), each
 timed in a fresh interpreter, and the time dbt's nodes spent executing in the method
 run (from its ``run_results.json``). It
 prints a table (wall time, × floor, peak RSS, and "spiegel faster": the pandas wall
-time divided by spiegel's), the time a 3 × target leaves ``spiegel run``
+or Polars wall time divided by spiegel's), the time a 3 × target leaves ``spiegel run``
 against each pandas run, and writes the figures as JSON (default
 ``DIR/bench/side-by-side-<F>.json``). Nothing here tunes either side: run it on an idle
 machine, the load average before and after is in the JSON.
@@ -42,6 +44,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +57,8 @@ from orchestration.commands.bench_dagster import dbt_call_results  # noqa: E402
 from orchestration.core.settings import SpiegelPaths, default_data_dir  # noqa: E402
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
+POLARS_BASELINE = REPO_ROOT / "scripts" / "polars_baseline.py"
+POLARS_NAME = "polars baseline (lazy, streaming)"
 DEFAULT_SCALE = 0.07  # about 3.1 million lines in one v3 period
 NATIONAL_LINES = 45_000_000  # a year at scale 1.0 (docs/benchmarks.md)
 EXTRAPOLATE_FROM_LINES = 1_000_000
@@ -216,6 +221,20 @@ def run_pandas(bench: SpiegelPaths, period: str, engine: str, output: Path, limi
     return measure(command, memory_limit_mb=limit_mb)
 
 
+def run_polars(bench: SpiegelPaths, period: str, output: Path) -> Measured:
+    command = [
+        sys.executable,
+        str(POLARS_BASELINE),
+        "--data-dir",
+        str(bench.data_dir),
+        "--period",
+        period,
+        "--output",
+        str(output),
+    ]
+    return measure(command)
+
+
 def fresh_run_dir(bench: SpiegelPaths, period: str, run_dir: Path) -> SpiegelPaths:
     """An empty data directory whose landing zone hard-links the period's files (a copy
     where hard links are not possible): the platform starts from nothing on the same bytes."""
@@ -343,6 +362,13 @@ def index_differences(ours: pd.DataFrame, theirs: pd.DataFrame, limit: int = 5) 
 # ---------------------------------------------------------------- report
 
 
+def installed_version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 @dataclass
 class Contender:
     name: str
@@ -398,7 +424,10 @@ def figures_of(
         row["x_floor"] = round(c.seconds / floor, 2) if c.seconds and floor else None
         if not c.name.startswith("spiegel run"):
             row["spiegel_speedup"] = round(c.seconds / spiegel.seconds, 2) if c.seconds and spiegel.seconds else None
-            row["peak_rss_gb_extrapolated_to_national_year"] = national_rss_estimate_gb(c, lines, import_rss_mb)
+            # pandas holds every line in memory; Polars' streaming engine does not grow that way
+            row["peak_rss_gb_extrapolated_to_national_year"] = (
+                national_rss_estimate_gb(c, lines, import_rss_mb) if c.name.startswith("pandas") else None
+            )
             row["spiegel_seconds_for_target"] = round(c.seconds / TARGET_SPEEDUP, 3) if c.seconds else None
             row["target_met"] = bool(row["spiegel_speedup"] and row["spiegel_speedup"] >= TARGET_SPEEDUP)
         rows.append(row)
@@ -422,6 +451,7 @@ def figures_of(
         "load_average_after": os.getloadavg(),
         "python": sys.version.split()[0],
         "pandas": pd.__version__,
+        "polars": installed_version("polars"),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -514,7 +544,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="stop the pandas baseline when its RSS passes this (reported as not fitting)",
     )
-    parser.add_argument("--skip-pandas", action="store_true", help="measure only the floor and spiegel run")
+    parser.add_argument("--skip-pandas", action="store_true", help="leave the pandas baseline out")
+    parser.add_argument("--skip-polars", action="store_true", help="leave the Polars baseline out")
     parser.add_argument(
         "--engines",
         nargs="+",
@@ -553,8 +584,18 @@ def main(argv: list[str] | None = None) -> int:
         if measured.ok:
             results[engine] = output
 
+    if not args.skip_polars:
+        output = work / "polars.csv"
+        output.unlink(missing_ok=True)
+        print("side-by-side: polars baseline ...")
+        measured = run_polars(bench, args.period, output)
+        contenders.append(contender(POLARS_NAME, measured))
+        if measured.ok:
+            results["polars"] = output
+
     indexes: dict[str, pd.DataFrame] = {
-        f"pandas {engine}": pd.read_csv(path, dtype={"practice_agb": str}) for engine, path in results.items()
+        (name if name == "polars" else f"pandas {name}"): pd.read_csv(path, dtype={"practice_agb": str})
+        for name, path in results.items()
     }
     failed: list[Measured] = []
     for engine in args.engines:

@@ -55,7 +55,9 @@
     credit lines (paid_amount < 0) and the summed paid_amount (debits, rejections and
     credits, as delivered). Months without a line have no row; the caller restricts
     `lines` to the period's dates. The completeness gate compares a delivery's profile
-    with the insurer's previous one; fct_insurer_monthly_sessions reports it. -#}
+    with the insurer's previous one; fct_insurer_monthly_sessions reports the same lines
+    and paid amount per month, summed from int_line_verdict_summary (no third pass over
+    the lines). -#}
 {% macro claim_lines_per_month(lines) -%}
     select
         insurer_id,

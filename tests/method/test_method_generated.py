@@ -96,10 +96,10 @@ def test_a_patient_paid_by_two_insurers_forms_one_episode(computed):
 
 
 def test_the_gates_and_the_method_share_the_month_profile_and_the_orphan_credits(computed):
-    """The completeness gate's month profile of each delivery and the method's
-    fct_insurer_monthly_sessions come from one macro (dbt_project/macros/delivery_facts.sql),
-    and so do the contents gate's orphan credits and the method's; on the same deliveries
-    they agree."""
+    """The completeness gate's month profile of each delivery (macro claim_lines_per_month,
+    dbt_project/macros/delivery_facts.sql) and the method's fct_insurer_monthly_sessions
+    (summed from int_line_verdict_summary) agree; the contents gate's orphan credits and
+    the method's come from one macro; on the same deliveries they agree."""
     gate_profile = query(
         computed,
         f"""
