@@ -371,7 +371,15 @@ def sensor_requests(name: str, paths: SpiegelPaths) -> list[str]:
         use_data_dir(paths)
         with dg.DagsterInstance.get() as instance:
             result = evaluate_sensor(getattr(sensors, name), instance)
-            return sorted(str(r.partition_key) for r in result.run_requests)
+            return sorted(_described(r) for r in result.run_requests)
+
+
+def _described(request) -> str:
+    """``period`` for a period run, ``period: insurer,insurer`` for an ingestion run (the
+    insurers its config asks to gate)."""
+    ops = (request.run_config or {}).get("ops", {})
+    insurers = sorted(i for op in ops.values() for i in op.get("config", {}).get("insurers", []))
+    return f"{request.partition_key}: {','.join(insurers)}" if insurers else str(request.partition_key)
 
 
 def check_metadata(paths: SpiegelPaths, period: str, insurer: str) -> dict:
@@ -441,8 +449,9 @@ def test_misrouted_and_unknown_labels_block_until_the_configuration_says_otherwi
         ),
     )
     # the sensors and `spiegel run` ask the same question (runs/done.py) and both gate again:
-    # the daemon's landing sensor requests every delivery of the period, the period sensor waits
-    assert sensor_requests("landing_sensor", paths) == sorted(str(delivery_key(period, i)) for i in deliveries)
+    # the daemon's landing sensor requests one run gating every delivery of the period, the
+    # period sensor waits
+    assert sensor_requests("landing_sensor", paths) == [f"{period}: {','.join(sorted(deliveries))}"]
     assert sensor_requests("period_sensor", paths) == []
     # a plain rerun (no --force) gates the deliveries again: the configuration changed after their gating
     assert spiegel(paths.data_dir, "run", "--period", period) == 0
