@@ -3,25 +3,28 @@
 A small generated year (8 practices, periods 2024-v1 and 2024-v2: credits, orphan
 credits, patients whose episode two insurers paid, sparse strata pooled upward) is
 ingested and gated once. From copies of that data directory, the whole platform runs
-each period on both engines (`spiegel run --engine duckdb|spark`, sign-off, publish).
+2024-v1 on both engines (`spiegel run --engine duckdb|spark`, sign-off, publish), and
+DuckDB runs 2024-v2 too (for the edge cases the year must hold).
 Spark (dbt-spark's session method, local[2]) reads the Parquet raw layer
 (orchestration/delivery/raw_layer.py); its marts are loaded back into DuckDB
 (orchestration/method/spark_engine.py). Then:
 
-- the published behandelindex.csv, reference_strata.csv and excluded_lines.csv of both
-  periods are equal: text identical, numbers within 1e-9;
-- every mart of both periods is equal: every non-float column identical, every float
-  within 1e-9;
-- the first Spark run ran the 14 dbt unit tests (the worked example of method.md §8, the
-  netting example, pooling, suppression, the funnel) on Spark, and both ran the data tests;
+- the published behandelindex.csv, reference_strata.csv and excluded_lines.csv are
+  equal: text identical, numbers within 1e-9;
+- every mart is equal: every non-float column identical, every float within 1e-9;
+- the Spark run ran the dbt unit tests (the worked example of method.md §8, the netting
+  example, pooling, suppression, the funnel, and §10's index movement with its cancelled
+  period) on Spark, and both ran the data tests;
 - Spark's own log went to the data directory, not to the terminal.
 
 One Spark per `dbt build` (the session method starts it in dbt's process). Measured on
 this 2-core machine with nothing else running: about 150 s per Spark build of a period
 (145 nodes at about 0.8 s each, 30 s to start), against about 20 s on DuckDB; the time
 is Spark's per-statement overhead, not data (spark.sql.shuffle.partitions 1 instead of
-4, or adaptive execution off, changed nothing measurable). That is why this module
-computes one year once and asks everything of it.
+4, or adaptive execution off, changed nothing measurable). That is why this module builds
+on Spark once and asks everything of it: a second period on Spark would add another
+150 s only to compare the movement between two periods end to end, which §10's unit
+tests already check on Spark itself.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ pytestmark = pytest.mark.slow
 
 TOLERANCE = 1e-9
 GENERATED_PERIODS = ("2024-v1", "2024-v2")
+COMPARED_PERIODS = {"duckdb": GENERATED_PERIODS, "spark": GENERATED_PERIODS[:1]}  # engine: periods run
 ENGINES = ("duckdb", "spark")
 UNIT_TESTS = (
     "netting_example_net_paid",
@@ -86,7 +90,7 @@ def year(tmp_path_factory) -> dict:
         shutil.copytree(ingested.data_dir, data[engine], symlinks=True)
         with _fd_output() as output:
             os.write(2, b"fd capture works\n")
-            for period in GENERATED_PERIODS:
+            for period in COMPARED_PERIODS[engine]:
                 assert spiegel(data[engine], "run", "--period", period, "--engine", engine) == 0, (engine, period)
                 assert spiegel(data[engine], "signoff", "--period", period, "--by", "anna", "--comment", engine) == 0
                 assert spiegel(data[engine], "publish", "--period", period) == 0, (engine, period)
@@ -214,10 +218,10 @@ def test_the_generated_year_holds_the_edge_cases_of_the_method_tests(year):
     assert all(count > 0 for count in cases.values()), cases
 
 
-def test_spark_publishes_duckdbs_tables_for_both_periods(year):
+def test_spark_publishes_duckdbs_tables(year):
     """End to end: `spiegel run --engine spark`, sign-off and publish publish
     behandelindex.csv, reference_strata.csv and excluded_lines.csv equal to DuckDB's."""
-    for period in GENERATED_PERIODS:
+    for period in COMPARED_PERIODS["spark"]:
         _assert_published_equal(
             period,
             _published(year["data"]["duckdb"] / "releases" / period / "r1"),
@@ -228,7 +232,7 @@ def test_spark_publishes_duckdbs_tables_for_both_periods(year):
 def test_every_mart_equals_duckdbs_within_1e9(year):
     models = mart_models()
     assert {"fct_behandelindex", "fct_reference_strata", "fct_excluded_lines", "fct_funnel_limits"} <= set(models)
-    for period in GENERATED_PERIODS:
+    for period in COMPARED_PERIODS["spark"]:
         for model in models:
             duck = _mart(year["data"]["duckdb"] / "warehouse.duckdb", model, period)
             spark = _mart(year["data"]["spark"] / "warehouse.duckdb", model, period)
@@ -246,7 +250,7 @@ def test_unit_tests_of_the_worked_example_pass_on_spark(year):
 
 def test_spark_wrote_its_raw_layer_and_its_logs_to_the_data_directory(year):
     spark = year["data"]["spark"]
-    assert sorted(p.name for p in (spark / "raw" / "claims").iterdir()) == list(GENERATED_PERIODS)
+    assert sorted(p.name for p in (spark / "raw" / "claims").iterdir()) == list(GENERATED_PERIODS)  # every delivery in force
     assert (spark / "logs" / "spark.log").stat().st_size > 0
     terminal = year["terminal"]["spark"]
     assert "fd capture works" in terminal  # what the children wrote to fds 1 and 2 is here
