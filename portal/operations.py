@@ -20,6 +20,9 @@ from pathlib import Path
 PORTAL_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PORTAL_ROOT.parent
 OPERATOR = "operator (spiegel portal)"
+# `spiegel portal serve`'s set-up, in order; each is a crash point where it starts
+# ("stage:portal:<stage>", orchestration/core/crashpoints.py)
+SETUP_STAGES = ("migrate", "collectstatic", "serve")
 
 
 class PortalCommandError(Exception):
@@ -39,7 +42,24 @@ def _setup(data_dir: Path, *, migrate: bool = True) -> None:
     if migrate:
         from django.core.management import call_command
 
+        _stage("migrate")
         call_command("migrate", interactive=False, verbosity=0)
+
+
+def _stage(stage: str) -> None:
+    from orchestration.core.crashpoints import at_stage
+
+    at_stage("portal", stage, SETUP_STAGES)
+
+
+def collect_static(data_dir: Path) -> None:
+    """Apply the migrations and collect the static files into ``STATIC_ROOT`` (the manifest
+    storage's hashed, compressed names, under the data directory): the set-up of ``serve``."""
+    _setup(data_dir)
+    from django.core.management import call_command
+
+    _stage("collectstatic")
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def _user(email: str):
@@ -229,12 +249,9 @@ def serve(
     progress: Callable[[str], None] = print,
 ) -> int:
     """Apply the migrations, then run gunicorn in the foreground until SIGTERM or Ctrl-C."""
-    _setup(data_dir)
+    collect_static(data_dir)
     from django.conf import settings
-    from django.core.management import call_command
 
-    # the manifest storage (hashed, compressed names) serves from STATIC_ROOT under the data directory
-    call_command("collectstatic", interactive=False, verbosity=0)
     env = {
         **os.environ,
         "SPIEGEL_DATA_DIR": str(Path(data_dir).resolve()),
@@ -256,6 +273,9 @@ def serve(
         "gthread",
         "--access-logfile",
         "-",
+        # the access log without the secrets a URL can carry (portal/logsafe.py)
+        "--logger-class",
+        "portal.gunicorn_logging.RedactingLogger",
         "--graceful-timeout",
         "10",
         "--timeout",
@@ -265,6 +285,7 @@ def serve(
     progress(f"portal for {settings.DATA_DIR} on http://{host}:{port}/ (Ctrl-C to stop)")
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         progress(f"mail is written to files in {settings.EMAIL_FILE_PATH}")
+    _stage("serve")
     process = subprocess.Popen(gunicorn, env=env, cwd=str(REPO_ROOT))
 
     def forward(signum, _frame):

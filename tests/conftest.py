@@ -76,6 +76,7 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
 # collection with --no-loadscope-reorder): starting the long files first keeps one worker
 # from being left with a Spark build while the other has finished. Only the order changes.
 LONGEST_FILES_FIRST = (
+    "test_kill_every_step.py",
     "test_service_mode.py",
     "test_spark_engine.py",
     "test_scenarios.py",
@@ -86,6 +87,7 @@ LONGEST_FILES_FIRST = (
     "test_bench.py",
     "test_method_dbt.py",
     "test_crash_safety.py",
+    "test_racing_operators.py",
     "test_pandas_baseline.py",
     "test_synthetic.py",
     "test_method_generated.py",
@@ -105,3 +107,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     pytest and pytest-django chose stays)."""
     rank = {name: n for n, name in enumerate(LONGEST_FILES_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+SUMMARY_PROPERTY = "summary"  # record_property(SUMMARY_PROPERTY, text): said at the end of the run
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter) -> None:
+    """What a test recorded to be read in CI's output (the kill test's crash points and their
+    count), printed at the end of the run, also from a pytest-xdist worker (its reports
+    carry their user properties to the controller)."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, text in getattr(report, "user_properties", []):
+                if name == SUMMARY_PROPERTY and report.when == "call":
+                    terminalreporter.write_line(f"{report.nodeid}: {text}")

@@ -67,9 +67,21 @@ def _run(job: str, op: str, period: str, config: dict[str, str]):
     return runner._execute(job, period, run_config={"ops": {op: {"config": config}}})
 
 
+def _materialized(run_id: str) -> dict[str, object]:
+    """The metadata of what run ``run_id`` materialised (its sign-off or its revision): what
+    this command did, not what another operator did meanwhile."""
+    import dagster as dg
+
+    from orchestration.runs import runner
+
+    for entry in runner.instance().all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        metadata = entry.asset_materialization.metadata
+        return {key: getattr(value, "value", value) for key, value in metadata.items()}
+    return {}
+
+
 def cmd_signoff(args: argparse.Namespace) -> int:
     from orchestration.release.operators import SIGNOFF
-    from orchestration.release.signoff import read_signoffs
     from orchestration.runs.jobs import SIGNOFF_JOB
 
     paths = data_dir_paths(args)
@@ -77,15 +89,20 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     outcome = _run(SIGNOFF_JOB, "signoff", args.period, config)
     if not outcome.success:
         raise CommandError(outcome.message or f"sign-off of {args.period} failed (run {outcome.run_id})")
-    newest = read_signoffs(paths, args.period)[-1]
-    how = "authenticated account" if newest.authenticated else "typed name, not authenticated"
-    say(f"{args.period}: signed off by {newest.account} ({how}; run {outcome.run_id})")
+    done = _materialized(outcome.run_id)
+    how = "authenticated account" if done.get("authenticated") else "typed name, not authenticated"
+    if done.get("written") is False:
+        say(
+            f"{args.period}: already signed off by {done.get('signed off by')} at {done.get('at')} with this "
+            f"comment ({done.get('signoff_id')}); recorded once, nothing written (run {outcome.run_id})"
+        )
+    else:
+        say(f"{args.period}: signed off by {done.get('signed off by')} ({how}; run {outcome.run_id})")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from orchestration.release.operators import PUBLISH
-    from orchestration.release.publish import newest_revision
     from orchestration.runs.jobs import PUBLISH_JOB
 
     paths = data_dir_paths(args)
@@ -94,5 +111,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     outcome = _run(PUBLISH_JOB, "release", args.period, config)
     if not outcome.success:
         raise CommandError(outcome.message or f"publish of {args.period} failed (run {outcome.run_id})")
-    say(f"{args.period}: published {newest_revision(paths, args.period)}")
+    done = _materialized(outcome.run_id)
+    if done.get("created") is False:
+        say(f"{args.period}: already published as {done.get('revision')} with this sign-off; nothing to do")
+    else:
+        say(f"{args.period}: published {done.get('path')}")
     return 0

@@ -54,6 +54,17 @@ def _holder_text() -> str:
     )
 
 
+def _write_holder(handle) -> None:
+    """Name this process in the lock file. Only a courtesy to whoever waits: on a full disk
+    the lock is held all the same, unnamed (the work under it then says what is full)."""
+    fd = handle.fileno()  # unbuffered: a failed write leaves nothing pending in the handle
+    os.ftruncate(fd, 0)
+    try:
+        os.write(fd, _holder_text().encode("utf-8"))
+    except OSError:
+        os.ftruncate(fd, 0)
+
+
 def describe_holder(path: Path) -> str:
     """Who holds the lock at ``path``, in words (as its holder wrote it)."""
     try:
@@ -91,10 +102,7 @@ def file_lock(
                 time.sleep(0.2)
         try:
             if not shared:
-                handle.seek(0)
-                handle.truncate()
-                handle.write(_holder_text())
-                handle.flush()
+                _write_holder(handle)
             yield
         finally:
             if not shared:

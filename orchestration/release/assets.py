@@ -14,6 +14,7 @@ import json
 
 import dagster as dg
 
+from orchestration.core.crashpoints import STAGES_TAG, stages_tag
 from orchestration.core.partitions import period_partitions
 from orchestration.core.resources import SpiegelResource
 from orchestration.core.settings import OPERATIONS_OWNER, dbt_target, engine
@@ -25,9 +26,9 @@ from orchestration.method.dbt_project import target_fingerprint
 from orchestration.release import operators
 from orchestration.release.calendar_state import write_period_status
 from orchestration.release.operators import PUBLISH, SIGNOFF, OperatorRefused, operator_for_step, release_page_url
-from orchestration.release.publish import PublishRefused, publish_release
+from orchestration.release.publish import PUBLISH_STAGES, PublishFailed, PublishRefused, publish_release
 from orchestration.release.readiness import period_state, record_readiness
-from orchestration.release.signoff import SignoffRefused, record_signoff
+from orchestration.release.signoff import SignoffRefused, record_signoff_once
 
 READY_CHECK = "release_ready"
 METHOD_MARTS = [
@@ -135,18 +136,23 @@ def signoff(context: dg.AssetExecutionContext, config: SignoffConfig, spiegel: S
     with connect_read(paths) as con:
         state = period_state(con, paths, period)
     try:
-        record = record_signoff(paths, state, operator, comment)
+        record, written = record_signoff_once(paths, state, operator, comment)
     except SignoffRefused as exc:
         raise _refused(context, paths, "SIGNOFF_REFUSED", operator, period, str(exc)) from exc
+    # asked again for the period's newest sign-off (a retry, a double click): recorded once
+    repeat = "" if written else f" (asked again: already recorded at {record.at}, not written twice)"
     operators.audit(
         paths,
         "SIGNOFF_RECORDED",
         operator,
         period=period,
-        detail=f"{record.signoff_id}, {len(record.deliveries)} deliveries: {record.comment}",
+        detail=f"{record.signoff_id}, {len(record.deliveries)} deliveries: {record.comment}{repeat}",
     )
+    if not written:
+        context.log.info(f"{period}: this sign-off is recorded already as {record.signoff_id}{repeat}")
     return dg.MaterializeResult(
         metadata={
+            "written": written,
             "signed off by": record.account,
             "authenticated": record.authenticated,
             "account_id": record.account_id if record.account_id is not None else "",
@@ -173,6 +179,7 @@ class ReleaseConfig(dg.Config):
     owners=[OPERATIONS_OWNER],
     deps=[signoff],
     kinds={"csv", "html", "pdf"},
+    op_tags={STAGES_TAG: stages_tag("publish", PUBLISH_STAGES)},  # its crash points (core/crashpoints.py)
     description="releases/<period>/<revision>/: behandelindex.csv, reference_strata.csv, excluded_lines.csv, "
     "release.json and one HTML + PDF report per practice, written aside and renamed into place "
     "(atomic, immutable). Refused without passed gates and a valid sign-off, and (four eyes) when the "
@@ -186,6 +193,9 @@ def release(context: dg.AssetExecutionContext, config: ReleaseConfig, spiegel: S
         result = publish_release(paths, period, progress=context.log.info, publisher=publisher)
     except PublishRefused as exc:
         raise _refused(context, paths, "PUBLISH_REFUSED", publisher, period, str(exc)) from exc
+    except PublishFailed as exc:  # a full disk: not a refusal, but said in one line all the same
+        context.log.error(str(exc))
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     release_json = json.loads((result.path / "release.json").read_text(encoding="utf-8"))
     signer = release_json.get("signoff", {})
     if result.created:
@@ -197,6 +207,8 @@ def release(context: dg.AssetExecutionContext, config: ReleaseConfig, spiegel: S
             detail=f"{result.revision}, signed off by {signer.get('account')}",
         )
     metadata: dict[str, object] = {
+        # who asked (this run), and who published the revision: another when it was published already
+        "requested by": publisher.account,
         "published by": (release_json.get("published_by") or {}).get("account") or "",
         "authenticated": bool((release_json.get("published_by") or {}).get("authenticated")),
         "signed off by": signer.get("account") or signer.get("by") or "",

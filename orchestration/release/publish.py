@@ -12,6 +12,13 @@ results and every figure the reports show); the reports are rendered after the l
 is released, so a method run of another period need not wait for a publish's PDFs.
 Two publishes never overlap (``releases/.publish.lock``).
 
+The work goes in stages (:data:`PUBLISH_STAGES`), each a crash point where it starts
+(``core/crashpoints.py``): a kill at any of them leaves at most a hidden temporary folder,
+which the next publish removes. A file system that fills up (``ENOSPC``, a quota) stops
+the publish with :class:`PublishFailed`, one line naming the file system and the stage,
+after the partial revision is removed: publishing again once there is space makes the
+same revision.
+
 The published numbers are the dbt marts, written as they are: Python formats, it
 never computes the index.
 """
@@ -33,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from orchestration.core.crashpoints import crash_point
+from orchestration.core.crashpoints import at_stage
 from orchestration.core.locks import file_lock
 from orchestration.core.release_layout import BEHANDELINDEX_COLUMNS, MOVEMENT_COLUMNS, PRACTICE_COLUMNS
 from orchestration.core.seeds import (
@@ -47,6 +54,7 @@ from orchestration.core.seeds import (
 )
 from orchestration.core.settings import CONTRACT_VERSION, METHOD_VERSION, REPO_ROOT, SpiegelPaths, report_workers
 from orchestration.core.warehouse import connect_locked, connect_write, has_table, write_lock
+from orchestration.release.full_disk import PublishFailed, no_space_error, no_space_message, tree_bytes
 from orchestration.release.operators import Operator, publish_refusal
 from orchestration.release.readiness import PeriodState, period_state
 from orchestration.release.signoff import Signoff, valid_signoff
@@ -70,8 +78,23 @@ PERIODS_KEPT_IN_RELEASES = 6
 _REVISION = re.compile(r"^r([0-9]+)$")
 
 
+# The stages of a publish, in order; each is a crash point where it starts ("stage:publish:<stage>").
+PUBLISH_STAGES = ("read_warehouse", "write_tables", "render_reports", "flush", "rename", "archive")
+
+
 class PublishRefused(RuntimeError):
     pass
+
+
+class _Stages:
+    """Passes each stage's crash point as it starts, and remembers which one runs."""
+
+    def __init__(self) -> None:
+        self.current = ""
+
+    def start(self, stage: str) -> None:
+        at_stage("publish", stage, PUBLISH_STAGES)
+        self.current = stage
 
 
 @dataclass
@@ -316,6 +339,8 @@ def publish_release(
         with connect_write(paths):
             pass
     paths.releases.mkdir(parents=True, exist_ok=True)
+    stages = _Stages()
+    stages.start("read_warehouse")
     with file_lock(paths.releases / ".publish.lock", f"publishing under {paths.releases}"):
         with write_lock(paths, shared=True):
             con = connect_locked(paths)
@@ -359,8 +384,9 @@ def publish_release(
         tmp = paths.releases / period / f".tmp-{revision}-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
         try:
+            stages.start("write_tables")
+            tmp.mkdir(parents=True)
             t0 = time.monotonic()
             files: dict[str, Any] = {}
             for name, frame in frames.items():
@@ -371,7 +397,7 @@ def publish_release(
                 state, signoff, revision, gate_results, files, {}, _method_notes(paths, period), publisher
             )
             (tmp / "release.json").write_text(json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            crash_point("publish_tables_written")
+            stages.start("render_reports")
             report_counts: dict[str, int] = {}
             if reports:
                 t0 = time.monotonic()
@@ -381,13 +407,21 @@ def publish_release(
                 (tmp / "release.json").write_text(
                     json.dumps(release, indent=2, sort_keys=True) + "\n", encoding="utf-8"
                 )
+            stages.start("flush")
             _fsync_tree(tmp)
+            stages.start("rename")
             os.rename(tmp, final)  # the one step that makes the revision visible
-            crash_point("publish_renamed")
-            _fsync_tree(final.parent)
-        except BaseException:
+        except BaseException as exc:
+            full = no_space_error(exc)
+            written = tree_bytes(tmp) if full is not None else 0
             shutil.rmtree(tmp, ignore_errors=True)
+            if full is not None:
+                raise PublishFailed(
+                    no_space_message(period, revision, paths.releases, stages.current, written, full)
+                ) from exc
             raise
+        stages.start("archive")
+        _fsync_tree(final.parent)
         archive_old_periods(paths)
     timings["total"] = time.monotonic() - started
     say(f"{period}: published {revision} at {final}")

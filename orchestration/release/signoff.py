@@ -10,6 +10,13 @@ these fields existed read with the typed name as their account, not authenticate
 It is refused while a blocking gate fails, and it becomes void by itself when a
 delivery of the period changes: validity is the equality of its fingerprint with the
 period's current one, so nothing ever has to be deleted.
+
+A sign-off is recorded once: asking again for the very sign-off that is the period's
+newest (the same operator, comment and deliveries; a retry after a crash, the same click
+from the portal and the CLI at once) returns the recorded one and writes nothing. A line
+is appended whole or not at all: a line cut short (a disk that filled up, a machine that
+lost power while writing it) was never acknowledged, so readers skip it and the next
+sign-off removes it first.
 """
 
 from __future__ import annotations
@@ -72,13 +79,18 @@ def read_signoffs(paths: SpiegelPaths, period: str | None = None) -> list[Signof
     if not paths.signoffs.exists():
         return []
     out = []
-    for line in paths.signoffs.read_text(encoding="utf-8").splitlines():
+    for line in _whole_lines(paths.signoffs.read_text(encoding="utf-8")):
         if not line.strip():
             continue
         record = json.loads(line)
         if period is None or record["period"] == period:
             out.append(_from_line(record))
     return out
+
+
+def _whole_lines(text: str) -> list[str]:
+    """The lines that were written whole (ended by a newline); a last line without one was cut short."""
+    return text.split("\n")[:-1]
 
 
 def valid_signoff(paths: SpiegelPaths, state: PeriodState) -> Signoff | None:
@@ -92,6 +104,49 @@ def valid_signoff(paths: SpiegelPaths, state: PeriodState) -> Signoff | None:
 def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str | Operator, comment: str) -> Signoff:
     """Append a sign-off by ``by`` (an operator, or a typed name); refused while any blocking
     reason stands, and in service mode unless the operator is authenticated."""
+    return record_signoff_once(paths, state, by, comment)[0]
+
+
+def _repeats(newest: Signoff, state: PeriodState, operator: Operator, comment: str) -> bool:
+    """True when ``newest`` is the sign-off asked for again: same operator, comment, deliveries, method."""
+    return (
+        newest.fingerprint == state.fingerprint
+        and newest.method_version == METHOD_VERSION
+        and newest.comment == comment
+        and newest.operator.same_person(operator)
+        and newest.authenticated == operator.authenticated
+    )
+
+
+def _append_whole_line(path, line: str) -> None:
+    """Append ``line`` (with its newline) and flush it to disk, or leave the file as it was.
+
+    A cut-short last line (never acknowledged) is removed first; if the write fails (no
+    space left), what it wrote is taken back."""
+    with open(path, "a+b") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                f.seek(0)
+                whole = f.read().rfind(b"\n") + 1
+                f.truncate(whole)
+                size = whole
+        try:
+            f.write(line.encode("utf-8") + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        except BaseException:
+            f.truncate(size)
+            raise
+
+
+def record_signoff_once(
+    paths: SpiegelPaths, state: PeriodState, by: str | Operator, comment: str
+) -> tuple[Signoff, bool]:
+    """:func:`record_signoff`, and whether it wrote a line: False when the period's newest
+    sign-off is this very one (then it is returned, and nothing is written)."""
     operator = by if isinstance(by, Operator) else Operator.typed(by)
     if not operator.named:
         raise SignoffRefused("sign-off needs the name of the person signing (--by)")
@@ -125,12 +180,10 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str | Operator, 
         authenticated=operator.authenticated,
     )
     paths.data_dir.mkdir(parents=True, exist_ok=True)
-    with (
-        file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"),
-        open(paths.signoffs, "a", encoding="utf-8") as f,
-    ):
-        f.write(json.dumps(signoff.as_dict(), sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    with file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"):
+        recorded = read_signoffs(paths, state.period)
+        if recorded and _repeats(recorded[-1], state, operator, comment):
+            return recorded[-1], False
+        _append_whole_line(paths.signoffs, json.dumps(signoff.as_dict(), sort_keys=True))
     os.chmod(paths.signoffs, 0o600)
-    return signoff
+    return signoff, True

@@ -8,10 +8,12 @@ process. One object for both, so the CLI and the UI run exactly the same jobs.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import dagster as dg
 
+from orchestration.core.crashpoints import CRASH_ENV, watch_step_boundaries
 from orchestration.gates.delivery_asset import delivery
 from orchestration.method.asset import method
 from orchestration.method.configuration import configuration
@@ -23,6 +25,8 @@ from orchestration.runs.sensors import configuration_sensor, landing_sensor, per
 
 @lru_cache(maxsize=1)
 def code_location() -> dg.Definitions:
+    if os.environ.get(CRASH_ENV):  # tests: kill this process at a step boundary (core/crashpoints.py)
+        watch_step_boundaries()
     return dg.Definitions(
         assets=[configuration, delivery, method, release_readiness, signoff, release],
         jobs=ALL_JOBS,

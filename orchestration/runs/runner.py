@@ -68,11 +68,17 @@ def fail_dead_runs(inst=None) -> list[str]:
     return _fail_dead_runs(inst if inst is not None else instance())
 
 
-def _execute(job_name: str, partition_key, run_config: dict | None = None, tags: dict | None = None) -> RunOutcome:
+def fail_dead_runs_once() -> None:
+    """:func:`fail_dead_runs`, once per process and instance: before a command's first run,
+    or before it finds there is nothing to run (so a run killed before is failed all the same)."""
     home = os.environ.get("DAGSTER_HOME", "")
-    if home not in _dead_runs_checked:  # once per process and instance, before its first run
+    if home not in _dead_runs_checked:
         fail_dead_runs()
         _dead_runs_checked.add(home)
+
+
+def _execute(job_name: str, partition_key, run_config: dict | None = None, tags: dict | None = None) -> RunOutcome:
+    fail_dead_runs_once()
     job = definitions().resolve_job_def(job_name)
     # The console shows our own progress lines; every event is still stored in the
     # instance, so the UI shows the whole run. SPIEGEL_LOG_LEVEL=DEBUG to see it here.
@@ -222,6 +228,7 @@ def run_period(
     ``force``), load the seeds if the dbt project changed since they were loaded, then
     run the method and the readiness gate for the period unless it is done already (and
     not when the seeds failed)."""
+    fail_dead_runs_once()
     outcomes = []
     insurers = required_insurers(period)
     for n, insurer in enumerate(insurers, 1):

@@ -27,8 +27,10 @@ and stale runs"):
 Which process: runs the CLI starts carry the tags ``spiegel/host``, ``spiegel/pid``
 and ``spiegel/pid_started`` (the process's start time, so a reused pid is not taken
 for the run's process). Runs a Dagster daemon launched record their worker in the
-engine event "Started process for run (pid: N)"; that process must have started
-before the run did. A run with neither, or one started on another host, is left
+engine event "Started process for run (pid: N)", and every run the process executing
+its steps in "Executing steps in process (pid: N)" (also a run of ``dagster job
+execute``, which no launcher started); that process must have started before the run
+did. A run with neither, or one started on another host, is left
 alone: nothing here can tell whether it is alive.
 """
 
@@ -90,13 +92,20 @@ def process_tags() -> dict[str, str]:
     }
 
 
+# The engine events that name a run's process: the run launcher's (the run worker it started)
+# and the in-process executor's (the process executing the steps: every run of this code
+# location, also one that `dagster job execute` runs by itself, without a launcher).
+PROCESS_EVENTS = ("Started process for run", "Executing steps in process")
+
+
 def _worker_pid_from_events(instance, run_id: str) -> int | None:
 
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         event = entry.dagster_event
         data = getattr(event, "event_specific_data", None) if event else None
         pid = (getattr(data, "metadata", None) or {}).get("pid")
-        if pid is not None and "Started process for run" in (entry.user_message or event.message or ""):
+        message = entry.user_message or event.message or ""
+        if pid is not None and any(words in message for words in PROCESS_EVENTS):
             try:
                 return int(getattr(pid, "value", pid))
             except (TypeError, ValueError):

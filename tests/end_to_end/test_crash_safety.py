@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -19,7 +18,14 @@ from orchestration.core.settings import SpiegelPaths
 from orchestration.core.warehouse import connect_read
 from orchestration.release.readiness import period_state
 from tests.support.delivery_factory import claim_row, write_delivery
-from tests.support.pipeline import published_tables, spiegel, spiegel_killed_at, was_killed
+from tests.support.pipeline import (
+    assert_revision_complete,
+    published_tables,
+    spiegel,
+    spiegel_killed_at,
+    visible_revisions,
+    was_killed,
+)
 
 PERIOD, INSURER = "2024-v1", "vgz"
 
@@ -96,18 +102,6 @@ def test_kill_during_ingestion_leaves_one_whole_delivery_and_landing_unchanged(t
 CLEAN = "2024-v1"
 
 
-def _visible_revisions(period_dir: Path) -> list[str]:
-    return sorted(p.name for p in period_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _assert_complete(revision: Path) -> None:
-    """Every file release.json lists is there with its checksum, and the reports are rendered."""
-    meta = json.loads((revision / "release.json").read_text())
-    for name, entry in meta["files"].items():
-        assert hashlib.sha256((revision / name).read_bytes()).hexdigest() == entry["sha256"], name
-    assert meta["reports"]["html"] >= 1 and (revision / "reports" / "national_overview.html").is_file()
-
-
 def test_kill_during_the_method_then_the_next_run_completes(clean_release, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(clean_release["ingested"], data, symlinks=True)
@@ -138,9 +132,9 @@ def test_kill_during_publishing_never_shows_half_a_release(clean_release, tmp_pa
     expected = published_tables(clean_release["release"])
 
     # killed after writing the tables, before the reports: nothing visible, a hidden leftover
-    killed = spiegel_killed_at(data, "publish_tables_written", "publish", "--period", CLEAN)
+    killed = spiegel_killed_at(data, "stage:publish:render_reports", "publish", "--period", CLEAN)
     assert was_killed(killed), (killed.returncode, killed.stderr[-2000:])
-    assert _visible_revisions(period_dir) == []
+    assert visible_revisions(period_dir) == []
     leftovers = [p.name for p in period_dir.iterdir() if p.name.startswith(".tmp-")]
     assert len(leftovers) == 1 and (period_dir / leftovers[0] / "behandelindex.csv").is_file()
     with connect_read(SpiegelPaths(data)) as con:
@@ -148,18 +142,18 @@ def test_kill_during_publishing_never_shows_half_a_release(clean_release, tmp_pa
 
     # the next publish completes r1 and clears the leftover
     assert spiegel(data, "publish", "--period", CLEAN) == 0
-    assert _visible_revisions(period_dir) == ["r1"] and not list(period_dir.glob(".tmp-*"))
-    _assert_complete(period_dir / "r1")
+    assert visible_revisions(period_dir) == ["r1"] and not list(period_dir.glob(".tmp-*"))
+    assert_revision_complete(period_dir / "r1")
     assert published_tables(period_dir / "r1") == expected
 
     # killed right after the rename of r2: r2 is whole, and publishing again is a no-op
     assert spiegel(data, "signoff", "--period", CLEAN, "--by", "bram", "--comment", "second look") == 0
-    killed = spiegel_killed_at(data, "publish_renamed", "publish", "--period", CLEAN)
+    killed = spiegel_killed_at(data, "stage:publish:archive", "publish", "--period", CLEAN)
     assert was_killed(killed), (killed.returncode, killed.stderr[-2000:])
-    assert _visible_revisions(period_dir) == ["r1", "r2"] and not list(period_dir.glob(".tmp-*"))
-    _assert_complete(period_dir / "r2")
+    assert visible_revisions(period_dir) == ["r1", "r2"] and not list(period_dir.glob(".tmp-*"))
+    assert_revision_complete(period_dir / "r2")
     r2_before = _digests(period_dir / "r2")
     assert spiegel(data, "publish", "--period", CLEAN) == 0
-    assert _visible_revisions(period_dir) == ["r1", "r2"] and _digests(period_dir / "r2") == r2_before
+    assert visible_revisions(period_dir) == ["r1", "r2"] and _digests(period_dir / "r2") == r2_before
     assert published_tables(period_dir / "r2") == expected
     assert _digests(data / "landing") == landed

@@ -191,6 +191,7 @@ def _run_period_with(monkeypatch, tmp_path, configured, period_done=False):
         computed.append(period)
         return runner.RunOutcome("compute_period", period, "run-method", True)
 
+    monkeypatch.setattr(runner, "fail_dead_runs_once", lambda: None)  # no instance here: nothing ran before
     monkeypatch.setattr(runner, "needs_ingestion", lambda paths, period, insurer: False)
     monkeypatch.setattr(runner, "load_configuration_if_changed", lambda paths, progress: configured)
     monkeypatch.setattr(runner, "compute_period", compute)

@@ -8,7 +8,9 @@ orchestration/core/crashpoints.py) takes its dbt subprocess down with it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -117,3 +119,55 @@ def evaluate_sensor(sensor, instance):
     from orchestration.definitions import defs
 
     return sensor(dg.build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name))
+
+
+def visible_revisions(period_dir: Path) -> list[str]:
+    """The revisions a reader sees under ``releases/<period>/`` (not the hidden temporary folders)."""
+    if not period_dir.is_dir():
+        return []
+    return sorted(p.name for p in period_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def assert_revision_complete(revision: Path) -> None:
+    """Every file release.json lists is there with its checksum, and the reports are rendered."""
+    meta = json.loads((revision / "release.json").read_text())
+    for name, entry in meta["files"].items():
+        assert hashlib.sha256((revision / name).read_bytes()).hexdigest() == entry["sha256"], name
+    assert meta["reports"]["html"] >= 1 and (revision / "reports" / "national_overview.html").is_file()
+
+
+# what differs between two publishes of the same figures: when, by whom, and the ids of the
+# deliveries and the sign-off (a redelivery of the same rows has another delivery id)
+_MOMENT_KEYS = {"published_at", "code_version", "signoff"}
+_DUTCH_DATE = re.compile(
+    r"\b\d{1,2} (januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}\b"
+)
+
+
+def _release_json_without_moments(path: Path) -> dict:
+    meta = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k not in _MOMENT_KEYS}
+    meta["insurers"] = [{k: v for k, v in d.items() if k != "delivery_id"} for d in meta["insurers"]]
+    meta["gates"] = {k: v for k, v in meta["gates"].items() if k not in ("evaluated_at", "fingerprint")}
+    meta["gates"]["results"] = [{k: v for k, v in r.items() if k != "delivery_id"} for r in meta["gates"]["results"]]
+    meta["reports"] = {k: v for k, v in meta["reports"].items() if k != "seconds_per_pdf"}
+    return meta
+
+
+def release_as_published(revision: Path) -> dict[str, object]:
+    """What two publishes of the same figures must share, file by file: the bytes of every
+    file but release.json and the PDFs; release.json without its moments (when, who, the
+    ids of deliveries and sign-off); a PDF's text (Chromium stamps its creation time in it).
+    A date written out in the reports (the day of publishing or sign-off) is masked, so a
+    comparison across midnight holds."""
+    seen: dict[str, object] = {}
+    for path in sorted(revision.rglob("*")):
+        if not path.is_file():
+            continue
+        name = str(path.relative_to(revision))
+        if name == "release.json":
+            seen[name] = _release_json_without_moments(path)
+        elif path.suffix in (".pdf", ".html"):
+            seen[name] = _DUTCH_DATE.sub("<datum>", published_text(path))
+        else:
+            seen[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return seen

@@ -80,7 +80,10 @@ def served_portal(
                     + (Path(data_dir) / log_name).read_text()[-2000:]
                 )
             try:
-                with urllib.request.urlopen(base + "/accounts/login/", timeout=2) as response:
+                # as from a TLS proxy (gunicorn believes 127.0.0.1): a portal with
+                # SPIEGEL_PORTAL_HTTPS=1 answers it instead of redirecting to https
+                probe = urllib.request.Request(base + "/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+                with urllib.request.urlopen(probe, timeout=2) as response:
                     if response.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
