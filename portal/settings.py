@@ -8,9 +8,10 @@ change is an environment variable (README, "The practice portal"):
   ``<data dir>/portal/`` unless a database URL is given.
 - ``SPIEGEL_PORTAL_DATABASE_URL``: e.g. ``postgres://user:pw@host/db`` (or
   ``postgres:///db?host=/socket/dir``) to run on PostgreSQL instead of SQLite.
-- ``SPIEGEL_PORTAL_SECRET_KEY``: required when ``SPIEGEL_PORTAL_DEBUG`` is off and the
-  portal is served to anyone but this machine; a key is generated and kept under the
-  data directory otherwise.
+- ``SPIEGEL_PORTAL_SECRET_KEY``: set it when more than one machine serves the portal; a
+  key is generated once and kept (owner-only) under the data directory otherwise. With
+  ``SPIEGEL_PORTAL_DEBUG`` off a configured key that is short, repetitive or the example's
+  placeholder is refused at start-up (docs/security.md, V14).
 - ``SPIEGEL_PORTAL_ALLOWED_HOSTS``: comma-separated host names (default localhost).
 - ``SPIEGEL_PORTAL_EMAIL_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``):
   SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
@@ -31,6 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -50,10 +52,21 @@ PORTAL_DIR = DATA_DIR / "portal"
 MAIL_DIR = PORTAL_DIR / "mail"
 
 
+def _weak_secret_key(key: str) -> bool:
+    """Django's own test of a production key (``check --deploy``, security.W009), plus the
+    placeholder of deploy/spiegel.env.example: a key copied from an example is no secret."""
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith(("django-insecure", "CHANGE-ME"))
+
+
 def _secret_key() -> str:
     """The configured key, else one generated once and kept (owner-only) under the data directory."""
     configured = _env("SPIEGEL_PORTAL_SECRET_KEY")
     if configured:
+        if _weak_secret_key(configured) and not _env_bool("SPIEGEL_PORTAL_DEBUG", False):
+            raise ImproperlyConfigured(
+                "SPIEGEL_PORTAL_SECRET_KEY is too weak (under 50 characters, repetitive, or an example's "
+                "placeholder): set 50 or more random characters, or unset it to have one generated"
+            )
         return configured
     key_file = PORTAL_DIR / "secret_key"
     try:
@@ -102,14 +115,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before WhiteNoise, so that the static files carry the headers too (portal/headers.py)
+    "portal.headers.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.access.sessions.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # axes last: it reads the outcome of authentication
     "axes.middleware.AxesMiddleware",
@@ -166,7 +182,9 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    # ASVS 2.1.1/2.1.2: at least 12 characters, at most 128; no rules on the kinds of character
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "portal.access.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -179,6 +197,13 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+# the same answer whether an address has an account or not, at sign-up (the owner gets a mail
+# instead) and at password reset (allauth's default, stated because docs/security.md relies on it)
+ACCOUNT_PREVENT_ENUMERATION = True
+# a mail to the owner when the password, an e-mail address or a second factor changes (ASVS 2.5.5)
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# a reset link works once (its token is made from the password hash) and for an hour
+PASSWORD_RESET_TIMEOUT = int(_env("SPIEGEL_PORTAL_RESET_MINUTES", "60")) * 60
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mijn Spiegel] "
 ACCOUNT_RATE_LIMITS = {"login_failed": False}  # throttling is django-axes' job (one place)
 ACCOUNT_ADAPTER = "portal.access.adapter.AccountAdapter"  # insurer staff land on /verzekeraar/
@@ -212,8 +237,10 @@ AXES_VERBOSE = False
 TRUSTED_PROXIES = int(_env("SPIEGEL_PORTAL_TRUSTED_PROXIES", "0"))
 AXES_CLIENT_IP_CALLABLE = "portal.access.client_ip.client_ip"
 
-# sessions expire; cookies and headers as a careful site sends them
-SESSION_COOKIE_AGE = int(_env("SPIEGEL_PORTAL_SESSION_SECONDS", str(8 * 3600)))
+# sessions expire: after 30 minutes without use and 8 hours after the login at the latest
+# (portal/access/sessions.py), and at browser close; cookies and headers as a careful site sends them
+SESSION_COOKIE_AGE = int(_env("SPIEGEL_PORTAL_SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_ABSOLUTE_SECONDS = int(_env("SPIEGEL_PORTAL_SESSION_SECONDS", str(8 * 3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -222,12 +249,23 @@ CSRF_FAILURE_VIEW = "portal.access.views.csrf_failure"  # the usual 403, plus an
 _https = _env_bool("SPIEGEL_PORTAL_HTTPS", False)
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
+if _https:
+    # __Host-: sent only to this host, over TLS, for every path (ASVS 3.4.4); a browser refuses
+    # such a cookie without Secure, so over plain http the names stay Django's
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SECURE_SSL_REDIRECT = _https
 SECURE_HSTS_SECONDS = 31536000 if _https else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# what a request may carry: the largest form (the contact form's 5,000 characters, an admin
+# page's selection) is far below these; more is refused with 400 before a view reads it
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", "Nederlands")]

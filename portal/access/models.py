@@ -157,6 +157,8 @@ class AuditEvent(models.Model):
     MFA_FAILED = "mfa_failed"
     OPERATOR_APPOINTED = "operator_appointed"
     OPERATOR_REMOVED = "operator_removed"
+    LOGIN = "login"
+    LOGOUT = "logout"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -187,6 +189,8 @@ class AuditEvent(models.Model):
         (MFA_FAILED, "onjuiste code van de tweede factor"),
         (OPERATOR_APPOINTED, "operator benoemd"),
         (OPERATOR_REMOVED, "operator verwijderd"),
+        (LOGIN, "ingelogd"),
+        (LOGOUT, "uitgelogd of sessie verlopen"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

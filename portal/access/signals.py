@@ -1,13 +1,16 @@
-"""Failed logins (django.contrib.auth, sent for allauth's login too) and axes' lockouts go
-into the audit log."""
+"""Logins, logouts (also a session that ran out, portal/access/sessions.py), failed logins
+(django.contrib.auth, sent for allauth's login too) and axes' lockouts go into the audit log.
+No receiver writes a password, a code or a session key: only who, from where, and why."""
 
 from __future__ import annotations
 
 from axes.signals import user_locked_out
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from . import audit
+from portal.headers import LOGGED_OUT
+
+from . import audit, sessions
 from .models import AuditEvent
 
 
@@ -30,6 +33,25 @@ def audit_login_failed(sender, credentials=None, request=None, **kwargs):
         subject=name,
         detail="refused during lockout" if locked else "wrong e-mail address or password",
     )
+
+
+@receiver(user_logged_in, dispatch_uid="spiegel_audit_login")
+def audit_login(sender, request=None, user=None, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        sessions.start(request.session)
+    name = (user.email or user.get_username()) if user is not None else audit.ANONYMOUS
+    audit.record(AuditEvent.LOGIN, request=request, actor=name, subject=name)
+
+
+@receiver(user_logged_out, dispatch_uid="spiegel_audit_logout")
+def audit_logout(sender, request=None, user=None, **kwargs):
+    if user is None:  # logging out a session that had no account: nothing happened
+        return
+    if request is not None:
+        setattr(request, LOGGED_OUT, True)
+    name = user.email or user.get_username()
+    reason = getattr(request, sessions.EXPIRED, "") or "logged out"
+    audit.record(AuditEvent.LOGOUT, request=request, actor=name, subject=name, detail=reason)
 
 
 @receiver(user_locked_out, dispatch_uid="spiegel_audit_lockout")

@@ -13,6 +13,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.headers import third_party_page
 from portal.releases import catalog
 
 from . import actions, audit
@@ -148,7 +149,8 @@ def report(request, agb: str, period: str, discipline: str, extension: str):
     html = _ASSET_REFERENCES.sub(absolute, path.read_text(encoding="utf-8"))
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
-    return response
+    # plotly's charts and the report's layout set styles as attributes: scripts only from here
+    return third_party_page(response)
 
 
 @practice_view
@@ -158,7 +160,7 @@ def report_asset(request, agb: str, period: str, name: str, discipline: str | No
     path = catalog.asset_path(period, name, discipline)
     if path is None:
         raise deny(request, agb, "no such asset")
-    content_type = "text/css" if name.endswith(".css") else "text/javascript"
+    content_type = f"{'text/css' if name.endswith('.css') else 'text/javascript'}; charset=utf-8"
     # plotly.min.js is several MB: the browser may keep it for an hour (private: behind the check)
     return _file_response(path, content_type=content_type, cache="private, max-age=3600")
 

@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from portal.access import audit, permissions
 from portal.access.models import ApiToken, AuditEvent
+from portal.logsafe import redact
 from portal.public import calendar
 from portal.releases import catalog, index_table
 from reports import movement
@@ -62,7 +63,18 @@ class ReadOnlyApiView(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         self._audit(request, response)
+        self._as_download(request, response)
         return response
+
+    @staticmethod
+    def _as_download(request, response) -> None:
+        """JSON and CSV answers are files to a browser, never a page to render (ASVS 14.4.2):
+        a response a browser is tricked into opening cannot run as HTML. The browsable API's
+        HTML (``?format=api``) stays a page."""
+        renderer = getattr(request, "accepted_renderer", None)
+        extension = {"json": "json", "csv": "csv"}.get(getattr(renderer, "format", ""))
+        if extension and not response.has_header("Content-Disposition"):
+            response["Content-Disposition"] = f'attachment; filename="api.{extension}"'
 
     def throttled(self, request, wait):
         seconds = math.ceil(wait) if wait is not None else None
@@ -86,7 +98,7 @@ class ReadOnlyApiView(APIView):
         audit.record(
             AuditEvent.API_CALL,
             request=request,
-            subject=request.get_full_path()[:254],
+            subject=redact(request.get_full_path())[:254],
             detail=f"{response.status_code} via {via}",
         )
 

@@ -12,11 +12,13 @@ from allauth.mfa.base import forms as mfa_forms
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
+from django.core.validators import MaxLengthValidator
 
 from portal.access import audit
 from portal.access.models import AuditEvent
 
 LOCKED_TEXT = "Te veel onjuiste codes. Probeer het later opnieuw."
+CODE_MAX_LENGTH = 32  # a TOTP code has 6 digits, a recovery code 8; allauth's field has no bound
 
 
 def _key(user) -> str:
@@ -25,6 +27,13 @@ def _key(user) -> str:
 
 class _Counted:
     """The count before allauth checks the code, and after it failed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.max_length = CODE_MAX_LENGTH
+        code.validators.append(MaxLengthValidator(CODE_MAX_LENGTH))
+        code.widget.attrs["maxlength"] = str(CODE_MAX_LENGTH)
 
     def clean_code(self) -> str:
         key = _key(self.user)

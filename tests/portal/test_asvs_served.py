@@ -1,0 +1,426 @@
+"""OWASP ASVS 4.0.3 level 2 over HTTP: the portal as ``spiegel portal serve`` runs it (gunicorn,
+WhiteNoise, the whole middleware stack) on a data directory of this module's own
+(docs/security.md). The logic-only items are in test_asvs.py.
+
+- V14.4 headers on every kind of response: public, account, practice pages and reports, the
+  insurer page, API JSON and docs, static files, the favicon, 404, the admin; behind TLS
+  (``SPIEGEL_PORTAL_HTTPS=1``) also HSTS and ``__Host-`` cookies; no version banner.
+- V3 the session cookie changes at login and is dead after logout.
+- V5/V13 limits: an oversized body, too many fields, an over-long URL or header get 4xx, never 5xx.
+- V13/V14.5 the API: JSON errors, only GET/HEAD/OPTIONS, 406 for a format it does not make,
+  no token from a query string, no CORS; the pages refuse methods they do not take.
+- V7 no password, token, session id or reset key in the server's log or the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.release_factory import index_row, make_release
+from tests.support.served import served_portal, spiegel_portal, spiegel_portal_batch
+
+A, B = "12345678", "87654321"
+PERIOD = "2024-v3"
+USER, USER_PASSWORD = "therapeut@fysio-a.nl", "Gebruiker-wachtwoord-2024"
+INSURER, INSURER_PASSWORD = "inkoop@cz.nl", "Inkoop-wachtwoord-2024"
+WRONG_PASSWORD = "Verkeerd-wachtwoord-77"
+
+
+def build_site(data_dir: Path) -> str:
+    """Two practices in one published period, a user of A, an insurer user; returns A's user's token."""
+    releases = data_dir / "releases"
+    releases.mkdir(parents=True)
+    make_release(
+        releases,
+        PERIOD,
+        "r1",
+        [index_row(PERIOD, "fysiotherapie", A, index=97.0), index_row(PERIOD, "fysiotherapie", B, index=105.0)],
+    )
+    results = spiegel_portal_batch(
+        data_dir,
+        [
+            (["add-account", "--email", USER], USER_PASSWORD + "\n"),
+            (["grant", "--agb", A, "--email", USER], None),
+            (["add-account", "--email", INSURER], INSURER_PASSWORD + "\n"),
+            (["appoint-insurer-user", "--insurer", "cz", "--email", INSURER], None),
+            (["create-token", "--email", USER], None),
+        ],
+    )
+    assert [r.returncode for r in results] == [0] * 5, [r.stderr for r in results]
+    return results[-1].stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("asvs") / "data"
+    token = build_site(data_dir)
+    with served_portal(data_dir, workers=1) as base:
+        yield data_dir, base, token
+
+
+class Visitor:
+    """A ``requests`` session that fills in forms with their CSRF token, as a browser would."""
+
+    def __init__(self, base: str, cookie_prefix: str = "", **headers: str):
+        self.base, self.prefix = base, cookie_prefix
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.session.get(self.base + path, allow_redirects=False, timeout=30, **kwargs)
+
+    def csrf(self) -> str:
+        token = self.session.cookies.get(self.prefix + "csrftoken")
+        if token is None:
+            self.get("/accounts/login/")
+            token = self.session.cookies.get(self.prefix + "csrftoken")
+        return token
+
+    def post(self, path: str, data: dict | None = None, **kwargs) -> requests.Response:
+        return self.session.post(
+            self.base + path,
+            data={**(data or {}), "csrfmiddlewaretoken": self.csrf()},
+            headers={"Referer": self.base + path, **kwargs.pop("headers", {})},
+            allow_redirects=False,
+            timeout=30,
+            **kwargs,
+        )
+
+    def log_in(self, email: str, password: str) -> requests.Response:
+        response = self.post("/accounts/login/", {"login": email, "password": password})
+        assert response.status_code == 302, response.text[-1500:]
+        return response
+
+    def session_id(self) -> str | None:
+        return self.session.cookies.get(self.prefix + "sessionid")
+
+
+def _static_url(base: str) -> str:
+    home = requests.get(base + "/", timeout=30).text
+    return re.search(r'href="(/static/portal/portal[^"]*\.css)"', home)[1]
+
+
+# which responses may carry inline styles (third-party HTML: the admin, DRF, Swagger UI,
+# Redoc, the plotly report); every other response gets the strict policy
+THIRD_PARTY_PAGES = {"report html", "api docs", "api redoc", "api browsable", "admin login"}
+
+
+def _kinds_of_response(base: str, token: str) -> dict[str, tuple[Visitor, str]]:
+    anonymous = Visitor(base)
+    user = Visitor(base)
+    user.log_in(USER, USER_PASSWORD)
+    insurer = Visitor(base)
+    insurer.log_in(INSURER, INSURER_PASSWORD)
+    api = Visitor(base, Authorization=f"Bearer {token}")
+    return {
+        "home": (anonymous, "/"),
+        "calendar": (anonymous, "/kalender/"),
+        "method": (anonymous, "/methode/"),
+        "contact": (anonymous, "/contact/"),
+        "labels": (anonymous, "/labels/"),
+        "login": (anonymous, "/accounts/login/"),
+        "signup": (anonymous, "/accounts/signup/"),
+        "password reset": (anonymous, "/accounts/password/reset/"),
+        "404": (anonymous, "/bestaat-niet/"),
+        "static": (anonymous, _static_url(base)),
+        "favicon": (anonymous, "/favicon.ico"),
+        "admin login": (anonymous, "/admin/login/"),
+        "practices": (user, "/praktijk/"),
+        "practice": (user, f"/praktijk/{A}/"),
+        "report pdf": (user, f"/praktijk/{A}/{PERIOD}/fysiotherapie.pdf"),
+        "report html": (user, f"/praktijk/{A}/{PERIOD}/fysiotherapie.html"),
+        "report script": (user, f"/praktijk/{A}/{PERIOD}/spiegel.js"),
+        "practice 404": (user, f"/praktijk/{B}/"),
+        "tokens": (user, "/accounts/tokens/"),
+        "insurer": (insurer, "/verzekeraar/"),
+        "api json": (api, f"/api/v1/periods/{PERIOD}/index/"),
+        "api csv": (api, f"/api/v1/periods/{PERIOD}/index/?format=csv"),
+        "api 404": (api, "/api/v1/practices/99999999/"),
+        "api 401": (anonymous, f"/api/v1/periods/{PERIOD}/index/"),
+        "api schema": (anonymous, "/api/v1/schema/"),
+        "api docs": (anonymous, "/api/v1/docs/"),
+        "api redoc": (anonymous, "/api/v1/redoc/"),
+        "api browsable": (user, "/api/v1/periods/?format=api"),
+    }
+
+
+def test_every_kind_of_response_carries_the_security_headers(site):
+    _, base, token = site
+    seen = {}
+    for kind, (visitor, path) in _kinds_of_response(base, token).items():
+        response = visitor.get(path)
+        headers = response.headers
+        seen[kind] = response.status_code
+        assert response.status_code < 500, (kind, path)
+        csp = headers.get("Content-Security-Policy", "")
+        directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+        assert directives["frame-ancestors"] == "'none'", kind
+        assert directives["script-src"] == "'self'", kind  # never inline script, never eval
+        assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'", kind
+        inline_styles = "'unsafe-inline'" in directives["style-src"]
+        assert inline_styles == (kind in THIRD_PARTY_PAGES), (kind, csp)
+        assert headers["X-Frame-Options"] == "DENY", kind
+        assert headers["X-Content-Type-Options"] == "nosniff", kind
+        assert headers["Referrer-Policy"] == "same-origin", kind
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin", kind
+        assert headers["Cross-Origin-Resource-Policy"] == "same-origin", kind
+        assert "camera=()" in headers["Permissions-Policy"] and "geolocation=()" in headers["Permissions-Policy"]
+        assert "Strict-Transport-Security" not in headers, kind  # plain http: HSTS only behind TLS
+        # V14.3.3: no version of gunicorn, Django or Python anywhere in the headers
+        assert headers.get("Server") == "gunicorn", kind
+        assert "X-Powered-By" not in headers
+        assert not re.search(
+            r"\d+\.\d+",
+            " ".join(
+                f"{k} {v}"
+                for k, v in headers.items()
+                if k != "Date"
+                and k not in ("Content-Length", "Last-Modified", "Expires", "ETag", "Content-Disposition", "Set-Cookie")
+            ),
+        )
+        # V14.4.1: a content type, with its character set for text
+        content_type = headers["Content-Type"]
+        if content_type.startswith("text/") or "json" in content_type:
+            assert re.search(r'charset="?utf-8', content_type, re.I) or content_type == "application/json", kind
+        if visitor.session_id():  # V8.2.1: what an account reads is not kept by any cache
+            cache = headers.get("Cache-Control", "")
+            assert "private" in cache or "no-store" in cache, (kind, cache)
+    assert seen["home"] == seen["practice"] == seen["api json"] == seen["static"] == 200
+    assert seen["404"] == seen["practice 404"] == seen["api 404"] == 404 and seen["api 401"] == 401
+
+
+def test_api_answers_are_files_and_json_errors_say_so(site):
+    _, base, token = site
+    api = Visitor(base, Authorization=f"Bearer {token}")
+    for path in (f"/api/v1/periods/{PERIOD}/index/", "/api/v1/practices/99999999/", "/api/v1/zomaar/"):
+        response = api.get(path)
+        assert response.headers["Content-Type"] == "application/json", path
+        assert response.headers["Content-Disposition"] == 'attachment; filename="api.json"', path
+        assert isinstance(response.json(), dict), path
+    csv = api.get(f"/api/v1/periods/{PERIOD}/index/", headers={"Accept": "text/csv"})
+    assert csv.headers["Content-Disposition"] == 'attachment; filename="api.csv"'
+    # V13.1.5: a format the API does not make is 406, in JSON
+    xml = api.get(f"/api/v1/periods/{PERIOD}/index/", headers={"Accept": "application/xml"})
+    assert xml.status_code == 406 and xml.headers["Content-Type"] == "application/json" and "detail" in xml.json()
+
+
+def test_the_api_takes_only_get_and_no_token_from_the_url(site):
+    data_dir, base, token = site
+    api = Visitor(base, Authorization=f"Bearer {token}")
+    paths = ["/api/v1/periods/", f"/api/v1/periods/{PERIOD}/index/", f"/api/v1/practices/{A}/"]
+    for path in paths:
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            response = api.session.request(
+                method, base + path, json={"status": "ok"}, timeout=30, allow_redirects=False
+            )
+            assert response.status_code == 405, (method, path)
+            assert response.headers["Content-Type"] == "application/json" and "detail" in response.json()
+            assert "GET" in response.headers["Allow"] and "POST" not in response.headers["Allow"]
+        assert api.session.request("TRACE", base + path, timeout=30).status_code in (400, 405)
+    # V13.1.3 / V8.3.1: a token is read from the Authorization header only
+    for parameter in ("token", "access_token", "api_key", "bearer"):
+        response = requests.get(f"{base}/api/v1/periods/{PERIOD}/index/?{parameter}={token}", timeout=30)
+        assert response.status_code == 401, parameter
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    # V4.2.1: the token's owner reads A; B and an unknown practice are the same 404
+    assert api.get(f"/api/v1/practices/{A}/").status_code == 200
+    assert api.get(f"/api/v1/practices/{B}/").json() == api.get("/api/v1/practices/99999999/").json()
+    assert api.get(f"/api/v1/practices/{B}/").status_code == 404
+    assert api.get(f"/api/v1/periods/{PERIOD}/index/?practice_agb={B}").json()["results"] == []
+    rows = api.get(f"/api/v1/periods/{PERIOD}/index/?practice_agb={B}&practice_agb={A}").json()["results"]
+    assert {row["practice_agb"] for row in rows} <= {A}  # V5.1.1: a repeated parameter leaks nothing
+
+
+def test_cors_is_not_open(site):
+    _, base, token = site
+    evil = "https://kwaad.example"
+    preflight = requests.options(
+        f"{base}/api/v1/periods/",
+        headers={
+            "Origin": evil,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+        timeout=30,
+    )
+    assert preflight.status_code in (200, 405)
+    cross = requests.get(
+        f"{base}/api/v1/periods/{PERIOD}/index/",
+        headers={"Origin": evil, "Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    for response in (preflight, cross):
+        assert not [h for h in response.headers if h.lower().startswith("access-control-")], response.headers
+    for origin in ("null", evil):  # V14.5.2: a cookie-bearing form from another origin is refused
+        visitor = Visitor(base)
+        token = visitor.csrf()
+        refused = visitor.session.post(
+            base + "/accounts/login/",
+            data={"login": USER, "password": USER_PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Origin": origin},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert refused.status_code == 403, origin
+
+
+def test_pages_refuse_the_methods_they_do_not_take(site):
+    _, base, _ = site
+    user = Visitor(base)
+    user.log_in(USER, USER_PASSWORD)
+    token = user.csrf()
+    for path in ("/", "/kalender/", "/methode/", f"/praktijk/{A}/", f"/praktijk/{A}/{PERIOD}/fysiotherapie.pdf"):
+        for method in ("PUT", "DELETE", "PATCH"):
+            response = user.session.request(
+                method,
+                base + path,
+                headers={"X-CSRFToken": token, "Referer": base + path},
+                timeout=30,
+                allow_redirects=False,
+            )
+            assert response.status_code == 405, (method, path)
+        # a POST with a valid CSRF token where only GET is served
+        posted = user.session.post(
+            base + path,
+            data={"csrfmiddlewaretoken": token},
+            headers={"Referer": base + path},
+            timeout=30,
+            allow_redirects=False,
+        )
+        assert posted.status_code == 405, path
+
+
+def test_oversized_requests_are_refused_without_a_server_error(site):
+    data_dir, base, _ = site
+    visitor = Visitor(base)
+    # refused by Django before the form is read (DATA_UPLOAD_MAX_*): its plain 400, not the form's
+    too_big = visitor.post("/contact/", {"message": "x" * (300 * 1024)})
+    assert too_big.status_code == 400 and "<form" not in too_big.text, too_big.text[:300]
+    too_many = visitor.post("/contact/", {f"veld{n}": "1" for n in range(1100)})
+    assert too_many.status_code == 400 and "<form" not in too_many.text
+    long_url = requests.get(base + "/" + "a" * 9000, timeout=30)
+    assert 400 <= long_url.status_code < 500
+    long_header = requests.get(base + "/", headers={"X-Veel": "b" * 10000}, timeout=30)
+    assert 400 <= long_header.status_code < 500
+    # a field over its max_length is the form's error, nothing stored
+    contact = visitor.post(
+        "/contact/",
+        {"topic": "account", "name": "n" * 201, "email": "a@b.nl", "subject": "s", "message": "m" * 5001},
+    )
+    assert contact.status_code == 400 and "<form" in contact.text and "tekens" in contact.text
+    assert requests.get(base + "/", timeout=30).status_code == 200  # still serving
+    log = (data_dir / "serve.log").read_text()
+    assert '" 500 ' not in log  # (Django logs the refusals themselves: django.security, V7.1.3)
+    assert "RequestDataTooBig" in log and "TooManyFieldsSent" in log
+
+
+def test_the_session_id_changes_at_login_and_is_dead_after_logout(site):
+    _, base, _ = site
+    visitor = Visitor(base)
+    visitor.post("/accounts/login/", {"login": USER, "password": WRONG_PASSWORD})
+    before = visitor.session_id()
+    visitor.log_in(USER, USER_PASSWORD)
+    after = visitor.session_id()
+    assert after and after != before
+    assert visitor.get(f"/praktijk/{A}/").status_code == 200
+    cookie = next(c for c in visitor.session.cookies if c.name == "sessionid")
+    assert cookie.has_nonstandard_attr("HttpOnly") and cookie.expires is None  # gone at browser close
+    logout = visitor.post("/accounts/logout/")
+    assert logout.status_code == 302
+    assert logout.headers["Clear-Site-Data"] == '"cache", "storage"'
+    replay = requests.get(f"{base}/praktijk/{A}/", cookies={"sessionid": after}, allow_redirects=False, timeout=30)
+    assert replay.status_code == 302 and replay.headers["Location"].startswith("/accounts/login/")
+
+
+def test_no_secret_reaches_the_logs(site):
+    data_dir, base, token = site
+    visitor = Visitor(base)
+    visitor.post("/accounts/login/", {"login": USER, "password": WRONG_PASSWORD})
+    visitor.log_in(USER, USER_PASSWORD)
+    session_id = visitor.session_id()
+    page = visitor.post("/accounts/tokens/", {"action": "create", "name": "logtest", "days": "7"})
+    (new_token,) = set(re.findall(r"spg_[0-9a-f]{8}_[A-Za-z0-9_-]{40}", page.text))  # shown once
+    for secret in (token, new_token):
+        assert (
+            requests.get(
+                f"{base}/api/v1/periods/{PERIOD}/index/", headers={"Authorization": f"Bearer {secret}"}, timeout=30
+            ).status_code
+            == 200
+        )
+        requests.get(f"{base}/api/v1/periods/?token={secret}", timeout=30)  # by mistake in the URL
+    requests.get(f"{base}/api/v1/periods/", headers={"Authorization": "Bearer sp_fout_ongeldig"}, timeout=30)
+    # a password reset, with its key in the URL of the mail
+    anonymous = Visitor(base)
+    anonymous.post("/accounts/password/reset/", {"email": USER})
+    mails = "".join(p.read_text() for p in (data_dir / "portal" / "mail").glob("*.log"))
+    key_url = re.findall(r"http://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mails)[-1]
+    key = key_url.rstrip("/").rsplit("/", 1)[1]
+    anonymous.get(key_url)
+    # a POST of a password to a page that does not exist: the 404 does not echo it
+    lost = visitor.post("/bestaat-niet/", {"password": USER_PASSWORD})
+    assert USER_PASSWORD not in lost.text
+    secrets_ = {
+        "password": USER_PASSWORD,
+        "wrong password": WRONG_PASSWORD,
+        "token": token,
+        "new token": new_token,
+        "token secret part": token.rsplit("_", 1)[1][:20],
+        "session id": session_id,
+        "csrf token": visitor.csrf(),
+        "reset key": key,
+    }
+    audit = spiegel_portal(data_dir, "audit")
+    assert audit.returncode == 0
+    log = (data_dir / "serve.log").read_text()
+    assert " login " in audit.stdout and " api_call " in audit.stdout and " token_refused " in audit.stdout
+    assert "/api/v1/periods/?token=[redacted]" in log and "/accounts/password/reset/key/[redacted]/" in log
+    for name, secret in secrets_.items():
+        assert secret not in log, name
+        assert secret not in audit.stdout, name
+
+
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory):
+    """The portal as behind a TLS proxy: SPIEGEL_PORTAL_HTTPS=1, the proxy's X-Forwarded-Proto."""
+    data_dir = tmp_path_factory.mktemp("asvs_tls") / "data"
+    build_site(data_dir)
+    with served_portal(data_dir, workers=1, log_name="serve-tls.log", extra_env={"SPIEGEL_PORTAL_HTTPS": "1"}) as base:
+        yield base
+
+
+def test_behind_tls_hsts_and_host_only_secure_cookies(tls_site):
+    base = tls_site
+    plain = requests.get(base + "/kalender/", allow_redirects=False, timeout=30)
+    assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
+    visitor = Visitor(base, cookie_prefix="__Host-", **{"X-Forwarded-Proto": "https"})
+    page = visitor.get("/accounts/login/")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    https_base = base.replace("http://", "https://")
+    csrf_token = visitor.session.cookies.get("__Host-csrftoken")
+    # the cookie is Secure: a client sends it over TLS only, so here (plain http to the
+    # proxy's side of the portal) it is sent by hand, as the proxy would pass it on
+    login = requests.post(
+        base + "/accounts/login/",
+        data={"login": USER, "password": USER_PASSWORD, "csrfmiddlewaretoken": csrf_token},
+        headers={
+            "X-Forwarded-Proto": "https",
+            "Referer": https_base + "/accounts/login/",
+            "Origin": https_base,
+            "Cookie": f"__Host-csrftoken={csrf_token}",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert login.status_code == 302, login.text[-1000:]
+    assert login.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    set_cookies = login.raw.headers.getlist("Set-Cookie")
+    session = next(c for c in set_cookies if c.startswith("__Host-sessionid="))
+    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert attribute in session, (attribute, session)
+    assert "Domain=" not in session
+    csrf = next(c for c in page.raw.headers.getlist("Set-Cookie") if c.startswith("__Host-csrftoken="))
+    assert "Secure" in csrf and "Path=/" in csrf
