@@ -436,7 +436,7 @@ def test_postgresql_databases_are_dumped_and_restored_only_into_an_empty_target(
     from tests.support.pg_cluster import postgres_bin, throwaway_cluster
 
     if postgres_bin() is None:
-        pytest.skip("PostgreSQL is not installed (scripts/setup.sh installs it)")
+        pytest.fail("PostgreSQL is not installed (scripts/setup.sh installs it)")
     psql = snapshots.postgres_tool("psql")
 
     def sql(url: str, statement: str) -> str:

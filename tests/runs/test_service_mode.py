@@ -369,7 +369,7 @@ def test_spiegel_serve_ingests_computes_survives_a_killed_daemon_and_stops_on_si
     from tests.support.served import free_port
 
     if postgres_bin() is None:
-        pytest.skip("PostgreSQL is not installed (bash scripts/setup.sh)")
+        pytest.fail("PostgreSQL is not installed (bash scripts/setup.sh)")
     paths = SpiegelPaths(tmp_path / "data")
     insurers = required_insurers(PERIOD)
     rows = clean_period(PERIOD)
