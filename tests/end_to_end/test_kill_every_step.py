@@ -30,7 +30,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +39,8 @@ from orchestration.commands.crash_points import all_crash_points, job_crash_poin
 from tests.conftest import SUMMARY_PROPERTY
 from tests.support.delivery_factory import clean_period, write_delivery
 from tests.support.pipeline import (
+    PROCESS_SETTINGS,
+    Done,
     assert_revision_complete,
     digests,
     release_as_published,
@@ -51,19 +52,7 @@ PERIOD = "2024-v1"
 REDELIVERED = ("cz", "vgz")  # cz by the UI's ingest_period run, vgz by `spiegel run`
 NEW_DELIVERY = "20241012T0930"
 COMMENT = "after every kill"
-PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_", "DJANGO_")
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-
-
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def killed(self) -> bool:
-        return self.returncode == -9
 
 
 class WarmParent:

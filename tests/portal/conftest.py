@@ -59,3 +59,16 @@ def releases_root(settings, tmp_path) -> Path:
     root.mkdir()
     settings.RELEASES_DIR = root
     return root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (the browser journeys)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.portal.test_portal_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

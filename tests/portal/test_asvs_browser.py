@@ -15,7 +15,6 @@ import shutil
 
 import pytest
 
-from tests.portal.test_portal_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.served import served_portal, spiegel_portal_batch
 
 USER, PASSWORD = "csp@praktijk.nl", "Csp-wachtwoord-2024"
@@ -43,16 +42,6 @@ def real_site(clean_release, tmp_path_factory):
     assert (created.returncode, granted.returncode) == (0, 0), created.stderr + granted.stderr
     with served_portal(data_dir, workers=1) as base:
         yield base, row
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_every_kind_of_page_renders_under_its_policy_without_a_violation(real_site, browser):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.portal.test_portal_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, INFORMAL
+from tests.portal.test_portal_browser import ARTIFACTS, INFORMAL
 from tests.release.test_four_eyes import (
     PASSWORD,
     PERIOD,
@@ -51,16 +51,6 @@ def release_site(clean_release, tmp_path_factory):
             yield data, base, secrets_, dagster
     finally:
         dagster.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def log_in_with_code(page, base: str, address: str, secret: str) -> None:

@@ -87,16 +87,6 @@ def insurer_site(tmp_path_factory):
         yield data_dir, base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def send_policy_message(page, base: str, insurer: str, subject: str, text: str) -> None:
     """What a practice does on /contact/: a question on policy and content for one insurer."""
     page.goto(base + "/contact/")

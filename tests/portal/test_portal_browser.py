@@ -83,16 +83,6 @@ def portal_site(tmp_path_factory):
         yield data_dir, base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def log_in(page, base: str, address: str, password: str) -> None:
     page.goto(base + "/accounts/login/")
     page.fill("input[name=login]", address)

@@ -31,7 +31,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -40,19 +39,11 @@ from orchestration.core.locks import file_lock
 from orchestration.core.settings import SpiegelPaths
 from orchestration.release.signoff import read_signoffs, signoff_lock_path
 from tests.support.delivery_factory import clean_period, write_delivery
-from tests.support.pipeline import assert_revision_complete, published_tables, visible_revisions
+from tests.support.pipeline import PROCESS_SETTINGS, Done, assert_revision_complete, published_tables, visible_revisions
 from tests.support.served import REPO_ROOT
 
 PERIOD = "2024-v1"
-PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_", "DJANGO_")
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-
-
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 def _env(data: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration import cli
@@ -171,3 +172,20 @@ def release_as_published(revision: Path) -> dict[str, object]:
         else:
             seen[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return seen
+
+
+# the settings a platform process started by a test must not inherit from the test's own
+PROCESS_SETTINGS = ("SPIEGEL_", "DAGSTER_", "DBT_", "DJANGO_")
+
+
+@dataclass
+class Done:
+    """How a platform process started by a test ended, and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def killed(self) -> bool:
+        return self.returncode == -9
