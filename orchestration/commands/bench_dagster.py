@@ -3,7 +3,7 @@ launch, and where each run's fixed cost goes.
 
 The staged figures (orchestration/commands/bench.py) call each stage's code directly; an operator
 meets the same work wrapped in Dagster runs (run creation, event storage, one run per
-delivery, dbt as a subprocess). This part runs ``spiegel run --period`` (runner.run_period)
+period's ingestion, dbt as a subprocess). This part runs ``spiegel run --period`` (runner.run_period)
 on the same deliveries in a data directory of its own, then the method job once more
 (the steady state: dbt's parse kept, unit tests already passed), and reads the timings
 back from Dagster's event log and dbt's run_results.json:
@@ -53,6 +53,10 @@ def run_timeline(instance, run_id: str) -> dict:
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
+            if entry.step_key:  # a log line of the step's own (the gates mark their phases)
+                steps.setdefault(entry.step_key, {}).setdefault("messages", []).append(
+                    (entry.timestamp, entry.user_message)
+                )
             continue
         kind = event.event_type
         if kind in run_end_kinds:
@@ -65,6 +69,7 @@ def run_timeline(instance, run_id: str) -> dict:
                 step["end"] = entry.timestamp
             elif kind == kinds.ASSET_MATERIALIZATION:
                 step.setdefault("first_materialization", entry.timestamp)
+                step.setdefault("materializations", []).append(entry.timestamp)
             elif kind == kinds.ASSET_CHECK_EVALUATION:
                 step["last_check"] = entry.timestamp
     started = [s["start"] for s in steps.values() if "start" in s]
@@ -81,13 +86,26 @@ def run_timeline(instance, run_id: str) -> dict:
 
 
 def _ingestion_split(timeline: dict) -> tuple[float, float]:
-    """(contract and load, gates) of an ingestion run's delivery step."""
-    step = timeline["steps"].get("delivery", {})
-    if "start" not in step or "end" not in step:
-        return 0.0, 0.0
-    loaded = step.get("first_materialization", step["end"])
-    gated = step.get("last_check", step["end"])
-    return loaded - step["start"], max(gated - loaded, 0.0)
+    """(contract and load, gates) of an ingestion run's step, summed over the deliveries it
+    gated: from each delivery's "validating" log line to its "running the gates" line, and
+    from there to its ``delivery`` materialisation (logged once its gates are done)."""
+    from orchestration.gates.delivery_asset import GATING_MARK, VALIDATING_MARK
+
+    load = gates = 0.0
+    for step in timeline["steps"].values():
+        marks = [(t, "start") for t, m in step.get("messages", []) if m.startswith(VALIDATING_MARK)]
+        marks += [(t, "loaded") for t, m in step.get("messages", []) if m.endswith(GATING_MARK)]
+        marks += [(t, "gated") for t in step.get("materializations", [])]
+        started = loaded = None
+        for t, mark in sorted(marks, key=lambda m: m[0]):
+            if mark == "start":
+                started, loaded = t, None
+            elif mark == "loaded" and started is not None:
+                loaded = t
+            elif mark == "gated" and started is not None and loaded is not None:
+                load, gates = load + loaded - started, gates + t - loaded
+                started = loaded = None
+    return load, gates
 
 
 def dbt_call_results(paths: SpiegelPaths, run_id: str = "") -> dict | None:
@@ -145,7 +163,7 @@ def measure_through_dagster(bench_paths: SpiegelPaths, period: str, progress: Ca
     failed = [f"{o.job} {o.partition}: {o.message}" for o in [*outcomes, warm] if not o.success]
     if failed:
         raise RuntimeError("bench: a Dagster run did not succeed: " + " | ".join(failed))
-    ingestions = [t for t in timelines if t["job"] == "ingest_delivery"]
+    ingestions = [t for t in timelines if t["job"] in ("ingest_period", "ingest_delivery")]
     configurations = [t for t in timelines if t["job"] == "load_configuration"]
     method_run = next(t for t in timelines if t["job"] == "compute_period")
     splits = [_ingestion_split(t) for t in ingestions]

@@ -76,6 +76,10 @@ def delivery(context: dg.AssetExecutionContext, spiegel: SpiegelResource) -> Ite
     yield from gated.checks
 
 
+VALIDATING_MARK = "validating "  # how the log line that starts a delivery's gating begins
+GATING_MARK = "running the gates"  # the log line after the contract and the load: `spiegel bench` splits there
+
+
 @dataclass(frozen=True)
 class GatedDelivery:
     """What gating one delivery partition recorded: the ``delivery`` materialisation's
@@ -109,7 +113,7 @@ def gate_delivery(log, paths: SpiegelPaths, period: str, insurer: str) -> GatedD
             ]
             return GatedDelivery(period, insurer, {"status": "missing", "reason": reason}, checks)
 
-        log.info(f"validating {ref.label}")
+        log.info(f"{VALIDATING_MARK}{ref.label}")
         verdict = load_delivery(con, ref)
         record_delivery(con, verdict)
         metadata: dict[str, object] = {
@@ -123,6 +127,7 @@ def gate_delivery(log, paths: SpiegelPaths, period: str, insurer: str) -> GatedD
         if not verdict.accepted:
             metadata["rejection"] = dg.MetadataValue.md(_violations_md(verdict))
             log.error(verdict.error_text())
+        log.info(f"{ref.label}: {metadata['status']}, {metadata['rows']} rows loaded; {GATING_MARK}")
         checks = [
             dg.AssetCheckResult(
                 check_name=CONTRACT_CHECK,

@@ -47,6 +47,7 @@ class RunOutcome:
     success: bool
     message: str = ""
     blocked_by_check: bool = False  # the run stopped on a failed blocking check: a verdict, not a crash
+    output: object = None  # what the op named by ``_execute(output_of=...)`` returned, when the run succeeded
 
     @property
     def crashed(self) -> bool:
@@ -77,7 +78,13 @@ def fail_dead_runs_once() -> None:
         _dead_runs_checked.add(home)
 
 
-def _execute(job_name: str, partition_key, run_config: dict | None = None, tags: dict | None = None) -> RunOutcome:
+def _execute(
+    job_name: str,
+    partition_key,
+    run_config: dict | None = None,
+    tags: dict | None = None,
+    output_of: str | None = None,
+) -> RunOutcome:
     fail_dead_runs_once()
     job = definitions().resolve_job_def(job_name)
     # The console shows our own progress lines; every event is still stored in the
@@ -98,7 +105,8 @@ def _execute(job_name: str, partition_key, run_config: dict | None = None, tags:
         errors = [getattr(data, "error", None) for data in failures]
         blocked = bool(errors) and all(getattr(err, "cls_name", "") == "DagsterAssetCheckFailedError" for err in errors)
         message = _failure_message(failures)
-    return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message, blocked)
+    output = result.output_for_node(output_of) if output_of and result.success else None
+    return RunOutcome(job_name, str(partition_key), result.run_id, result.success, message, blocked, output)
 
 
 @contextlib.contextmanager
@@ -158,12 +166,13 @@ def ingest(period: str, insurer: str) -> RunOutcome:
 
 def ingest_period(period: str, insurers: list[str] | None = None, force: bool = False) -> RunOutcome:
     """One run that gates the period's deliveries that are not done (``insurers``: only
-    these), as the landing sensor starts it (``runs/period_ingestion.py``)."""
+    these), as the landing sensor starts it (``runs/period_ingestion.py``). Its ``output``
+    is each gated insurer's verdict, ``"passed"`` or ``"blocked"``."""
     from orchestration.runs.period_ingestion import INGEST_PERIOD_JOB, INGEST_PERIOD_OP
 
     ensure_period_partition(period)
     config = {"ops": {INGEST_PERIOD_OP: {"config": {"insurers": list(insurers or []), "force": force}}}}
-    return _execute(INGEST_PERIOD_JOB, period, run_config=config)
+    return _execute(INGEST_PERIOD_JOB, period, run_config=config, output_of=INGEST_PERIOD_OP)
 
 
 def load_configuration_if_changed(paths: SpiegelPaths, progress: Callable[[str], None] = print) -> RunOutcome | None:
@@ -221,27 +230,43 @@ def period_needs_computing(paths: SpiegelPaths, period: str) -> bool:
     )
 
 
+def _ingest_pending(period: str, pending: list[str], force: bool, progress: Callable[[str], None]) -> RunOutcome:
+    """Gate ``pending`` in one ``ingest_period`` run, as the landing sensor does: a run's
+    set-up (about a second of Dagster's) is paid once, not per delivery, and the UI shows
+    one run with each delivery's partition and checks. Then say each blocked delivery."""
+    required = len(required_insurers(period))
+    progress(
+        f"{period}: ingesting and gating {len(pending)} of {required} deliveries in one run: {', '.join(pending)} ..."
+    )
+    outcome = ingest_period(period, pending, force=force)
+    if not outcome.success:
+        progress(f"    run {outcome.run_id} failed: {outcome.message}")
+        return outcome
+    verdicts = outcome.output or {}
+    for insurer in pending:
+        if verdicts.get(insurer) == "blocked":
+            progress(f"    {insurer}: a blocking check failed (see `spiegel status` or run {outcome.run_id} in the UI)")
+    return outcome
+
+
 def run_period(
     paths: SpiegelPaths, period: str, force: bool = False, progress: Callable[[str], None] = print
 ) -> list[RunOutcome]:
     """Ingest every required insurer's delivery in force that is not done (or all with
-    ``force``), load the seeds if the dbt project changed since they were loaded, then
+    ``force``) in one run, load the seeds if the dbt project changed since they were loaded, then
     run the method and the readiness gate for the period unless it is done already (and
     not when the seeds failed)."""
     fail_dead_runs_once()
     outcomes = []
     insurers = required_insurers(period)
+    pending = []
     for n, insurer in enumerate(insurers, 1):
-        if not force and not needs_ingestion(paths, period, insurer):
+        if force or needs_ingestion(paths, period, insurer):
+            pending.append(insurer)
+        else:
             progress(f"[{n}/{len(insurers)}] {period} {insurer}: delivery unchanged, already ingested and gated")
-            continue
-        progress(f"[{n}/{len(insurers)}] {period} {insurer}: ingesting and gating ...")
-        outcome = ingest(period, insurer)
-        outcomes.append(outcome)
-        if outcome.blocked_by_check:
-            progress(f"    {insurer}: a blocking check failed (see `spiegel status` or run {outcome.run_id} in the UI)")
-        elif not outcome.success:
-            progress(f"    run {outcome.run_id} failed: {outcome.message}")
+    if pending:
+        outcomes.append(_ingest_pending(period, pending, force, progress))
     configured = load_configuration_if_changed(paths, progress)
     if configured is None and not force and not outcomes and not period_needs_computing(paths, period):
         progress(

@@ -13,7 +13,7 @@ point, so the whole period is redone only where a kill makes it so:
   redeliver the same rows under a new delivery id and the seeds' record is gone: the
   period must be ingested again, the seeds loaded, the method run, signed off and
   published;
-- ``ingest_period`` and the calendar's alerts run as the UI's run worker runs them
+- ``ingest_delivery`` (one insurer) and the calendar's alerts run as the UI's run worker runs them
   (Dagster's own ``dagster job execute``), the rest through the CLI;
 - after every command: no visible revision that is not whole, no sign-off line torn or
   doubled, the landing zone untouched, and (after every CLI command, which fails the runs
@@ -49,7 +49,7 @@ from tests.support.pipeline import (
 from tests.support.served import REPO_ROOT
 
 PERIOD = "2024-v1"
-REDELIVERED = ("cz", "vgz")  # cz by the UI's ingest_period run, vgz by `spiegel run`
+REDELIVERED = ("cz", "vgz")  # cz by the UI's ingest_delivery run, vgz by `spiegel run`
 NEW_DELIVERY = "20241012T0930"
 COMMENT = "after every kill"
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
@@ -146,12 +146,13 @@ def _redelivered_copy(clean_release, data: Path) -> None:
     (data / "dbt_target" / "seeds_loaded.txt").unlink()
 
 
-def _dagster_job(job: str, data: Path, config: dict, partitioned: bool = True) -> dict:
+def _dagster_job(job: str, data: Path, config: dict, partition: dict[str, str] | None = None) -> dict:
     """The job as Dagster itself creates and executes a run (``dagster job execute``: what a
-    run worker does), tagged with the partition as the UI's launchpad does."""
+    run worker does), tagged with the partition (``partition``: its tags) as the UI's
+    launchpad does."""
     config_file = data.parent / f"{job}.json"
     config_file.write_text(json.dumps(config))
-    tags = {"spiegel/trigger": "ui", **({"dagster/partition": PERIOD} if partitioned else {})}
+    tags = {"spiegel/trigger": "ui", **(partition or {})}
     args = ["job", "execute", "-m", "orchestration.definitions", "-j", job, "-c", str(config_file)]
     return {"dagster": [*args, "--tags", json.dumps(tags)]}
 
@@ -164,13 +165,13 @@ def _scenario(data: Path) -> list[tuple[dict, list[str], bool]]:
     signoff = {"spiegel": ["signoff", "--data-dir", d, "--period", PERIOD, "--by", "bram", "--comment", COMMENT]}
     publish = {"spiegel": ["publish", "--data-dir", d, "--period", PERIOD]}
     serve = {"spiegel": ["portal", "serve", "--data-dir", d, "--port", "1"]}
-    ingest_cz = _dagster_job(
-        "ingest_period", data, {"ops": {"ingest_period_deliveries": {"config": {"insurers": ["cz"]}}}}
-    )
-    calendar = _dagster_job("release_calendar_alerts", data, {}, partitioned=False)
+    # the UI's rerun of one insurer: the delivery asset's partition (insurer|period)
+    cz = {"dagster/partition": f"cz|{PERIOD}", "dagster/partition/insurer": "cz", "dagster/partition/period": PERIOD}
+    ingest_cz = _dagster_job("ingest_delivery", data, {}, cz)
+    calendar = _dagster_job("release_calendar_alerts", data, {})
     return [
-        (ingest_cz, jobs["ingest_period"], False),
-        (run, jobs["ingest_delivery"] + jobs["load_configuration"] + jobs["compute_period"], True),
+        (ingest_cz, jobs["ingest_delivery"], False),
+        (run, jobs["ingest_period"] + jobs["load_configuration"] + jobs["compute_period"], True),
         (calendar, jobs["release_calendar_alerts"], False),
         (signoff, jobs["sign_off"], True),
         (publish, jobs["publish_release"], True),

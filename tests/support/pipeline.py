@@ -61,15 +61,16 @@ def was_killed(result: subprocess.CompletedProcess) -> bool:
 
 
 def ingest_all(paths: SpiegelPaths, period: str) -> None:
-    """What the first half of ``spiegel run`` does: every required insurer's delivery, in Dagster."""
+    """What the first half of ``spiegel run`` does: every required insurer's delivery, in one
+    Dagster run; each must pass its gates."""
     from orchestration.core.seeds import required_insurers
     from orchestration.runs import runner
 
     with _restored_environment():
         use_data_dir(paths)
-        for insurer in required_insurers(period):
-            outcome = runner.ingest(period, insurer)
-            assert outcome.success, (insurer, outcome.message)
+        outcome = runner.ingest_period(period)
+        assert outcome.success, outcome.message
+        assert outcome.output == {insurer: "passed" for insurer in required_insurers(period)}, outcome.output
 
 
 def digests(root: Path) -> dict[str, str]:
