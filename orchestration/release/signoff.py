@@ -107,14 +107,14 @@ def record_signoff(paths: SpiegelPaths, state: PeriodState, by: str | Operator, 
     return record_signoff_once(paths, state, by, comment)[0]
 
 
-def _repeats(newest: Signoff, state: PeriodState, operator: Operator, comment: str) -> bool:
-    """True when ``newest`` is the sign-off asked for again: same operator, comment, deliveries, method."""
+def _repeats(earlier: Signoff, state: PeriodState, operator: Operator, comment: str) -> bool:
+    """True when ``earlier`` is the sign-off asked for again: same operator, comment, deliveries, method."""
     return (
-        newest.fingerprint == state.fingerprint
-        and newest.method_version == METHOD_VERSION
-        and newest.comment == comment
-        and newest.operator.same_person(operator)
-        and newest.authenticated == operator.authenticated
+        earlier.fingerprint == state.fingerprint
+        and earlier.method_version == METHOD_VERSION
+        and earlier.comment == comment
+        and earlier.operator.same_person(operator)
+        and earlier.authenticated == operator.authenticated
     )
 
 
@@ -145,8 +145,9 @@ def _append_whole_line(path, line: str) -> None:
 def record_signoff_once(
     paths: SpiegelPaths, state: PeriodState, by: str | Operator, comment: str
 ) -> tuple[Signoff, bool]:
-    """:func:`record_signoff`, and whether it wrote a line: False when the period's newest
-    sign-off is this very one (then it is returned, and nothing is written)."""
+    """:func:`record_signoff`, and whether it wrote a line: False when the period already
+    has this very sign-off (same person, comment, deliveries and method; then that one is
+    returned, and nothing is written)."""
     operator = by if isinstance(by, Operator) else Operator.typed(by)
     if not operator.named:
         raise SignoffRefused("sign-off needs the name of the person signing (--by)")
@@ -181,9 +182,11 @@ def record_signoff_once(
     )
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(signoff_lock_path(paths), f"the sign-off log {paths.signoffs}"):
-        recorded = read_signoffs(paths, state.period)
-        if recorded and _repeats(recorded[-1], state, operator, comment):
-            return recorded[-1], False
+        # any earlier line, not only the newest: two operators racing (anna, bram, anna
+        # again) must leave anna's sign-off of these deliveries once, whatever the order
+        for earlier in reversed(read_signoffs(paths, state.period)):
+            if _repeats(earlier, state, operator, comment):
+                return earlier, False
         _append_whole_line(paths.signoffs, json.dumps(signoff.as_dict(), sort_keys=True))
     os.chmod(paths.signoffs, 0o600)
     return signoff, True
