@@ -52,6 +52,15 @@ def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
     shutil.rmtree(PORTAL_TEST_DATA_DIR, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def no_rate_counts_from_earlier_tests():
+    """allauth's and the read API's rate counters live in the (file) cache, shared by every
+    test of a worker: without this, one file's logins throttle the next file's (429)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def releases_root(settings, tmp_path) -> Path:
     """An empty ``releases/`` of this test's own, read by the catalog (settings.RELEASES_DIR)."""
