@@ -68,10 +68,7 @@ def run_timeline(instance, run_id: str) -> dict:
             elif kind in (kinds.STEP_SUCCESS, kinds.STEP_FAILURE):
                 step["end"] = entry.timestamp
             elif kind == kinds.ASSET_MATERIALIZATION:
-                step.setdefault("first_materialization", entry.timestamp)
                 step.setdefault("materializations", []).append(entry.timestamp)
-            elif kind == kinds.ASSET_CHECK_EVALUATION:
-                step["last_check"] = entry.timestamp
     started = [s["start"] for s in steps.values() if "start" in s]
     ended = [s["end"] for s in steps.values() if "end" in s]
     return {

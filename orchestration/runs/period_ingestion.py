@@ -26,6 +26,7 @@ from orchestration.runs.instance import WAREHOUSE_TAG, WAREHOUSE_WRITE
 
 INGEST_PERIOD_JOB = "ingest_period"
 INGEST_PERIOD_OP = "ingest_period_deliveries"
+PASSED, BLOCKED = "passed", "blocked"  # each gated insurer's verdict, the op's output
 
 
 class PeriodIngestionConfig(dg.Config):
@@ -90,7 +91,7 @@ def ingest_period_deliveries(
         context.log.info(f"[{n}/{len(insurers)}] {period} {insurer}: ingesting and gating")
         gated = gate_delivery(context.log, spiegel.paths, period, insurer)
         _log_gated(context, gated)
-        outcome[insurer] = "blocked" if gated.blocked else "passed"
+        outcome[insurer] = BLOCKED if gated.blocked else PASSED
         if gated.blocked:
             failed = ", ".join(c.check_name for c in gated.checks if not c.passed)
             context.log.error(f"{period} {insurer}: blocked by {failed}")

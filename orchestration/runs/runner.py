@@ -234,6 +234,8 @@ def _ingest_pending(period: str, pending: list[str], force: bool, progress: Call
     """Gate ``pending`` in one ``ingest_period`` run, as the landing sensor does: a run's
     set-up (about a second of Dagster's) is paid once, not per delivery, and the UI shows
     one run with each delivery's partition and checks. Then say each blocked delivery."""
+    from orchestration.runs.period_ingestion import BLOCKED  # deferred like the job itself
+
     required = len(required_insurers(period))
     progress(
         f"{period}: ingesting and gating {len(pending)} of {required} deliveries in one run: {', '.join(pending)} ..."
@@ -244,7 +246,7 @@ def _ingest_pending(period: str, pending: list[str], force: bool, progress: Call
         return outcome
     verdicts = outcome.output or {}
     for insurer in pending:
-        if verdicts.get(insurer) == "blocked":
+        if verdicts.get(insurer) == BLOCKED:
             progress(f"    {insurer}: a blocking check failed (see `spiegel status` or run {outcome.run_id} in the UI)")
     return outcome
 
