@@ -555,6 +555,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "one 'spiegel faster' compares pandas with",
     )
     parser.add_argument(
+        "--import-repeats",
+        type=int,
+        default=3,
+        help="fresh interpreters per part of the fixed stack whose import is timed; the fastest counts (default 3)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=None, help="JSON figures (default DIR/bench/side-by-side-<F>.json)"
     )
     return parser.parse_args(argv)
@@ -634,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import_rss_mb = measure([sys.executable, "-c", "import numpy, pandas"]).peak_rss_mb
     print("side-by-side: the fixed stack's imports, each in a fresh interpreter ...")
-    stack_imports = stack_import_seconds(work)
+    stack_imports = stack_import_seconds(work, repeats=args.import_repeats)
     dbt_nodes = dbt_node_seconds(SpiegelPaths(work / "run")) if "duckdb" in args.engines else None
     figures = figures_of(
         args, lines, floor, generation, contenders, same_index, import_rss_mb, stack_imports, dbt_nodes

@@ -50,12 +50,37 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
 
     Returns the data directory with its release ``r1`` and, for tests that continue
     from there, a copy of the data directory taken after ingestion and before the method.
+    Tests read it or copy it, never change it; so the pytest-xdist workers of one session
+    share one (the first to need it makes it, under a lock), instead of one pass each.
     """
+    from orchestration.core.locks import file_lock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    root = shared / "clean_release"
+    with file_lock(shared / "clean_release.lock", "the clean release of the tests", timeout=1800):
+        if not (root / CLEAN_RELEASE_DONE).exists():
+            shutil.rmtree(root, ignore_errors=True)
+            _make_clean_release(root)
+            (root / CLEAN_RELEASE_DONE).write_text("", encoding="utf-8")
+    data = root / "data"
+    return {
+        "data": data,
+        "ingested": root / "ingested",
+        "period": CLEAN_PERIOD,
+        "release": data / "releases" / CLEAN_PERIOD / "r1",
+    }
+
+
+CLEAN_RELEASE_DONE = "complete"
+
+
+def _make_clean_release(root: Path) -> None:
     from orchestration.core.settings import SpiegelPaths
     from tests.support.delivery_factory import land_clean_period
     from tests.support.pipeline import ingest_all, spiegel
 
-    root = tmp_path_factory.mktemp("clean_release")
     paths = SpiegelPaths(root / "data")
     land_clean_period(paths.landing, CLEAN_PERIOD)
     ingest_all(paths, CLEAN_PERIOD)
@@ -63,12 +88,6 @@ def clean_release(tmp_path_factory) -> dict[str, Path]:
     assert spiegel(paths.data_dir, "run", "--period", CLEAN_PERIOD) == 0
     assert spiegel(paths.data_dir, "signoff", "--period", CLEAN_PERIOD, "--by", "anna", "--comment", "clean") == 0
     assert spiegel(paths.data_dir, "publish", "--period", CLEAN_PERIOD) == 0
-    return {
-        "data": paths.data_dir,
-        "ingested": root / "ingested",
-        "period": CLEAN_PERIOD,
-        "release": paths.releases / CLEAN_PERIOD / "r1",
-    }
 
 
 # The files that take longest, longest first (CI durations, 2026-11-30). CI runs the suite

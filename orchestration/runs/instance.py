@@ -35,9 +35,11 @@ DATABASE_URL_ENV = "SPIEGEL_DAGSTER_DATABASE_URL"
 MAX_RUNS_ENV = "SPIEGEL_DAGSTER_MAX_CONCURRENT_RUNS"
 MONITORING_INTERVAL_ENV = "SPIEGEL_RUN_MONITORING_INTERVAL"
 START_TIMEOUT_ENV = "SPIEGEL_RUN_START_TIMEOUT"
+SENSOR_INTERVAL_ENV = "SPIEGEL_SENSOR_INTERVAL"
 MAX_RUNS_DEFAULT = 3  # one warehouse writer, and sign-off or publishing (readers) beside it
 MONITORING_INTERVAL_DEFAULT = 30  # seconds between the daemon's looks at the runs in progress
 START_TIMEOUT_DEFAULT = 180  # seconds a launched run may take to start before it is failed
+SENSOR_INTERVAL_DEFAULT = 30  # seconds between the landing, period and configuration sensors' ticks
 
 # The run tag of every job that touches the warehouse (runs/jobs.py): DuckDB has one writing
 # process, so the queue launches one "write" run at a time.
@@ -57,6 +59,12 @@ def _whole_number(environ: Mapping[str, str], name: str, default: int, minimum: 
     if not value.isdigit() or int(value) < minimum:
         raise InstanceSettingsError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
     return int(value)
+
+
+def sensor_interval_seconds(environ: Mapping[str, str]) -> int:
+    """Seconds between two evaluations of the sensors that start the work: how long a
+    complete delivery may wait in ``landing/`` before its ingestion is requested."""
+    return _whole_number(environ, SENSOR_INTERVAL_ENV, SENSOR_INTERVAL_DEFAULT, 1)
 
 
 def database_url(environ: Mapping[str, str]) -> str | None:
@@ -82,6 +90,7 @@ def dagster_yaml(environ: Mapping[str, str]) -> str:
     max_runs = _whole_number(environ, MAX_RUNS_ENV, MAX_RUNS_DEFAULT, 1)
     interval = _whole_number(environ, MONITORING_INTERVAL_ENV, MONITORING_INTERVAL_DEFAULT, 1)
     start_timeout = _whole_number(environ, START_TIMEOUT_ENV, START_TIMEOUT_DEFAULT, 1)
+    sensor_interval_seconds(environ)  # not in the file, but refused at start rather than when the sensors load
     if database_url(environ):
         storage = (
             "# runs, events and schedules in PostgreSQL (dagster-postgres); the URL is read from the\n"

@@ -18,6 +18,8 @@ Runs whose process is gone are not the sensors' business: the daemon that evalua
 them also runs Dagster's run monitoring, which fails those runs (``stale_runs.py``).
 """
 
+import os
+
 import dagster as dg
 
 from orchestration.core.partitions import PERIOD_PARTITIONS_NAME, insurer_partitions
@@ -27,6 +29,7 @@ from orchestration.landing.zone import complete_deliveries, newest_register
 from orchestration.method.configuration import CONFIGURATION_JOB, configuration_needed, seeds_loaded
 from orchestration.method.dbt_project import target_fingerprint
 from orchestration.runs.done import deliveries_in_force, delivery_done, period_done, period_inputs_key
+from orchestration.runs.instance import sensor_interval_seconds
 from orchestration.runs.jobs import (
     INGEST_JOB,
     PERIOD_JOB,
@@ -35,7 +38,7 @@ from orchestration.runs.jobs import (
 )
 from orchestration.runs.period_ingestion import INGEST_PERIOD_JOB, INGEST_PERIOD_OP, ingest_period_job
 
-INTERVAL_SECONDS = 30
+INTERVAL_SECONDS = sensor_interval_seconds(os.environ)  # SPIEGEL_SENSOR_INTERVAL, read when the code location loads
 
 
 def _landing_plan(paths: SpiegelPaths) -> dict[str, dict[str, str]]:

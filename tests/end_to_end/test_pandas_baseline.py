@@ -184,7 +184,18 @@ def test_the_worked_example_of_method_md(tmp_path):
 def test_side_by_side_bench_at_a_tiny_scale(tmp_path):
     output = tmp_path / "side-by-side.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--data-dir", str(tmp_path / "data"), "--scale", "0.002", "--output", str(output)],
+        [
+            sys.executable,
+            str(BENCH),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--scale",
+            "0.002",
+            "--output",
+            str(output),
+            "--import-repeats",
+            "1",
+        ],
         capture_output=True,
         text=True,
         timeout=900,

@@ -371,9 +371,15 @@ def period_b(claims: Claims, seed: int = 20240917) -> list[dict]:
 
 
 def run_dbt(
-    workdir: Path, warehouse: Path, variables: dict, command: str = "build", select: tuple[str, ...] = ()
+    workdir: Path,
+    warehouse: Path,
+    variables: dict,
+    command: str = "build",
+    select: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
-    """``dbt build`` (or ``run``, optionally of selected models) of one period on ``warehouse``."""
+    """``dbt build`` (or ``run``, optionally of selected models, without the excluded ones) of
+    one period on ``warehouse``."""
     env = {**os.environ, "SPIEGEL_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     args = [
         str(DBT),
@@ -391,6 +397,8 @@ def run_dbt(
     ]
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
     result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=workdir)
     assert result.returncode == 0, (
         f"dbt {command} {variables} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
