@@ -1,8 +1,8 @@
 """The planned publication date of a period, outside Django: the release calendar's rule.
 
-The same rule and the same settings as the portal's calendar (``portal/public/conf.py``
-and ``portal/public/calendar.default_planned_date``), so the platform's alerts
-(``orchestration/runs/alerts/``) and the public calendar name one date:
+One rule for the portal's calendar (``portal/public/calendar.py``, whose settings
+``portal/public/conf.py`` reads with this module's parser) and the platform's alerts
+(``orchestration/runs/alerts/``), so both name one date:
 
 - ``SPIEGEL_PORTAL_PLANNED_V1`` / ``_V2`` / ``_V3`` (``MM-DD``; defaults ``10-15``,
   ``01-15``, ``04-15``): a period's planned date is the first such day after its last

@@ -41,6 +41,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from orchestration.core.calendar import default_planned_date
 from orchestration.core.seeds import PeriodInfo, cancelled_periods, period_sort_key
 from orchestration.core.seeds import periods as seed_periods
 from orchestration.core.settings import SpiegelPaths
@@ -153,15 +154,6 @@ class CalendarInputs:
 
 
 # -- pure ---------------------------------------------------------------------------------
-def default_planned_date(info: PeriodInfo, schedule: dict[int, tuple[int, int]]) -> date:
-    """The first of the version's scheduled days after the period's last treatment date:
-    by default 15 October (same year) for v1, 15 January and 15 April (next year) for v2, v3."""
-    month, day = schedule[info.version]
-    end = date.fromisoformat(info.period_end)
-    planned = date(end.year, month, day)
-    return planned if planned > end else date(end.year + 1, month, day)
-
-
 def months_between(earlier: date, later: date) -> int:
     months = (later.year - earlier.year) * 12 + later.month - earlier.month
     return months - 1 if later.day < earlier.day else months

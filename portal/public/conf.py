@@ -25,11 +25,13 @@ uses them; every value may also be set as a Django setting of the same name (tes
 from __future__ import annotations
 
 import os
-import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from orchestration.core.calendar import FIRST_PERIOD_ENV, PLANNED_DEFAULTS, PLANNED_ENV, parse_month_day
+from orchestration.core.calendar import calendar_first_period as core_first_period
 
 DEFAULT_ADDRESSES = {
     "toegang": "toegang@spiegel.localhost",
@@ -46,32 +48,22 @@ def _value(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-PLANNED_DEFAULTS = {1: "10-15", 2: "01-15", 3: "04-15"}
-_MONTH_DAY_RE = re.compile(r"^(?P<month>[0-9]{2})-(?P<day>[0-9]{2})$")
-_PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]$")
-
-
 def planned_month_day(version: int) -> tuple[int, int]:
-    """(month, day) of version ``version``'s planned publication (``SPIEGEL_PORTAL_PLANNED_V<N>``)."""
-    name = f"SPIEGEL_PORTAL_PLANNED_V{version}"
-    text = _value(name, PLANNED_DEFAULTS[version]).strip()
-    found = _MONTH_DAY_RE.match(text)
-    month, day = (int(found["month"]), int(found["day"])) if found else (0, 0)
+    """(month, day) of version ``version``'s planned publication (``SPIEGEL_PORTAL_PLANNED_V<N>``):
+    the platform's rule (orchestration/core/calendar.py), read from a Django setting too."""
+    name = PLANNED_ENV.format(version=version)
     try:
-        date(2023, month, day)  # a day every year has (not 29 February)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={text!r}: give a month and day as MM-DD, e.g. 10-15") from None
-    return month, day
+        return parse_month_day(name, _value(name, PLANNED_DEFAULTS[version]))
+    except ValueError as error:
+        raise ImproperlyConfigured(str(error)) from None
 
 
 def calendar_first_period() -> str | None:
     """``SPIEGEL_CALENDAR_FIRST_PERIOD``: the first period the calendar shows at the latest."""
-    text = _value("SPIEGEL_CALENDAR_FIRST_PERIOD", "").strip()
-    if not text:
-        return None
-    if not _PERIOD_RE.match(text):
-        raise ImproperlyConfigured(f"SPIEGEL_CALENDAR_FIRST_PERIOD={text!r}: give a period as YYYY-vN, e.g. 2023-v1")
-    return text
+    try:
+        return core_first_period({FIRST_PERIOD_ENV: _value(FIRST_PERIOD_ENV, "")})
+    except ValueError as error:
+        raise ImproperlyConfigured(str(error)) from None
 
 
 def contact_address(topic: str, insurer: str = "") -> str:
