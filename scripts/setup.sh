@@ -48,4 +48,7 @@ if [ -f dbt_project/dbt_project.yml ]; then
   echo "setup: parsing the dbt project"
   .venv/bin/python -c "from orchestration.method.dbt_project import dbt_manifest_path; dbt_manifest_path()"
 fi
+# the Software Bill of Materials of what was just installed (docs/security.md 14.2.5)
+echo "setup: writing the SBOM of .venv"
+bash scripts/sbom.sh
 echo "setup: done (activate with: source .venv/bin/activate)"
