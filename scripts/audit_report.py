@@ -72,6 +72,7 @@ def verdict(report: dict, allowlist: list[Entry], today: date, project: str = "s
     lines: list[str] = []
     vulnerable = False
     not_audited = []
+    audited = 0
     dependencies = report.get("dependencies", [])
     for dep in dependencies:
         name, version = dep.get("name", "?"), dep.get("version", "?")
@@ -79,6 +80,7 @@ def verdict(report: dict, allowlist: list[Entry], today: date, project: str = "s
             if name.lower() != project.lower():
                 not_audited.append(f"{name}: {dep['skip_reason']}")
             continue
+        audited += 1
         for vuln in dep.get("vulns", []):
             ids = [vuln["id"], *vuln.get("aliases", [])]
             fix = ", ".join(vuln.get("fix_versions", [])) or "no fixed release"
@@ -93,11 +95,10 @@ def verdict(report: dict, allowlist: list[Entry], today: date, project: str = "s
             else:
                 lines.append(f"allowed {label} until {entry.review_by.isoformat()}: {entry.reason}")
     if not_audited:
-        audited = len(dependencies) - len(not_audited) - 1
         lines.insert(
             0,
             f"NOT AUDITED {len(not_audited)} of {len(dependencies)} distributions "
-            f"(the vulnerability service did not answer for them; {max(audited, 0)} audited), "
+            f"(the vulnerability service did not answer for them; {audited} audited), "
             f"first: {not_audited[0]}",
         )
     if vulnerable:
