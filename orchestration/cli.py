@@ -322,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", default="", help="what the token is for, shown on the owner's token page")
     q = portal_command("audit", "print the portal's audit log, oldest first")
     q.add_argument("--agb", default=None, help="only the lines about this practice")
+    portal_command(
+        "purge-expired",
+        "delete what is past its retention period (expired sessions, old login records and contact messages, "
+        "unconfirmed sign-ups; the privacy statement's periods) and print the counts",
+    )
 
     p = command(
         "alerts",

@@ -240,6 +240,16 @@ def audit_lines(data_dir: Path, *, agb: str | None = None) -> Iterable[str]:
     return [event.line() for event in events.iterator()]
 
 
+def purge_expired(data_dir: Path) -> list[str]:
+    """Delete what is past its retention period (portal/access/retention.py: expired sessions,
+    old login records and contact messages, unconfirmed sign-ups); one line per kind, with its
+    count. deploy/spiegel-portal-purge.timer runs it daily."""
+    _setup(data_dir)
+    from portal.access import retention
+
+    return retention.purge().lines()
+
+
 def serve(
     data_dir: Path,
     *,

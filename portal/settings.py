@@ -19,6 +19,11 @@ change is an environment variable (README, "The practice portal"):
 - ``SPIEGEL_PORTAL_TRUSTED_PROXIES`` (default 0): how many reverse proxies in front of
   the portal append to ``X-Forwarded-For``; the client's address is read from it only
   that far (login throttling, the contact form's limits), ``portal/access/client_ip.py``.
+- ``SPIEGEL_PORTAL_RETENTION_LOGIN_DAYS`` (90), ``_CONTACT_DAYS`` (365), ``_SIGNUP_DAYS`` (7): how
+  long django-axes' login records, contact messages and sign-ups whose address was never
+  confirmed are kept; ``spiegel portal purge-expired`` deletes what is older (daily:
+  deploy/spiegel-portal-purge.timer), with the expired sessions. The privacy statement
+  (/privacy/) shows these periods (portal/access/retention.py).
 - ``SPIEGEL_API_RATE`` (default ``120/minute``): requests a token (or a logged-in
   account, or an anonymous address) may make to the read API; the next one gets 429.
   The counters live in the cache (``<data dir>/portal/cache/``), shared by the workers.
@@ -101,6 +106,8 @@ INSTALLED_APPS = [
     "allauth.account",
     # the operators' second factor (TOTP, with recovery codes): docs/release-four-eyes.md
     "allauth.mfa",
+    # an account's active sessions, listed and ended at /accounts/sessions/ (ASVS 3.3.4)
+    "allauth.usersessions",
     "axes",
     "rest_framework",
     "drf_spectacular",
@@ -125,6 +132,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.access.sessions.SessionTimeoutMiddleware",
+    # allauth.usersessions' record of the session (address, browser, last use), at most once a minute
+    "portal.access.sessions.ActiveSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # axes last: it reads the outcome of authentication
@@ -210,6 +219,8 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True
 PASSWORD_RESET_TIMEOUT = int(_env("SPIEGEL_PORTAL_RESET_MINUTES", "60")) * 60
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mijn Spiegel] "
 ACCOUNT_RATE_LIMITS = {"login_failed": False}  # throttling is django-axes' job (one place)
+# sign-up asks for an unticked, required consent to the privacy statement (ASVS 8.3.3)
+ACCOUNT_SIGNUP_FORM_CLASS = "portal.access.forms.SignupConsentForm"
 ACCOUNT_ADAPTER = "portal.access.adapter.AccountAdapter"  # insurer staff land on /verzekeraar/
 # allauth's MFA: operators (staff) have a TOTP authenticator (portal/operators); login asks its
 # code of every account that has one (/accounts/2fa/ to set it up). One step of clock drift
@@ -227,6 +238,21 @@ MFA_LOCKOUT = timedelta(minutes=int(_env("SPIEGEL_PORTAL_LOCKOUT_MINUTES", "15")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/praktijk/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+
+
+def _days(name: str, default: int) -> int:
+    """A retention period in whole days, at least one (portal/access/retention.py)."""
+    raw = _env(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of days, at least 1 (got {raw!r})")
+    return int(raw)
+
+
+# retention (ASVS 8.3.8; the privacy statement shows these): what `spiegel portal purge-expired`
+# deletes once it is older; expired sessions go too
+RETENTION_LOGIN_DAYS = _days("SPIEGEL_PORTAL_RETENTION_LOGIN_DAYS", 90)
+RETENTION_CONTACT_DAYS = _days("SPIEGEL_PORTAL_RETENTION_CONTACT_DAYS", 365)
+RETENTION_SIGNUP_DAYS = _days("SPIEGEL_PORTAL_RETENTION_SIGNUP_DAYS", 7)
 
 # django-axes: a few failures lock the account and the address for a while
 AXES_FAILURE_LIMIT = int(_env("SPIEGEL_PORTAL_LOGIN_FAILURES", "5"))
@@ -246,6 +272,8 @@ AXES_CLIENT_IP_CALLABLE = "portal.access.client_ip.client_ip"
 SESSION_COOKIE_AGE = int(_env("SPIEGEL_PORTAL_SESSION_IDLE_SECONDS", str(30 * 60)))
 SESSION_ABSOLUTE_SECONDS = int(_env("SPIEGEL_PORTAL_SESSION_SECONDS", str(8 * 3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# allauth.usersessions keeps each session's last use and address (portal/access/sessions.py)
+USERSESSIONS_TRACK_ACTIVITY = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

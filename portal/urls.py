@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # the owner's page of personal API tokens, beside allauth's account pages
     path("accounts/tokens/", api_pages.tokens, name="api_tokens"),
+    # the account's overview, sessions, export and deletion (portal/access/account_views.py)
+    path("accounts/", include("portal.access.account_urls")),
     path("accounts/", include("allauth.urls")),
     path("praktijk/", include("portal.access.urls")),
     path("verzekeraar/", include("portal.insurers.urls")),

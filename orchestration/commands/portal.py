@@ -36,6 +36,9 @@ def cmd_portal(args: argparse.Namespace) -> int:
         elif args.portal_command == "audit":
             for line in operations.audit_lines(paths.data_dir, agb=args.agb):
                 say(line)
+        elif args.portal_command == "purge-expired":
+            for line in operations.purge_expired(paths.data_dir):
+                say(line)
     except operations.PortalCommandError as exc:
         raise CommandError(str(exc)) from exc
     return 0

@@ -1,9 +1,10 @@
-"""allauth's account adapter: where an account lands after logging in."""
+"""allauth's account adapter: where an account lands after logging in, and the client's address."""
 
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 
+from .client_ip import client_ip
 from .permissions import is_insurer_user
 
 
@@ -14,3 +15,9 @@ class AccountAdapter(DefaultAccountAdapter):
         if is_insurer_user(request.user):
             return "/verzekeraar/"
         return super().get_login_redirect_url(request)
+
+    def get_client_ip(self, request) -> str:
+        """The portal's one rule for the client's address (``SPIEGEL_PORTAL_TRUSTED_PROXIES``,
+        client_ip.py), also for what allauth records: the address of a session on
+        /accounts/sessions/ (allauth.usersessions) and its rate limits."""
+        return client_ip(request) or super().get_client_ip(request)

@@ -12,6 +12,8 @@ because which practices exist is what the published releases say (catalog.py).
   rows and the national figures, never a practice's report.
 - ``ApiToken``: personal tokens of the read API, stored as a SHA-256 hash of a random
   secret (tokens.py), with an expiry; revoked by setting ``revoked_at``.
+- ``PrivacyConsent``: when an account agreed to the privacy statement (/privacy/), and to
+  which version of it: the sign-up form's required box (forms.py).
 - ``AuditEvent``: append-only; the ORM refuses to change or delete a row.
 
 The one permission check every view uses is ``portal/access/permissions.py``.
@@ -113,6 +115,23 @@ class ApiToken(models.Model):
         return self.revoked_at is None and now < self.expires_at and self.user.is_active
 
 
+class PrivacyConsent(models.Model):
+    """An account's opt-in to the privacy statement (ASVS 8.3.3): given at sign-up, before the
+    account is used; ``statement`` is the version it agreed to (portal/public/privacy.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="privacy_consents")
+    statement = models.CharField("versie van de privacyverklaring", max_length=20)
+    given_at = models.DateTimeField("akkoord gegeven op")
+
+    class Meta:
+        verbose_name = "akkoord met de privacyverklaring"
+        verbose_name_plural = "akkoorden met de privacyverklaring"
+        ordering = ["given_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user.email or self.user.get_username()}: privacyverklaring {self.statement}"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("the audit log is append-only")
@@ -159,6 +178,14 @@ class AuditEvent(models.Model):
     OPERATOR_REMOVED = "operator_removed"
     LOGIN = "login"
     LOGOUT = "logout"
+    # the account's own data (docs/security.md, V8.3): consent at sign-up, its sessions, the
+    # export and the deletion of its data; the daily purge of what is past its retention period
+    CONSENT = "consent"
+    SESSION_ENDED = "session_ended"
+    PERSONAL_EXPORT = "personal_export"
+    ACCOUNT_DELETED = "account_deleted"
+    DELETE_REFUSED = "delete_refused"
+    RETENTION_PURGE = "retention_purge"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -191,6 +218,12 @@ class AuditEvent(models.Model):
         (OPERATOR_REMOVED, "operator verwijderd"),
         (LOGIN, "ingelogd"),
         (LOGOUT, "uitgelogd of sessie verlopen"),
+        (CONSENT, "akkoord met de privacyverklaring"),
+        (SESSION_ENDED, "sessie beëindigd door het account"),
+        (PERSONAL_EXPORT, "eigen gegevens gedownload"),
+        (ACCOUNT_DELETED, "account verwijderd"),
+        (DELETE_REFUSED, "verwijderen van een account geweigerd"),
+        (RETENTION_PURGE, "verlopen gegevens verwijderd (bewaartermijnen)"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

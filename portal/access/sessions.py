@@ -11,10 +11,15 @@
 Both limits are also checked here on every request, so they hold whatever the session backend.
 A session that ran out is logged out (audited, with the reason) and the request goes on as
 anonymous: a page behind an account sends it to the login page.
+
+An account's sessions are listed at /accounts/sessions/ (ASVS 3.3.4, allauth.usersessions,
+portal/access/account_views.py): ``ActiveSessionsMiddleware`` keeps allauth's record of each
+(address, browser, last use) up to date at the same pace as the idle expiry.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 
@@ -25,6 +30,8 @@ from django.http import HttpRequest, HttpResponse
 STARTED = "spiegel_login_at"
 SEEN = "spiegel_seen_at"
 EXPIRED = "_spiegel_session_expired"
+TOUCHED = "_spiegel_session_touched"
+TRACKED = "spiegel_tracked"
 TOUCH_SECONDS = 60
 
 
@@ -65,6 +72,7 @@ class SessionTimeoutMiddleware:
         session, now = request.session, time.time()
         if STARTED not in session:  # a session from before these limits: they start now
             start(session)
+            setattr(request, TOUCHED, True)
             return
         reason = expiry_reason(session, now)
         if reason:
@@ -72,3 +80,27 @@ class SessionTimeoutMiddleware:
             logout(request)
         elif now - session.get(SEEN, 0) > TOUCH_SECONDS:
             session[SEEN] = now
+            setattr(request, TOUCHED, True)
+
+
+class ActiveSessionsMiddleware:
+    """After ``SessionTimeoutMiddleware``: allauth.usersessions' record of this session (the
+    list at /accounts/sessions/: started, address, browser, last use). allauth's own
+    ``UserSessionsMiddleware`` writes that record on every request; this one calls the same
+    function (``USERSESSIONS_TRACK_ACTIVITY``) only when the idle expiry moved (at most once a
+    minute) or the session is not yet recorded under its current key, so a busy session costs
+    no extra write per request. The session keeps a digest of its key, never the key itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user, session = getattr(request, "user", None), getattr(request, "session", None)
+        if user is not None and user.is_authenticated and session is not None and session.session_key:
+            digest = hashlib.sha256(session.session_key.encode()).hexdigest()[:16]
+            if getattr(request, TOUCHED, False) or session.get(TRACKED) != digest:
+                from allauth.usersessions.internal.usersessionkit import track_activity
+
+                track_activity(request, user=user, session=session)
+                session[TRACKED] = digest
+        return self.get_response(request)

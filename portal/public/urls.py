@@ -14,4 +14,5 @@ urlpatterns = [
     path("vragen/", views.vragen, name="vragen"),
     path("contact/", views.contact, name="contact"),
     path("contact/verzonden/", views.contact_sent, name="contact_sent"),
+    path("privacy/", views.privacy, name="privacy"),
 ]

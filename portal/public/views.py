@@ -1,5 +1,5 @@
 """The public pages (portal.md, "Stable interfaces"): /, /kalender/, /methode/, /labels/, /vragen/,
-/contact/."""
+/contact/, and the privacy statement /privacy/."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.access.client_ip import client_ip
 from portal.public import calendar as release_calendar
 from portal.public import method as method_numbers
+from portal.public import privacy as privacy_statement
 from portal.public.contact import rate_refusal, store_and_mail
 from portal.public.forms import ContactForm
 from portal.public.models import NewsItem
@@ -217,6 +218,16 @@ def contact(request):
     if refusal is not None:
         response["Retry-After"] = str(refusal.seconds)
     return response
+
+
+@require_GET
+def privacy(request):
+    """The privacy statement (ASVS 8.3.3), with the retention periods the portal runs with."""
+    return render(
+        request,
+        "public/privacy.html",
+        {"retention": privacy_statement.retention(), "version": privacy_statement.STATEMENT_VERSION},
+    )
 
 
 @require_GET

@@ -159,7 +159,11 @@ def test_the_answers_to_what_a_visitor_sends_say_u(client):
     mail.outbox.clear()
     sent = assert_formal(
         "signup existing",
-        client.post("/accounts/signup/", {"email": ADDRESS, "password1": PASSWORD, "password2": PASSWORD}, follow=True),
+        client.post(
+            "/accounts/signup/",
+            {"email": ADDRESS, "password1": PASSWORD, "password2": PASSWORD, "consent": "on"},
+            follow=True,
+        ),
     )
     assert "Bevestig uw e-mailadres" in sent
     for message in mail.outbox:

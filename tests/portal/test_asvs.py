@@ -88,7 +88,7 @@ def test_sign_up_with_a_taken_address_looks_like_any_sign_up_and_mails_the_owner
     from django.contrib.auth import get_user_model
 
     new, taken = Client(), Client()
-    fields = {"password1": "Een-nieuw-wachtwoord-1", "password2": "Een-nieuw-wachtwoord-1"}
+    fields = {"password1": "Een-nieuw-wachtwoord-1", "password2": "Een-nieuw-wachtwoord-1", "consent": "on"}
     to_new = new.post("/accounts/signup/", {"email": "nieuw@praktijk.nl", **fields})
     to_taken = taken.post("/accounts/signup/", {"email": KNOWN, **fields})
     assert to_new.status_code == to_taken.status_code == 302

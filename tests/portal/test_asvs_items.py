@@ -77,7 +77,7 @@ def test_password_fields_are_plain_and_let_paste_and_password_managers_work(know
 
 
 def _sign_up_and_get_link(address: str) -> str:
-    fields = {"email": address, "password1": "Eigen-gekozen-ww-11", "password2": "Eigen-gekozen-ww-11"}
+    fields = {"email": address, "password1": "Eigen-gekozen-ww-11", "password2": "Eigen-gekozen-ww-11", "consent": "on"}
     assert Client().post("/accounts/signup/", fields).status_code == 302
     (message,) = [m for m in mail.outbox if m.to == [address]]
     return re.search(r"http://testserver(/accounts/confirm-email/[^\s]+/)", message.body)[1]
@@ -263,7 +263,12 @@ def test_extra_fields_posted_to_a_form_change_nothing_they_name(world, settings)
     (token,) = ApiToken.objects.all()
     assert token.user == outsider and round((token.expires_at - token.created_at).total_seconds() / 86400) == 7
     # sign-up takes the address and the password, never a role
-    fields = {"email": "nieuw@x.nl", "password1": "Een-nieuw-ww-2024", "password2": "Een-nieuw-ww-2024"}
+    fields = {
+        "email": "nieuw@x.nl",
+        "password1": "Een-nieuw-ww-2024",
+        "password2": "Een-nieuw-ww-2024",
+        "consent": "on",
+    }
     Client().post("/accounts/signup/", {**fields, "is_superuser": "on", "is_staff": "on", "is_active": "on"})
     new = get_user_model().objects.get(email="nieuw@x.nl")
     assert not (new.is_staff or new.is_superuser)
@@ -417,17 +422,18 @@ def _under(prefix: str, patterns: str) -> set[str]:
 
 # every URL pattern outside the admin (portal.md's pages, allauth's account pages, the API)
 SERVED_PATTERNS = (
-    {"", "favicon.ico", "kalender/", "methode/", "labels/", "vragen/", "contact/", "contact/verzonden/"}
+    {"", "favicon.ico", "kalender/", "methode/", "labels/", "vragen/", "contact/", "contact/verzonden/", "privacy/"}
     | {rf"^methode/{PERIOD}/reference_strata\.csv$"}
     | _under(
         "accounts/",
-        r"""tokens/ login/ logout/ inactive/ signup/ reauthenticate/ reauthenticate/code/
+        r"""tokens/ sessions/ export/ delete/ login/ logout/ inactive/ signup/ reauthenticate/ reauthenticate/code/
         reauthenticate/code/confirm/ email/ confirm-email/ password/change/ password/set/ password/reset/
         login/code/confirm/ ^confirm-email/(?P<key>[-:\w]+)/$ password/reset/key/done/
         ^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$ password/reset/done/ 2fa/
         2fa/authenticate/ 2fa/reauthenticate/ 2fa/totp/activate/ 2fa/totp/deactivate/ 2fa/recovery-codes/
         2fa/recovery-codes/generate/ 2fa/recovery-codes/download/""",
     )
+    | {"accounts/"}  # the account's overview (portal/access/account_urls.py)
     | {"praktijk/", "praktijk/aanvragen/", "praktijk/" + REST}
     | _under("praktijk/^", rf"{AGB}/\Z {AGB}/toegang/\Z {AGB}/{PERIOD}/{DISCIPLINE}\.(?P<extension>pdf|html)\Z")
     | _under("praktijk/^", rf"{AGB}/{PERIOD}/{ASSET}\Z {AGB}/{PERIOD}/{DISCIPLINE}/(?P<name>_funnel\.js)\Z")
@@ -444,7 +450,7 @@ ADMIN_MODELS = _under(
     "",
     """access.auditevent access.insurerstaff access.practiceaccess access.practicemanager account.emailaddress
     auth.group auth.user axes.accessattempt axes.accessfailurelog axes.accesslog mfa.authenticator
-    public.contactmessage public.newsitem public.periodnotice""",
+    public.contactmessage public.newsitem public.periodnotice usersessions.usersession""",
 )
 
 

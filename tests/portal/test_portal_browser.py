@@ -108,6 +108,7 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     page.fill("input[name=email]", USER)
     page.fill("input[name=password1]", USER_PASSWORD)
     page.fill("input[name=password2]", USER_PASSWORD)
+    page.check("input[name=consent]")  # the privacy statement's consent: unticked and required
     page.click("main form button[type=submit]")
     page.wait_for_load_state()
     (verification,) = [m for m in mails(data_dir) if USER in m["To"]]
