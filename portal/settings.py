@@ -12,6 +12,14 @@ change is an environment variable (README, "The practice portal"):
   key is generated once and kept (owner-only) under the data directory otherwise. With
   ``SPIEGEL_PORTAL_DEBUG`` off a configured key that is short, repetitive or the example's
   placeholder is refused at start-up (docs/security.md, V14).
+- ``SPIEGEL_PORTAL_PASSWORD_PEPPER``: the secret mixed into every password hash (HMAC-SHA256
+  before PBKDF2, ``portal/access/passwords.py``; ASVS 2.4.5); at least 32 characters. Without
+  it one is generated once into ``<data dir>/portal/password_pepper`` (owner-only). Losing it
+  makes every password unusable (a reset by mail still works): keep it with the backups.
+- ``SPIEGEL_PORTAL_MFA_KEY``: the Fernet key (or comma-separated keys, the first encrypts) that
+  encrypts the TOTP secrets and recovery-code seeds in the database
+  (``portal/access/mfa_adapter.py``; ASVS 2.6.3, 2.8.2). Without it one is generated once
+  into ``<data dir>/portal/mfa_key`` (owner-only).
 - ``SPIEGEL_PORTAL_ALLOWED_HOSTS``: comma-separated host names (default localhost).
 - ``SPIEGEL_PORTAL_EMAIL_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``):
   SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
@@ -63,6 +71,33 @@ def _weak_secret_key(key: str) -> bool:
     return len(key) < 50 or len(set(key)) < 5 or key.startswith(("django-insecure", "CHANGE-ME"))
 
 
+def _kept_secret(name: str, make) -> str:
+    """The secret in ``<data dir>/portal/<name>``, made by ``make()`` and written there
+    owner-only (0600) the first time. Written to a temporary file and linked into place, so
+    that two processes starting at once (gunicorn's workers) end up with the same secret."""
+    key_file = PORTAL_DIR / name
+    try:
+        return key_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    PORTAL_DIR.mkdir(parents=True, exist_ok=True)
+    value = make()
+    draft = PORTAL_DIR / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:  # another process was first: its secret counts
+            return key_file.read_text(encoding="utf-8").strip()
+    finally:
+        draft.unlink(missing_ok=True)
+    return value
+
+
 def _secret_key() -> str:
     """The configured key, else one generated once and kept (owner-only) under the data directory."""
     configured = _env("SPIEGEL_PORTAL_SECRET_KEY")
@@ -73,19 +108,50 @@ def _secret_key() -> str:
                 "placeholder): set 50 or more random characters, or unset it to have one generated"
             )
         return configured
-    key_file = PORTAL_DIR / "secret_key"
-    try:
-        return key_file.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        PORTAL_DIR.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(50)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(key)
-        return key
+    return _kept_secret("secret_key", lambda: secrets.token_urlsafe(50))
+
+
+def _password_pepper() -> str:
+    """ASVS 2.4.5: the secret salt of every password hash, never stored in the database."""
+    configured = _env("SPIEGEL_PORTAL_PASSWORD_PEPPER")
+    if configured:
+        if (len(configured) < 32 or len(set(configured)) < 5 or configured.startswith("CHANGE-ME")) and not _env_bool(
+            "SPIEGEL_PORTAL_DEBUG", False
+        ):
+            raise ImproperlyConfigured(
+                "SPIEGEL_PORTAL_PASSWORD_PEPPER is too weak (under 32 characters, repetitive, or an example's "
+                "placeholder): set 32 or more random characters, or unset it to have one generated"
+            )
+        return configured
+    return _kept_secret("password_pepper", lambda: secrets.token_urlsafe(32))  # 256 bits
+
+
+def _mfa_keys() -> list[str]:
+    """ASVS 2.6.3/2.8.2: the Fernet keys of the second factors' secrets (the first encrypts)."""
+    from cryptography.fernet import Fernet
+
+    configured = _env("SPIEGEL_PORTAL_MFA_KEY")
+    if configured:
+        keys = [k.strip() for k in configured.split(",") if k.strip()]
+    else:
+        keys = [_kept_secret("mfa_key", lambda: Fernet.generate_key().decode("ascii"))]
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            source = "SPIEGEL_PORTAL_MFA_KEY" if configured else str(PORTAL_DIR / "mfa_key")
+            raise ImproperlyConfigured(
+                f"{source}: key {number} is not a Fernet key (32 bytes, url-safe base64: make one with "
+                '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)'
+            ) from None
+    return keys
 
 
 SECRET_KEY = _secret_key()
+# kept apart from the database (environment or an owner-only file): who reads the database alone
+# can neither test guesses against the password hashes nor read a second factor's secret
+PASSWORD_PEPPER = _password_pepper()
+MFA_ENCRYPTION_KEYS = _mfa_keys()
 DEBUG = _env_bool("SPIEGEL_PORTAL_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip()
@@ -184,8 +250,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
-# slow hashes only (Django's default PBKDF2 first, Argon2/scrypt-free: no extra C deps)
+# slow hashes only (PBKDF2, Argon2/scrypt-free: no extra C deps). The first makes every new hash:
+# HMAC-SHA256 with PASSWORD_PEPPER, then Django's PBKDF2 (ASVS 2.4.5); a plain PBKDF2 hash of
+# before still verifies and is replaced by a peppered one at the next login
 PASSWORD_HASHERS = [
+    "portal.access.passwords.PepperedPBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
@@ -228,6 +297,8 @@ ACCOUNT_ADAPTER = "portal.access.adapter.AccountAdapter"  # insurer staff land o
 # (portal/operators/mfa.py): a few lock the second factor for a while.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Mijn Spiegel"
+# the TOTP secrets and recovery-code seeds are stored Fernet-encrypted with MFA_ENCRYPTION_KEYS
+MFA_ADAPTER = "portal.access.mfa_adapter.MFAAdapter"
 MFA_TOTP_TOLERANCE = 1
 MFA_FORMS = {
     "authenticate": "portal.operators.mfa.AuthenticateForm",

@@ -89,7 +89,7 @@ PARTS = {
     "the warehouse; restore uses the warehouse itself",
     "small_state": "; ".join(f"{name}/: {what}" for name, what in SMALL_STATE.items()),
     "portal": "the portal's database (SQLite online backup of portal/portal.sqlite3, or pg_dump of "
-    f"${PORTAL_DATABASE_URL_ENV}), its secret key and its mail folder",
+    f"${PORTAL_DATABASE_URL_ENV}), its secret key, password pepper and MFA key, and its mail folder",
     "dagster": "the Dagster instance (dagster_home: runs, event logs, schedules, each SQLite database by the online "
     f"backup API; or pg_dump of ${DAGSTER_DATABASE_URL_ENV}) and its other files (dagster.yaml, compute logs)",
     "landing": "landing.json lists every file under landing/ with its sha256; the files themselves only with "
@@ -249,10 +249,17 @@ def _backup_portal(paths: SpiegelPaths, snap: SnapshotWriter, databases: Databas
     else:
         info.update(database=None)
         say("portal: no database yet")
-    if (portal / "secret_key").is_file():
-        snap.copy(portal / "secret_key", f"{DATA}/portal/secret_key", "portal")
-    else:
-        info["secret_key"] = "not in the data directory (SPIEGEL_PORTAL_SECRET_KEY, or none made yet)"
+    # the generated secrets (portal/settings.py): without the pepper no password verifies, without
+    # the MFA key no second factor does; each configured in the environment instead is not a file here
+    for name, env in (
+        ("secret_key", "SPIEGEL_PORTAL_SECRET_KEY"),
+        ("password_pepper", "SPIEGEL_PORTAL_PASSWORD_PEPPER"),
+        ("mfa_key", "SPIEGEL_PORTAL_MFA_KEY"),
+    ):
+        if (portal / name).is_file():
+            snap.copy(portal / name, f"{DATA}/portal/{name}", "portal")
+        else:
+            info[name] = f"not in the data directory ({env}, or none made yet)"
     if (portal / "mail").is_dir():
         snap.copy_tree(portal / "mail", f"{DATA}/portal/mail", "portal")
 

@@ -207,7 +207,9 @@ def test_restore_gives_the_same_status_sign_offs_releases_and_report_downloads(p
     assert (new / "signoffs.jsonl").read_bytes() == (data / "signoffs.jsonl").read_bytes()
     assert digests(new / "releases") == digests(data / "releases")
     assert digests(new / "landing") == digests(data / "landing")
-    assert (new / "portal" / "secret_key").read_bytes() == (data / "portal" / "secret_key").read_bytes()
+    for name in ("secret_key", "password_pepper", "mfa_key"):  # without these no password or second factor works
+        assert (new / "portal" / name).read_bytes() == (data / "portal" / name).read_bytes(), name
+        assert (new / "portal" / name).stat().st_mode & 0o777 == 0o600, name
     assert oct(new.stat().st_mode & 0o777) == "0o700"
 
     def gate_log(path: Path):
