@@ -36,6 +36,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# venv seeds setuptools 65.5.0 (PYSEC-2022-43012; CVE-2024-6345 and CVE-2025-47273 too): a fixed one,
+# still with pkg_resources (removed in 81) for the packages that look for it
+.venv/bin/python -m pip install -q "setuptools>=78.1.1,<81" >/dev/null
 echo "setup: installing Spiegel and its dependencies (about a minute on a fresh machine)"
 .venv/bin/python -m pip install -q -e ".[test]"
 
