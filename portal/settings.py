@@ -300,6 +300,9 @@ MFA_TOTP_ISSUER = "Mijn Spiegel"
 # the TOTP secrets and recovery-code seeds are stored Fernet-encrypted with MFA_ENCRYPTION_KEYS
 MFA_ADAPTER = "portal.access.mfa_adapter.MFAAdapter"
 MFA_TOTP_TOLERANCE = 1
+# ASVS 2.6.2: a recovery code of 34 digits, about 113 bits (allauth derives it from 17 bytes of an
+# HMAC-SHA1 of the account's seed, taken modulo 10**34); its default of 8 digits is about 27 bits
+MFA_RECOVERY_CODE_DIGITS = 34
 MFA_FORMS = {
     "authenticate": "portal.operators.mfa.AuthenticateForm",
     "reauthenticate": "portal.operators.mfa.ReauthenticateForm",

@@ -18,7 +18,7 @@ from portal.access import audit
 from portal.access.models import AuditEvent
 
 LOCKED_TEXT = "Te veel onjuiste codes. Probeer het later opnieuw."
-CODE_MAX_LENGTH = 32  # a TOTP code has 6 digits, a recovery code 8; allauth's field has no bound
+CODE_MAX_LENGTH = 64  # a TOTP code has 6 digits, a recovery code 34 (settings); allauth's field has no bound
 
 
 def _key(user) -> str:

@@ -19,6 +19,7 @@ HTTP behaviour (headers, cookies behind TLS, limits, methods, logs) are in test_
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 
@@ -293,6 +294,9 @@ def test_a_totp_code_and_a_recovery_code_work_once(operator, caplog):
     assert replay.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 200  # asked again
     assert replay.get("/praktijk/")["Location"].startswith("/accounts/login/")
     recovery = codes[0]
+    # V2.6.2: 34 digits, about 113 bits of entropy (at least 112), each code its own
+    assert all(re.fullmatch(r"\d{34}", c) for c in codes) and len(set(codes)) == len(codes)
+    assert 34 * math.log2(10) >= 112
     once = Client()
     _password_step(once)
     assert once.post("/accounts/2fa/authenticate/", {"code": recovery}).status_code == 302
