@@ -18,7 +18,6 @@ outside the test process's Django. The in-process items are in test_asvs_items.p
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import re
 import sqlite3
 import subprocess
@@ -30,7 +29,7 @@ import requests
 
 from tests.portal.test_asvs_served import Visitor
 from tests.portal.test_portal_security import CROSS_URLS
-from tests.support.portal_world import A, B, build_releases
+from tests.support.portal_world import A, B, build_releases, load_portal_settings
 from tests.support.served import REPO_ROOT, portal_env, served_portal, spiegel_portal, spiegel_portal_batch
 
 USER, PASSWORD = "items@fysio-a.nl", "Items-wachtwoord-2024"
@@ -223,32 +222,19 @@ def test_the_deploy_check_finds_only_the_hsts_preload_choice_and_the_unit_is_con
 # -- V2.10.4: no secret in the source, and a weak key refused ------------------------------------------------
 
 
-def _load_settings(tmp_path, monkeypatch, **env):
-    """portal/settings.py executed afresh (not Django's settings) with this environment."""
-    for name in ("SPIEGEL_PORTAL_SECRET_KEY", "SPIEGEL_PORTAL_DEBUG", "SPIEGEL_PORTAL_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SPIEGEL_DATA_DIR", str(tmp_path / "data"))
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("portal_settings_probe", REPO_ROOT / "portal" / "settings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_weak_or_placeholder_secret_key_stops_the_settings_and_none_is_in_the_repository(tmp_path, monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
     strong = "q7Zr" + "".join(chr(ord("a") + (n * 7) % 26) + str(n % 10) for n in range(30))
     for weak in ("CHANGE-ME-to-50-random-characters" + "x" * 30, "django-insecure-" + strong, "ab" * 40, strong[:49]):
         with pytest.raises(ImproperlyConfigured):
-            _load_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_SECRET_KEY=weak)
-    assert _load_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_SECRET_KEY=strong).SECRET_KEY == strong
-    generated = _load_settings(tmp_path, monkeypatch).SECRET_KEY  # none set: made once, kept owner-only
+            load_portal_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_SECRET_KEY=weak)
+    assert load_portal_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_SECRET_KEY=strong).SECRET_KEY == strong
+    generated = load_portal_settings(tmp_path, monkeypatch).SECRET_KEY  # none set: made once, kept owner-only
     key_file = tmp_path / "data" / "portal" / "secret_key"
     assert len(generated) >= 50 and key_file.read_text() == generated
     assert key_file.stat().st_mode & 0o777 == 0o600
-    assert _load_settings(tmp_path, monkeypatch).SECRET_KEY == generated
+    assert load_portal_settings(tmp_path, monkeypatch).SECRET_KEY == generated
     # the repository: no key material, no Django key, no API token of the portal's shape
     files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
     paths = [p for p in files.decode().split("\0") if p]

@@ -16,7 +16,6 @@ password pages' aids (docs/security.md), through Django's test client.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import os
 import re
@@ -25,8 +24,7 @@ import time
 import pytest
 from django.test import Client
 
-from tests.support.portal_world import PASSWORD, client_for, make_account
-from tests.support.served import REPO_ROOT
+from tests.support.portal_world import PASSWORD, client_for, load_portal_settings, make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -93,30 +91,11 @@ def test_an_old_plain_pbkdf2_hash_still_logs_in_and_is_upgraded_to_the_peppered_
 # -- the settings: generated owner-only, or configured; weak or malformed values refused -------------------
 
 
-def _load_settings(tmp_path, monkeypatch, **env):
-    """portal/settings.py executed afresh (not Django's settings) with this environment."""
-    for name in (
-        "SPIEGEL_PORTAL_SECRET_KEY",
-        "SPIEGEL_PORTAL_PASSWORD_PEPPER",
-        "SPIEGEL_PORTAL_MFA_KEY",
-        "SPIEGEL_PORTAL_DEBUG",
-        "SPIEGEL_PORTAL_DATABASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SPIEGEL_DATA_DIR", str(tmp_path / "data"))
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("portal_settings_secrets", REPO_ROOT / "portal" / "settings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_pepper_and_the_mfa_key_are_generated_once_owner_only_or_configured(tmp_path, monkeypatch):
     from cryptography.fernet import Fernet
     from django.core.exceptions import ImproperlyConfigured
 
-    first = _load_settings(tmp_path, monkeypatch)
+    first = load_portal_settings(tmp_path, monkeypatch)
     portal_dir = tmp_path / "data" / "portal"
     for name, value in (("password_pepper", first.PASSWORD_PEPPER), ("mfa_key", first.MFA_ENCRYPTION_KEYS[0])):
         path = portal_dir / name
@@ -124,13 +103,13 @@ def test_the_pepper_and_the_mfa_key_are_generated_once_owner_only_or_configured(
     assert len(first.PASSWORD_PEPPER) >= 43 and len(first.MFA_ENCRYPTION_KEYS) == 1
     Fernet(first.MFA_ENCRYPTION_KEYS[0])  # a valid key
     assert sorted(p.name for p in portal_dir.iterdir() if p.name.startswith(".")) == []  # no draft left
-    again = _load_settings(tmp_path, monkeypatch)  # kept: the same on every start
+    again = load_portal_settings(tmp_path, monkeypatch)  # kept: the same on every start
     assert (again.PASSWORD_PEPPER, again.MFA_ENCRYPTION_KEYS) == (first.PASSWORD_PEPPER, first.MFA_ENCRYPTION_KEYS)
     assert first.PASSWORD_PEPPER not in (first.SECRET_KEY, first.MFA_ENCRYPTION_KEYS[0])
 
     pepper = "p3per-" + "".join(chr(ord("a") + (n * 11) % 26) for n in range(40))
     new_key, old_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    configured = _load_settings(
+    configured = load_portal_settings(
         tmp_path / "other",
         monkeypatch,
         SPIEGEL_PORTAL_PASSWORD_PEPPER=pepper,
@@ -141,10 +120,10 @@ def test_the_pepper_and_the_mfa_key_are_generated_once_owner_only_or_configured(
     assert not (tmp_path / "other" / "data" / "portal" / "mfa_key").exists()
     for weak in ("kort-peper", "ab" * 30, "CHANGE-ME-to-32-random-characters-or-more"):
         with pytest.raises(ImproperlyConfigured, match="PASSWORD_PEPPER"):
-            _load_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_PASSWORD_PEPPER=weak)
+            load_portal_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_PASSWORD_PEPPER=weak)
     for bad in ("geen-fernet-sleutel", new_key[:-4], f"{new_key},kapot"):
         with pytest.raises(ImproperlyConfigured, match="SPIEGEL_PORTAL_MFA_KEY") as refused:
-            _load_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_MFA_KEY=bad)
+            load_portal_settings(tmp_path, monkeypatch, SPIEGEL_PORTAL_MFA_KEY=bad)
         assert new_key not in str(refused.value)  # the message names the setting, not the key
 
 

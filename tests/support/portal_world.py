@@ -4,6 +4,7 @@ addresses, and helpers to log in and read the audit log."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,3 +66,28 @@ class World:
     manager_b: object
     user_a: object
     extra: dict = field(default_factory=dict)
+
+
+# the portal's settings read from the environment when they are executed (portal/settings.py)
+SECRET_SETTINGS = (
+    "SPIEGEL_PORTAL_SECRET_KEY",
+    "SPIEGEL_PORTAL_PASSWORD_PEPPER",
+    "SPIEGEL_PORTAL_MFA_KEY",
+    "SPIEGEL_PORTAL_DEBUG",
+    "SPIEGEL_PORTAL_DATABASE_URL",
+)
+
+
+def load_portal_settings(tmp_path: Path, monkeypatch, **env):
+    """portal/settings.py executed afresh (not Django's settings) with this environment and a
+    data directory of its own under ``tmp_path``."""
+    for name in SECRET_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPIEGEL_DATA_DIR", str(tmp_path / "data"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings_file = Path(__file__).resolve().parents[2] / "portal" / "settings.py"
+    spec = importlib.util.spec_from_file_location("portal_settings_probe", settings_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
