@@ -21,6 +21,7 @@ import shutil
 import socket
 import sqlite3
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -28,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.core.alert_files import alerts_dir, sent_lock_path, sent_log_path
 from orchestration.core.backup import (
     DAGSTER_DATABASE_URL_ENV,
     DAGSTER_HOME_ENV,
@@ -75,7 +77,8 @@ GATE_TABLES = (("quality", "gate_results"), ("ops", "release_readiness"), ("raw"
 SMALL_STATE = {
     "method_config": "the method's configuration of this data directory (exclusion windows, cancelled versions)",
     "operators": "the operators' ticket key and the tickets used (release/operators.py)",
-    "alerts": "the alerts already sent (runs/alerts), so a restored service does not send them again",
+    "alerts": "the alerts already sent (runs/alerts), copied under alerts/.sent.lock, so a restored service "
+    "does not send them again",
 }
 
 PARTS = {
@@ -220,13 +223,15 @@ def _backup_warehouse(paths: SpiegelPaths, snap: SnapshotWriter, timeout: float 
     )
 
 
-def _backup_small_state(paths: SpiegelPaths, snap: SnapshotWriter, say) -> None:
+def _backup_small_state(paths: SpiegelPaths, snap: SnapshotWriter, timeout: float | None, say) -> None:
     snap.part("small_state")
     copied = []
     for name in SMALL_STATE:
         folder = paths.data_dir / name
-        if folder.is_dir():
-            n = snap.copy_tree(folder, f"{DATA}/{name}", "small_state")
+        if folder.is_dir():  # the alerts under the lock an alert is sent and recorded with
+            lock = sent_lock_path(paths) if folder == alerts_dir(paths) else None
+            with file_lock(lock, f"the alerts' sent log {sent_log_path(paths)}", timeout) if lock else nullcontext():
+                n = snap.copy_tree(folder, f"{DATA}/{name}", "small_state")
             copied.append(f"{name}/ ({n} files)")
     say("state files: " + (", ".join(copied) or "none"))
 
@@ -388,7 +393,7 @@ def backup(
         _backup_releases(paths, snap, lock_timeout, say)
         _backup_signoffs(paths, snap, lock_timeout, say)
         _backup_warehouse(paths, snap, lock_timeout, say)
-        _backup_small_state(paths, snap, say)
+        _backup_small_state(paths, snap, lock_timeout, say)
         _backup_portal(paths, snap, databases, sqlite_timeout, say)
         _backup_dagster(snap, databases, sqlite_timeout, say)
         landing_files = _backup_landing(paths, snap, with_landing, say)

@@ -431,6 +431,29 @@ def test_a_backup_gives_up_on_a_held_sign_off_lock_with_a_clear_message(tmp_path
     assert list(dest.iterdir()) == []  # neither a snapshot nor its partial folder
 
 
+def test_a_backup_copies_the_alerts_sent_log_only_under_its_lock(tmp_path, capsys):
+    """An alert is sent and recorded under alerts/.sent.lock: a backup that found the log
+    between the two would restore a service that sends that alert again."""
+    from orchestration.core.alert_files import sent_lock_path, sent_log_path
+    from orchestration.core.locks import file_lock
+
+    paths = small_data_dir(tmp_path)
+    dest = tmp_path / "backups"
+    sent_log_path(paths).parent.mkdir(parents=True)
+    sent_log_path(paths).write_text('{"key": "gate_blocked:vgz:2024-v1"}\n', encoding="utf-8")
+    argv = ["backup", str(dest), "--data-dir", str(paths.data_dir), "--lock-timeout", "1"]
+    with file_lock(sent_lock_path(paths), "an alert being sent"), sqlite_only():
+        capsys.readouterr()
+        code = cli.main(argv)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1 and line.startswith("spiegel backup: the alerts' sent log") and ".sent.lock" in line, line
+    assert list(dest.iterdir()) == []
+    with sqlite_only():
+        assert cli.main(argv) == 0
+    (snapshot,) = dest.iterdir()
+    assert (snapshot / "data" / "alerts" / "sent.jsonl").read_bytes() == sent_log_path(paths).read_bytes()
+
+
 # -- PostgreSQL ----------------------------------------------------------------------------------
 
 

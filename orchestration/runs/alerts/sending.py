@@ -3,7 +3,7 @@
 The sent log ``<data dir>/alerts/sent.jsonl`` is append-only, one JSON line per event
 sent: its key, kind, subject, when, and what became of the mail and the webhook. An event
 whose key is in the log is never sent again. Each event is checked, sent and recorded
-while holding ``<data dir>/alerts/.sent.lock`` (``core/locks.py``), so two sensor ticks,
+while holding ``<data dir>/alerts/.sent.lock`` (``core/alert_files.py``, ``core/locks.py``), so two sensor ticks,
 the daily schedule and a cron's ``spiegel alerts check`` never send one event twice.
 
 - The e-mail is the event's record: when it cannot be sent (SMTP down), nothing is
@@ -32,6 +32,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from orchestration.core.alert_files import alerts_dir, mail_dir, sent_lock_path, sent_log_path
 from orchestration.core.locks import LockTimeout, file_lock
 from orchestration.core.settings import SpiegelPaths
 from orchestration.runs.alerts.messages import Alert
@@ -39,23 +40,6 @@ from orchestration.runs.alerts.settings import SMTP_TIMEOUT_SECONDS, WEBHOOK_TIM
 
 log = logging.getLogger(__name__)
 LOCK_TIMEOUT_SECONDS = 60.0  # a check waits this long for another one that is sending
-
-
-def alerts_dir(paths: SpiegelPaths) -> Path:
-    return paths.data_dir / "alerts"
-
-
-def mail_dir(paths: SpiegelPaths) -> Path:
-    """Where the file backend writes one ``.eml`` per message (no SMTP host configured)."""
-    return alerts_dir(paths) / "mail"
-
-
-def sent_log_path(paths: SpiegelPaths) -> Path:
-    return alerts_dir(paths) / "sent.jsonl"
-
-
-def _lock_path(paths: SpiegelPaths) -> Path:
-    return alerts_dir(paths) / ".sent.lock"
 
 
 @dataclass(frozen=True)
@@ -212,7 +196,7 @@ def dispatch(
 def _send_once(paths: SpiegelPaths, alert: Alert, settings: AlertSettings, timeout: float) -> Sent | None:
     """Under the sent log's lock: send ``alert`` and record it, unless it is in the log (None)."""
     alerts_dir(paths).mkdir(parents=True, exist_ok=True)
-    with file_lock(_lock_path(paths), f"the alerts' sent log {sent_log_path(paths)}", timeout):
+    with file_lock(sent_lock_path(paths), f"the alerts' sent log {sent_log_path(paths)}", timeout):
         if alert.key in sent_keys(paths):  # another check sent it meanwhile
             return None
         mail = send_mail(paths, alert, settings)
