@@ -36,10 +36,7 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -47,13 +44,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.core.release_layout import BEHANDELINDEX_COLUMNS
+from portal.served import PortalDidNotStart, served
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 PERIODS = ["2025-v1", "2024-v3", "2024-v2", "2024-v1", "2023-v3", "2023-v2"]  # the six shown, newest first
 COLUMNS = BEHANDELINDEX_COLUMNS
 PASSWORD = "Zomer-Regen-9731!"
@@ -145,12 +141,6 @@ def make_accounts(data_dir: Path, count: int, report_practices: int) -> list[Acc
     return accounts
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # a redirect is an answer of its own here
         return None
@@ -200,7 +190,7 @@ def run(args: argparse.Namespace) -> dict:
                     expected_pdf[(agb, period)] = path.read_bytes()
     prepared = time.monotonic() - started
 
-    with served(data_dir, args.workers) as (server, base):
+    with served(data_dir, workers=args.workers) as (server, base):
         for account in accounts:
             log_in(base, account)
         rng = random.Random(args.seed)
@@ -252,53 +242,6 @@ def run(args: argparse.Namespace) -> dict:
         wall = time.perf_counter() - t_start
         server_cpu = tree_cpu_seconds(server.pid) - cpu_before
     return summary(args, accounts, latencies, problems, wall, server_cpu, prepared, server.returncode)
-
-
-@contextmanager
-def served(data_dir: Path, workers: int, extra_env: dict[str, str] | None = None):
-    """``spiegel portal serve`` on a free port, until the block ends; (process, base URL)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    env.update(extra_env or {})
-    log = open(data_dir / "serve.log", "w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "portal",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (_up(port) and fetch(urllib.request.build_opener(), base + "/accounts/login/")[0] == 200):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the portal did not start: " + (data_dir / "serve.log").read_text()[-2000:])
-            time.sleep(0.3)
-        yield server, base
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-        log.close()
 
 
 def summary(args, accounts, latencies, problems, wall: float, server_cpu: float, prepared: float, exit_code) -> dict:
@@ -495,7 +438,7 @@ def run_api(args: argparse.Namespace) -> dict:
     problems: list[str] = []
     lock = threading.Lock()
     # every client's requests are far more than a token's default limit a minute
-    with served(data_dir, args.workers, {"SPIEGEL_API_RATE": "1000000/minute"}) as (server, base):
+    with served(data_dir, workers=args.workers, extra_env={"SPIEGEL_API_RATE": "1000000/minute"}) as (server, base):
         opener = urllib.request.build_opener(_NoRedirect())
 
         def one(item) -> None:
@@ -547,12 +490,6 @@ def tree_cpu_seconds(root_pid: int) -> float:
     return sum(cpu.get(pid, 0.0) for pid in tree)
 
 
-def _up(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 AGB_IN_PAGE = re.compile(rb"(?<![0-9])1[0-9]{7}(?![0-9])")
 
 
@@ -596,7 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--api", action="store_true", help="load the read API (/api/v1/) with tokens instead")
     args = parser.parse_args(argv)
-    result = run_api(args) if args.api else run(args)
+    try:
+        result = run_api(args) if args.api else run(args)
+    except PortalDidNotStart as exc:
+        raise SystemExit(f"the portal did not start: {exc}") from exc
     if args.json:
         print(json.dumps(result))
     else:

@@ -3,31 +3,19 @@ in a subprocess on a free port of 127.0.0.1, on a data directory of the test's o
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from portal.served import REPO_ROOT, free_port, serve_env, served
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["REPO_ROOT", "free_port", "portal_env", "served_portal", "spiegel_portal", "spiegel_portal_batch"]
 
 
 def portal_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SPIEGEL_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    return env
+    return serve_env()
 
 
 def spiegel_portal(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -48,59 +36,9 @@ def spiegel_portal(data_dir: Path, *args: str, stdin: str | None = None) -> subp
 def served_portal(
     data_dir: Path, *, workers: int = 2, log_name: str = "serve.log", extra_env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    port = free_port()
-    log = open(Path(data_dir) / log_name, "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "portal",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=REPO_ROOT,
-        env={**portal_env(), **(extra_env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"spiegel portal serve exited with {process.returncode}: "
-                    + (Path(data_dir) / log_name).read_text()[-2000:]
-                )
-            try:
-                # as from a TLS proxy (gunicorn believes 127.0.0.1): a portal with
-                # SPIEGEL_PORTAL_HTTPS=1 answers it instead of redirecting to https
-                probe = urllib.request.Request(base + "/accounts/login/", headers={"X-Forwarded-Proto": "https"})
-                with urllib.request.urlopen(probe, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the portal did not come up within 90 s")
-            time.sleep(0.3)
+    """The portal of ``data_dir`` served until the block ends (``portal/served.py``): its base URL."""
+    with served(data_dir, workers=workers, log_name=log_name, extra_env=extra_env) as (process, base):
         yield base
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
     # a clean stop on SIGTERM (checked after the test's own assertions ran)
     assert process.returncode == 0, f"spiegel portal serve ended with {process.returncode}"
 
