@@ -294,8 +294,12 @@ ACCOUNT_ADAPTER = "portal.access.adapter.AccountAdapter"  # insurer staff land o
 # allauth's MFA: operators (staff) have a TOTP authenticator (portal/operators); login asks its
 # code of every account that has one (/accounts/2fa/ to set it up). One step of clock drift
 # either way is accepted; a code is used once. Wrong codes are counted and audited
-# (portal/operators/mfa.py): a few lock the second factor for a while.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# (portal/operators/mfa.py): a few lock the second factor for a while. A security key (WebAuthn,
+# ASVS 2.3.2) can be added beside the code: its private key stays in the key, the portal keeps
+# the public key only. fido2 accepts https origins and http://localhost, so no
+# MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN (it would accept any origin); passkey login and sign-up stay
+# off: a key is a second factor after the password, never the only one.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Mijn Spiegel"
 # the TOTP secrets and recovery-code seeds are stored Fernet-encrypted with MFA_ENCRYPTION_KEYS
 MFA_ADAPTER = "portal.access.mfa_adapter.MFAAdapter"
@@ -306,6 +310,8 @@ MFA_RECOVERY_CODE_DIGITS = 34
 MFA_FORMS = {
     "authenticate": "portal.operators.mfa.AuthenticateForm",
     "reauthenticate": "portal.operators.mfa.ReauthenticateForm",
+    "add_webauthn": "portal.operators.mfa.AddWebAuthnForm",
+    "edit_webauthn": "portal.operators.mfa.EditWebAuthnForm",
 }
 MFA_FAILURE_LIMIT = int(_env("SPIEGEL_PORTAL_MFA_FAILURES", "5"))
 MFA_LOCKOUT = timedelta(minutes=int(_env("SPIEGEL_PORTAL_LOCKOUT_MINUTES", "15")))

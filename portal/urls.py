@@ -21,3 +21,6 @@ urlpatterns = [
     path("beheer/", include("portal.operators.urls")),
     path("", include("portal.public.urls")),
 ]
+
+# an unexpected error: a generic page with a reference for support, logged with the traceback
+handler500 = "portal.access.errors.server_error"

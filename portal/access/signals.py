@@ -35,12 +35,26 @@ def audit_login_failed(sender, credentials=None, request=None, **kwargs):
     )
 
 
+def login_factors(request, user) -> str:
+    """How the login was proven, e.g. ``factors: password, webauthn``: allauth's records of the
+    session's authentication steps (``"mfa"`` with the authenticator's type: ``totp``,
+    ``recovery_codes`` or ``webauthn``). The audit line then tells a login with a security key
+    from one with a code or with the password alone, without anything secret (ASVS 7.1.3)."""
+    from allauth.account.authentication import get_authentication_records
+
+    if request is None or not hasattr(request, "session") or user is None:
+        return ""
+    records = get_authentication_records(request, user)
+    steps = [str(r.get("type") if r.get("method") == "mfa" else r.get("method")) for r in records]
+    return "factors: " + ", ".join(steps) if steps else ""
+
+
 @receiver(user_logged_in, dispatch_uid="spiegel_audit_login")
 def audit_login(sender, request=None, user=None, **kwargs):
     if request is not None and hasattr(request, "session"):
         sessions.start(request.session)
     name = (user.email or user.get_username()) if user is not None else audit.ANONYMOUS
-    audit.record(AuditEvent.LOGIN, request=request, actor=name, subject=name)
+    audit.record(AuditEvent.LOGIN, request=request, actor=name, subject=name, detail=login_factors(request, user))
 
 
 @receiver(user_logged_out, dispatch_uid="spiegel_audit_logout")

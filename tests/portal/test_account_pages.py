@@ -200,3 +200,26 @@ def test_the_two_factor_pages_an_account_reaches_say_u(client):
     signed_in = client_for(make_account(ADDRESS))
     for url in ("/accounts/2fa/", "/accounts/2fa/totp/activate/"):
         assert_formal(url, signed_in.get(url, follow=True))
+
+
+def test_the_security_key_pages_say_u_and_load_allauths_script_as_a_file(client):
+    # ASVS 2.3.2: allauth's WebAuthn pages in the portal's layout and formal Dutch; the field
+    # label allauth leaves to Django ("Name") is the portal's own (portal/operators/mfa.py)
+    make_account(ADDRESS)
+    client.post("/accounts/login/", {"login": ADDRESS, "password": PASSWORD})
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})  # allauth asks it before a key is added
+    overview = assert_formal("2fa", client.get("/accounts/2fa/"))
+    assert "Beveiligingssleutels" in overview and "Er zijn geen beveiligingssleutels gekoppeld." in overview
+    listed = assert_formal("keys", client.get("/accounts/2fa/webauthn/"))
+    assert "Er zijn geen beveiligingssleutels gekoppeld." in listed
+    add = client.get("/accounts/2fa/webauthn/add/")
+    text = assert_formal("add key", add)
+    assert "Voeg beveiligingssleutel toe" in text and "Naam van de sleutel" in text, text
+    assert not re.search(r"\b(Name|Add|Security)\b", text), text
+    page = add.content.decode()
+    assert 'class="site-header"' in page  # the portal's base template
+    for script in ("mfa/js/webauthn-json.js", "mfa/js/webauthn.js", "account/js/onload.js"):
+        assert f'<script src="/static/{script}"></script>' in page
+    # no inline script: every <script> without src is a JSON data block, which a browser never runs
+    for attributes in re.findall(r"<script\b([^>]*)>", page):
+        assert "src=" in attributes or 'type="application/json"' in attributes, attributes

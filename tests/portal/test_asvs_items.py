@@ -211,7 +211,7 @@ def test_the_session_id_is_drawn_from_the_operating_systems_csprng(known, settin
 # -- V4.1.5 / V7.4.3: an exception inside a check ------------------------------------------------------------
 
 
-def test_an_access_check_that_raises_gives_a_bare_500_that_shows_nothing_and_is_logged(world, monkeypatch, caplog):
+def test_an_access_check_that_raises_gives_a_500_with_only_a_reference_and_is_logged(world, monkeypatch, caplog):
     from portal.access import permissions
 
     client = client_for(world, raise_request_exception=False)
@@ -223,7 +223,7 @@ def test_an_access_check_that_raises_gives_a_bare_500_that_shows_nothing_and_is_
 
     for name in ("can_view", "can_read_practice_figures", "index_scope"):
         monkeypatch.setattr(permissions, name, broken)
-    caplog.set_level(logging.ERROR, logger="django.request")
+    caplog.set_level(logging.ERROR)
     urls = [
         f"/praktijk/{A}/",
         f"/praktijk/{A}/2024-v1/fysiotherapie.pdf",
@@ -231,16 +231,22 @@ def test_an_access_check_that_raises_gives_a_bare_500_that_shows_nothing_and_is_
         f"/api/v1/practices/{A}/",
         "/api/v1/periods/2024-v1/index/",
     ]
+    references = []
     for url in urls:
         response = client.get(url)
         assert response.status_code == 500, url
-        body = response.content
-        assert b"Server Error (500)" in body, url
-        for leak in (b"Spiegel test report", b"%PDF", A.encode(), B.encode(), b"database went away", b"Traceback"):
+        body = response.content.decode()
+        # ASVS 7.4.1: the generic message in Dutch, with a reference to quote to support
+        assert "Er is iets misgegaan" in body and "Vermeld dan deze referentie" in body, url
+        references.append(re.search(r'<code class="error-reference">([0-9a-f]{8})</code>', body).group(1))
+        for leak in ("Spiegel test report", "%PDF", A, B, "database went away", "Traceback", "RuntimeError"):
             assert leak not in body, (url, leak)
+    assert len(set(references)) == len(urls)  # one reference per error
     logged = [r for r in caplog.records if r.name == "django.request" and r.levelno == logging.ERROR]
-    assert len(logged) == len(urls)
-    assert all(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in logged)
+    assert len(logged) == len(urls) and all(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in logged)
+    ours = [r for r in caplog.records if r.name == "portal.errors"]  # the reference, with the traceback
+    assert [r.getMessage().split()[3] for r in ours] == references
+    assert all(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in ours)
     assert Client(raise_request_exception=False).get("/").status_code == 200  # the rest keeps working
 
 
@@ -437,7 +443,8 @@ SERVED_PATTERNS = (
         login/code/confirm/ ^confirm-email/(?P<key>[-:\w]+)/$ password/reset/key/done/
         ^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$ password/reset/done/ 2fa/
         2fa/authenticate/ 2fa/reauthenticate/ 2fa/totp/activate/ 2fa/totp/deactivate/ 2fa/recovery-codes/
-        2fa/recovery-codes/generate/ 2fa/recovery-codes/download/""",
+        2fa/recovery-codes/generate/ 2fa/recovery-codes/download/ 2fa/webauthn/ 2fa/webauthn/add/
+        2fa/webauthn/reauthenticate/ 2fa/webauthn/keys/<int:pk>/remove/ 2fa/webauthn/keys/<int:pk>/edit/""",
     )
     | {"accounts/"}  # the account's overview (portal/access/account_urls.py)
     | {"praktijk/", "praktijk/aanvragen/", "praktijk/" + REST}
