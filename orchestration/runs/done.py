@@ -17,7 +17,10 @@ configuration:
   seeds as they are now (its ``method_version`` metadata), after every one of those
   deliveries was last gated, and saw the newest practice register delivery under
   ``landing/_register/`` (its ``practice_register`` metadata: the register only names the
-  practices in ``marts.dim_practices``, but a newer one must reach the next release).
+  practices in ``marts.dim_practices``, but a newer one must reach the next release), and
+  the previous version (method.md §10, ``seeds.previous_period``) was not computed again
+  after it: the period's index movement reads that version's index as it was computed, so
+  a redelivery of the previous version makes the later one's movement stale.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import hashlib
 import dagster as dg
 
 from orchestration.core.partitions import delivery_key
-from orchestration.core.seeds import gate_configuration_changed_at, required_insurers
+from orchestration.core.seeds import gate_configuration_changed_at, previous_period, required_insurers
 from orchestration.core.settings import SpiegelPaths
 from orchestration.landing.zone import DeliveryRef, complete_deliveries, in_force
 
@@ -107,7 +110,8 @@ def period_done(
         gated = _latest_gating(instance, period, insurer)
         if gated is not None and gated.timestamp > record.timestamp:
             return False
-    return True
+    previous = _latest_materialization(instance, READINESS_ASSET, previous_period(period))
+    return previous is None or previous.timestamp <= record.timestamp
 
 
 def period_inputs_key(
@@ -118,12 +122,15 @@ def period_inputs_key(
     register: str | None = None,
 ) -> str:
     """A short key of what a computation of ``period`` would use: the deliveries, the
-    method version, when each delivery was last gated and the newest practice register
-    delivery (a sensor's run key)."""
+    method version, when each delivery was last gated, the newest practice register
+    delivery and the previous version's latest computation (a sensor's run key)."""
     gated = []
     for insurer in sorted(deliveries):
         record = _latest_gating(instance, period, insurer)
         gated.append(record.storage_id if record is not None else None)
     inputs = (sorted(deliveries.items()), method_version, gated)
     text = repr(inputs if register is None else (*inputs, register))
+    previous = _latest_materialization(instance, READINESS_ASSET, previous_period(period))
+    if previous is not None:  # keys of periods without a computed previous version stay as they were
+        text += f"|previous={previous.storage_id}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]

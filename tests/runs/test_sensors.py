@@ -105,7 +105,7 @@ def test_a_delivery_whose_ingestion_is_in_progress_is_not_requested_again(two_pu
 
 
 def test_a_period_counts_as_computed_on_the_deliveries_and_method_its_readiness_names():
-    from orchestration.runs.done import period_done
+    from orchestration.runs.done import period_done, period_inputs_key
 
     def period_computed_on(instance, period, deliveries, method="M1"):
         return period_done(instance, period, deliveries, method)
@@ -145,6 +145,17 @@ def test_a_period_counts_as_computed_on_the_deliveries_and_method_its_readiness_
         materialize(instance, "release_readiness", SECOND, deliveries=both, method_version="M1")
         assert period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
         assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D2"})
+
+        # the previous version computed again (a redelivery of FIRST): SECOND's index movement
+        # (method.md §10) read FIRST's index as it was, so SECOND is computed again, once
+        key_before = period_inputs_key(instance, SECOND, {"cz": "D1", "vgz": "D1"}, "M1")
+        materialize(
+            instance, "release_readiness", FIRST, deliveries=dg.MetadataValue.json({"cz": "D1"}), method_version="M1"
+        )
+        assert not period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
+        assert period_inputs_key(instance, SECOND, {"cz": "D1", "vgz": "D1"}, "M1") != key_before  # a new run key
+        materialize(instance, "release_readiness", SECOND, deliveries=both, method_version="M1")
+        assert period_computed_on(instance, SECOND, {"cz": "D1", "vgz": "D1"})
 
 
 def test_a_changed_dbt_project_loads_the_seeds_once_and_periods_wait_for_them(two_published_periods, tmp_path):
