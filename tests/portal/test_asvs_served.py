@@ -68,7 +68,9 @@ class Visitor:
     def __init__(self, base: str, cookie_prefix: str = "", **headers: str):
         self.base, self.prefix = base, cookie_prefix
         self.session = requests.Session()
-        self.session.headers.update(headers)
+        # a fresh connection per request: reusing a kept-alive one races gunicorn closing it when
+        # idle (seen on a busy machine: "Remote end closed connection without response")
+        self.session.headers.update({"Connection": "close", **headers})
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.session.get(self.base + path, allow_redirects=False, timeout=30, **kwargs)
