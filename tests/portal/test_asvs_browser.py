@@ -15,15 +15,10 @@ import shutil
 
 import pytest
 
+from tests.support.csp import csp_recording_page
 from tests.support.served import served_portal, spiegel_portal_batch
 
 USER, PASSWORD = "csp@praktijk.nl", "Csp-wachtwoord-2024"
-LISTEN = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__violations.push(e.effectiveDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile);
-});
-"""
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +42,7 @@ def real_site(clean_release, tmp_path_factory):
 def test_every_kind_of_page_renders_under_its_policy_without_a_violation(real_site, browser):
     base, row = real_site
     agb, period, discipline = row["practice_agb"], row["period"], row["discipline"]
-    context = browser.new_context()
-    context.add_init_script(LISTEN)
-    page = context.new_page()
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if m.type == "error" and "Refused" in m.text else None)
+    page, violations_since = csp_recording_page(browser)
     # (path, a selector that is there only when the page rendered what it should)
     anonymous = [
         ("/", "main h1"),
@@ -75,8 +66,7 @@ def test_every_kind_of_page_renders_under_its_policy_without_a_violation(real_si
         page.goto(base + path)
         page.wait_for_selector(selector, timeout=20000)
         page.wait_for_load_state("networkidle")
-        found = page.evaluate("window.__violations") + refused
-        refused.clear()
+        found = violations_since()
         if found:
             violations[path] = found
 
@@ -98,7 +88,7 @@ def test_every_kind_of_page_renders_under_its_policy_without_a_violation(real_si
     page.goto(base + f"/praktijk/{agb}/{period}/{discipline}.html")
     page.wait_for_selector(".js-plotly-plot .main-svg")
     assert page.locator(".js-plotly-plot").count() >= 3  # the charts were drawn, not just one
-    context.close()
+    page.context.close()
     # Redoc's bundle shows its logo from its CDN: refused, as an image from elsewhere must be
     # (nothing leaves for a third party), and the page renders without it
     redoc = [v for v in violations.pop("/api/v1/redoc/", []) if not v.startswith("img-src https://cdn.redoc.ly/")]

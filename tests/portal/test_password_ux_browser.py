@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.csp import csp_recording_page
 from tests.support.served import served_portal, spiegel_portal_batch
 
 USER, PASSWORD = "sterkte@praktijk.nl", "Sterkte-wachtwoord-2024"
 WEAK, STRONG = "wachtwoord", "Kalm-Rivier-Tulp-93!"
-LISTEN = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__violations.push(e.effectiveDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile);
-});
-"""
 # registered after the page's own submit handler: records the fields' types as sent, and keeps
 # the page (the test's own code may cancel the submission; the portal's script never does)
 TYPES_AT_SUBMIT = """() => {
@@ -49,14 +44,10 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context()
-    context.add_init_script(LISTEN)
-    page = context.new_page()
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if m.type == "error" and "Refused" in m.text else None)
+    page, violations = csp_recording_page(browser)
     yield page
-    assert page.evaluate("window.__violations") + refused == []
-    context.close()
+    assert violations() == []
+    page.context.close()
 
 
 def _meter_text(page) -> str:

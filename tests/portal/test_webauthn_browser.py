@@ -26,6 +26,7 @@ import pytest
 
 from tests.portal.test_portal_browser import INFORMAL
 from tests.release.test_four_eyes import PASSWORD, SERVICE, audit_lines, make_accounts, new_totp_secret, totp_code
+from tests.support.csp import csp_recording_page
 from tests.support.served import served_portal
 
 OPERATOR = "sleutel.operator@spiegel.example"
@@ -38,12 +39,6 @@ VIRTUAL_KEY = {
     "hasUserVerification": True,
     "isUserVerified": True,
 }
-LISTEN = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__violations.push(e.effectiveDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile);
-});
-"""
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +54,10 @@ def site(tmp_path_factory):
 @pytest.fixture
 def page(browser):
     """A page that records every CSP violation; none may happen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nl-NL")
-    context.add_init_script(LISTEN)
-    page = context.new_page()
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if m.type == "error" and "Refused" in m.text else None)
+    page, violations = csp_recording_page(browser, viewport={"width": 1280, "height": 1000}, locale="nl-NL")
     yield page
-    assert page.evaluate("window.__violations") + refused == []
-    context.close()
+    assert violations() == []
+    page.context.close()
 
 
 def main_text(page) -> str:
