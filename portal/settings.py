@@ -201,6 +201,8 @@ MIDDLEWARE = [
     # allauth.usersessions' record of the session (address, browser, last use), at most once a minute
     "portal.access.sessions.ActiveSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # a session whose password the rules now refuse goes to the password change page (ASVS 2.1.7)
+    "portal.access.password_renewal.PasswordRenewalMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # axes last: it reads the outcome of authentication
     "axes.middleware.AxesMiddleware",

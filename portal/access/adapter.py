@@ -1,14 +1,25 @@
-"""allauth's account adapter: where an account lands after logging in, and the client's address."""
+"""allauth's account adapter: where an account lands after logging in, the client's address, and
+the check of a right password against the present rules."""
 
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 
+from . import password_renewal
 from .client_ip import client_ip
 from .permissions import is_insurer_user
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def authenticate(self, request, **credentials):
+        """allauth's check of the password; a right password that the rules refuse now (it became
+        common, or a rule is newer than it) must be changed before the session goes on
+        (password_renewal.py, ASVS 2.1.7)."""
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            password_renewal.mark_if_refused(request, user, credentials.get("password"))
+        return user
+
     def get_login_redirect_url(self, request) -> str:
         """Insurer staff to their own page (/verzekeraar/); everyone else to their practices.
         A ``next`` in the login form still wins (allauth reads it before asking here)."""

@@ -8,4 +8,4 @@ class AccessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the audit receivers)
+        from . import account_notices, password_renewal, signals  # noqa: F401  (the receivers)

@@ -14,6 +14,8 @@ because which practices exist is what the published releases say (catalog.py).
   secret (tokens.py), with an expiry; revoked by setting ``revoked_at``.
 - ``PrivacyConsent``: when an account agreed to the privacy statement (/privacy/), and to
   which version of it: the sign-up form's required box (forms.py).
+- ``KnownDevice``: the browsers and networks an account has logged in from, each only as a
+  digest (devices.py), so that a login from a new one is mailed to the owner (ASVS 2.2.3).
 - ``AuditEvent``: append-only; the ORM refuses to change or delete a row.
 
 The one permission check every view uses is ``portal/access/permissions.py``.
@@ -99,6 +101,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField("verloopt op")
     revoked_at = models.DateTimeField("ingetrokken op", null=True, blank=True)
     last_used_at = models.DateTimeField("laatst gebruikt", null=True, blank=True)
+    # when the owner was mailed that the token expires soon (token_notices.py): once per token
+    expiry_notice_sent_at = models.DateTimeField("verloopbericht gestuurd op", null=True, blank=True)
 
     class Meta:
         verbose_name = "API-sleutel"
@@ -130,6 +134,26 @@ class PrivacyConsent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.email or self.user.get_username()}: privacyverklaring {self.statement}"
+
+
+class KnownDevice(models.Model):
+    """A browser and network an account logged in from: only the SHA-256 of the user agent and
+    the address's network prefix (devices.py), never either of them, and when it was first and
+    last seen. Kept until the account is deleted (personal_data.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="known_devices")
+    digest = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField("eerst gezien")
+    last_seen_at = models.DateTimeField("laatst gezien")
+
+    class Meta:
+        verbose_name = "bekend apparaat"
+        verbose_name_plural = "bekende apparaten"
+        constraints = [models.UniqueConstraint(fields=["user", "digest"], name="one_known_device_row_per_digest")]
+        ordering = ["first_seen_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}… van {self.user.email or self.user.get_username()}"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -186,6 +210,7 @@ class AuditEvent(models.Model):
     ACCOUNT_DELETED = "account_deleted"
     DELETE_REFUSED = "delete_refused"
     RETENTION_PURGE = "retention_purge"
+    NEW_DEVICE = "new_device"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -224,6 +249,7 @@ class AuditEvent(models.Model):
         (ACCOUNT_DELETED, "account verwijderd"),
         (DELETE_REFUSED, "verwijderen van een account geweigerd"),
         (RETENTION_PURGE, "verlopen gegevens verwijderd (bewaartermijnen)"),
+        (NEW_DEVICE, "ingelogd vanaf een nieuw apparaat (eigenaar gemaild)"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -3,17 +3,18 @@
 
 **Export.** Everything the portal keeps about the account, as JSON: the account's fields, its
 e-mail addresses, its requests and access to practices, its manager and insurer appointments,
-its API tokens (never the digest), its second factors (never the secret), its consents, its
-sessions (never the key), the login records django-axes keeps for its addresses, the contact
-messages it sent, and the lines of the audit log about it or by it. Nothing of another person:
-in those lines and decisions another account's e-mail address reads ``ander account``, and the
-address a line was written from is left out when someone else wrote it.
+its API tokens (never the digest), its second factors (never the secret), its known devices
+(digests only, devices.py), its consents, its sessions (never the key), the login records
+django-axes keeps for its addresses, the contact messages it sent, and the lines of the audit
+log about it or by it. Nothing of another person: in those lines and decisions another
+account's e-mail address reads ``ander account``, and the address a line was written from is
+left out when someone else wrote it.
 
-**Deletion.** The account is deactivated and its personal data removed: e-mail addresses,
-name, password (made unusable), requests and access, manager and insurer appointments, API
-tokens, second factors, consents, sessions (every device is logged out), its login records
-and its contact messages. The row itself stays, as ``verwijderd-<id>``, inactive, so that
-nothing that points at it breaks and the address is free to sign up again. Where another
+**Deletion.** The account is deactivated and its personal data removed: e-mail addresses, name,
+password (made unusable), requests and access, manager and insurer appointments, API tokens,
+second factors, known devices, consents, sessions (every device is logged out), its login
+records and its contact messages. The row itself stays, as ``verwijderd-<id>``, inactive, so
+that nothing that points at it breaks and the address is free to sign up again. Where another
 account's decision names it (``decided_by``, ``appointed_by``), the name becomes the pseudonym.
 
 The audit log is append-only (portal.md, ASVS 7.3.3) and is *not* rewritten: its earlier
@@ -45,6 +46,7 @@ from .models import (
     ApiToken,
     AuditEvent,
     InsurerStaff,
+    KnownDevice,
     PracticeAccess,
     PracticeManager,
     PrivacyConsent,
@@ -194,6 +196,10 @@ def export(user, *, current_session_key: str | None = None) -> dict:
             {"type": a.type, "created_at": _when(a.created_at), "last_used_at": _when(a.last_used_at)}
             for a in Authenticator.objects.filter(user=user).order_by("id")
         ],
+        "known_devices": [
+            {"digest": d.digest, "first_seen_at": _when(d.first_seen_at), "last_seen_at": _when(d.last_seen_at)}
+            for d in KnownDevice.objects.filter(user=user)
+        ],
         "privacy_consents": [
             {"statement": c.statement, "given_at": _when(c.given_at)} for c in PrivacyConsent.objects.filter(user=user)
         ],
@@ -291,6 +297,7 @@ def delete_account(user, *, request=None) -> str:
             "API tokens": ApiToken.objects.filter(user=user).delete()[0],
             "second factors": Authenticator.objects.filter(user=user).delete()[0],
             "consents": PrivacyConsent.objects.filter(user=user).delete()[0],
+            "known devices": KnownDevice.objects.filter(user=user).delete()[0],
             "e-mail addresses": EmailAddress.objects.filter(user=user).delete()[0],
             "contact messages": _contact_messages(user, own).delete()[0],
             "login records": sum(

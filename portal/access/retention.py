@@ -11,6 +11,9 @@ purge_expired``), which ``deploy/spiegel-portal-purge.timer`` runs daily.
 - sign-ups whose address was never confirmed: joined longer ago than ``RETENTION_SIGNUP_DAYS``
   (``SPIEGEL_PORTAL_RETENTION_SIGNUP_DAYS``, 7).
 
+The same daily run mails the owners of API tokens that expire within a week, once per token
+(token_notices.py, ASVS 2.3.3): not a deletion, but it needs the same daily clock.
+
 An unconfirmed sign-up is an account that has e-mail addresses, none of them verified, never
 logged in, and has no role an operator gave it (staff, manager, insurer staff): it can do
 nothing, and its confirmation link expired after 3 days. It is deleted outright.
@@ -22,7 +25,7 @@ Each run writes one audit line with its counts, so the log shows that the purge 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import import_module
 
@@ -30,7 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, token_notices
 from .models import AuditEvent, InsurerStaff, PracticeManager
 
 ACTOR = "bewaartermijnen (spiegel portal purge-expired)"
@@ -42,6 +45,7 @@ class Purged:
     login_records: int
     contact_messages: int
     unverified_signups: int
+    token_notices: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -50,6 +54,7 @@ class Purged:
             f"{self.login_records} deleted",
             f"contact messages older than {settings.RETENTION_CONTACT_DAYS} days: {self.contact_messages} deleted",
             f"unconfirmed sign-ups older than {settings.RETENTION_SIGNUP_DAYS} days: {self.unverified_signups} deleted",
+            f"API tokens expiring within {token_notices.NOTICE_DAYS} days: {self.token_notices} owners mailed",
         ]
 
 
@@ -126,5 +131,7 @@ def purge(now: datetime | None = None) -> Purged:
             contact_messages=_contact_messages(now - timedelta(days=settings.RETENTION_CONTACT_DAYS)),
             unverified_signups=_unverified_signups(now - timedelta(days=settings.RETENTION_SIGNUP_DAYS)),
         )
-        audit.record(AuditEvent.RETENTION_PURGE, actor=ACTOR, detail="; ".join(purged.lines()))
+    # after the deletions' transaction: a slow mail server must not hold it open
+    purged = replace(purged, token_notices=token_notices.send(now))
+    audit.record(AuditEvent.RETENTION_PURGE, actor=ACTOR, detail="; ".join(purged.lines()))
     return purged

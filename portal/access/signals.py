@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from portal.headers import LOGGED_OUT
 
-from . import audit, sessions
+from . import audit, devices, sessions
 from .models import AuditEvent
 
 
@@ -55,6 +55,7 @@ def audit_login(sender, request=None, user=None, **kwargs):
         sessions.start(request.session)
     name = (user.email or user.get_username()) if user is not None else audit.ANONYMOUS
     audit.record(AuditEvent.LOGIN, request=request, actor=name, subject=name, detail=login_factors(request, user))
+    devices.check_login(request, user)  # after the login line: a new device's notice follows it
 
 
 @receiver(user_logged_out, dispatch_uid="spiegel_audit_logout")

@@ -459,6 +459,7 @@ def test_purge_deletes_what_is_past_its_period_keeps_the_rest_and_prints_the_cou
         "login records (django-axes) older than 30 days: 2 deleted",
         "contact messages older than 100 days: 1 deleted",
         "unconfirmed sign-ups older than 5 days: 1 deleted",
+        "API tokens expiring within 7 days: 0 owners mailed",
     ]
     assert logged_in(live) and not logged_in(expired)
     assert AccessLog.objects.count() == 1  # the recent login
@@ -476,7 +477,7 @@ def test_purge_deletes_what_is_past_its_period_keeps_the_rest_and_prints_the_cou
     # a second run finds nothing more
     out = io.StringIO()
     call_command("purge_expired", stdout=out)
-    assert [int(re.search(r": (\d+) deleted", x)[1]) for x in out.getvalue().splitlines()] == [0, 0, 0, 0]
+    assert [int(re.search(r": (\d+) (deleted|owners mailed)", x)[1]) for x in out.getvalue().splitlines()] == [0] * 5
 
 
 def test_the_retention_periods_come_from_the_environment_and_must_be_whole_days(monkeypatch):
@@ -505,6 +506,7 @@ def test_spiegel_portal_purge_expired_runs_on_a_data_directory_and_deploy_runs_i
         "login records (django-axes) older than 90 days",
         "contact messages older than 365 days",
         "unconfirmed sign-ups older than 7 days",
+        "API tokens expiring within 7 days",
     ]
     deploy = REPO_ROOT / "deploy"
     service = (deploy / "spiegel-portal-purge.service").read_text()
