@@ -9,9 +9,9 @@ address hears of the addition at once."""
 from __future__ import annotations
 
 from allauth.account.signals import email_added
-from django.conf import settings
-from django.core.mail import send_mail
 from django.dispatch import receiver
+
+from . import notify
 
 
 @receiver(email_added, dispatch_uid="spiegel_email_added_notice")
@@ -21,13 +21,11 @@ def mail_owner_of_added_address(sender, request=None, user=None, email_address=N
     added = getattr(email_address, "email", "") or ""
     if not owner or owner.lower() == added.lower():
         return
-    send_mail(
-        f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}E-mailadres toegevoegd",
+    notify.owner_notice(
+        owner,
+        "E-mailadres toegevoegd",
         f"Aan uw account van Mijn Spiegel is het e-mailadres {added} toegevoegd. Het werkt pas na "
         "bevestiging via de link die naar dat adres is gestuurd.\n\n"
         "Was u dit niet, wijzig dan uw wachtwoord (/accounts/password/change/) en verwijder het adres "
-        "(/accounts/email/).\n\nMijn Spiegel\n",
-        settings.DEFAULT_FROM_EMAIL,
-        [owner],
-        fail_silently=True,
+        "(/accounts/email/).",
     )

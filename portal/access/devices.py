@@ -19,12 +19,10 @@ import ipaddress
 import logging
 import re
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, notify
 from .client_ip import client_ip
 from .models import AuditEvent, KnownDevice
 
@@ -64,16 +62,14 @@ def _remember(user, key: str) -> tuple[bool, bool]:
 
 def _mail(user, *, browser: str, ip: str) -> None:
     when = timezone.localtime().strftime("%d-%m-%Y om %H:%M")
-    send_mail(
-        f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Ingelogd vanaf een nieuw apparaat",
+    notify.owner_notice(
+        user.email,
+        "Ingelogd vanaf een nieuw apparaat",
         f"Op {when} is op uw account van Mijn Spiegel ingelogd vanaf een browser en netwerk die wij "
         f"voor uw account nog niet kenden.\n\nBrowser: {browser or 'onbekend'}\nIP-adres: {ip}\n\n"
         "Was u dit zelf? Dan hoeft u niets te doen.\n"
         "Was u dit niet, wijzig dan uw wachtwoord (/accounts/password/change/) en beëindig de sessies "
-        "die u niet kent (/accounts/sessions/).\n\nMijn Spiegel\n",
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-        fail_silently=True,
+        "die u niet kent (/accounts/sessions/).",
     )
 
 

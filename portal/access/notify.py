@@ -1,5 +1,6 @@
 """E-mails about access decisions: the account concerned and every manager of the practice
-get one on each decision (portal.md)."""
+get one on each decision (portal.md); and the owner's notices of a security event on the account
+(a login from a new device, a replayed code, an address added)."""
 
 from __future__ import annotations
 
@@ -66,4 +67,14 @@ def decision(
         None,
         sorted(recipients),
         fail_silently=False,
+    )
+
+
+def owner_notice(address: str, title: str, body: str) -> None:
+    """Tell the account's owner of a security event. Never raises: the notice follows what
+    happened (a login, a refused code), and a mail server that is down must not undo it."""
+    if not address:
+        return
+    send_mail(
+        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title, body + "\n\nMijn Spiegel\n", None, [address], fail_silently=True
     )

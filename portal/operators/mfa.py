@@ -18,10 +18,9 @@ from allauth.mfa.webauthn import forms as webauthn_forms
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.core.validators import MaxLengthValidator
 
-from portal.access import audit
+from portal.access import audit, notify
 from portal.access.models import AuditEvent
 
 LOCKED_TEXT = "Te veel onjuiste codes. Probeer het later opnieuw."
@@ -32,8 +31,7 @@ REPLAY_TEXT = (
     "was gebruikt. Het portaal heeft die code geweigerd.\n\n"
     "Was u dat zelf, bijvoorbeeld door twee keer op Inloggen te klikken, dan hoeft u niets te doen.\n"
     "Was u het niet, dan kent iemand anders uw wachtwoord en heeft die een code van u gezien. Wijzig dan\n"
-    "meteen uw wachtwoord en neem contact met ons op.\n\n"
-    "Mijn Spiegel\n"
+    "meteen uw wachtwoord en neem contact met ons op."
 )
 CODE_MAX_LENGTH = 64  # a TOTP code has 6 digits, a recovery code 34 (settings); allauth's field has no bound
 
@@ -92,9 +90,7 @@ def replayed_totp(user, code: str) -> bool:
 
 def notify_replay(user) -> None:
     """A mail to the account's holder: the refused code was seen by someone with the password."""
-    if not user.email:
-        return
-    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + REPLAY_SUBJECT, REPLAY_TEXT, None, [user.email])
+    notify.owner_notice(user.email, REPLAY_SUBJECT, REPLAY_TEXT)
 
 
 class AuthenticateForm(_Counted, mfa_forms.AuthenticateForm):
