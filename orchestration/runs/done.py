@@ -64,6 +64,12 @@ def _latest_gating(instance: dg.DagsterInstance, period: str, insurer: str):
     return _latest_materialization(instance, DELIVERY_ASSET, str(delivery_key(period, insurer)))
 
 
+def _previous_computation(instance: dg.DagsterInstance, period: str):
+    """The latest computation (``release_readiness``) of the version before ``period`` (§10),
+    whose index the period's movement reads."""
+    return _latest_materialization(instance, READINESS_ASSET, previous_period(period))
+
+
 def delivery_done(instance: dg.DagsterInstance, period: str, insurer: str, delivery_id: str | None) -> bool:
     """True when ``delivery_id`` (None: nothing in force) needs no ingestion run."""
     record = _latest_gating(instance, period, insurer)
@@ -110,7 +116,7 @@ def period_done(
         gated = _latest_gating(instance, period, insurer)
         if gated is not None and gated.timestamp > record.timestamp:
             return False
-    previous = _latest_materialization(instance, READINESS_ASSET, previous_period(period))
+    previous = _previous_computation(instance, period)
     return previous is None or previous.timestamp <= record.timestamp
 
 
@@ -130,7 +136,7 @@ def period_inputs_key(
         gated.append(record.storage_id if record is not None else None)
     inputs = (sorted(deliveries.items()), method_version, gated)
     text = repr(inputs if register is None else (*inputs, register))
-    previous = _latest_materialization(instance, READINESS_ASSET, previous_period(period))
+    previous = _previous_computation(instance, period)
     if previous is not None:  # keys of periods without a computed previous version stay as they were
         text += f"|previous={previous.storage_id}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
