@@ -23,11 +23,11 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import translation
 
+from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, client_for, make_account
 
 pytestmark = pytest.mark.django_db
 
-INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf|jullie)\b", re.I)
 # the words the portal does not use for its account actions
 OFF_VOCABULARY = re.compile(r"\b(aanmeld\w*|afmeld\w*|registr\w*|meld\s+u\s+aan|meld\s+u\s+af)\b", re.I)
 LOCALE = Path(django_settings.BASE_DIR) / "locale" / "nl" / "LC_MESSAGES"

@@ -21,6 +21,7 @@ from django.test import Client
 
 from portal.access.models import KnownDevice
 from tests.release.test_four_eyes import totp_code
+from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, audit, make_account
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,6 @@ pytestmark = pytest.mark.django_db
 OWNER = "eigenaar@praktijk-a.nl"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.I)
 
 
 @pytest.fixture(autouse=True)

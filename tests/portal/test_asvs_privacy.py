@@ -26,6 +26,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, A, audit, client_for, make_account
 from tests.support.served import REPO_ROOT, spiegel_portal
 
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.django_db
 
 OWNER = "eigenaar@praktijk-a.nl"
 OTHER = "ander@praktijk-b.nl"
-INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf|jullie)\b", re.I)
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ mails the owner once per token that expires within 7 days (portal/access/token_n
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,13 +14,13 @@ from django.utils import timezone
 
 from portal.access import tokens
 from portal.access.models import ApiToken
+from tests.support.dutch import INFORMAL
 from tests.support.portal_world import make_account
 
 pytestmark = pytest.mark.django_db
 
 OWNER = "eigenaar@praktijk-a.nl"
 OTHER = "ander@praktijk-b.nl"
-INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.I)
 
 
 def token_expiring_in(user, name: str, delta: timedelta) -> ApiToken:

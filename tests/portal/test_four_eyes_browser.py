@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.portal.test_portal_browser import ARTIFACTS, INFORMAL
+from tests.portal.test_portal_browser import ARTIFACTS
 from tests.release.test_four_eyes import (
     PASSWORD,
     PERIOD,
@@ -28,6 +28,7 @@ from tests.release.test_four_eyes import (
     signoff_lines,
     totp_code,
 )
+from tests.support.dutch import INFORMAL
 from tests.support.served import served_portal
 
 A, B = "anna.operator@spiegel.example", "bram.operator@spiegel.example"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dutch import INFORMAL
 from tests.support.release_factory import index_row, make_release
 from tests.support.served import REPO_ROOT, portal_env, served_portal, spiegel_portal_batch
 
@@ -28,7 +29,6 @@ CHROMIUM_ARGS = [
 ]
 INSURER, INSURER_PASSWORD = "inkoop@cz.nl", "Inkoop-wachtwoord-2024"
 PERIOD = "2024-v3"
-INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.I)
 ONE_LINE = 70  # px, as in test_portal_browser: the header's nav on one line
 
 # the operators' act (actions.appoint_insurer_user) in a process of its own on the served data

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dutch import INFORMAL
 from tests.support.release_factory import index_row, make_release
 from tests.support.served import REPO_ROOT, served_portal, spiegel_portal, spiegel_portal_batch
 
@@ -178,7 +179,6 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     assert all(f"agb={A}" in line for line in audit.stdout.splitlines())
 
 
-INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.I)
 ONE_LINE = 70  # px: the header's nav is about 53 px high on one line, over 90 on two
 
 

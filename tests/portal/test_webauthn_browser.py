@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.test_portal_browser import INFORMAL
 from tests.release.test_four_eyes import PASSWORD, SERVICE, audit_lines, make_accounts, new_totp_secret, totp_code
 from tests.support.csp import csp_recording_page
+from tests.support.dutch import INFORMAL
 from tests.support.served import served_portal
 
 OPERATOR = "sleutel.operator@spiegel.example"
