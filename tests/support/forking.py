@@ -28,6 +28,8 @@ import signal
 import sys
 import traceback
 
+from tests.support import process_group
+
 # Arms the step-boundary hook when the definitions load (orchestration/core/crashpoints.py);
 # the point itself is set per child, and "armed" names none.
 os.environ["SPIEGEL_CRASH_AT"] = "armed"
@@ -90,6 +92,7 @@ def main() -> None:
         if pid == 0:
             _child(call)
         _, status = os.waitpid(pid, 0)
+        process_group.wait_until_gone(pid)  # the child led its group; its dbt may linger
         answer = {"pid": pid, "stdout": call["stdout"], "stderr": call["stderr"]}
         if os.WIFSIGNALED(status):
             answer["returncode"] = -os.WTERMSIG(status)

@@ -20,6 +20,7 @@ from pathlib import Path
 from orchestration import cli
 from orchestration.core.settings import REPO_ROOT, SpiegelPaths, scoped_environment
 from orchestration.runs.instance import use_data_dir
+from tests.support import process_group
 
 PUBLISHED_TABLES = ("behandelindex.csv", "reference_strata.csv", "excluded_lines.csv")
 # what cli.main sets for its process: the data directory, its Dagster instance, and the
@@ -45,15 +46,24 @@ def spiegel_killed_at(
     env = {**os.environ, "SPIEGEL_CRASH_AT": crash_point}
     for key in _ENV_KEYS:
         env.pop(key, None)
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", command, "--data-dir", str(data_dir), *args],
+    argv = [sys.executable, "-m", "orchestration.cli", command, "--data-dir", str(data_dir), *args]
+    with subprocess.Popen(
+        argv,
         cwd=REPO_ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         start_new_session=True,
-    )
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    process_group.wait_until_gone(process.pid)
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
 def was_killed(result: subprocess.CompletedProcess) -> bool:
