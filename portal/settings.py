@@ -284,6 +284,10 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # re-authentication by password or the second factor only: allauth's default also offers a
 # code mailed to the address, which would make e-mail an authentication factor (ASVS 2.2.2)
 ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
+# adding, removing or choosing the primary e-mail address asks for the password (or the second
+# factor) again, however fresh the login, and that holds for 5 minutes (ASVS 3.7.1); so does
+# making an API token (portal/api/pages.py)
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 # a mail to the owner when the password, an e-mail address or a second factor changes (ASVS 2.5.5)
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 # a reset link works once (its token is made from the password hash) and for an hour

@@ -1,4 +1,5 @@
-"""The owner's page of personal API tokens (/accounts/tokens/): list, create (shown once), revoke.
+"""The owner's page of personal API tokens (/accounts/tokens/): list, create (shown once, after the
+password is asked again), revoke.
 
 A new token's secret exists only in the response to the POST that made it: it is not stored
 (tokens.py keeps its SHA-256), not put in a redirect URL and not in a message, which would
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from allauth.account.decorators import reauthentication_required
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -83,9 +85,14 @@ def _page(request, form: TokenForm, *, new_token: token_store.NewToken | None = 
     )
 
 
+@reauthentication_required
 def _create(request):
     """Make a token and show it in this response only (no redirect: a redirect would need the
-    secret in its URL or in the session)."""
+    secret in its URL or in the session).
+
+    A token is a credential of its own, so making one asks for the password (or the second
+    factor) again, as a change of the e-mail address does. allauth keeps the POST while it asks
+    and replays it after, so the token is still shown once, in that response."""
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=400)

@@ -16,7 +16,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.support.portal_world import audit, client_for, make_account
+from tests.support.dutch import INFORMAL
+from tests.support.portal_world import PASSWORD, audit, client_for, make_account, reauthenticated
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_create_shows_the_token_once_and_stores_only_its_digest():
     from portal.access.tokens import find_token
 
     owner = make_account("eigenaar@praktijk.nl")
-    client = client_for(owner)
+    client = reauthenticated(client_for(owner))
     page = client.get(URL)
     assert page.status_code == 200 and "U heeft nog geen API-sleutels." in page.content.decode()
     assert 'name="csrfmiddlewaretoken"' in page.content.decode()
@@ -87,7 +88,7 @@ def test_revoke_own_token_then_it_no_longer_works():
     from portal.access.tokens import find_token
 
     owner = make_account("eigenaar@praktijk.nl")
-    client = client_for(owner)
+    client = reauthenticated(client_for(owner))
     secret = _secret(_create(client))
     token = ApiToken.objects.get(user=owner)
     response = client.post(URL, {"action": "revoke", "token": str(token.pk)})
@@ -105,7 +106,7 @@ def test_another_accounts_token_is_a_404_and_stays_valid():
     from portal.access.tokens import find_token
 
     owner, other = make_account("eigenaar@praktijk.nl"), make_account("ander@praktijk.nl")
-    secret = _secret(_create(client_for(owner)))
+    secret = _secret(_create(reauthenticated(client_for(owner))))
     token = ApiToken.objects.get(user=owner)
     intruder = client_for(other)
     for value in (str(token.pk), "999999", "x"):
@@ -124,7 +125,7 @@ def test_days_out_of_range_is_an_error_and_no_token(days):
     from portal.access.models import ApiToken
 
     owner = make_account("eigenaar@praktijk.nl")
-    response = _create(client_for(owner), days=days)
+    response = _create(reauthenticated(client_for(owner)), days=days)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Een API-sleutel is 1 tot 366 dagen geldig." in html and not SECRET_RE.search(html)
@@ -134,7 +135,7 @@ def test_days_out_of_range_is_an_error_and_no_token(days):
 def test_the_bounds_are_allowed():
     from portal.access.models import ApiToken
 
-    client = client_for(make_account("eigenaar@praktijk.nl"))
+    client = reauthenticated(client_for(make_account("eigenaar@praktijk.nl")))
     for days in ("1", "366"):
         assert _create(client, days=days).status_code == 200
     assert ApiToken.objects.count() == 2
@@ -155,7 +156,7 @@ def test_the_forms_need_their_csrf_token():
     from portal.access.models import ApiToken
 
     owner = make_account("eigenaar@praktijk.nl")
-    strict = client_for(owner, enforce_csrf_checks=True)
+    strict = reauthenticated(client_for(owner, enforce_csrf_checks=True))
     assert _create(strict).status_code == 403
     assert not ApiToken.objects.exists()
     # with the page's own token it works
@@ -163,3 +164,35 @@ def test_the_forms_need_their_csrf_token():
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
     made = strict.post(URL, {"action": "create", "days": "90", "csrfmiddlewaretoken": csrf})
     assert made.status_code == 200 and ApiToken.objects.count() == 1
+
+
+def test_making_a_token_asks_for_the_password_again_and_then_shows_the_token_once():
+    """However fresh the session, a new credential needs the password once more (ASVS 3.7.1);
+    the form's POST is kept meanwhile, so the token appears right after, shown once."""
+    from portal.access.models import ApiToken
+    from portal.access.tokens import find_token
+
+    owner = make_account("eigenaar@praktijk.nl")
+    client = client_for(owner)
+    asked = _create(client, name="na herbevestiging", days="30")
+    assert asked.status_code == 302 and asked["Location"] == "/accounts/reauthenticate/?next=%2Faccounts%2Ftokens%2F"
+    assert not ApiToken.objects.exists() and not audit("token_created")
+    page = client.get(asked["Location"])
+    assert page.status_code == 200 and 'name="password"' in page.content.decode()
+    main = page.content.decode().split("<main", 1)[1].split("</main>")[0]
+    assert "Bevestig opnieuw dat u het bent" in main and not INFORMAL.search(re.sub(r"<[^>]+>", " ", main))
+    wrong = client.post(asked["Location"], {"password": "niet-het-wachtwoord"})
+    assert wrong.status_code == 200 and not SECRET_RE.search(wrong.content.decode())
+    assert not ApiToken.objects.exists()
+    made = client.post(asked["Location"], {"password": PASSWORD})
+    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    secret = _secret(made)
+    (token,) = ApiToken.objects.filter(user=owner)
+    assert token.name == "na herbevestiging" and find_token(secret) == token
+    assert secret not in client.get(URL).content.decode()
+    # within the next minutes another token needs no second password
+    assert _create(client, name="tweede").status_code == 200
+    assert ApiToken.objects.filter(user=owner).count() == 2
+    # revoking one takes only the session
+    assert client_for(owner).post(URL, {"action": "revoke", "token": str(token.pk)}).status_code == 302
+    assert find_token(secret) is None

@@ -282,6 +282,25 @@ def test_a_planted_session_id_is_replaced_when_the_login_completes_with_its_seco
     assert re.fullmatch(r"[a-z0-9]{32}", logged_in)
 
 
+def test_a_password_reset_leaves_the_second_factor_in_place(operator):
+    """V2.2.2: the mailed link replaces the password, never the second factor: whoever holds
+    the mailbox of an account with TOTP still needs the code."""
+    secret, _ = operator
+    client = Client()
+    link = _reset_link(client, KNOWN)
+    assert _use_reset_link(client, link, "Na-herstel-gekozen-ww-7").status_code == 302
+    assert client.get("/praktijk/")["Location"].startswith("/accounts/login/")  # the reset logs no one in
+    asked = client.post("/accounts/login/", {"login": KNOWN, "password": "Na-herstel-gekozen-ww-7"})
+    assert asked["Location"].startswith("/accounts/2fa/authenticate/")
+    assert client.get("/praktijk/")["Location"].startswith("/accounts/login/")  # nothing without the code
+    code = _totp_code(secret)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert client.post("/accounts/2fa/authenticate/", {"code": wrong}).status_code == 200
+    assert client.get("/praktijk/")["Location"].startswith("/accounts/login/")
+    assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+    assert client.get("/praktijk/").status_code == 200
+
+
 def test_a_totp_code_and_a_recovery_code_work_once(operator, caplog):
     secret, codes = operator
     caplog.set_level(logging.DEBUG)

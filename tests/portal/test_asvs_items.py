@@ -26,7 +26,7 @@ from django.core import mail
 from django.test import Client
 
 from tests.portal.test_asvs import KNOWN, _password_step, fast_hashes, known, operator  # noqa: F401
-from tests.support.portal_world import PASSWORD, A, B, audit, build_releases, client_for, make_account
+from tests.support.portal_world import PASSWORD, A, B, audit, build_releases, client_for, make_account, reauthenticated
 
 pytestmark = pytest.mark.django_db
 
@@ -268,6 +268,7 @@ def test_extra_fields_posted_to_a_form_change_nothing_they_name(world, settings)
     assert (access.user, access.status, access.decided_by) == (outsider, PracticeAccess.PENDING, "")
     assert client.get(f"/praktijk/{B}/").status_code == 404
     # a token for oneself, valid as long as the form's days say, whatever else is posted
+    reauthenticated(client)
     client.post(
         "/accounts/tokens/",
         {"action": "create", "name": "t", "days": "7", "user": str(world.pk), "expires_at": "2099-01-01", **extra},

@@ -271,7 +271,7 @@ def test_cors_is_not_open(site):
 
 
 def test_pages_refuse_the_methods_they_do_not_take(site):
-    _, base, _ = site
+    data_dir, base, _ = site
     user = Visitor(base)
     user.log_in(USER, USER_PASSWORD)
     token = user.csrf()
@@ -294,6 +294,11 @@ def test_pages_refuse_the_methods_they_do_not_take(site):
             allow_redirects=False,
         )
         assert posted.status_code == 405, path
+    # each refusal is logged as an invalid request, with its method and path (V14.5.1)
+    log = (data_dir / "serve.log").read_text()
+    for path in ("/kalender/", f"/praktijk/{A}/{PERIOD}/fysiotherapie.pdf"):
+        for method in ("PUT", "DELETE", "PATCH", "POST"):
+            assert f"Method Not Allowed ({method}): {path}" in log, (method, path)
 
 
 def test_oversized_requests_are_refused_without_a_server_error(site):
@@ -344,6 +349,7 @@ def test_no_secret_reaches_the_logs(site):
     visitor.post("/accounts/login/", {"login": USER, "password": WRONG_PASSWORD})
     visitor.log_in(USER, USER_PASSWORD)
     session_id = visitor.session_id()
+    assert visitor.post("/accounts/reauthenticate/", {"password": USER_PASSWORD}).status_code == 302
     page = visitor.post("/accounts/tokens/", {"action": "create", "name": "logtest", "days": "7"})
     (new_token,) = set(re.findall(r"spg_[0-9a-f]{8}_[A-Za-z0-9_-]{40}", page.text))  # shown once
     for secret in (token, new_token):

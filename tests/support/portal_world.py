@@ -50,6 +50,18 @@ def client_for(user, **kwargs):
     return client
 
 
+def reauthenticated(client, password: str = PASSWORD):
+    """``client`` after giving its password again on allauth's re-authentication page, as the
+    portal asks before an account change (an e-mail address, an API token); valid 5 minutes."""
+    import re
+
+    page = client.get("/accounts/reauthenticate/").content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    response = client.post("/accounts/reauthenticate/", {"password": password, "csrfmiddlewaretoken": csrf[1]})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return client
+
+
 def audit(action: str | None = None, **filters) -> list:
     from portal.access.models import AuditEvent
 
