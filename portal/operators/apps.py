@@ -10,7 +10,10 @@ class OperatorsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        from . import webauthn_server
         from .admin_guard import guard_admin_site
 
         # in service mode the admin, like the release pages, wants an operator with a second factor
         guard_admin_site(admin.site)
+        # security keys only with approved signature algorithms (ASVS 2.9.3)
+        webauthn_server.install()

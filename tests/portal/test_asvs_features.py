@@ -40,8 +40,9 @@ def test_no_kind_of_character_is_required(password):
 
 # -- V2.9.2, V2.9.3: the security keys' challenges and algorithms (WebAuthn, fido2) ----------------
 
-# what fido2 2.2 offers: ES256, EdDSA, ES384, ES512, PS256, RS256, ES256K and ML-DSA-44/65/87
-OFFERED_ALGORITHMS = {-7, -8, -35, -36, -37, -257, -47, -48, -49, -50}
+# what the portal offers of fido2 2.2's list: ES256, EdDSA, ES384, ES512, PS256, RS256 and
+# ML-DSA-44/65/87; not ES256K (-47), which is no approved algorithm (portal/operators/webauthn_server.py)
+OFFERED_ALGORITHMS = {-7, -8, -35, -36, -37, -257, -48, -49, -50}
 
 
 def _webauthn_options(client, url: str) -> dict:
@@ -82,6 +83,40 @@ def test_every_security_key_ceremony_gets_a_fresh_256_bit_challenge_and_offers_t
     login_challenges = [_challenge(options) for options in asked]
     assert [len(c) for c in login_challenges] == [32, 32]
     assert len(set(login_challenges + challenges)) == 4
+
+
+def _registered_with(key_class, curve):
+    """What fido2's ``register_complete`` returns for a new key of ``key_class`` on ``curve``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from fido2.webauthn import Aaguid, AttestedCredentialData, AuthenticatorData
+
+    public_key = key_class.from_cryptography_key(ec.generate_private_key(curve).public_key())
+    credential = AttestedCredentialData.create(Aaguid(bytes(16)), b"sleutel-id", public_key)
+    flags = AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT
+    return AuthenticatorData.create(bytes(32), flags, 0, credential)
+
+
+def test_a_key_on_a_curve_that_is_not_approved_is_refused_even_when_the_answer_claims_it(monkeypatch):
+    """The offer leaves ES256K out; a forged answer with such a key is refused all the same,
+    and allauth's page shows that as a wrong code (its ``ValueError`` handling)."""
+    from allauth.mfa.webauthn.internal import auth
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from fido2.cose import ES256, ES256K
+    from fido2.server import Fido2Server
+
+    from portal.operators.webauthn_server import ApprovedAlgorithmsServer
+
+    assert auth.Fido2Server is ApprovedAlgorithmsServer  # installed when the app started
+    server = ApprovedAlgorithmsServer({"id": "testserver", "name": "Mijn Spiegel"})
+    assert {p.alg for p in server.allowed_algorithms} == OFFERED_ALGORITHMS
+    for key_class, curve, approved in ((ES256, ec.SECP256R1(), True), (ES256K, ec.SECP256K1(), False)):
+        registered = _registered_with(key_class, curve)
+        monkeypatch.setattr(Fido2Server, "register_complete", lambda self, *a, _r=registered, **k: _r)
+        if approved:
+            assert server.register_complete({}, {}) is registered
+        else:
+            with pytest.raises(ValueError, match="-47 is not approved"):
+                server.register_complete({}, {})
 
 
 # -- V2.8.5: a replayed TOTP code is refused, audited, and its holder is told -----------------------
