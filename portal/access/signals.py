@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from portal.headers import LOGGED_OUT
 
-from . import audit, devices, sessions
+from . import alarms, audit, devices, sessions
 from .models import AuditEvent
 
 
@@ -73,6 +73,7 @@ def audit_logout(sender, request=None, user=None, **kwargs):
 def audit_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
     name = str(username or audit.ANONYMOUS)[:254]
     audit.record(AuditEvent.LOCKOUT, request=request, actor=name, subject=name, detail=f"locked out (ip {ip_address})")
+    alarms.limit_reached("lockout", name, request=request, detail=f"locked out after failed logins (ip {ip_address})")
 
 
 def axes_username(request, credentials=None) -> str | None:

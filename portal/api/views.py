@@ -29,8 +29,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.access import audit, permissions
+from portal.access import alarms, audit, permissions
+from portal.access.client_ip import client_ip
 from portal.access.models import ApiToken, AuditEvent
+from portal.access.tokens import TOKEN_PREFIX
 from portal.logsafe import redact
 from portal.public import calendar
 from portal.releases import catalog, index_table
@@ -53,6 +55,18 @@ NOT_MODIFIED = {304: OpenApiResponse(description="Not modified (If-None-Match / 
 PERIOD_PARAMETER = OpenApiParameter(
     "period", str, OpenApiParameter.PATH, pattern=r"^[0-9]{4}-v[1-3]$", description="YYYY-vN, e.g. 2024-v3"
 )
+
+
+def _caller(request) -> str:
+    """Whom the read API's rate limit counts (``throttling.py``): the token, else the account,
+    else the address; named without any secret (a token by its public prefix)."""
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiToken):
+        return f"token {TOKEN_PREFIX}{auth.prefix}… of {auth.user.email or auth.user.get_username()}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.email or user.get_username()
+    return f"address {client_ip(request) or 'unknown'}"
 
 
 class ReadOnlyApiView(APIView):
@@ -78,6 +92,7 @@ class ReadOnlyApiView(APIView):
 
     def throttled(self, request, wait):
         seconds = math.ceil(wait) if wait is not None else None
+        alarms.limit_reached("api_rate", _caller(request), request=request, detail=f"{request.method} {request.path}")
         raise exceptions.Throttled(
             wait=wait,
             detail=(

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxLengthValidator
 
-from portal.access import audit, notify
+from portal.access import alarms, audit, notify
 from portal.access.models import AuditEvent
 
 LOCKED_TEXT = "Te veel onjuiste codes. Probeer het later opnieuw."
@@ -56,6 +56,7 @@ class _Counted:
         actor = self.user.email or self.user.get_username()
         if failures >= settings.MFA_FAILURE_LIMIT:
             audit.record(AuditEvent.MFA_FAILED, request=context.request, actor=actor, detail="locked: too many codes")
+            alarms.limit_reached("second_factor", actor, request=context.request, detail="a code while locked")
             raise forms.ValidationError(LOCKED_TEXT)
         try:
             code = super().clean_code()
@@ -66,6 +67,8 @@ class _Counted:
                 notify_replay(self.user)
                 detail += ", a used TOTP code again: the holder was mailed"
             audit.record(AuditEvent.MFA_FAILED, request=context.request, actor=actor, detail=detail)
+            if failures + 1 >= settings.MFA_FAILURE_LIMIT:
+                alarms.limit_reached("second_factor", actor, request=context.request, detail=detail)
             raise
         cache.delete(key)
         return code

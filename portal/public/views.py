@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from portal.access import alarms
 from portal.access.client_ip import client_ip
 from portal.public import calendar as release_calendar
 from portal.public import method as method_numbers
@@ -199,6 +200,7 @@ def contact(request):
                 store_and_mail(data, user=request.user, ip_address=client_ip(request))
                 return redirect("public:contact_sent")
             status = 429
+            alarms.limit_reached("contact_rate", data["email"], request=request, detail="contact form")
         else:
             status = 400
     else:

@@ -2,7 +2,8 @@
 
 The events: a delivery's gate blocks; a run fails; a period's planned publication date
 is near while it is incomplete, blocked or not signed off; a planned date passed without
-a release; a period was signed off or published. Each goes out by e-mail (SMTP with the
+a release; a period was signed off or published; and, raised by the portal itself
+(``portal/access/alarms.py``), one of its request limits refused a caller. Each goes out by e-mail (SMTP with the
 portal's mail settings, else a file under ``<data dir>/alerts/mail/``) and, when
 ``SPIEGEL_ALERT_WEBHOOK_URL`` is set, as a JSON POST.
 

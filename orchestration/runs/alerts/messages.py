@@ -7,6 +7,7 @@ same event on every later tick and it is sent once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -266,3 +267,43 @@ def published(settings: AlertSettings, period: str, revision: str, folder: str, 
     )
     facts = {"period": period, "revision": revision, "published_at": at, "folder": folder}
     return Alert(f"{PUBLISHED}:{period}:{revision}", PUBLISHED, subject, body, link, facts)
+
+
+# raised by the portal itself when a request limit is reached (portal/access/alarms.py), not
+# found by a check: so not among KINDS
+PORTAL_REQUESTS = "portal_requests"
+PORTAL_LIMITS = {
+    "lockout": "logins locked after repeated failed attempts",
+    "second_factor": "second factor locked after repeated wrong codes",
+    "api_rate": "read API rate limit reached",
+    "contact_rate": "contact form limit reached",
+}
+
+
+def portal_requests(settings: AlertSettings, limit: str, who: str, ip: str, hour: str, detail: str = "") -> Alert:
+    """A portal limit refused requests of one caller: told once per limit, caller and hour."""
+    what = PORTAL_LIMITS[limit]
+    digest = hashlib.sha256(f"{limit}|{who}".encode()).hexdigest()[:16]
+    subject = f"{PREFIX} portal: {what} ({who})"
+    body = "\n".join(
+        [
+            f"The portal refused requests: {what}. Further refusals of this caller within the hour",
+            "are not mailed again; each one is in the portal's audit log.",
+            "",
+            _lines(
+                [
+                    ("Limit", limit),
+                    ("Caller", who),
+                    ("Address", ip or "-"),
+                    ("Hour (UTC)", hour),
+                    ("Detail", detail or "-"),
+                ]
+            ),
+            "",
+            "Next: `spiegel portal audit` lists the requests (logins, refusals, API calls) with their",
+            "addresses. Many callers at once, or an account whose owner did not try, can be an attack:",
+            "see docs/alerts.md (portal limits).",
+        ]
+    )
+    facts = {"limit": limit, "caller": who, "ip": ip, "hour": hour}
+    return Alert(f"{PORTAL_REQUESTS}:{limit}:{digest}:{hour}", PORTAL_REQUESTS, subject, body, "", facts)
