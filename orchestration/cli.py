@@ -314,6 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--email", required=True)
     q.add_argument("--remove", action="store_true", help="take the operator role away instead")
     q = portal_command(
+        "reset-second-factor",
+        "remove the second factor of an account that lost it (TOTP, recovery codes, security keys) and end "
+        "its sessions, after its holder's identity was checked as at enrolment (audited, the holder mailed)",
+    )
+    q.add_argument("--email", required=True)
+    q.add_argument("--checked-by", required=True, help="who checked the holder's identity")
+    q.add_argument("--evidence", required=True, help="how, e.g. 'in person, passport seen' (kept in the audit log)")
+    q = portal_command(
         "create-token",
         "a personal API token for an account, printed once on standard output (audited as done by an operator)",
     )

@@ -193,6 +193,23 @@ def appoint_operator(data_dir: Path, *, email: str, remove: bool = False) -> str
     )
 
 
+def reset_second_factor(data_dir: Path, *, email: str, checked_by: str, evidence: str) -> str:
+    """Remove the second factor of an account that lost it, after ``checked_by`` proved the
+    holder's identity as at enrolment; ``evidence`` says how (kept in the audit log)."""
+    _setup(data_dir)
+    from portal.access import actions
+
+    user = _user(email)
+    try:
+        removed, sessions = actions.reset_second_factor(user, actor=OPERATOR, checked_by=checked_by, evidence=evidence)
+    except actions.ActionRefused as exc:
+        raise PortalCommandError(str(exc)) from None
+    return (
+        f"{user.email}: second factor removed ({removed} authenticator(s)), {sessions} session(s) ended, "
+        "the holder mailed; at the next login it sets up a new one (/accounts/2fa/totp/activate/)"
+    )
+
+
 @dataclass(frozen=True)
 class CreatedToken:
     """A token made by ``create_token``: the secret for stdout (shown once), the note for stderr."""

@@ -27,6 +27,12 @@ def cmd_portal(args: argparse.Namespace) -> int:
             say(operations.grant(paths.data_dir, agb=args.agb, email=args.email))
         elif args.portal_command == "appoint-insurer-user":
             say(operations.appoint_insurer_user(paths.data_dir, insurer=args.insurer, email=args.email))
+        elif args.portal_command == "reset-second-factor":
+            say(
+                operations.reset_second_factor(
+                    paths.data_dir, email=args.email, checked_by=args.checked_by, evidence=args.evidence
+                )
+            )
         elif args.portal_command == "appoint-operator":
             say(operations.appoint_operator(paths.data_dir, email=args.email, remove=args.remove))
         elif args.portal_command == "create-token":

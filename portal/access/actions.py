@@ -167,3 +167,51 @@ def remove_operator(user, *, actor: str, request=None) -> bool:
         user.save(update_fields=["is_staff"])
         audit.record(AuditEvent.OPERATOR_REMOVED, request=request, actor=actor, subject=email_of(user))
     return True
+
+
+EVIDENCE_MIN_LENGTH = 10  # a sentence on how the identity was checked, not a placeholder
+RESET_SUBJECT = "Uw tweede factor is verwijderd"
+RESET_TEXT = (
+    "Op uw verzoek is de tweede factor van uw account verwijderd (authenticator-app, herstelcodes en\n"
+    "beveiligingssleutels), nadat {checked_by} uw identiteit heeft gecontroleerd. Al uw sessies zijn\n"
+    "beëindigd.\n\n"
+    "Log opnieuw in en stel meteen een nieuwe tweede factor in. Heeft u dit niet gevraagd, neem dan\n"
+    "direct contact met ons op."
+)
+
+
+def reset_second_factor(user, *, actor: str, checked_by: str, evidence: str, request=None) -> tuple[int, int]:
+    """An account that lost its second factor gets it removed, only after a named person checked
+    the holder's identity the way an operator is enrolled (docs/release-four-eyes.md): in person
+    or by a call back to a known number, never on the strength of an e-mail alone. Every
+    authenticator goes (TOTP, recovery codes, security keys) and every session ends; the audit
+    line keeps who checked and how; the holder is mailed. (authenticators, sessions) removed."""
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    checked_by, evidence = (checked_by or "").strip(), " ".join((evidence or "").split())
+    if not checked_by:
+        raise ActionRefused("Zeg wie de identiteit heeft gecontroleerd.")
+    if len(evidence) < EVIDENCE_MIN_LENGTH:
+        raise ActionRefused(
+            "Beschrijf hoe de identiteit is gecontroleerd (bijvoorbeeld: in persoon met paspoort, of "
+            f"teruggebeld op het bekende nummer); minstens {EVIDENCE_MIN_LENGTH} tekens."
+        )
+    with transaction.atomic():
+        removed = Authenticator.objects.filter(user=user).delete()[0]
+        if removed == 0:
+            raise ActionRefused(f"Het account {email_of(user)} heeft geen tweede factor.")
+        sessions = list(UserSession.objects.filter(user=user))
+        for session in sessions:
+            session.end()
+        audit.record(
+            AuditEvent.SECOND_FACTOR_RESET,
+            request=request,
+            actor=actor,
+            subject=email_of(user),
+            detail=(
+                f"identity checked by {checked_by}: {evidence}; {removed} authenticator(s), {len(sessions)} session(s)"
+            ),
+        )
+    notify.owner_notice(user.email, RESET_SUBJECT, RESET_TEXT.format(checked_by=checked_by))
+    return removed, len(sessions)

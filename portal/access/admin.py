@@ -3,6 +3,8 @@ the audit log (read-only). Appointments and removals made here are audited as an
 
 from __future__ import annotations
 
+from allauth.mfa import admin as mfa_admin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 
 from . import actions
@@ -66,6 +68,29 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action",)
     search_fields = ("agb", "actor", "subject")
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(mfa_admin.AuthenticatorAdmin):
+    """Second factors, listed and never changed here (ASVS 2.5.7): deleting one in the admin would
+    let any operator strip another account's factor without proof of who asked. A lost factor is
+    removed by ``spiegel portal reset-second-factor``, which names who checked the holder's
+    identity and how. The data (the encrypted TOTP secret, the recovery seed, the key) is not
+    shown either."""
+
+    exclude = ("data",)
 
     def has_add_permission(self, request):
         return False

@@ -211,6 +211,7 @@ class AuditEvent(models.Model):
     DELETE_REFUSED = "delete_refused"
     RETENTION_PURGE = "retention_purge"
     NEW_DEVICE = "new_device"
+    SECOND_FACTOR_RESET = "second_factor_reset"
     ACTION_CHOICES = [
         (REQUEST, "toegang aangevraagd"),
         (GRANT, "toegang toegekend"),
@@ -250,6 +251,7 @@ class AuditEvent(models.Model):
         (DELETE_REFUSED, "verwijderen van een account geweigerd"),
         (RETENTION_PURGE, "verlopen gegevens verwijderd (bewaartermijnen)"),
         (NEW_DEVICE, "ingelogd vanaf een nieuw apparaat (eigenaar gemaild)"),
+        (SECOND_FACTOR_RESET, "tweede factor verwijderd na controle van de identiteit"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

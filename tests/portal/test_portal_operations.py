@@ -258,3 +258,32 @@ def test_appoint_operator_command_makes_and_unmakes_staff_audited(data_dir):
     assert removed_again.returncode == 0 and f"{email} is not an operator" in removed_again.stdout
     mine = [line.split()[1] for line in audit.stdout.splitlines() if f"subject={email}" in line]
     assert mine == ["operator_appointed", "operator_removed"]
+
+
+def test_reset_second_factor_command_refuses_without_evidence_or_a_factor(data_dir):
+    email = f"kwijt-{uuid.uuid4().hex[:8]}@spiegel.nl"
+
+    def reset(who: str, evidence: str) -> tuple[list[str], None]:
+        return (["reset-second-factor", "--email", who, "--checked-by", "Anna", "--evidence", evidence], None)
+
+    created, no_evidence, no_factor, unknown, audit = spiegel_portal_batch(
+        data_dir,
+        [
+            (["add-account", "--email", email], PASSWORD + "\n"),
+            (["reset-second-factor", "--email", email, "--checked-by", "Anna", "--evidence", "  "], None),
+            (
+                ["reset-second-factor", "--email", email, "--checked-by", "Anna", "--evidence", "in persoon, paspoort"],
+                None,
+            ),
+            (
+                ["reset-second-factor", "--email", "niemand@nergens.nl", "--checked-by", "A", "--evidence", "x" * 12],
+                None,
+            ),
+            (["audit"], None),
+        ],
+    )
+    assert created.returncode == 0, created.stderr
+    assert no_evidence.returncode == 1 and "Beschrijf hoe de identiteit is gecontroleerd" in no_evidence.stderr
+    assert no_factor.returncode == 1 and "heeft geen tweede factor" in no_factor.stderr
+    assert unknown.returncode == 1 and "no portal account" in unknown.stderr
+    assert " second_factor_reset " not in audit.stdout
