@@ -64,6 +64,8 @@ def env(monkeypatch):
         "SPIEGEL_PORTAL_PLANNED_V1",
         "SPIEGEL_PORTAL_PLANNED_V2",
         "SPIEGEL_PORTAL_PLANNED_V3",
+        "SPIEGEL_SERVICE_MODE",
+        "SPIEGEL_CLOCK_CHECK",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -470,3 +472,38 @@ def test_a_run_failure_the_sensor_could_not_mail_goes_out_with_the_daily_run(tmp
         assert daily.success
     assert subjects(paths) == ["[Spiegel] run failed: exploding_job"]
     assert [entry["key"] for entry in sent_log(paths)] == [f"run_failed:{failed.run_id}"]
+
+
+# --------------------------------------------------------------------------- the clock
+
+
+def test_an_unsynchronised_clock_is_one_alert_a_day_in_service_mode(tmp_path, env):
+    from orchestration.core import clock
+
+    paths = SpiegelPaths(tmp_path / "data")
+    state = {"now": clock.TIME_ERROR}
+    env.setattr(clock, "kernel_clock_state", lambda: state["now"])
+
+    from orchestration.runs.alerts import messages
+
+    assert messages.CLOCK_UNSYNCHRONISED in CALENDAR_KINDS  # the daily schedule checks it
+
+    def sent(day: date) -> list[str]:
+        return [s.alert.key for s in run_check(paths, (messages.CLOCK_UNSYNCHRONISED,), today=day).sent]
+
+    assert sent(date(2025, 1, 12)) == []  # outside service mode the check is off (a laptop, CI)
+    env.setenv("SPIEGEL_SERVICE_MODE", "1")
+    assert sent(date(2025, 1, 12)) == ["clock_unsynchronised:2025-01-12"]
+    assert sent(date(2025, 1, 12)) == []  # once a day
+    assert sent(date(2025, 1, 13)) == ["clock_unsynchronised:2025-01-13"]
+    (first, _) = mails(paths)
+    assert first["Subject"] == "[Spiegel] the clock of this machine is not synchronised"
+    assert "timedatectl" in body(first) and "2025-01-12" in body(first)
+    env.setenv("SPIEGEL_CLOCK_CHECK", "0")  # switched off explicitly
+    assert sent(date(2025, 1, 14)) == []
+    env.delenv("SPIEGEL_SERVICE_MODE")
+    env.setenv("SPIEGEL_CLOCK_CHECK", "1")  # or on, outside service mode
+    assert sent(date(2025, 1, 15)) == ["clock_unsynchronised:2025-01-15"]
+    for synchronised in (clock.TIME_OK, 1, 4):  # leap-second states are synchronised too
+        state["now"] = synchronised
+        assert sent(date(2025, 1, 16)) == []

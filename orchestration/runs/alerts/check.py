@@ -22,7 +22,7 @@ from orchestration.runs.alerts.sending import Dispatch, dispatch
 from orchestration.runs.alerts.settings import AlertSettings
 
 SENSOR_KINDS = (messages.GATE_BLOCKED, messages.SIGNED_OFF, messages.PUBLISHED)
-CALENDAR_KINDS = (messages.AT_RISK, messages.LATE)
+CALENDAR_KINDS = (messages.AT_RISK, messages.LATE, messages.CLOCK_UNSYNCHRONISED)
 ALL_KINDS = messages.KINDS
 
 
@@ -70,6 +70,8 @@ def collect(
         alerts += events.signoff_alerts(paths, settings, today)
     if messages.PUBLISHED in kinds:
         alerts += events.publish_alerts(paths, settings, today)
+    if messages.CLOCK_UNSYNCHRONISED in kinds:
+        alerts += events.clock_alerts(settings, today)
     if messages.RUN_FAILED in kinds and instance is not None:
         alerts += events.recent_run_failure_alerts(instance, settings, today)
     return alerts

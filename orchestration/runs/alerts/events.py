@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.core import clock
 from orchestration.core.calendar import calendar_first_period, planned_date, planned_schedule
 from orchestration.core.seeds import cancelled_periods, period_sort_key, periods
 from orchestration.core.settings import SpiegelPaths
@@ -255,3 +256,15 @@ def recent_run_failure_alerts(instance: Any, settings: AlertSettings, today: dat
         if alert is not None:
             alerts.append(alert)
     return alerts
+
+
+# -- the clock ----------------------------------------------------------------------------
+
+
+def clock_alerts(settings: AlertSettings, today: date, state: int | None = None) -> list[Alert]:
+    """One alert a day while the kernel says the clock is not synchronised, where the check is
+    on (``settings.clock_check``); ``state`` is the kernel's clock state (read when None)."""
+    if not settings.clock_check:
+        return []
+    state = clock.kernel_clock_state() if state is None else state
+    return [messages.clock_unsynchronised(settings, today)] if state == clock.TIME_ERROR else []

@@ -21,7 +21,8 @@ AT_RISK = "at_risk"
 LATE = "late"
 SIGNED_OFF = "signed_off"
 PUBLISHED = "published"
-KINDS = (GATE_BLOCKED, RUN_FAILED, AT_RISK, LATE, SIGNED_OFF, PUBLISHED)
+CLOCK_UNSYNCHRONISED = "clock_unsynchronised"
+KINDS = (GATE_BLOCKED, RUN_FAILED, AT_RISK, LATE, SIGNED_OFF, PUBLISHED, CLOCK_UNSYNCHRONISED)
 
 # why a period whose planned date is near is at risk (the key's last part)
 INCOMPLETE = "incomplete"  # a required insurer's delivery has not landed
@@ -267,6 +268,24 @@ def published(settings: AlertSettings, period: str, revision: str, folder: str, 
     )
     facts = {"period": period, "revision": revision, "published_at": at, "folder": folder}
     return Alert(f"{PUBLISHED}:{period}:{revision}", PUBLISHED, subject, body, link, facts)
+
+
+def clock_unsynchronised(settings: AlertSettings, today: date) -> Alert:
+    """The kernel says this machine's clock is not synchronised (``core/clock.py``): told once a day."""
+    subject = f"{PREFIX} the clock of this machine is not synchronised"
+    body = "\n".join(
+        [
+            "The kernel reports that no time source keeps this machine's clock right (adjtimex: TIME_ERROR).",
+            "Times in the audit log, the sign-offs, the releases and the sessions then drift.",
+            "",
+            _lines([("Day", today.isoformat()), ("Check", "adjtimex(2), clock state 5")]),
+            "",
+            "Next: start the host's time service (timedatectl set-ntp true, or chrony), then check with",
+            "timedatectl status that 'System clock synchronized: yes'. This alert repeats daily until then.",
+        ]
+    )
+    facts = {"day": today.isoformat()}
+    return Alert(f"{CLOCK_UNSYNCHRONISED}:{today.isoformat()}", CLOCK_UNSYNCHRONISED, subject, body, "", facts)
 
 
 # raised by the portal itself when a request limit is reached (portal/access/alarms.py), not

@@ -17,6 +17,9 @@ from orchestration.core.service import dagster_ui_url
 ALERT_TO_ENV = "SPIEGEL_ALERT_TO"
 ALERT_DAYS_ENV = "SPIEGEL_ALERT_DAYS"
 WEBHOOK_ENV = "SPIEGEL_ALERT_WEBHOOK_URL"
+# whether the daily check tells of a clock that is not synchronised: on in service mode, where
+# the host is expected to keep time (deploy/), off on a laptop or CI machine, unless set
+CLOCK_CHECK_ENV = "SPIEGEL_CLOCK_CHECK"
 DEFAULT_TO = "ops@spiegel.localhost"
 DEFAULT_DAYS = 14
 DEFAULT_FROM = "Mijn Spiegel <noreply@spiegel.localhost>"  # the portal's DEFAULT_FROM_EMAIL
@@ -40,6 +43,7 @@ class AlertSettings:
     smtp_user: str
     smtp_password: str
     smtp_tls: bool
+    clock_check: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertSettings:
@@ -62,6 +66,7 @@ class AlertSettings:
             smtp_user=env.get("SPIEGEL_PORTAL_EMAIL_USER") or "",
             smtp_password=env.get("SPIEGEL_PORTAL_EMAIL_PASSWORD") or "",
             smtp_tls=_bool(env.get("SPIEGEL_PORTAL_EMAIL_TLS"), True),
+            clock_check=_bool(env.get(CLOCK_CHECK_ENV), _bool(env.get("SPIEGEL_SERVICE_MODE"), False)),
         )
 
     def check_url(self, check_name: str, asset: str = "delivery") -> str:
