@@ -28,6 +28,7 @@ from orchestration.commands.run import cmd_run
 from orchestration.commands.serve import cmd_serve
 from orchestration.commands.status import cmd_status
 from orchestration.commands.ui import cmd_ui
+from orchestration.core import credentials
 from orchestration.core.settings import ENGINES
 
 
@@ -370,6 +371,7 @@ def _quiet_optional_imports() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_optional_imports()
+    credentials.load_into_environment()  # systemd's encrypted secrets, before anything reads the environment
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -20,6 +20,8 @@ change is an environment variable (README, "The practice portal"):
   encrypts the TOTP secrets and recovery-code seeds in the database
   (``portal/access/mfa_adapter.py``; ASVS 2.6.3, 2.8.2). Without it one is generated once
   into ``<data dir>/portal/mfa_key`` (owner-only).
+- Any of these can instead be a systemd credential of the same name (encrypted at rest; the
+  credential wins): ``orchestration/core/credentials.py``, docs/service.md.
 - ``SPIEGEL_PORTAL_ALLOWED_HOSTS``: comma-separated host names (default localhost).
 - ``SPIEGEL_PORTAL_EMAIL_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``):
   SMTP; without it mail is written to files under ``<data dir>/portal/mail/``.
@@ -47,7 +49,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from orchestration.core import credentials
+
 BASE_DIR = Path(__file__).resolve().parent
+# systemd's decrypted credentials become the environment variables they are named after
+# (when the portal runs without the `spiegel` command, e.g. manage.py)
+credentials.load_into_environment()
 
 
 def _env(name: str, default: str = "") -> str:
