@@ -15,6 +15,19 @@ def _operator(request) -> str:
     return f"operator {request.user.get_username()} (admin)"
 
 
+class ReadOnly:
+    """An admin page that lists and shows, and never adds, changes or deletes a row."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PracticeManager)
 class PracticeManagerAdmin(admin.ModelAdmin):
     list_display = ("agb", "user", "appointed_at", "appointed_by")
@@ -41,20 +54,11 @@ class PracticeManagerAdmin(admin.ModelAdmin):
 
 
 @admin.register(PracticeAccess)
-class PracticeAccessAdmin(admin.ModelAdmin):
+class PracticeAccessAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("agb", "user", "status", "requested_at", "decided_at", "decided_by")
     list_filter = ("status",)
     search_fields = ("agb", "user__email")
     actions = ["revoke_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Toegang intrekken")
     def revoke_selected(self, request, queryset):
@@ -63,27 +67,18 @@ class PracticeAccessAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("at", "action", "agb", "actor", "subject", "ip", "detail")
     list_filter = ("action",)
     search_fields = ("agb", "actor", "subject")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 admin.site.unregister(Authenticator)
 
 
 @admin.register(Authenticator)
-class AuthenticatorAdmin(mfa_admin.AuthenticatorAdmin):
+class AuthenticatorAdmin(ReadOnly, mfa_admin.AuthenticatorAdmin):
     """Second factors, listed and never changed here (ASVS 2.5.7): deleting one in the admin would
     let any operator strip another account's factor without proof of who asked. A lost factor is
     removed by ``spiegel portal reset-second-factor``, which names who checked the holder's
@@ -91,12 +86,3 @@ class AuthenticatorAdmin(mfa_admin.AuthenticatorAdmin):
     shown either."""
 
     exclude = ("data",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
