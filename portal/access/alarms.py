@@ -38,9 +38,14 @@ def _first_this_hour(limit: str, who: str, hour: str) -> bool:
     return cache.add(f"spiegel.alarm.{digest}", 1, timeout=WINDOW_SECONDS)
 
 
+def current_hour() -> str:
+    """The alerts' window: the UTC clock hour, ``YYYY-MM-DDTHH``."""
+    return timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
 def limit_reached(limit: str, who: str, *, request=None, detail: str = "") -> bool:
     """Tell the operations team that ``limit`` refused ``who``; True if an alert went out now."""
-    hour = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H")
+    hour = current_hour()
     if not _first_this_hour(limit, who, hour):
         return False
     ip = (client_ip(request) or "") if request is not None else ""

@@ -25,8 +25,12 @@ WRONG = "Een-fout-wachtwoord-9"
 
 @pytest.fixture
 def alerts(tmp_path, settings, monkeypatch):
-    """The portal's data directory for these tests: where the alerts land."""
+    """The portal's data directory for these tests: where the alerts land; the hour held still,
+    so a test that runs across a full hour still sees one window."""
+    from portal.access import alarms
+
     settings.DATA_DIR = tmp_path
+    monkeypatch.setattr(alarms, "current_hour", lambda: "2026-12-04T10")
     monkeypatch.setenv("SPIEGEL_ALERT_TO", OPS)
     for name in ("SPIEGEL_PORTAL_EMAIL_HOST", "SPIEGEL_ALERT_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -63,10 +67,21 @@ def test_a_lockout_is_told_once_per_account_and_hour_without_any_password(alerts
     assert WRONG not in message.as_string() and PASSWORD not in message.as_string()
     (key,) = _sent_keys(alerts)
     assert key.startswith("portal_requests:lockout:") and message["X-Spiegel-Alert"] == key
+    assert key.endswith(":2026-12-04T10")
     # another account locked in the same hour is news of its own
     make_account("ander@praktijk-b.nl")
     _fail_logins(settings.AXES_FAILURE_LIMIT + 1, login="ander@praktijk-b.nl", ip="10.8.8.8")
     assert [m["Subject"].rsplit("(", 1)[1] for m in _mails(alerts)] == [f"{OWNER})", "ander@praktijk-b.nl)"]
+
+
+def test_the_same_caller_is_told_again_in_the_next_hour(alerts, monkeypatch):
+    from portal.access import alarms
+
+    assert alarms.limit_reached("contact_rate", "veel@afzender.nl") is True
+    assert alarms.limit_reached("contact_rate", "veel@afzender.nl") is False  # the same hour
+    monkeypatch.setattr(alarms, "current_hour", lambda: "2026-12-04T11")
+    assert alarms.limit_reached("contact_rate", "veel@afzender.nl") is True
+    assert [k.rsplit(":", 1)[1] for k in _sent_keys(alerts)] == ["2026-12-04T10", "2026-12-04T11"]
 
 
 def test_the_read_apis_rate_limit_is_told_once_by_token_prefix_not_the_secret(alerts, settings):
