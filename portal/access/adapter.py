@@ -1,9 +1,11 @@
-"""allauth's account adapter: where an account lands after logging in, the client's address, and
-the check of a right password against the present rules."""
+"""allauth's account adapter: where an account lands after logging in, the client's address, the
+check of a right password against the present rules, and when an account change asks for the
+password again."""
 
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 
 from . import password_renewal
 from .client_ip import client_ip
@@ -32,3 +34,17 @@ class AccountAdapter(DefaultAccountAdapter):
         client_ip.py), also for what allauth records: the address of a session on
         /accounts/sessions/ (allauth.usersessions) and its rate limits."""
         return client_ip(request) or super().get_client_ip(request)
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """The password (or the second factor) again before an account change (settings,
+        ``ACCOUNT_REAUTHENTICATION_REQUIRED``; ASVS 3.7.1); except for an account that has
+        neither, which has nothing to give again: asking would only refuse it (403) the page
+        that sets its first password."""
+        required = super().is_reauthentication_required(app=app, **kwargs)
+        request = context.request
+        user = getattr(request, "user", None)
+        if required and user is not None and user.is_authenticated and not user.has_usable_password():
+            from allauth.mfa.models import Authenticator
+
+            return Authenticator.objects.filter(user=user).exists()
+        return required

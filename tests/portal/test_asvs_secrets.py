@@ -203,8 +203,9 @@ def test_the_totp_secret_and_the_recovery_seed_are_encrypted_in_the_database(ope
 
 def test_a_totp_code_and_a_recovery_code_still_work_once(operator_with_totp):
     _, secret, codes = operator_with_totp
-    # the code of the step before (the activation used the current one; one step of drift is accepted)
-    code = _totp_code(secret, time.time() - 30)
+    # the code of the next step (one step of drift is accepted): never the one the activation used,
+    # even when a 30-second boundary passed since; the step before would be that one then
+    code = _totp_code(secret, time.time() + 30)
     first = Client()
     _password_step(first)
     assert first.post("/accounts/2fa/authenticate/", {"code": code})["Location"] == "/praktijk/"
