@@ -31,11 +31,25 @@ from portal.access.client_ip import client_ip
 log = logging.getLogger("spiegel.portal.alarms")
 WINDOW_SECONDS = 3600
 SEND_LOCK_SECONDS = 5  # the sent log's lock; a busy alerts check must not hold up a refusal long
+# alerts a request may wait for in one hour, whatever the callers: sending happens in the request
+# (up to the SMTP timeout), so an attack on many accounts at once must not hold every worker
+MAX_ALERTS_PER_HOUR = 20
 
 
 def _first_this_hour(limit: str, who: str, hour: str) -> bool:
     digest = hashlib.sha256(f"{limit}|{who}|{hour}".encode()).hexdigest()[:24]
     return cache.add(f"spiegel.alarm.{digest}", 1, timeout=WINDOW_SECONDS)
+
+
+def _alerts_this_hour(hour: str) -> int:
+    """Counts this one in; the count of alerts begun in ``hour`` (all limits, all callers)."""
+    key = f"spiegel.alarm.count.{hour}"
+    cache.add(key, 0, timeout=WINDOW_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=WINDOW_SECONDS)
+        return 1
 
 
 def current_hour() -> str:
@@ -47,6 +61,9 @@ def limit_reached(limit: str, who: str, *, request=None, detail: str = "") -> bo
     """Tell the operations team that ``limit`` refused ``who``; True if an alert went out now."""
     hour = current_hour()
     if not _first_this_hour(limit, who, hour):
+        return False
+    if _alerts_this_hour(hour) > MAX_ALERTS_PER_HOUR:
+        log.warning("alarm %s for %s: not sent, %d alerts this hour already", limit, who, MAX_ALERTS_PER_HOUR)
         return False
     ip = (client_ip(request) or "") if request is not None else ""
     try:

@@ -143,3 +143,16 @@ def test_an_alert_that_cannot_be_sent_leaves_the_refusal_as_it_is(alerts, settin
     assert codes[-1] == 429  # locked out all the same
     assert _mails(alerts) == [] and _sent_keys(alerts) == []
     assert "the alert could not be made or sent" in caplog.text and "no space left on device" in caplog.text
+
+
+def test_at_most_so_many_alerts_an_hour_whatever_the_callers(alerts, monkeypatch, caplog):
+    """Sending waits in the request; an attack on many accounts must not hold every worker."""
+    from portal.access import alarms
+
+    monkeypatch.setattr(alarms, "MAX_ALERTS_PER_HOUR", 2)
+    caplog.set_level(logging.WARNING, logger="spiegel.portal.alarms")
+    told = [alarms.limit_reached("lockout", f"account{n}@praktijk.nl") for n in range(4)]
+    assert told == [True, True, False, False] and len(_mails(alerts)) == 2
+    assert "account2@praktijk.nl: not sent, 2 alerts this hour already" in caplog.text
+    monkeypatch.setattr(alarms, "current_hour", lambda: "2026-12-04T11")  # a new hour, a new count
+    assert alarms.limit_reached("lockout", "account9@praktijk.nl") is True
