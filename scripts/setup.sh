@@ -6,7 +6,8 @@
 #
 # System packages (Debian): chromium renders the PDF reports (and drives the portal's browser test),
 # poppler-utils checks them, gettext compiles the portal's messages, postgresql runs the portal's
-# tests once on PostgreSQL, a Java 17+ runtime runs the local Spark of SPIEGEL_ENGINE=spark.
+# tests once on PostgreSQL, a Java 17+ runtime runs the local Spark of SPIEGEL_ENGINE=spark,
+# systemd's analyser scores the units' sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # Java 17+ for the local Apache Spark of SPIEGEL_ENGINE=spark (pyspark 4 from PyPI)
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
 [ "${java_major:-0}" -ge 17 ] 2>/dev/null || need_apt+=(default-jre-headless)
+# systemd-analyze scores the sandbox of deploy/'s units offline (tests/test_deploy_sandbox.py)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   SUDO=""

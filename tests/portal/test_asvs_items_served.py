@@ -214,7 +214,7 @@ def test_the_deploy_check_finds_only_the_hsts_preload_choice_and_the_unit_is_con
     unit = (REPO_ROOT / "deploy" / "spiegel-portal.service").read_text()
     settings_ = dict(re.findall(r"(?m)^(\w+)=(.*)$", unit))
     assert settings_["User"] == "spiegel" and settings_["User"] != "root"
-    expected = {"NoNewPrivileges": "yes", "PrivateTmp": "yes", "ProtectSystem": "full", "ProtectHome": "yes"}
+    expected = {"NoNewPrivileges": "yes", "PrivateTmp": "yes", "ProtectSystem": "strict", "ProtectHome": "yes"}
     assert {k: settings_.get(k) for k in expected} == expected and settings_["UMask"] == "0077"
     assert "--host 127.0.0.1" in settings_["ExecStart"]  # behind the proxy only
 
