@@ -261,10 +261,9 @@ def recent_run_failure_alerts(instance: Any, settings: AlertSettings, today: dat
 # -- the clock ----------------------------------------------------------------------------
 
 
-def clock_alerts(settings: AlertSettings, today: date, state: int | None = None) -> list[Alert]:
+def clock_alerts(settings: AlertSettings, today: date) -> list[Alert]:
     """One alert a day while the kernel says the clock is not synchronised, where the check is
-    on (``settings.clock_check``); ``state`` is the kernel's clock state (read when None)."""
-    if not settings.clock_check:
-        return []
-    state = clock.kernel_clock_state() if state is None else state
-    return [messages.clock_unsynchronised(settings, today)] if state == clock.TIME_ERROR else []
+    on (``settings.clock_check``)."""
+    if settings.clock_check and clock.clock_unsynchronised():
+        return [messages.clock_unsynchronised(settings, today)]
+    return []
