@@ -70,11 +70,16 @@ def decision(
     )
 
 
-def owner_notice(address: str, title: str, body: str) -> None:
-    """Tell the account's owner of a security event. Never raises: the notice follows what
-    happened (a login, a refused code), and a mail server that is down must not undo it."""
+def owner_notice(address: str, title: str, body: str, *, fail_silently: bool = True) -> None:
+    """Mail the account's owner: the portal's subject prefix and signature. By default it never
+    raises: a notice follows what happened (a login, a refused code), and a mail server that is
+    down must not undo it. A caller that tries again later (token_notices.py) wants the error."""
     if not address:
         return
     send_mail(
-        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title, body + "\n\nMijn Spiegel\n", None, [address], fail_silently=True
+        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title,
+        body + "\n\nMijn Spiegel\n",
+        None,
+        [address],
+        fail_silently=fail_silently,
     )

@@ -12,10 +12,9 @@ import smtplib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.utils import timezone
 
+from . import notify
 from .models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -40,8 +39,10 @@ def _label(token: ApiToken) -> str:
 
 
 def _mail(address: str, tokens: list[ApiToken]) -> None:
-    send_mail(
-        f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Uw API-sleutel verloopt binnenkort",
+    """Raises when the mail cannot be sent, so that the token stays due for the next day."""
+    notify.owner_notice(
+        address,
+        "Uw API-sleutel verloopt binnenkort",
         (
             "Binnen een week verloopt deze persoonlijke API-sleutel"
             if len(tokens) == 1
@@ -51,9 +52,7 @@ def _mail(address: str, tokens: list[ApiToken]) -> None:
         + "\n".join(_label(t) for t in tokens)
         + "\n\nDaarna werkt een script dat zo'n sleutel gebruikt niet meer. Maak op tijd een nieuwe sleutel op "
         "/accounts/tokens/ (Nieuwe sleutel maken), zet die in uw script en trek daarna de oude in.\n\n"
-        "Gebruikt u de sleutel niet meer? Dan hoeft u niets te doen.\n\nMijn Spiegel\n",
-        settings.DEFAULT_FROM_EMAIL,
-        [address],
+        "Gebruikt u de sleutel niet meer? Dan hoeft u niets te doen.",
         fail_silently=False,
     )
 

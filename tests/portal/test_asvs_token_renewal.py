@@ -61,7 +61,7 @@ def test_the_owner_is_mailed_once_about_a_token_that_expires_within_a_week():
 
 
 def test_a_mail_that_fails_is_tried_again_the_next_day(monkeypatch):
-    from portal.access import token_notices
+    from portal.access import notify, token_notices
 
     owner = make_account(OWNER)
     token = token_expiring_in(owner, "", timedelta(days=3))
@@ -69,7 +69,7 @@ def test_a_mail_that_fails_is_tried_again_the_next_day(monkeypatch):
     def down(*args, **kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(token_notices, "send_mail", down)
+    monkeypatch.setattr(notify, "send_mail", down)  # the owner's notices all go through notify
     assert token_notices.send() == 0
     token.refresh_from_db()
     assert token.expiry_notice_sent_at is None
