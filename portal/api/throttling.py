@@ -18,10 +18,16 @@ class PerCallerRateThrottle(SimpleRateThrottle):
         return settings.API_RATE
 
     def get_cache_key(self, request, view) -> str:
-        if isinstance(request.auth, ApiToken):
-            ident = f"token-{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user-{request.user.pk}"
-        else:
-            ident = f"ip-{client_ip(request)}"  # the one rule behind a proxy, not DRF's own
+        kind, caller = counted_caller(request)
+        ident = f"{kind}-{caller.pk}" if kind != "ip" else f"ip-{caller}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def counted_caller(request) -> tuple[str, object]:
+    """Whom the rate limit counts: ``("token", the ApiToken)``, else ``("user", the account)``,
+    else ``("ip", the address)`` (client_ip.py: the one rule behind a proxy, not DRF's own)."""
+    if isinstance(request.auth, ApiToken):
+        return "token", request.auth
+    if request.user and request.user.is_authenticated:
+        return "user", request.user
+    return "ip", client_ip(request)

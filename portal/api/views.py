@@ -30,7 +30,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.access import alarms, audit, permissions
-from portal.access.client_ip import client_ip
 from portal.access.models import ApiToken, AuditEvent
 from portal.access.tokens import TOKEN_PREFIX
 from portal.logsafe import redact
@@ -40,6 +39,7 @@ from reports import movement
 
 from . import serializers as s
 from .renderers import CSVRenderer
+from .throttling import counted_caller
 
 PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]\Z")
 PAGE_SIZE = 100
@@ -58,15 +58,14 @@ PERIOD_PARAMETER = OpenApiParameter(
 
 
 def _caller(request) -> str:
-    """Whom the read API's rate limit counts (``throttling.py``): the token, else the account,
-    else the address; named without any secret (a token by its public prefix)."""
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, ApiToken):
-        return f"token {TOKEN_PREFIX}{auth.prefix}… of {auth.user.email or auth.user.get_username()}"
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user.email or user.get_username()
-    return f"address {client_ip(request) or 'unknown'}"
+    """The caller the read API's rate limit counted (``throttling.counted_caller``), named
+    without any secret: a token by its public prefix."""
+    kind, caller = counted_caller(request)
+    if kind == "token":
+        return f"token {TOKEN_PREFIX}{caller.prefix}… of {caller.user.email or caller.user.get_username()}"
+    if kind == "user":
+        return caller.email or caller.get_username()
+    return f"address {caller or 'unknown'}"
 
 
 class ReadOnlyApiView(APIView):
