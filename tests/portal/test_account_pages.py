@@ -24,7 +24,7 @@ from django.core import mail
 from django.utils import translation
 
 from tests.support.dutch import INFORMAL
-from tests.support.portal_world import PASSWORD, client_for, make_account
+from tests.support.portal_world import PASSWORD, client_for, make_account, reauthenticated
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def test_the_security_key_pages_say_u_and_load_allauths_script_as_a_file(client)
     # label allauth leaves to Django ("Name") is the portal's own (portal/operators/mfa.py)
     make_account(ADDRESS)
     client.post("/accounts/login/", {"login": ADDRESS, "password": PASSWORD})
-    client.post("/accounts/reauthenticate/", {"password": PASSWORD})  # allauth asks it before a key is added
+    reauthenticated(client)  # allauth asks the password again before a key is added
     overview = assert_formal("2fa", client.get("/accounts/2fa/"))
     assert "Beveiligingssleutels" in overview and "Er zijn geen beveiligingssleutels gekoppeld." in overview
     listed = assert_formal("keys", client.get("/accounts/2fa/webauthn/"))

@@ -11,7 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from tests.portal.test_asvs import KNOWN, _password_step, _totp_code, fast_hashes, known, operator  # noqa: F401
-from tests.support.portal_world import PASSWORD, audit, make_account
+from tests.support.portal_world import PASSWORD, audit, make_account, reauthenticated
 
 
 def _accepted(password: str) -> bool:
@@ -67,7 +67,7 @@ def test_every_security_key_ceremony_gets_a_fresh_256_bit_challenge_and_offers_t
     user = make_account("sleutel@fysio-a.nl")
     client = Client()
     client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
-    client.post("/accounts/reauthenticate/", {"password": PASSWORD})  # allauth asks it before a key is added
+    reauthenticated(client)  # allauth asks the password again before a key is added
     added = [_webauthn_options(client, "/accounts/2fa/webauthn/add/")["creation_options"] for _ in range(2)]
     challenges = [_challenge(options) for options in added]
     assert [len(c) for c in challenges] == [32, 32] and challenges[0] != challenges[1]

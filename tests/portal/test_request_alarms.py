@@ -5,15 +5,13 @@ refusal itself is the same whether the alert goes out or fails."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import json
 import logging
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
+from orchestration.core.settings import SpiegelPaths
+from tests.support.alert_mail import mails, sent_log
 from tests.support.portal_world import PASSWORD, make_account
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +22,7 @@ WRONG = "Een-fout-wachtwoord-9"
 
 
 @pytest.fixture
-def alerts(tmp_path, settings, monkeypatch):
+def alerts(tmp_path, settings, monkeypatch) -> SpiegelPaths:
     """The portal's data directory for these tests: where the alerts land; the hour held still,
     so a test that runs across a full hour still sees one window."""
     from portal.access import alarms
@@ -34,17 +32,11 @@ def alerts(tmp_path, settings, monkeypatch):
     monkeypatch.setenv("SPIEGEL_ALERT_TO", OPS)
     for name in ("SPIEGEL_PORTAL_EMAIL_HOST", "SPIEGEL_ALERT_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
-    return tmp_path / "alerts"
+    return SpiegelPaths(tmp_path)
 
 
-def _mails(alerts: Path) -> list[email.message.EmailMessage]:
-    files = sorted((alerts / "mail").glob("*.eml")) if (alerts / "mail").is_dir() else []
-    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
-
-
-def _sent_keys(alerts: Path) -> list[str]:
-    log = alerts / "sent.jsonl"
-    return [json.loads(line)["key"] for line in log.read_text().splitlines()] if log.exists() else []
+def _sent_keys(paths: SpiegelPaths) -> list[str]:
+    return [line["key"] for line in sent_log(paths)]
 
 
 def _fail_logins(n: int, login: str = OWNER, ip: str = "10.7.7.7") -> list[int]:
@@ -56,10 +48,10 @@ def _fail_logins(n: int, login: str = OWNER, ip: str = "10.7.7.7") -> list[int]:
 
 def test_a_lockout_is_told_once_per_account_and_hour_without_any_password(alerts, settings):
     make_account(OWNER)
-    assert _mails(alerts) == []
+    assert mails(alerts) == []
     codes = _fail_logins(settings.AXES_FAILURE_LIMIT + 3)
     assert codes[-1] == 429
-    (message,) = _mails(alerts)
+    (message,) = mails(alerts)
     assert message["To"] == OPS
     assert message["Subject"] == (f"[Spiegel] portal: logins locked after repeated failed attempts ({OWNER})")
     body = message.get_content()
@@ -71,7 +63,7 @@ def test_a_lockout_is_told_once_per_account_and_hour_without_any_password(alerts
     # another account locked in the same hour is news of its own
     make_account("ander@praktijk-b.nl")
     _fail_logins(settings.AXES_FAILURE_LIMIT + 1, login="ander@praktijk-b.nl", ip="10.8.8.8")
-    assert [m["Subject"].rsplit("(", 1)[1] for m in _mails(alerts)] == [f"{OWNER})", "ander@praktijk-b.nl)"]
+    assert [m["Subject"].rsplit("(", 1)[1] for m in mails(alerts)] == [f"{OWNER})", "ander@praktijk-b.nl)"]
 
 
 def test_the_same_caller_is_told_again_in_the_next_hour(alerts, monkeypatch):
@@ -91,7 +83,7 @@ def test_the_read_apis_rate_limit_is_told_once_by_token_prefix_not_the_secret(al
     made = create_token(make_account(OWNER), name="export", days=7)
     codes = [Client().get("/api/v1/periods/", HTTP_AUTHORIZATION=f"Bearer {made.secret}").status_code for _ in range(6)]
     assert codes == [200, 200, 200, 429, 429, 429]
-    (message,) = _mails(alerts)
+    (message,) = mails(alerts)
     assert message["Subject"] == (
         f"[Spiegel] portal: read API rate limit reached (token spg_{made.token.prefix}… of {OWNER})"
     )
@@ -107,7 +99,7 @@ def test_the_contact_forms_limit_is_told_once(alerts, settings):
     sender = "veel@afzender.nl"
     codes = [client.post("/contact/", message(email=sender, subject=f"vraag {n}")).status_code for n in range(12)]
     assert codes == [302] * 10 + [429, 429]
-    (alert,) = _mails(alerts)
+    (alert,) = mails(alerts)
     assert alert["Subject"] == f"[Spiegel] portal: contact form limit reached ({sender})"
 
 
@@ -125,7 +117,7 @@ def test_a_locked_second_factor_is_told_once(alerts, settings):
     wrong = f"{(int(right) + 1) % 10**6:06d}"
     for _ in range(settings.MFA_FAILURE_LIMIT + 2):
         assert client.post("/accounts/2fa/authenticate/", {"code": wrong}).status_code == 200
-    (alert,) = _mails(alerts)
+    (alert,) = mails(alerts)
     assert alert["Subject"] == f"[Spiegel] portal: second factor locked after repeated wrong codes ({OWNER})"
     assert right not in alert.get_content() and wrong not in alert.get_content()
 
@@ -141,7 +133,7 @@ def test_an_alert_that_cannot_be_sent_leaves_the_refusal_as_it_is(alerts, settin
     caplog.set_level(logging.WARNING, logger="spiegel.portal.alarms")
     codes = _fail_logins(settings.AXES_FAILURE_LIMIT + 1)
     assert codes[-1] == 429  # locked out all the same
-    assert _mails(alerts) == [] and _sent_keys(alerts) == []
+    assert mails(alerts) == [] and _sent_keys(alerts) == []
     assert "the alert could not be made or sent" in caplog.text and "no space left on device" in caplog.text
 
 
@@ -152,7 +144,7 @@ def test_at_most_so_many_alerts_an_hour_whatever_the_callers(alerts, monkeypatch
     monkeypatch.setattr(alarms, "MAX_ALERTS_PER_HOUR", 2)
     caplog.set_level(logging.WARNING, logger="spiegel.portal.alarms")
     told = [alarms.limit_reached("lockout", f"account{n}@praktijk.nl") for n in range(4)]
-    assert told == [True, True, False, False] and len(_mails(alerts)) == 2
+    assert told == [True, True, False, False] and len(mails(alerts)) == 2
     assert "account2@praktijk.nl: not sent, 2 alerts this hour already" in caplog.text
     monkeypatch.setattr(alarms, "current_hour", lambda: "2026-12-04T11")  # a new hour, a new count
     assert alarms.limit_reached("lockout", "account9@praktijk.nl") is True

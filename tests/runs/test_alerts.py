@@ -22,6 +22,7 @@ from orchestration.core.settings import SpiegelPaths
 from orchestration.runs.alerts import sending
 from orchestration.runs.alerts.check import ALL_KINDS, CALENDAR_KINDS, SENSOR_KINDS, run_check
 from orchestration.runs.instance import use_data_dir
+from tests.support.alert_mail import mails, sent_log
 from tests.support.delivery_factory import clean_period, write_delivery
 from tests.support.pipeline import _restored_environment, evaluate_sensor, spiegel
 
@@ -32,23 +33,12 @@ DELIVERY = "20241005T0930"
 # --------------------------------------------------------------------------- helpers
 
 
-def mails(paths: SpiegelPaths) -> list[email.message.EmailMessage]:
-    folder = sending.mail_dir(paths)
-    files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
-    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
-
-
 def subjects(paths: SpiegelPaths) -> list[str]:
     return [m["Subject"] for m in mails(paths)]
 
 
 def body(message: email.message.EmailMessage) -> str:
     return message.get_content()
-
-
-def sent_log(paths: SpiegelPaths) -> list[dict]:
-    path = sending.sent_log_path(paths)
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
 @pytest.fixture
