@@ -12,17 +12,28 @@ import time
 from pathlib import Path
 
 
+def _exited(stat: Path) -> tuple[bool, int]:
+    """(whether the task of this ``stat`` file has exited, its process group)."""
+    fields = stat.read_text().rpartition(")")[2].split()
+    return fields[0] in ("Z", "X"), int(fields[2])
+
+
 def members_alive(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` that have not exited yet. A zombie has exited: its files,
-    hence its locks, are released before it becomes one."""
+    """Processes of group ``pgid`` that have not exited yet. A process has exited when every
+    one of its threads has: a killed multi-threaded process (DuckDB's workers in dbt) shows its
+    main thread as a zombie while the other threads still exit, and its files, hence its locks,
+    are released only after the last of them."""
     alive = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rpartition(")")[2].split()
+            exited, group = _exited(stat)
+            if group != pgid:
+                continue
+            if exited:
+                exited = all(_exited(task)[0] for task in (stat.parent / "task").glob("[0-9]*/stat"))
         except OSError:  # gone while we looked
             continue
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state not in ("Z", "X"):
+        if not exited:
             alive.append(int(stat.parent.name))
     return alive
 
