@@ -67,10 +67,14 @@ def _parse_typed_rows(lines: ParsedLines, path: Path, manifest: dict[str, Any]) 
         lines.create(typed_select(path))
     except Exception as exc:  # any reading error: the diagnosis names it
         return str(exc).splitlines()[0][:300]
+    # distinct 64-bit hashes prove distinct claim_ids at half the cost of comparing the
+    # strings; only when two hashes meet (a duplicate, or a collision) are the ids counted
     rows, breaking, total, claim_ids = lines.con.execute(
-        f"select count(*), count_if(breaks_contract), coalesce(sum(paid_amount), 0), count(distinct claim_id) "
-        f"from {lines.table}"
+        f"select count(*), count_if(breaks_contract), coalesce(sum(paid_amount), 0), "
+        f"count(distinct hash(claim_id)) from {lines.table}"
     ).fetchone()
+    if claim_ids != rows:
+        claim_ids = lines.con.execute(f"select count(distinct claim_id) from {lines.table}").fetchone()[0]
     file_entry = manifest["files"][0]
     total = Decimal(total).quantize(Decimal("0.01"))
     if (
