@@ -56,16 +56,17 @@ def encrypt_secret(text: str, keys: list[str] | None = None) -> str:
     return _fernet(keys).encrypt(text.encode("utf-8")).decode("ascii")
 
 
-def decrypt_secret(token: str, keys: list[str] | None = None) -> str:
+def decrypt_secret(token: str, keys: list[str] | None = None, what: str = "second-factor secret") -> str:
+    """The text of ``token``; ``what`` names the stored value in the error (and the log)."""
     if not is_encrypted(token):
-        log.error("a second-factor secret in the database is not encrypted: refused")
-        raise UndecryptableSecret("a stored second-factor secret is not encrypted (migrate the portal's database)")
+        log.error("a %s in the database is not encrypted: refused", what)
+        raise UndecryptableSecret(f"a stored {what} is not encrypted (migrate the portal's database)")
     try:
         return _fernet(keys).decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:
-        log.error("a second-factor secret does not decrypt with SPIEGEL_PORTAL_MFA_KEY: wrong or lost key?")
+        log.error("a %s does not decrypt with SPIEGEL_PORTAL_MFA_KEY: wrong or lost key?", what)
         raise UndecryptableSecret(
-            "a stored second-factor secret does not decrypt with the configured MFA key "
+            f"a stored {what} does not decrypt with the configured MFA key "
             "(SPIEGEL_PORTAL_MFA_KEY, or <data dir>/portal/mfa_key)"
         ) from None
 

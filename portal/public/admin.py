@@ -36,7 +36,8 @@ class NewsItemAdmin(admin.ModelAdmin):
 class ContactMessageAdmin(admin.ModelAdmin):
     list_display = ("created_at", "topic", "insurer", "name", "email", "practice_agb", "subject", "mailed_to")
     list_filter = ("topic", "insurer", "created_at")
-    search_fields = ("email", "name", "subject", "message", "practice_agb")
+    # name, subject and message are encrypted in the database: SQL cannot search them
+    search_fields = ("email", "practice_agb")
     date_hierarchy = "created_at"
     readonly_fields = (
         "created_at",

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from portal.access.encrypted_fields import EncryptedTextField
+
 PERIOD_RE = re.compile(r"^[0-9]{4}-v[1-3]$")
 
 
@@ -91,11 +93,13 @@ class ContactMessage(models.Model):
     created_at = models.DateTimeField("ontvangen", default=timezone.now, db_index=True)
     topic = models.CharField("onderwerp", max_length=10, choices=TOPICS)
     insurer = models.CharField("zorgverzekeraar", max_length=40, blank=True)
-    name = models.CharField("naam", max_length=200)
+    # what the sender typed is stored encrypted (portal/access/encrypted_fields.py); the
+    # address stays plain: a person's messages are found by it for an export or deletion
+    name = EncryptedTextField("naam", max_length=200, stored_as="contact message")
     email = models.EmailField("e-mailadres", db_index=True)
     practice_agb = models.CharField("praktijk (AGB)", max_length=8, blank=True)
-    subject = models.CharField("kort onderwerp", max_length=200)
-    message = models.TextField("bericht")
+    subject = EncryptedTextField("kort onderwerp", max_length=200, stored_as="contact message")
+    message = EncryptedTextField("bericht", stored_as="contact message")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name="account"
     )

@@ -8,6 +8,9 @@ password pages' aids (docs/security.md), through Django's test client.
   Fernet-encrypted with a key outside the database; codes still work; the database without
   the key gives neither the secret nor the codes; a plain value of before is encrypted by the
   migration, and a plain value planted afterwards is refused.
+- V8.3.7: the name, subject and text of a contact message are stored Fernet-encrypted under
+  the same key; the portal shows them, the database holds only tokens; messages of before are
+  encrypted by the migration.
 - V2.1.8, V2.1.12: the sign-up, change, set and reset pages carry the strength meter (an
   ``aria-live`` text) and the script that adds the show-password buttons; in a browser:
   test_password_ux_browser.py.
@@ -351,3 +354,66 @@ def test_the_password_pages_carry_the_strength_meter_and_the_show_password_scrip
     assert '<script src="/static/portal/password.js" defer>' in login and "data-password-strength" not in login
     script = open(finders.find("portal/password.js"), encoding="utf-8").read()
     assert "Toon wachtwoord" in script and "aria-pressed" in script and "aria-live" in script
+
+
+# -- V8.3.7: what a contact message's sender typed is stored encrypted ---------------------------------
+
+
+def _raw_contact_rows() -> list[tuple]:
+    """The public_contactmessage table as a reader of the database file or a dump sees it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, email, subject, message FROM public_contactmessage ORDER BY id")
+        return cursor.fetchall()
+
+
+def test_a_contact_message_is_stored_encrypted_and_read_back_where_it_is_shown(client, admin_client, mailoutbox):
+    from portal.public.models import ContactMessage
+
+    typed = {
+        "topic": ContactMessage.TOPIC_ACCESS,
+        "name": "Anna de Vries",
+        "email": "anna@praktijk.nl",
+        "subject": "Knieklachten van mijn patient",
+        "message": "Mijn patient met artrose vraagt naar de index.",
+    }
+    assert client.post("/contact/", typed, REMOTE_ADDR="10.8.8.8").status_code == 302
+    ((name, email, subject, message),) = _raw_contact_rows()
+    raw = f"{name} {subject} {message}"
+    assert all(value.startswith("gAAAAA") for value in (name, subject, message))
+    assert "Anna" not in raw and "Knie" not in raw and "artrose" not in raw
+    assert email == "anna@praktijk.nl"  # found by it for a person's export and deletion
+    stored = ContactMessage.objects.get()
+    assert (stored.name, stored.subject, stored.message) == (typed["name"], typed["subject"], typed["message"])
+    assert ContactMessage.objects.filter(email="anna@praktijk.nl").count() == 1
+    page = admin_client.get(f"/admin/public/contactmessage/{stored.pk}/change/").content.decode()
+    assert "Mijn patient met artrose vraagt naar de index." in page
+    assert "artrose" in mailoutbox[0].body  # the mail to the team carries the text itself
+
+
+def test_plain_contact_messages_of_before_are_encrypted_by_the_migration_and_planted_ones_refused(releases_root):
+    from django.apps import apps
+    from django.db import connection
+
+    from portal.access.mfa_adapter import UndecryptableSecret
+    from portal.public.models import ContactMessage
+
+    migration = importlib.import_module("portal.public.migrations.0002_encrypt_contact_messages")
+    with connection.cursor() as cursor:  # a row as the portal wrote it before the encryption
+        cursor.execute(
+            "INSERT INTO public_contactmessage (created_at, topic, insurer, name, email, practice_agb, subject, "
+            "message, mailed_to, mail_error) VALUES (%s, 'toegang', '', 'Piet', 'piet@praktijk.nl', '', "
+            "'Vraag', 'Mijn rug', '', '')",
+            ["2026-01-05 10:00:00"],
+        )
+    with pytest.raises(UndecryptableSecret, match="contact message is not encrypted"):
+        ContactMessage.objects.get()  # a plain value is not shown as it is
+    migration.encrypt_plain_messages(apps, None)
+    migration.encrypt_plain_messages(apps, None)  # twice: tokens are left as they are
+    ((name, _, subject, message),) = _raw_contact_rows()
+    assert all(value.startswith("gAAAAA") for value in (name, subject, message))
+    stored = ContactMessage.objects.get()
+    assert (stored.name, stored.subject, stored.message) == ("Piet", "Vraag", "Mijn rug")
+    migration.decrypt_messages(apps, None)  # backwards: the plain text again
+    assert _raw_contact_rows() == [("Piet", "piet@praktijk.nl", "Vraag", "Mijn rug")]
