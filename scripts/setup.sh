@@ -38,12 +38,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-# venv seeds setuptools 65.5.0 (PYSEC-2022-43012; CVE-2024-6345 and CVE-2025-47273 too): a fixed one,
-# still with pkg_resources (removed in 81) for the packages that look for it
-.venv/bin/python -m pip install -q "setuptools>=78.1.1,<81" >/dev/null
-echo "setup: installing Spiegel and its dependencies (about a minute on a fresh machine)"
-.venv/bin/python -m pip install -q -e ".[test]"
+# exactly the versions and files of requirements.lock (scripts/lock.sh writes it from pyproject.toml's
+# ranges): pip refuses a file whose sha256 differs and, with --no-deps, anything the lock does not name.
+# The lock holds pip itself and a setuptools without the venv seed's vulnerabilities (65.5.0:
+# PYSEC-2022-43012, CVE-2024-6345, CVE-2025-47273) that still has pkg_resources (removed in 81).
+echo "setup: installing Spiegel's locked dependencies (about a minute on a fresh machine)"
+.venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+.venv/bin/python -m pip check >/dev/null || { .venv/bin/python -m pip check; exit 1; }
 
 # the portal's own Dutch for the account pages (portal/locale/nl/LC_MESSAGES/django.po):
 # compiled here, not committed; run from portal/ so that only portal/locale is compiled
