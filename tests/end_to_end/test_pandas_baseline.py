@@ -10,7 +10,8 @@ benchmark that races them runs and reports every figure.
   a delivery that is not in force (an older one, and one without its manifest).
 - ``scripts/bench_side_by_side.py`` at scale 0.002 (a generated period whose reference
   cells are pooled at every level L0-L3): every figure above zero, and the pandas and
-  Polars baselines' index equal to the platform's marts of the same run.
+  Polars baselines' index equal to the platform's marts of the same run; then
+  ``scripts/bench_ingestion_parts.py`` on the same files: every part timed, on the same lines.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.support.delivery_factory import claim_row, pseudonym, write_delivery
 
 BASELINE = REPO_ROOT / "scripts" / "pandas_baseline.py"
 BENCH = REPO_ROOT / "scripts" / "bench_side_by_side.py"
+INGESTION_PARTS = REPO_ROOT / "scripts" / "bench_ingestion_parts.py"
 TEXT_AND_INTEGERS = ["period", "discipline", "practice_agb", "status", "patients", "episodes", "sessions"]
 FLOATS = ["expected_sessions", "behandelindex", "ci_lower", "ci_upper", "corrected_index"]
 
@@ -238,3 +240,24 @@ def test_side_by_side_bench_at_a_tiny_scale(tmp_path):
     assert nodes["models"] > 0 and nodes["data_tests"] > 0 and nodes["unit_tests"] > 0, nodes
     assert "what every spiegel run pays before it reads a line" in done.stdout
     assert "3 x faster than pandas baseline (c parser): spiegel run within" in done.stdout
+
+    # what ingestion's one pass is made of, on the same generated files
+    parts = subprocess.run(
+        [sys.executable, str(INGESTION_PARTS), "--data-dir", str(tmp_path / "data"), "--scale", "0.002"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert parts.returncode == 0, parts.stdout[-2000:] + parts.stderr[-2000:]
+    assert f"every variant read the same {figures['claim_lines']:,} claim lines" in parts.stdout
+    rows = [line.split(" | ") for line in parts.stdout.splitlines() if line.startswith("| ") and "wall s" not in line]
+    assert [row[0].lstrip("| ") for row in rows] == [
+        "floor (one scan, text columns)",
+        "sha256 of the bytes",
+        "rules, storing nothing",
+        "+ unique claim_id (hashes)",
+        "+ unique claim_id (strings)",
+        "rules + unique (hashes), stored",
+    ]
+    assert all(float(row[1]) > 0 and float(row[3]) > 0 for row in rows), rows
+    assert rows[0][2] == "1.0"
