@@ -5,6 +5,8 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
 - V14.4 headers on every kind of response: public, account, practice pages and reports, the
   insurer page, API JSON and docs, static files, the favicon, 404, the admin; behind TLS
   (``SPIEGEL_PORTAL_HTTPS=1``) also HSTS and ``__Host-`` cookies; no version banner.
+- V2 no account enumeration: login, sign-up and password reset answer an unknown address as a
+  known one; a mailed reset link (read from the served portal's mail files) works once.
 - V3 the session cookie changes at login and is dead after logout.
 - V5/V13 limits: an oversized body, too many fields, an over-long URL or header get 4xx, never 5xx.
 - V13/V14.5 the API: JSON errors, only GET/HEAD/OPTIONS, 406 for a format it does not make,
@@ -390,6 +392,84 @@ def test_no_secret_reaches_the_logs(site):
     for name, secret in secrets_.items():
         assert secret not in log, name
         assert secret not in audit.stdout, name
+
+
+def _page(response: requests.Response, *addresses: str) -> str:
+    """The body without its CSRF token (masked differently in every response) and with the
+    typed addresses as ADDRESS: what tells one answer from another, if anything does."""
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.text)
+    for address in addresses:
+        text = text.replace(address, "ADDRESS")
+    return text
+
+
+def _mails_to(data_dir: Path, address: str) -> list[str]:
+    """The mails the served portal wrote (its file backend, DIR/portal/mail) to ``address``."""
+    mails = [p.read_text() for p in sorted((data_dir / "portal" / "mail").glob("*.log"))]
+    return [m for mail in mails for m in mail.split("\n" + "-" * 79 + "\n") if f"\nTo: {address}\n" in m]
+
+
+def test_login_sign_up_and_reset_answer_an_unknown_address_as_a_known_one(site):
+    data_dir, base, _ = site
+    unknown = "niemand@fysio-z.nl"
+    # login: a wrong password for an account and any password for no account, the same page
+    login = {
+        address: Visitor(base).post("/accounts/login/", {"login": address, "password": WRONG_PASSWORD})
+        for address in (USER, unknown)
+    }
+    assert login[USER].status_code == login[unknown].status_code == 200
+    assert _page(login[USER], USER) == _page(login[unknown], unknown)
+    assert "Het opgegeven e-mailadres en/of wachtwoord is niet juist." in login[unknown].text
+    Visitor(base).log_in(USER, USER_PASSWORD)  # a success clears the failures (django-axes)
+    # sign-up: a taken address gets the same answer as a new one, and no second account
+    fields = {"password1": "Een-nieuw-wachtwoord-1", "password2": "Een-nieuw-wachtwoord-1", "consent": "on"}
+    new_address = "nieuw@fysio-z.nl"
+    answers = {}
+    for address in (USER, new_address):
+        visitor = Visitor(base)
+        sent = visitor.post("/accounts/signup/", {"email": address, **fields})
+        assert sent.status_code == 302, sent.text[-1500:]
+        answers[address] = (sent.headers["Location"], _page(visitor.get(sent.headers["Location"]), address))
+    assert answers[USER] == answers[new_address]
+    # the owner is told, with the way to a new password (not a reset key) and nothing to confirm
+    (to_owner,) = [m for m in _mails_to(data_dir, USER) if "/accounts/password/reset/" in m and "/key/" not in m]
+    assert "/accounts/confirm-email/" not in to_owner
+    assert any("/accounts/confirm-email/" in m for m in _mails_to(data_dir, new_address))
+    # password reset: the same redirect and page whether or not the address has an account
+    reset = {}
+    for address in (USER, unknown):
+        visitor = Visitor(base)
+        sent = visitor.post("/accounts/password/reset/", {"email": address})
+        assert sent.status_code == 302
+        reset[address] = (sent.headers["Location"], _page(visitor.get(sent.headers["Location"]), address))
+    assert reset[USER] == reset[unknown]
+    assert not any("/accounts/password/reset/key/" in m for m in _mails_to(data_dir, unknown))
+
+
+def _set_password_through(visitor: Visitor, key_path: str, password: str) -> requests.Response:
+    """Open a mailed reset link (allauth moves its key into the session and redirects to the
+    form) and, if the form is there, set ``password``; the last answer."""
+    page = visitor.get(key_path)
+    if page.status_code == 302:
+        page = visitor.get(page.headers["Location"])
+    if 'name="password1"' not in page.text:
+        return page
+    return visitor.post(page.url.removeprefix(visitor.base), {"password1": password, "password2": password})
+
+
+def test_a_mailed_reset_link_works_once(site):
+    data_dir, base, _ = site
+    address, first, second = "herstel@fysio-a.nl", "Eerste-nieuwe-ww-1", "Tweede-nieuwe-ww-2"
+    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=USER_PASSWORD + "\n").returncode == 0
+    assert Visitor(base).post("/accounts/password/reset/", {"email": address}).status_code == 302
+    (mail,) = _mails_to(data_dir, address)
+    key_path = re.search(r"http://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mail)[1]
+    assert _set_password_through(Visitor(base), key_path, first).status_code == 302
+    again = _set_password_through(Visitor(base), key_path, second)  # the same link, once more
+    assert again.status_code == 200 and 'name="password1"' not in again.text
+    assert Visitor(base).log_in(address, first)
+    refused = Visitor(base).post("/accounts/login/", {"login": address, "password": second})
+    assert refused.status_code == 200 and "sessionid" not in refused.cookies
 
 
 @pytest.fixture(scope="module")
