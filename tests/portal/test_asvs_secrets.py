@@ -390,6 +390,8 @@ def test_a_contact_message_is_stored_encrypted_and_read_back_where_it_is_shown(c
     page = admin_client.get(f"/admin/public/contactmessage/{stored.pk}/change/").content.decode()
     assert "Mijn patient met artrose vraagt naar de index." in page
     assert "artrose" in mailoutbox[0].body  # the mail to the team carries the text itself
+    privacy = " ".join(client.get("/privacy/").content.decode().split())  # and the privacy statement says so
+    assert "wat u in een contactbericht schrijft (naam, onderwerp en bericht) worden versleuteld opgeslagen" in privacy
 
 
 def test_plain_contact_messages_of_before_are_encrypted_by_the_migration_and_planted_ones_refused(releases_root):
