@@ -7,6 +7,9 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
   (``SPIEGEL_PORTAL_HTTPS=1``) also HSTS and ``__Host-`` cookies; no version banner.
 - V2 no account enumeration: login, sign-up and password reset answer an unknown address as a
   known one; a mailed reset link (read from the served portal's mail files) works once.
+- V4 access: nothing of another practice (the 404 of a practice that does not exist), no
+  report for an insurer user, no insurer page for a practice user, the API within the
+  caller's rows, nothing without a login.
 - V3 the session cookie changes at login and is dead after logout.
 - V5/V13 limits: an oversized body, too many fields, an over-long URL or header get 4xx, never 5xx.
 - V13/V14.5 the API: JSON errors, only GET/HEAD/OPTIONS, 406 for a format it does not make,
@@ -444,6 +447,42 @@ def test_login_sign_up_and_reset_answer_an_unknown_address_as_a_known_one(site):
         reset[address] = (sent.headers["Location"], _page(visitor.get(sent.headers["Location"]), address))
     assert reset[USER] == reset[unknown]
     assert not any("/accounts/password/reset/key/" in m for m in _mails_to(data_dir, unknown))
+
+
+def test_no_access_across_practices_or_roles_over_http(site):
+    """portal.md's rules, tried over HTTP: nothing of another practice (the same 404 as a
+    practice that does not exist), no practice report for an insurer user, no insurer page
+    for a practice user, the API only within the caller's rows, and nothing without login."""
+    _, base, token = site
+    user, insurer, anonymous = Visitor(base), Visitor(base), Visitor(base)
+    user.log_in(USER, USER_PASSWORD)
+    insurer.log_in(INSURER, INSURER_PASSWORD)
+    own = [f"/praktijk/{A}/", f"/praktijk/{A}/{PERIOD}/fysiotherapie.pdf", f"/praktijk/{A}/{PERIOD}/fysiotherapie.html"]
+    assert [user.get(path).status_code for path in own] == [200, 200, 200]  # access can be told from none
+    nowhere = _page(user.get("/praktijk/99999999/"))
+    for path in [path.replace(A, B) for path in own] + [
+        f"/praktijk/{B}/toegang/",
+        f"/praktijk/{B}/{PERIOD}/spiegel.js",
+    ]:
+        answer = user.get(path)
+        assert answer.status_code == 404 and _page(answer) == nowhere, path
+        assert B not in answer.text, path
+    for path in own:  # an insurer reads index tables, never a practice's report
+        answer = insurer.get(path)
+        assert answer.status_code == 404 and "fysiotherapie.pdf" not in answer.text, path
+    assert insurer.get("/verzekeraar/").status_code == 200
+    for path in ["/verzekeraar/", f"/verzekeraar/{PERIOD}/behandelindex.csv", "/verzekeraar/berichten/"]:
+        assert user.get(path).status_code == 404, path
+    for path in own + ["/verzekeraar/", "/accounts/tokens/"]:
+        answer = anonymous.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/accounts/login/"), path
+    api = Visitor(base, Authorization=f"Bearer {token}")  # a token of A's user
+    rows = api.get(f"/api/v1/periods/{PERIOD}/index/").json()["results"]
+    assert {row["practice_agb"] for row in rows} == {A}  # B's row is in the period, not in the answer
+    assert api.get(f"/api/v1/practices/{A}/").status_code == 200
+    other, missing = api.get(f"/api/v1/practices/{B}/"), api.get("/api/v1/practices/99999999/")
+    assert other.status_code == missing.status_code == 404 and other.json() == missing.json()
+    assert anonymous.get(f"/api/v1/practices/{A}/").status_code == 401
 
 
 def _set_password_through(visitor: Visitor, key_path: str, password: str) -> requests.Response:
