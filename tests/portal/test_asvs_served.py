@@ -6,7 +6,8 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
   insurer page, API JSON and docs, static files, the favicon, 404, the admin; behind TLS
   (``SPIEGEL_PORTAL_HTTPS=1``) also HSTS and ``__Host-`` cookies; no version banner.
 - V2 no account enumeration: login, sign-up and password reset answer an unknown address as a
-  known one; a mailed reset link (read from the served portal's mail files) works once.
+  known one; a mailed reset link (read from the served portal's mail files) works once, and a
+  link older than the reset timeout (made by the portal's own code, back-dated) is refused.
 - V4 access: nothing of another practice (the 404 of a practice that does not exist), no
   report for an insurer user, no insurer page for a practice user, the API within the
   caller's rows, nothing without a login.
@@ -20,13 +21,15 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.release_factory import index_row, make_release
-from tests.support.served import served_portal, spiegel_portal, spiegel_portal_batch
+from tests.support.served import REPO_ROOT, portal_env, served_portal, spiegel_portal, spiegel_portal_batch
 
 A, B = "12345678", "87654321"
 PERIOD = "2024-v3"
@@ -509,6 +512,59 @@ def test_a_mailed_reset_link_works_once(site):
     assert Visitor(base).log_in(address, first)
     refused = Visitor(base).post("/accounts/login/", {"login": address, "password": second})
     assert refused.status_code == 200 and "sessionid" not in refused.cookies
+
+
+_RESET_LINKS = r"""
+import sys
+from datetime import datetime, timedelta
+
+import django
+
+django.setup()
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+user = get_user_model().objects.get(email=sys.argv[1])
+made = datetime.now() - timedelta(seconds=int(sys.argv[2]))
+type(default_token_generator)._now = lambda self: made  # the moment the link is made
+print(f"/accounts/password/reset/key/{user_pk_to_url_str(user)}-{default_token_generator.make_token(user)}/")
+print(settings.PASSWORD_RESET_TIMEOUT)
+"""
+
+
+def _reset_link_made_ago(data_dir: Path, address: str, seconds: int) -> tuple[str, int]:
+    """A reset link as the portal of ``data_dir`` makes it (its own settings and secret key, in
+    a process of its own), made ``seconds`` ago; and the portal's reset timeout."""
+    env = {**portal_env(), "SPIEGEL_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    made = subprocess.run(
+        [sys.executable, "-c", _RESET_LINKS, address, str(seconds)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    link, timeout = made.stdout.split()
+    return link, int(timeout)
+
+
+def test_a_reset_link_older_than_the_reset_timeout_is_refused(site):
+    data_dir, base, _ = site
+    address = "verlopen@fysio-a.nl"
+    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=USER_PASSWORD + "\n").returncode == 0
+    late, timeout = _reset_link_made_ago(data_dir, address, 3600 + 60)
+    assert timeout == 3600  # the configured hour, so that link is a minute past it
+    expired = _set_password_through(Visitor(base), late, "Te-laat-gekozen-ww-3")
+    assert expired.status_code == 200 and 'name="password1"' not in expired.text
+    assert Visitor(base).log_in(address, USER_PASSWORD)  # the password did not change
+    # a link of 59 minutes ago, made the same way, still works: the refusal was the age alone
+    # (made after that login: a login changes what every older link was made of)
+    in_time, _ = _reset_link_made_ago(data_dir, address, timeout - 60)
+    assert _set_password_through(Visitor(base), in_time, "Op-tijd-gekozen-ww-4").status_code == 302
+    assert Visitor(base).log_in(address, "Op-tijd-gekozen-ww-4")
 
 
 @pytest.fixture(scope="module")
