@@ -11,6 +11,8 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
 - V4 access: nothing of another practice (the 404 of a practice that does not exist), no
   report for an insurer user, no insurer page for a practice user, the API within the
   caller's rows, nothing without a login.
+- V2.2.1 behind a trusted proxy, five wrong passwords lock out the account (from any address)
+  and the visitor's address (for any account); everyone else still logs in.
 - V3 the session cookie changes at login and is dead after logout.
 - V5/V13 limits: an oversized body, too many fields, an over-long URL or header get 4xx, never 5xx.
 - V13/V14.5 the API: JSON errors, only GET/HEAD/OPTIONS, 406 for a format it does not make,
@@ -565,6 +567,38 @@ def test_a_reset_link_older_than_the_reset_timeout_is_refused(site):
     in_time, _ = _reset_link_made_ago(data_dir, address, timeout - 60)
     assert _set_password_through(Visitor(base), in_time, "Op-tijd-gekozen-ww-4").status_code == 302
     assert Visitor(base).log_in(address, "Op-tijd-gekozen-ww-4")
+
+
+@pytest.fixture(scope="module")
+def proxied_site(tmp_path_factory):
+    """The portal behind one trusted proxy (``SPIEGEL_PORTAL_TRUSTED_PROXIES=1``): a visitor's
+    address is the right-most ``X-Forwarded-For`` entry, so a test can be several visitors."""
+    data_dir = tmp_path_factory.mktemp("asvs_proxied") / "data"
+    build_site(data_dir)
+    extra = {"SPIEGEL_PORTAL_TRUSTED_PROXIES": "1"}
+    with served_portal(data_dir, workers=1, log_name="serve-proxied.log", extra_env=extra) as base:
+        yield data_dir, base
+
+
+def test_failed_logins_lock_out_the_account_and_the_address_over_http(proxied_site):
+    data_dir, base = proxied_site
+    attacker, elsewhere = "203.0.113.7", "198.51.100.4"
+
+    def login(address: str, password: str, visitor: str) -> requests.Response:
+        return Visitor(base, **{"X-Forwarded-For": visitor}).post(
+            "/accounts/login/", {"login": address, "password": password}
+        )
+
+    failures = [login(USER, WRONG_PASSWORD, attacker).status_code for _ in range(5)]  # the limit: 5
+    assert failures[:4] == [200] * 4 and failures[4] in (200, 429)  # the form again, then the lockout page
+    refused = login(USER, USER_PASSWORD, attacker)  # now even the right password
+    assert refused.status_code == 429 and "Te veel mislukte inlogpogingen" in refused.text
+    assert "sessionid" not in refused.cookies
+    assert login(USER, USER_PASSWORD, elsewhere).status_code == 429  # the account, from any address
+    assert login(INSURER, INSURER_PASSWORD, attacker).status_code == 429  # the address, for any account
+    assert login(INSURER, INSURER_PASSWORD, elsewhere).status_code == 302  # everyone else logs in
+    audit = spiegel_portal(data_dir, "audit")
+    assert audit.returncode == 0 and " lockout " in audit.stdout and attacker in audit.stdout
 
 
 @pytest.fixture(scope="module")
