@@ -13,7 +13,8 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
   caller's rows, nothing without a login.
 - V2.2.1 behind a trusted proxy, five wrong passwords lock out the account (from any address)
   and the visitor's address (for any account); everyone else still logs in.
-- V3 the session cookie changes at login and is dead after logout.
+- V3 the session cookie changes at login and is dead after logout; one session of an account
+  ends another (listed without its key), another account cannot.
 - V5/V13 limits: an oversized body, too many fields, an over-long URL or header get 4xx, never 5xx.
 - V13/V14.5 the API: JSON errors, only GET/HEAD/OPTIONS, 406 for a format it does not make,
   no token from a query string, no CORS; the pages refuse methods they do not take.
@@ -488,6 +489,41 @@ def test_no_access_across_practices_or_roles_over_http(site):
     other, missing = api.get(f"/api/v1/practices/{B}/"), api.get("/api/v1/practices/99999999/")
     assert other.status_code == missing.status_code == 404 and other.json() == missing.json()
     assert anonymous.get(f"/api/v1/practices/{A}/").status_code == 401
+
+
+def _sessions_listed(visitor: Visitor) -> list[tuple[int, bool]] | None:
+    """The rows of /accounts/sessions/ as (id, is this session); None when not logged in."""
+    page = visitor.get("/accounts/sessions/")
+    if page.status_code == 302:
+        return None
+    assert page.status_code == 200
+    return [(int(m[1]), bool(m[2])) for m in re.finditer(r'<tr data-session="(\d+)"( data-current="1")?>', page.text)]
+
+
+def test_one_session_of_an_account_logs_out_another_and_no_one_else_can(site):
+    data_dir, base, _ = site
+    address = "sessies@fysio-a.nl"
+    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=USER_PASSWORD + "\n").returncode == 0
+    laptop = Visitor(base, **{"User-Agent": "Laptop-browser/1.0"})
+    phone = Visitor(base, **{"User-Agent": "Telefoon-browser/2.0"})
+    laptop.log_in(address, USER_PASSWORD)
+    phone.log_in(address, USER_PASSWORD)
+    rows = _sessions_listed(laptop)
+    assert len(rows) == 2 and sorted(current for _, current in rows) == [False, True]
+    page = laptop.get("/accounts/sessions/").text
+    assert "Laptop-browser/1.0" in page and "Telefoon-browser/2.0" in page
+    assert phone.session_id() not in page and laptop.session_id() not in page  # the cookie's secret is not shown
+    (phone_row,) = [row for row, current in rows if not current]
+    # another account cannot end it, nor learn whether it exists
+    stranger = Visitor(base)
+    stranger.log_in(USER, USER_PASSWORD)
+    for data in ({"session": phone_row, "action": "end"}, {"session": "99999", "action": "end"}):
+        assert stranger.post("/accounts/sessions/", data).status_code == 404, data
+    assert _sessions_listed(phone) is not None
+    ended = laptop.post("/accounts/sessions/", {"session": phone_row, "action": "end"})
+    assert ended.status_code == 302 and ended.headers["Location"] == "/accounts/sessions/"
+    assert _sessions_listed(phone) is None  # the phone is logged out, the laptop is not
+    assert [current for _, current in _sessions_listed(laptop)] == [True]
 
 
 def _set_password_through(visitor: Visitor, key_path: str, password: str) -> requests.Response:
