@@ -13,6 +13,8 @@ WhiteNoise, the whole middleware stack) on a data directory of this module's own
   caller's rows, nothing without a login.
 - V2.2.1 behind a trusted proxy, five wrong passwords lock out the account (from any address)
   and the visitor's address (for any account); everyone else still logs in.
+- V8.3.2 an account exports its own data (nothing of another) and deletes itself with its
+  password, which logs it out everywhere.
 - V3 the session cookie changes at login and is dead after logout; one session of an account
   ends another (listed without its key), another account cannot.
 - V5/V13 limits: an oversized body, too many fields, an over-long URL or header get 4xx, never 5xx.
@@ -524,6 +526,36 @@ def test_one_session_of_an_account_logs_out_another_and_no_one_else_can(site):
     assert ended.status_code == 302 and ended.headers["Location"] == "/accounts/sessions/"
     assert _sessions_listed(phone) is None  # the phone is logged out, the laptop is not
     assert [current for _, current in _sessions_listed(laptop)] == [True]
+
+
+def test_an_account_exports_its_own_data_and_deletes_itself_with_its_password(site):
+    data_dir, base, _ = site
+    address, password = "weg@fysio-a.nl", USER_PASSWORD
+    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=password + "\n").returncode == 0
+    laptop, phone = Visitor(base), Visitor(base)
+    laptop.log_in(address, password)
+    phone.log_in(address, password)
+    text = "Mijn vraag over de index van 2024."
+    contact = {"topic": "toegang", "name": "Wim Weg", "email": address, "subject": "Vraag", "message": text}
+    assert laptop.post("/contact/", contact).status_code == 302
+    export = laptop.get("/accounts/export/")
+    assert export.status_code == 200 and export.headers["Content-Type"].startswith("application/json")
+    assert (
+        export.headers["Content-Disposition"].startswith("attachment;")
+        and "no-store" in export.headers["Cache-Control"]
+    )
+    data = export.json()
+    assert data["account"]["email"] == address
+    assert [m["message"] for m in data["contact_messages"]] == [text]  # read back from its encrypted form
+    assert USER not in export.text and INSURER not in export.text  # nothing of another account
+    for wrong in ({"password": ""}, {"password": WRONG_PASSWORD}):
+        assert laptop.post("/accounts/delete/", wrong).status_code == 400
+    assert _sessions_listed(laptop) is not None and _sessions_listed(phone) is not None
+    deleted = laptop.post("/accounts/delete/", {"password": password})
+    assert deleted.status_code == 302 and deleted.headers["Location"] == "/"
+    assert _sessions_listed(laptop) is None and _sessions_listed(phone) is None  # logged out everywhere
+    again = Visitor(base).post("/accounts/login/", {"login": address, "password": password})
+    assert again.status_code == 200 and "sessionid" not in again.cookies
 
 
 def _set_password_through(visitor: Visitor, key_path: str, password: str) -> requests.Response:
