@@ -36,20 +36,11 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from orchestration.commands.bench import scan_floor  # noqa: E402
-from orchestration.core.seeds import required_insurers  # noqa: E402
+from orchestration.commands.bench import in_force_claims_files, scan_floor  # noqa: E402
 from orchestration.core.settings import SpiegelPaths, duckdb_memory_limit  # noqa: E402
 from orchestration.delivery.contract.lines import typed_select  # noqa: E402
-from orchestration.landing.zone import complete_deliveries, in_force  # noqa: E402
 
 PERIOD = "2024-v3"
-
-
-def claims_files(paths: SpiegelPaths) -> list[Path]:
-    deliveries = complete_deliveries(paths.landing)
-    refs = [in_force(deliveries, PERIOD, insurer) for insurer in required_insurers(PERIOD)]
-    candidates = [ref.path / name for ref in refs if ref is not None for name in ("claims.csv", "claims.csv.gz")]
-    return [path for path in candidates if path.exists()]
 
 
 def timed(run: Callable[[], int | None]) -> tuple[float, float, int | None]:
@@ -100,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each variant (the fastest is shown)")
     args = parser.parse_args(argv)
     paths = SpiegelPaths(SpiegelPaths.from_env(args.data_dir).data_dir / "bench" / f"scale-{args.scale:g}")
-    files = claims_files(paths)
+    files = in_force_claims_files(paths, PERIOD)
     if not files:
         print(f"no deliveries of {PERIOD} under {paths.landing}: run `spiegel bench --scale {args.scale:g}` first")
         return 2

@@ -104,15 +104,21 @@ class _Stopwatch:
         return result
 
 
-def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
-    """One DuckDB pass over every in-force claims file: the least any ingestion can cost."""
-
+def in_force_claims_files(paths: SpiegelPaths, period: str) -> list[Path]:
+    """The claims file (plain or gzipped) of every delivery in force for ``period``."""
     deliveries = complete_deliveries(paths.landing)
     files = []
     for insurer in required_insurers(period):
         ref = in_force(deliveries, period, insurer)
         if ref is not None:
             files += [p for p in (ref.path / "claims.csv", ref.path / "claims.csv.gz") if p.exists()]
+    return files
+
+
+def scan_floor(paths: SpiegelPaths, period: str) -> tuple[float, int, str]:
+    """One DuckDB pass over every in-force claims file: the least any ingestion can cost."""
+
+    files = in_force_claims_files(paths, period)
     started = time.monotonic()
     con = duckdb.connect()
     rows, total = 0, 0
