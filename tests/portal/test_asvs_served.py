@@ -377,7 +377,7 @@ def test_no_secret_reaches_the_logs(site):
     # a password reset, with its key in the URL of the mail
     anonymous = Visitor(base)
     anonymous.post("/accounts/password/reset/", {"email": USER})
-    mails = "".join(p.read_text() for p in (data_dir / "portal" / "mail").glob("*.log"))
+    mails = "".join(_mails_to(data_dir, USER))
     key_url = re.findall(r"http://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mails)[-1]
     key = key_url.rstrip("/").rsplit("/", 1)[1]
     anonymous.get(key_url)
@@ -418,6 +418,12 @@ def _mails_to(data_dir: Path, address: str) -> list[str]:
     """The mails the served portal wrote (its file backend, DIR/portal/mail) to ``address``."""
     mails = [p.read_text() for p in sorted((data_dir / "portal" / "mail").glob("*.log"))]
     return [m for mail in mails for m in mail.split("\n" + "-" * 79 + "\n") if f"\nTo: {address}\n" in m]
+
+
+def _add_account(data_dir: Path, address: str, password: str = USER_PASSWORD) -> None:
+    """An account of its own for a test that changes it (``spiegel portal add-account``)."""
+    added = spiegel_portal(data_dir, "add-account", "--email", address, stdin=password + "\n")
+    assert added.returncode == 0, added.stderr
 
 
 def test_login_sign_up_and_reset_answer_an_unknown_address_as_a_known_one(site):
@@ -505,7 +511,7 @@ def _sessions_listed(visitor: Visitor) -> list[tuple[int, bool]] | None:
 def test_one_session_of_an_account_logs_out_another_and_no_one_else_can(site):
     data_dir, base, _ = site
     address = "sessies@fysio-a.nl"
-    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=USER_PASSWORD + "\n").returncode == 0
+    _add_account(data_dir, address)
     laptop = Visitor(base, **{"User-Agent": "Laptop-browser/1.0"})
     phone = Visitor(base, **{"User-Agent": "Telefoon-browser/2.0"})
     laptop.log_in(address, USER_PASSWORD)
@@ -531,7 +537,7 @@ def test_one_session_of_an_account_logs_out_another_and_no_one_else_can(site):
 def test_an_account_exports_its_own_data_and_deletes_itself_with_its_password(site):
     data_dir, base, _ = site
     address, password = "weg@fysio-a.nl", USER_PASSWORD
-    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=password + "\n").returncode == 0
+    _add_account(data_dir, address, password)
     laptop, phone = Visitor(base), Visitor(base)
     laptop.log_in(address, password)
     phone.log_in(address, password)
@@ -572,7 +578,7 @@ def _set_password_through(visitor: Visitor, key_path: str, password: str) -> req
 def test_a_mailed_reset_link_works_once(site):
     data_dir, base, _ = site
     address, first, second = "herstel@fysio-a.nl", "Eerste-nieuwe-ww-1", "Tweede-nieuwe-ww-2"
-    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=USER_PASSWORD + "\n").returncode == 0
+    _add_account(data_dir, address)
     assert Visitor(base).post("/accounts/password/reset/", {"email": address}).status_code == 302
     (mail,) = _mails_to(data_dir, address)
     key_path = re.search(r"http://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mail)[1]
@@ -624,7 +630,7 @@ def _reset_link_made_ago(data_dir: Path, address: str, seconds: int) -> tuple[st
 def test_a_reset_link_older_than_the_reset_timeout_is_refused(site):
     data_dir, base, _ = site
     address = "verlopen@fysio-a.nl"
-    assert spiegel_portal(data_dir, "add-account", "--email", address, stdin=USER_PASSWORD + "\n").returncode == 0
+    _add_account(data_dir, address)
     late, timeout = _reset_link_made_ago(data_dir, address, 3600 + 60)
     assert timeout == 3600  # the configured hour, so that link is a minute past it
     expired = _set_password_through(Visitor(base), late, "Te-laat-gekozen-ww-3")
