@@ -81,3 +81,21 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def client():
+    """pytest-django's ``client``, but over HTTP to the served portal (tests/support/served_client.py)."""
+    from tests.support.served_client import ServedClient
+
+    return ServedClient()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):  # noqa: ARG001
+    """pytest-django's ``admin_client``, over HTTP to the served portal."""
+    from tests.support.served_client import ServedClient
+
+    client = ServedClient()
+    client.force_login(admin_user)
+    return client

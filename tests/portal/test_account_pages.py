@@ -4,7 +4,7 @@ vocabulary: "Inloggen" (never "Aanmelden"), "Account aanvragen" (never "Registre
 
 allauth's own Dutch is informal; the portal overrides it with its catalogue
 ``portal/locale/nl/LC_MESSAGES/django.po`` (LOCALE_PATHS), compiled by scripts/setup.sh.
-Each page a visitor or an account can reach is fetched over HTTP (Django's test client)
+Each page a visitor or an account can reach is fetched over HTTP (tests/support/served_client.py)
 and its visible text checked; a second test reads every message of the installed allauth's
 Dutch catalogue through the portal's translations, so an allauth upgrade that brings a new
 informal message fails here, not on a page.

@@ -13,11 +13,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, audit, client_for, make_account, reauthenticated
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +44,9 @@ def _all_stored_values() -> list[str]:
 
 
 def test_anonymous_is_sent_to_the_login_page():
-    response = Client().get(URL)
+    response = ServedClient().get(URL)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/accounts/tokens/")
-    assert Client().post(URL, {"action": "create", "days": "90"}).status_code in (302, 403)
+    assert ServedClient().post(URL, {"action": "create", "days": "90"}).status_code in (302, 403)
 
 
 def test_create_shows_the_token_once_and_stores_only_its_digest():

@@ -1,6 +1,7 @@
 """OWASP ASVS 4.0.3 level 2, the items that are about the portal's own logic (docs/security.md):
-through Django's test client, i.e. the whole middleware stack without a server. The items about
-HTTP behaviour (headers, cookies behind TLS, limits, methods, logs) are in test_asvs_served.py.
+over HTTP to the portal served in a thread of the test process (tests/support/served_client.py).
+The items about gunicorn's HTTP behaviour (headers, cookies behind TLS, limits, methods, logs)
+are in test_asvs_served.py.
 
 - V2 authentication: no account enumeration by login, sign-up or password reset (the same
   answer, the same hashing work, a mail to the owner); the password rules (12 to 128
@@ -25,9 +26,9 @@ import time
 
 import pytest
 from django.core import mail
-from django.test import Client
 
 from tests.support.portal_world import PASSWORD, A, audit, build_releases, client_for, make_account
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_login_answers_an_unknown_address_as_a_wrong_password_with_the_same_work
     answers = {}
     for n, login in enumerate(["niemand@praktijk.nl", KNOWN]):
         before = len(hashing)
-        response = Client().post(
+        response = ServedClient().post(
             "/accounts/login/", {"login": login, "password": "Fout-wachtwoord-123"}, REMOTE_ADDR=f"10.0.0.{n}"
         )
         answers[login] = (response.status_code, _page(response).replace(login.encode(), b"ADDRESS"))
@@ -88,7 +89,7 @@ def test_login_answers_an_unknown_address_as_a_wrong_password_with_the_same_work
 def test_sign_up_with_a_taken_address_looks_like_any_sign_up_and_mails_the_owner(known):
     from django.contrib.auth import get_user_model
 
-    new, taken = Client(), Client()
+    new, taken = ServedClient(), ServedClient()
     fields = {"password1": "Een-nieuw-wachtwoord-1", "password2": "Een-nieuw-wachtwoord-1", "consent": "on"}
     to_new = new.post("/accounts/signup/", {"email": "nieuw@praktijk.nl", **fields})
     to_taken = taken.post("/accounts/signup/", {"email": KNOWN, **fields})
@@ -108,7 +109,7 @@ def test_sign_up_with_a_taken_address_looks_like_any_sign_up_and_mails_the_owner
 def test_password_reset_answers_an_unknown_address_as_a_known_one(known):
     answers = []
     for address in ["niemand@praktijk.nl", KNOWN]:
-        client = Client()
+        client = ServedClient()
         response = client.post("/accounts/password/reset/", {"email": address})
         answers.append((response.status_code, response["Location"], _page(client.get(response["Location"]))))
     assert answers[0] == answers[1]
@@ -152,14 +153,14 @@ def test_a_long_unicode_password_is_kept_whole_not_truncated(known):
     known.set_password(password)
     known.save()
     for prefix in (password[:72], password[:-1]):  # bcrypt-style truncation would accept these
-        assert Client().post("/accounts/login/", {"login": KNOWN, "password": prefix}).status_code == 200
-    assert Client().post("/accounts/login/", {"login": KNOWN, "password": password}).status_code == 302
+        assert ServedClient().post("/accounts/login/", {"login": KNOWN, "password": prefix}).status_code == 200
+    assert ServedClient().post("/accounts/login/", {"login": KNOWN, "password": password}).status_code == 302
 
 
 def test_a_password_change_needs_the_current_one_ends_other_sessions_and_mails_the_owner(known):
     from django.contrib.auth import get_user_model
 
-    browser, other_device = Client(), Client()
+    browser, other_device = ServedClient(), ServedClient()
     for client in (browser, other_device):
         assert client.post("/accounts/login/", {"login": KNOWN, "password": PASSWORD}).status_code == 302
     assert other_device.get(f"/praktijk/{A}/").status_code == 404  # logged in (no access to A: 404, not login)
@@ -180,14 +181,14 @@ def test_a_password_change_needs_the_current_one_ends_other_sessions_and_mails_t
     assert new not in notice.body and PASSWORD not in notice.body
 
 
-def _reset_link(client: Client, address: str) -> str:
+def _reset_link(client: ServedClient, address: str) -> str:
     mail.outbox.clear()
     client.post("/accounts/password/reset/", {"email": address})
     (message,) = [m for m in mail.outbox if m.to == [address]]
     return re.search(r"http://testserver(/accounts/password/reset/key/[^\s]+/)", message.body)[1]
 
 
-def _use_reset_link(client: Client, link: str, new: str):
+def _use_reset_link(client: ServedClient, link: str, new: str):
     """Open the link; on its form (allauth moves the key into the session first) set ``new``."""
     form = client.get(link, follow=True)
     target = form.redirect_chain[-1][0] if form.redirect_chain else link
@@ -199,10 +200,10 @@ def _use_reset_link(client: Client, link: str, new: str):
 def test_a_reset_link_works_once(known):
     from django.contrib.auth import get_user_model
 
-    client = Client()
+    client = ServedClient()
     link = _reset_link(client, KNOWN)
     assert _use_reset_link(client, link, "Eerste-nieuwe-ww-1").status_code == 302
-    again = _use_reset_link(Client(), link, "Tweede-nieuwe-ww-2")
+    again = _use_reset_link(ServedClient(), link, "Tweede-nieuwe-ww-2")
     assert again.status_code == 200 and b'name="password1"' not in again.content  # the bad-key page
     user = get_user_model().objects.get(email=KNOWN)
     assert user.check_password("Eerste-nieuwe-ww-1") and not user.check_password("Tweede-nieuwe-ww-2")
@@ -212,7 +213,7 @@ def test_a_reset_link_expires_after_password_reset_timeout(known, settings, monk
     from allauth.account.forms import default_token_generator
 
     assert settings.PASSWORD_RESET_TIMEOUT == 3600  # the configured hour
-    client = Client()
+    client = ServedClient()
     link = _reset_link(client, KNOWN)
     later = time.time() + settings.PASSWORD_RESET_TIMEOUT + 60
     from datetime import datetime
@@ -248,7 +249,7 @@ def operator(known):
     return secret, codes
 
 
-def _password_step(client: Client):
+def _password_step(client: ServedClient):
     response = client.post("/accounts/login/", {"login": KNOWN, "password": PASSWORD})
     assert response["Location"].startswith("/accounts/2fa/authenticate/")
     return response
@@ -258,7 +259,7 @@ def test_a_planted_session_id_is_replaced_when_the_login_completes_with_its_seco
     from django.contrib.sessions.models import Session
 
     secret, _ = operator
-    client = Client()
+    client = ServedClient()
     # a session planted before the login (fixation): the login must not keep it
     client.get("/accounts/login/")
     session = client.session
@@ -275,7 +276,7 @@ def test_a_planted_session_id_is_replaced_when_the_login_completes_with_its_seco
     assert logged_in != planted
     assert not Session.objects.filter(session_key=planted).exists()
     assert client.get("/praktijk/").status_code == 200
-    fixed = Client()
+    fixed = ServedClient()
     fixed.cookies[settings.SESSION_COOKIE_NAME] = planted  # the planter's copy: nothing
     assert fixed.get("/praktijk/")["Location"].startswith("/accounts/login/")
     # V3.2.2: Django's session ids: 32 characters of [a-z0-9] from `secrets`, 165 bits
@@ -286,7 +287,7 @@ def test_a_password_reset_leaves_the_second_factor_in_place(operator):
     """V2.2.2: the mailed link replaces the password, never the second factor: whoever holds
     the mailbox of an account with TOTP still needs the code."""
     secret, _ = operator
-    client = Client()
+    client = ServedClient()
     link = _reset_link(client, KNOWN)
     assert _use_reset_link(client, link, "Na-herstel-gekozen-ww-7").status_code == 302
     assert client.get("/praktijk/")["Location"].startswith("/accounts/login/")  # the reset logs no one in
@@ -305,10 +306,10 @@ def test_a_totp_code_and_a_recovery_code_work_once(operator, caplog):
     secret, codes = operator
     caplog.set_level(logging.DEBUG)
     code = _totp_code(secret)
-    first = Client()
+    first = ServedClient()
     _password_step(first)
     assert first.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
-    replay = Client()
+    replay = ServedClient()
     _password_step(replay)
     assert replay.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 200  # asked again
     assert replay.get("/praktijk/")["Location"].startswith("/accounts/login/")
@@ -316,10 +317,10 @@ def test_a_totp_code_and_a_recovery_code_work_once(operator, caplog):
     # V2.6.2: 34 digits, about 113 bits of entropy (at least 112), each code its own
     assert all(re.fullmatch(r"\d{34}", c) for c in codes) and len(set(codes)) == len(codes)
     assert 34 * math.log2(10) >= 112
-    once = Client()
+    once = ServedClient()
     _password_step(once)
     assert once.post("/accounts/2fa/authenticate/", {"code": recovery}).status_code == 302
-    twice = Client()
+    twice = ServedClient()
     _password_step(twice)
     assert twice.post("/accounts/2fa/authenticate/", {"code": recovery}).status_code == 200
     # V2.8.5: the replayed codes are audited, V7.1.1: without the code itself
@@ -338,16 +339,16 @@ def test_a_session_id_in_the_url_is_not_accepted(known):
     client = client_for(known)
     key = client.session.session_key
     for url in (f"/praktijk/?sessionid={key}", f"/praktijk/;sessionid={key}"):
-        response = Client().get(url)
+        response = ServedClient().get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
 
 
 def test_logout_ends_the_session_on_the_server(known, settings):
-    client = Client()
+    client = ServedClient()
     assert client.post("/accounts/login/", {"login": KNOWN, "password": PASSWORD}).status_code == 302
     stolen = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert client.post("/accounts/logout/").status_code == 302
-    replayed = Client()
+    replayed = ServedClient()
     replayed.cookies[settings.SESSION_COOKIE_NAME] = stolen  # the old cookie, e.g. from a copy
     assert replayed.get("/praktijk/")["Location"].startswith("/accounts/login/")
     (logout,) = audit("logout", actor=KNOWN)
@@ -355,7 +356,7 @@ def test_logout_ends_the_session_on_the_server(known, settings):
     assert stolen not in " ".join(f"{e.subject} {e.detail}" for e in audit())
 
 
-def _age_session(client: Client, *, login_ago: float, seen_ago: float) -> None:
+def _age_session(client: ServedClient, *, login_ago: float, seen_ago: float) -> None:
     from portal.access import sessions
 
     session = client.session
@@ -469,10 +470,10 @@ def test_contact_fields_cannot_add_mail_headers_and_are_escaped_where_shown(clie
 
 def test_a_login_cannot_send_the_visitor_off_the_site(known):
     for target in ("https://kwaad.example/", "//kwaad.example/", "/\\kwaad.example/", "https:kwaad.example"):
-        response = Client().post(f"/accounts/login/?next={target}", {"login": KNOWN, "password": PASSWORD})
+        response = ServedClient().post(f"/accounts/login/?next={target}", {"login": KNOWN, "password": PASSWORD})
         assert response.status_code == 302
         assert "kwaad.example" not in response["Location"], target
-    inside = Client().post("/accounts/login/?next=/kalender/", {"login": KNOWN, "password": PASSWORD})
+    inside = ServedClient().post("/accounts/login/?next=/kalender/", {"login": KNOWN, "password": PASSWORD})
     assert inside["Location"] == "/kalender/"
 
 
@@ -481,7 +482,7 @@ def test_a_login_cannot_send_the_visitor_off_the_site(known):
 
 def test_logins_are_audited_with_who_and_where_and_nothing_secret(known, caplog, settings):
     caplog.set_level(logging.DEBUG)
-    client = Client()
+    client = ServedClient()
     client.post("/accounts/login/", {"login": KNOWN, "password": "Fout-wachtwoord-42"}, REMOTE_ADDR="10.3.3.3")
     client.post("/accounts/login/", {"login": KNOWN, "password": PASSWORD}, REMOTE_ADDR="10.3.3.3")
     session_id = client.cookies[settings.SESSION_COOKIE_NAME].value

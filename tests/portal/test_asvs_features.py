@@ -62,10 +62,11 @@ def test_every_security_key_ceremony_gets_a_fresh_256_bit_challenge_and_offers_t
     """Each page that asks a key to sign gets a challenge of its own (fido2: 32 bytes from
     ``os.urandom``); the session keeps only the newest, which the answer must sign."""
     from allauth.mfa.totp.internal.auth import TOTP
-    from django.test import Client
+
+    from tests.support.served_client import ServedClient
 
     user = make_account("sleutel@fysio-a.nl")
-    client = Client()
+    client = ServedClient()
     client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
     reauthenticated(client)  # allauth asks the password again before a key is added
     added = [_webauthn_options(client, "/accounts/2fa/webauthn/add/")["creation_options"] for _ in range(2)]
@@ -77,7 +78,7 @@ def test_every_security_key_ceremony_gets_a_fresh_256_bit_challenge_and_offers_t
 
     # the login's second step: a challenge of its own too
     TOTP.activate(user, base64.b32encode(b"0123456789abcdefghij").decode())
-    other = Client()
+    other = ServedClient()
     other.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
     asked = [_webauthn_options(other, "/accounts/2fa/authenticate/")["request_options"] for _ in range(2)]
     login_challenges = [_challenge(options) for options in asked]
@@ -125,20 +126,21 @@ def test_a_key_on_a_curve_that_is_not_approved_is_refused_even_when_the_answer_c
 @pytest.mark.django_db
 def test_a_replayed_totp_code_is_refused_audited_and_mailed_to_the_holder(operator):  # noqa: F811
     from django.core import mail
-    from django.test import Client
+
+    from tests.support.served_client import ServedClient
 
     secret, _ = operator
     code = _totp_code(secret)
-    first = Client()
+    first = ServedClient()
     _password_step(first)
     assert first.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
     mail.outbox.clear()
-    wrong = Client()
+    wrong = ServedClient()
     _password_step(wrong)
     other = "000000" if code != "000000" else "111111"
     assert wrong.post("/accounts/2fa/authenticate/", {"code": other}).status_code == 200
     assert mail.outbox == []  # a wrong code is counted and audited, not mailed
-    replay = Client()
+    replay = ServedClient()
     _password_step(replay)
     assert replay.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 200  # refused, asked again
     assert replay.get("/praktijk/")["Location"].startswith("/accounts/login/")

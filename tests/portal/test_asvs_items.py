@@ -1,6 +1,6 @@
 """OWASP ASVS 4.0.3 level 2: the items of docs/security.md that were "not yet tested" and can be
-shown through Django's test client (the whole middleware stack, no server). The items about
-what the served portal sends are in test_asvs_items_served.py.
+shown over HTTP to the portal served in a thread (tests/support/served_client.py). The items
+about what gunicorn's portal sends are in test_asvs_items_served.py.
 
 - V2: the password fields let paste and password managers work; the e-mail confirmation link
   expires; every hash has a salt of its own; a migrated database has no account; a TOTP code
@@ -23,10 +23,10 @@ from email.header import decode_header, make_header
 
 import pytest
 from django.core import mail
-from django.test import Client
 
 from tests.portal.test_asvs import KNOWN, _password_step, fast_hashes, known, operator  # noqa: F401
 from tests.support.portal_world import PASSWORD, A, B, audit, build_releases, client_for, make_account, reauthenticated
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def world(releases_root):
 
 
 def test_password_fields_are_plain_and_let_paste_and_password_managers_work(known):  # noqa: F811
-    anonymous, logged_in = Client(), client_for(known)
+    anonymous, logged_in = ServedClient(), client_for(known)
     pages = {
         "/accounts/login/": (anonymous, {"password": "current-password"}),
         "/accounts/signup/": (anonymous, {"password1": "new-password", "password2": "new-password"}),
@@ -75,7 +75,7 @@ def test_password_fields_are_plain_and_let_paste_and_password_managers_work(know
     script = open(finders.find("portal/password.js"), encoding="utf-8").read()
     assert not re.search(r"\b(paste|copy|cut|drop)\b|preventDefault|stopPropagation|returnValue", script)
     # what a password manager or a paste fills in is posted as it is, and logs in
-    assert Client().post("/accounts/login/", {"login": KNOWN, "password": PASSWORD}).status_code == 302
+    assert ServedClient().post("/accounts/login/", {"login": KNOWN, "password": PASSWORD}).status_code == 302
 
 
 # -- V2.3.1: activation codes expire ----------------------------------------------------------------
@@ -83,7 +83,7 @@ def test_password_fields_are_plain_and_let_paste_and_password_managers_work(know
 
 def _sign_up_and_get_link(address: str) -> str:
     fields = {"email": address, "password1": "Eigen-gekozen-ww-11", "password2": "Eigen-gekozen-ww-11", "consent": "on"}
-    assert Client().post("/accounts/signup/", fields).status_code == 302
+    assert ServedClient().post("/accounts/signup/", fields).status_code == 302
     (message,) = [m for m in mail.outbox if m.to == [address]]
     return re.search(r"http://testserver(/accounts/confirm-email/[^\s]+/)", message.body)[1]
 
@@ -107,12 +107,12 @@ def test_the_confirmation_link_expires_after_three_days_and_the_password_is_the_
             return real_time() + 3 * 24 * 3600 + 60
 
     monkeypatch.setattr(signing, "time", Later)
-    client = Client()
+    client = ServedClient()
     client.get(late_link)
     client.post(late_link)
     assert not EmailAddress.objects.get(email=late).verified
     monkeypatch.undo()
-    client = Client()
+    client = ServedClient()
     client.get(in_time_link)
     assert client.post(in_time_link).status_code == 302
     assert EmailAddress.objects.get(email=in_time).verified
@@ -152,7 +152,7 @@ def test_the_migrated_database_has_no_account_and_no_default_login_works():
     assert get_user_model().objects.count() == 0  # pytest-django's database is made by the migrations
     for login in ("admin", "root", "administrator", "admin@localhost", "admin@example.com"):
         for password in ("admin", "root", "password", "changeme", login):
-            client = Client()
+            client = ServedClient()
             response = client.post("/accounts/login/", {"login": login, "password": password})
             assert response.status_code == 200 and "_auth_user_id" not in client.session, (login, password)
             reset()  # no lockout: each guess must fail on its own
@@ -174,7 +174,7 @@ def test_a_totp_code_is_accepted_for_three_steps_only(operator, settings, monkey
 
     def attempt(now: float) -> int:
         monkeypatch.setattr(totp_auth, "time", type("Clock", (), {"time": staticmethod(lambda: now)}))
-        client = Client()
+        client = ServedClient()
         _password_step(client)
         return client.post("/accounts/2fa/authenticate/", {"code": code}).status_code
 
@@ -202,7 +202,7 @@ def test_the_session_id_is_drawn_from_the_operating_systems_csprng(known, settin
         return drawn[-1]
 
     monkeypatch.setattr(crypto.secrets, "choice", recorded)
-    client = Client()
+    client = ServedClient()
     assert client.post("/accounts/login/", {"login": KNOWN, "password": PASSWORD}).status_code == 302
     session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert "".join(drawn).find(session_id) >= 0  # every character of it came from secrets.choice
@@ -247,7 +247,7 @@ def test_an_access_check_that_raises_gives_a_500_with_only_a_reference_and_is_lo
     ours = [r for r in caplog.records if r.name == "portal.errors"]  # the reference, with the traceback
     assert [r.getMessage().split()[3] for r in ours] == references
     assert all(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in ours)
-    assert Client(raise_request_exception=False).get("/").status_code == 200  # the rest keeps working
+    assert ServedClient(raise_request_exception=False).get("/").status_code == 200  # the rest keeps working
 
 
 # -- V5.1.2: no mass assignment ----------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def test_extra_fields_posted_to_a_form_change_nothing_they_name(world, settings)
         "password2": "Een-nieuw-ww-2024",
         "consent": "on",
     }
-    Client().post("/accounts/signup/", {**fields, "is_superuser": "on", "is_staff": "on", "is_active": "on"})
+    ServedClient().post("/accounts/signup/", {**fields, "is_superuser": "on", "is_staff": "on", "is_active": "on"})
     new = get_user_model().objects.get(email="nieuw@x.nl")
     assert not (new.is_staff or new.is_superuser)
     # the contact form: the portal's own fields (where it came from, where it was mailed) stay its own
@@ -293,7 +293,7 @@ def test_extra_fields_posted_to_a_form_change_nothing_they_name(world, settings)
         "mail_error": "x",
         "created_at": "2000-01-01",
     }
-    Client().post("/contact/", {**message, **own_fields}, REMOTE_ADDR="10.4.4.4")
+    ServedClient().post("/contact/", {**message, **own_fields}, REMOTE_ADDR="10.4.4.4")
     stored = ContactMessage.objects.get()
     assert (stored.ip_address, stored.mail_error) == ("10.4.4.4", "") and "kwaad" not in stored.mailed_to
     assert stored.created_at.year > 2000 and all("kwaad" not in " ".join(m.recipients()) for m in mail.outbox)
@@ -329,7 +329,7 @@ def test_a_name_with_an_apostrophe_kana_and_emoji_survives_the_page_the_api_and_
     # a mail: the contact form's name, subject and text, in the body and the encoded headers
     subject, body = "Vraag van ねこ 🐈", "Groet, Siobhán O'Hara — ½ € ✓"
     message = {"topic": "toegang", "name": NAME, "email": "ohara@x.nl", "subject": subject, "message": body}
-    assert Client().post("/contact/", message, REMOTE_ADDR="10.5.5.5").status_code == 302
+    assert ServedClient().post("/contact/", message, REMOTE_ADDR="10.5.5.5").status_code == 302
     (sent,) = mail.outbox
     wire = message_from_bytes(sent.message().as_bytes())  # the bytes sent over SMTP
     assert str(make_header(decode_header(wire["Subject"]))).endswith(subject)
@@ -377,7 +377,7 @@ def test_a_tampered_session_or_messages_cookie_is_ignored(world, settings):
     changed = payload.replace(payload[5], "A" if payload[5] != "A" else "B", 1) + ":" + signature
     seen = {}
     for name, value in {"signed": signed, "foreign": foreign, "changed": changed}.items():
-        visitor = Client()
+        visitor = ServedClient()
         visitor.cookies[CookieStorage.cookie_name] = value
         seen[name] = visitor.get("/").content.decode()
     assert "Echt bericht xk1" in seen["signed"]
@@ -394,7 +394,7 @@ def test_a_contact_message_and_a_practices_figures_stay_out_of_the_logs(world, s
     caplog.set_level(logging.DEBUG)  # every logger, every level: more than the served portal writes
     text = "Mijn knie doet pijn sinds de operatie van 12 maart, kenmerk qz81"
     message = {"topic": "toegang", "name": "Karel", "email": "karel@x.nl", "subject": "Knie qz82", "message": text}
-    assert Client().post("/contact/", message, REMOTE_ADDR="10.6.6.6").status_code == 302
+    assert ServedClient().post("/contact/", message, REMOTE_ADDR="10.6.6.6").status_code == 302
     client = client_for(world)
     rows = catalog.practice_rows(catalog.newest_revision("2025-v1"), A)
     # the published full-precision bounds (e.g. 103.612345678901): no log line can hold them by chance
@@ -488,7 +488,7 @@ def test_the_portal_serves_exactly_the_listed_urls_and_no_sample_or_debug_app(se
     samples = ("admindocs", "flatpages", "sitemaps", "redirects", "debug_toolbar", "django_extensions", "silk")
     assert not [app for app in settings.INSTALLED_APPS if any(s in app for s in samples)]
     # allauth's login and re-authentication by a mailed code are off: nothing to confirm, no mail
-    for client in (Client(), client_for(known)):
+    for client in (ServedClient(), client_for(known)):
         response = client.get("/accounts/login/code/confirm/")
         assert response.status_code in (302, 404) and b'name="code"' not in response.content
     mail.outbox.clear()

@@ -1,6 +1,6 @@
 """OWASP ASVS 4.0.3 level 2, 2.2.3: the owner is mailed after a change to the account's
-authentication details and after a login from a new device (docs/security.md), through Django's
-test client (the whole middleware stack, no server):
+authentication details and after a login from a new device (docs/security.md), over HTTP to
+the served portal (tests/support/served_client.py):
 
 - allauth's notifications (``ACCOUNT_EMAIL_NOTIFICATIONS``) when an authenticator app is added
   or removed and when the primary address changes, and the portal's own when an address is added
@@ -17,12 +17,12 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
-from django.test import Client
 
 from portal.access.models import KnownDevice
 from tests.release.test_four_eyes import totp_code
 from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, audit, make_account
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +36,9 @@ def fast_hashes(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def log_in(email: str, *, browser: str = FIREFOX, ip: str = "192.0.2.10") -> Client:
+def log_in(email: str, *, browser: str = FIREFOX, ip: str = "192.0.2.10") -> ServedClient:
     """A login through allauth's form, as a browser with that user agent and address does it."""
-    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=browser)
+    client = ServedClient(REMOTE_ADDR=ip, HTTP_USER_AGENT=browser)
     response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
     assert response.status_code == 302, response.content[:500]
     return client
@@ -54,7 +54,7 @@ def test_allauths_notifications_are_on():
     assert settings.ACCOUNT_EMAIL_NOTIFICATIONS is True
 
 
-def activate_totp(client: Client) -> str:
+def activate_totp(client: ServedClient) -> str:
     """Set up an authenticator app on /accounts/2fa/totp/activate/ (after the password again,
     which allauth asks before a second factor is added); returns its secret."""
     form = client.get("/accounts/2fa/totp/activate/")

@@ -1,5 +1,5 @@
 """OWASP ASVS 4.0.3 level 2, the account's own sessions and data (docs/security.md, 3.3.4 and V8.3),
-through Django's test client (the whole middleware stack, no server):
+over HTTP to the served portal (tests/support/served_client.py):
 
 - 3.3.4: the account's active sessions are listed (/accounts/sessions/), and any one of them, or
   all the others, can be logged out from another; another account's session cannot be ended.
@@ -23,12 +23,12 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, A, audit, client_for, make_account
 from tests.support.served import REPO_ROOT, spiegel_portal
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -41,20 +41,20 @@ def fast_hashes(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def log_in(email: str, *, ip: str = "127.0.0.1", browser: str = "Testbrowser/1.0") -> Client:
+def log_in(email: str, *, ip: str = "127.0.0.1", browser: str = "Testbrowser/1.0") -> ServedClient:
     """A real login through allauth's form (as a browser does), from its own address and browser."""
-    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=browser)
+    client = ServedClient(REMOTE_ADDR=ip, HTTP_USER_AGENT=browser)
     response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
     assert response.status_code == 302, response.content[:500]
     return client
 
 
-def logged_in(client: Client) -> bool:
+def logged_in(client: ServedClient) -> bool:
     response = client.get("/praktijk/")
     return response.status_code == 200
 
 
-def session_rows(client: Client) -> list[dict]:
+def session_rows(client: ServedClient) -> list[dict]:
     page = client.get("/accounts/sessions/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -162,7 +162,7 @@ def test_the_account_page_links_its_pages_and_speaks_formal_dutch():
         assert not INFORMAL.search(text), (url, INFORMAL.search(text))
     # behind the login, like every account page
     for url in ("/accounts/", "/accounts/sessions/", "/accounts/export/", "/accounts/delete/"):
-        response = Client().get(url)
+        response = ServedClient().get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
 
 
@@ -171,7 +171,7 @@ def test_the_account_page_links_its_pages_and_speaks_formal_dutch():
 
 def test_the_privacy_statement_is_public_linked_and_names_the_configured_periods(settings):
     settings.RETENTION_LOGIN_DAYS, settings.RETENTION_CONTACT_DAYS, settings.RETENTION_SIGNUP_DAYS = 45, 200, 9
-    page = Client().get("/privacy/")
+    page = ServedClient().get("/privacy/")
     assert page.status_code == 200
     html = " ".join(page.content.decode().split())  # the text as read, not as wrapped in the template
     assert "<h1>Privacyverklaring</h1>" in html
@@ -185,12 +185,14 @@ def test_the_privacy_statement_is_public_linked_and_names_the_configured_periods
     assert not INFORMAL.search(text), INFORMAL.search(text)
     # every page's footer links it, the sign-up page too
     for url in ("/", "/kalender/", "/accounts/login/", "/accounts/signup/"):
-        footer = re.search(r'<footer class="site-footer">.*?</footer>', Client().get(url).content.decode(), re.S)[0]
+        footer = re.search(r'<footer class="site-footer">.*?</footer>', ServedClient().get(url).content.decode(), re.S)[
+            0
+        ]
         assert '<a href="/privacy/">Privacyverklaring</a>' in footer, url
 
 
 def test_sign_up_shows_an_unticked_required_consent_box_with_the_statement():
-    html = Client().get("/accounts/signup/").content.decode()
+    html = ServedClient().get("/accounts/signup/").content.decode()
     (box,) = re.findall(r'<input[^>]*name="consent"[^>]*>', html)
     assert 'type="checkbox"' in box and "required" in box and "checked" not in box
     assert "Ik heb de privacyverklaring gelezen en ga akkoord" in html
@@ -207,7 +209,7 @@ def test_sign_up_without_consent_is_refused_with_a_clear_message(box):
     fields = {"email": "nieuw@praktijk-c.nl", "password1": "Een-eigen-ww-2024", "password2": "Een-eigen-ww-2024"}
     if box is not None:
         fields["consent"] = box
-    response = Client().post("/accounts/signup/", fields)
+    response = ServedClient().post("/accounts/signup/", fields)
     assert response.status_code == 200
     assert CONSENT_REQUIRED in response.content.decode()
     assert not get_user_model().objects.filter(email="nieuw@praktijk-c.nl").exists()
@@ -222,7 +224,7 @@ def test_sign_up_with_consent_stores_when_it_was_given_and_audits_it():
 
     before = timezone.now()
     fields = {"email": "nieuw@praktijk-c.nl", "password1": "Een-eigen-ww-2024", "password2": "Een-eigen-ww-2024"}
-    response = Client(REMOTE_ADDR="10.6.6.6").post("/accounts/signup/", {**fields, "consent": "on"})
+    response = ServedClient(REMOTE_ADDR="10.6.6.6").post("/accounts/signup/", {**fields, "consent": "on"})
     assert response.status_code == 302
     user = get_user_model().objects.get(email="nieuw@praktijk-c.nl")
     (consent,) = PrivacyConsent.objects.filter(user=user)
@@ -341,7 +343,7 @@ def test_deletion_needs_the_password_logs_out_everywhere_and_the_address_no_long
     assert response.status_code == 302 and response["Location"] == "/"
     assert not logged_in(owner_client) and not logged_in(second_device)
     # the address and the password no longer log in
-    login = Client().post("/accounts/login/", {"login": OWNER, "password": PASSWORD})
+    login = ServedClient().post("/accounts/login/", {"login": OWNER, "password": PASSWORD})
     assert login.status_code == 200
     owner.refresh_from_db()
     assert not owner.is_active and not owner.has_usable_password()
@@ -368,7 +370,7 @@ def test_deletion_needs_the_password_logs_out_everywhere_and_the_address_no_long
     assert audit("revocation", agb=A, detail="account deleted")
     # the owner hears of it; the address may sign up again
     assert any(m.to == [OWNER] and "verwijderd" in m.subject for m in mail.outbox)
-    again = Client().post(
+    again = ServedClient().post(
         "/accounts/signup/",
         {"email": OWNER, "password1": "Weer-een-account-1", "password2": "Weer-een-account-1", "consent": "on"},
     )
@@ -433,7 +435,7 @@ def test_purge_deletes_what_is_past_its_period_keeps_the_rest_and_prints_the_cou
         expire_date=timezone.now() - timedelta(minutes=1)
     )
     # login records: two logins above and one failed attempt; age one of each kind past 30 days
-    Client().post("/accounts/login/", {"login": OWNER, "password": "Fout-wachtwoord-123"})
+    ServedClient().post("/accounts/login/", {"login": OWNER, "password": "Fout-wachtwoord-123"})
     assert AccessLog.objects.count() == 2 and AccessAttempt.objects.count() == 1
     _aged(AccessLog.objects.filter(pk=AccessLog.objects.order_by("id")[0].pk), "attempt_time", 31)
     _aged(AccessAttempt.objects.all(), "attempt_time", 31)

@@ -1,5 +1,5 @@
 """OWASP ASVS 4.0.3 level 2: the secrets the portal keeps apart from its database, and the
-password pages' aids (docs/security.md), through Django's test client.
+password pages' aids (docs/security.md), over HTTP to the served portal.
 
 - V2.4.5: every new password hash is PBKDF2 of HMAC-SHA256(pepper, password); the pepper is
   not in the database (environment, or an owner-only file beside the secret key). A hash does
@@ -25,9 +25,9 @@ import re
 import time
 
 import pytest
-from django.test import Client
 
 from tests.support.portal_world import PASSWORD, client_for, load_portal_settings, make_account, reauthenticated
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -82,12 +82,12 @@ def test_an_old_plain_pbkdf2_hash_still_logs_in_and_is_upgraded_to_the_peppered_
     user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")  # as stored before the pepper
     user.save(update_fields=["password"])
     assert user.password.startswith("pbkdf2_sha256$")
-    response = Client().post("/accounts/login/", {"login": "oud@praktijk.nl", "password": PASSWORD})
+    response = ServedClient().post("/accounts/login/", {"login": "oud@praktijk.nl", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/praktijk/"
     user.refresh_from_db()
     assert user.password.startswith("pbkdf2_sha256_peppered$")  # rehashed at the login
     assert user.check_password(PASSWORD)
-    again = Client().post("/accounts/login/", {"login": "oud@praktijk.nl", "password": PASSWORD})
+    again = ServedClient().post("/accounts/login/", {"login": "oud@praktijk.nl", "password": PASSWORD})
     assert again.status_code == 302 and again["Location"] == "/praktijk/"
 
 
@@ -148,7 +148,7 @@ def _totp_code(secret: str, at: float | None = None) -> str:
     return totp_code(secret, at)
 
 
-def _password_step(client: Client) -> None:
+def _password_step(client: ServedClient) -> None:
     response = client.post("/accounts/login/", {"login": OPERATOR, "password": PASSWORD})
     assert response["Location"].startswith("/accounts/2fa/authenticate/"), response
 
@@ -206,16 +206,16 @@ def test_a_totp_code_and_a_recovery_code_still_work_once(operator_with_totp):
     # the code of the next step (one step of drift is accepted): never the one the activation used,
     # even when a 30-second boundary passed since; the step before would be that one then
     code = _totp_code(secret, time.time() + 30)
-    first = Client()
+    first = ServedClient()
     _password_step(first)
     assert first.post("/accounts/2fa/authenticate/", {"code": code})["Location"] == "/praktijk/"
-    replay = Client()
+    replay = ServedClient()
     _password_step(replay)
     assert replay.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 200  # refused, asked again
-    once = Client()
+    once = ServedClient()
     _password_step(once)
     assert once.post("/accounts/2fa/authenticate/", {"code": codes[0]})["Location"] == "/praktijk/"
-    twice = Client()
+    twice = ServedClient()
     _password_step(twice)
     assert twice.post("/accounts/2fa/authenticate/", {"code": codes[0]}).status_code == 200
 
@@ -325,11 +325,11 @@ def test_the_password_pages_carry_the_strength_meter_and_the_show_password_scrip
     without.save()
     forgot = make_account("vergeten@praktijk.nl")
     pages = {
-        "/accounts/signup/": Client(),
+        "/accounts/signup/": ServedClient(),
         "/accounts/password/change/": client_for(user),
         "/accounts/password/set/": client_for(without),
     }
-    reset = Client()
+    reset = ServedClient()
     landing = reset.get(_reset_from_key_url(forgot))  # allauth moves the key into the session first
     assert landing.status_code == 302 and landing["Location"].endswith("-set-password/")
     pages[landing["Location"]] = reset
@@ -350,7 +350,7 @@ def test_the_password_pages_carry_the_strength_meter_and_the_show_password_scrip
         assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/portal/password.js" defer>'], path
         assert not re.search(r"<script\b[^>]*>(?!\s*</script>)", html), path  # no inline script (the CSP forbids it)
     # the login and the re-authentication: the show-password script, no meter (no new password)
-    login = Client().get("/accounts/login/").content.decode()
+    login = ServedClient().get("/accounts/login/").content.decode()
     assert '<script src="/static/portal/password.js" defer>' in login and "data-password-strength" not in login
     script = open(finders.find("portal/password.js"), encoding="utf-8").read()
     assert "Toon wachtwoord" in script and "aria-pressed" in script and "aria-live" in script

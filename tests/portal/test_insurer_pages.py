@@ -85,9 +85,9 @@ INSURER_URLS = [
 
 
 def test_anonymous_requests_go_to_the_login_page(world):
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
-    client = Client()
+    client = ServedClient()
     for url in INSURER_URLS:
         response = client.get(url)
         assert response.status_code == 302, url
@@ -545,9 +545,9 @@ def test_the_header_links_insurer_users_to_their_page_and_everyone_to_the_tokens
     practice_page = header(client_for(world["manager"]))
     assert '<a href="/praktijk/">Mijn praktijken</a>' in practice_page and "/verzekeraar/" not in practice_page
     assert '<a href="/accounts/tokens/">API-sleutels</a>' in practice_page
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
-    anonymous = header(Client())
+    anonymous = header(ServedClient())
     assert "/accounts/tokens/" not in anonymous and "/verzekeraar/" not in anonymous
 
 
@@ -601,10 +601,10 @@ def test_numbers_in_the_downloads_are_not_rounded(world):
 
 
 def test_an_insurer_user_lands_on_the_index_tables_after_logging_in(world):
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
     def log_in(email: str, next_url: str = "") -> str:
-        client = Client()
+        client = ServedClient()
         response = client.post(
             "/accounts/login/" + (f"?next={next_url}" if next_url else ""), {"login": email, "password": PASSWORD}
         )

@@ -293,9 +293,9 @@ def test_a_real_published_release_is_served(clean_release, settings):
 
 
 def test_password_reset_by_mail(world):
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
-    client = Client()
+    client = ServedClient()
     assert client.post("/accounts/password/reset/", {"email": "gebruiker@a.nl"}).status_code == 302
     (message,) = [m for m in mail.outbox if "gebruiker@a.nl" in m.to]
     link = re.search(r"http://testserver(/accounts/password/reset/key/[^\s]+/)", message.body)[1]
@@ -306,7 +306,7 @@ def test_password_reset_by_mail(world):
         form.redirect_chain[-1][0] if form.redirect_chain else link, {"password1": new, "password2": new}
     )
     assert done.status_code == 302
-    fresh = Client()
+    fresh = ServedClient()
     assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": PASSWORD}).status_code == 200
     assert fresh.post("/accounts/login/", {"login": "gebruiker@a.nl", "password": new}).status_code == 302
 

@@ -132,9 +132,9 @@ ANONYMOUS_URLS = [
 
 
 def test_anonymous_requests_go_to_the_login_page(world):
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
-    client = Client()
+    client = ServedClient()
     for url in ANONYMOUS_URLS:
         response = client.get(url)
         assert response.status_code == 302, url
@@ -221,9 +221,8 @@ def _token(client, url: str) -> str:
 
 
 def test_csrf_is_enforced_on_every_form(world):
-    from django.test import Client
-
     from portal.access.models import PracticeAccess
+    from tests.support.served_client import ServedClient
 
     asker = make_account("vraagt@a.nl")
     client_for(asker).post("/praktijk/aanvragen/", {"agb": A})
@@ -231,7 +230,7 @@ def test_csrf_is_enforced_on_every_form(world):
     granted = PracticeAccess.objects.get(user=world.user_a, agb=A)
     manager = client_for(world.manager_a, enforce_csrf_checks=True)
     user = client_for(world.user_a, enforce_csrf_checks=True)
-    anonymous = Client(enforce_csrf_checks=True)
+    anonymous = ServedClient(enforce_csrf_checks=True)
     forms = [
         (anonymous, "/accounts/login/", {"login": "beheer@a.nl", "password": PASSWORD}),
         (anonymous, "/accounts/signup/", {"email": "x@y.nl", "password1": PASSWORD, "password2": PASSWORD}),
@@ -276,12 +275,13 @@ def _login(client, email: str, password: str, ip: str = "10.1.2.3"):
 
 def test_repeated_failed_logins_lock_the_account_until_the_lockout_ends(world, settings):
     from axes.models import AccessAttempt
-    from django.test import Client
+
+    from tests.support.served_client import ServedClient
 
     limit = settings.AXES_FAILURE_LIMIT
-    client = Client()
+    client = ServedClient()
     assert _login(client, "beheer@a.nl", PASSWORD).status_code == 302  # the password is right
-    client = Client()
+    client = ServedClient()
     for attempt in range(limit):
         response = _login(client, "beheer@a.nl", "fout-wachtwoord")
         assert response.status_code in (200, 429), attempt
@@ -296,14 +296,14 @@ def test_repeated_failed_logins_lock_the_account_until_the_lockout_ends(world, s
     assert audit("lockout", actor="beheer@a.nl")
     # the account is locked from any address (account lock), and the address for any
     # account (address lock)
-    assert _login(Client(), "BEHEER@a.nl", PASSWORD, ip="10.9.9.9").status_code == 429
-    assert _login(Client(), "beheer@b.nl", PASSWORD).status_code == 429
-    assert _login(Client(), "beheer@b.nl", PASSWORD, ip="10.9.9.8").status_code == 302
+    assert _login(ServedClient(), "BEHEER@a.nl", PASSWORD, ip="10.9.9.9").status_code == 429
+    assert _login(ServedClient(), "beheer@b.nl", PASSWORD).status_code == 429
+    assert _login(ServedClient(), "beheer@b.nl", PASSWORD, ip="10.9.9.8").status_code == 302
     # when the lockout has run out the right password works again
     AccessAttempt.objects.update(
         attempt_time=AccessAttempt.objects.first().attempt_time - settings.AXES_COOLOFF_TIME - timedelta(minutes=1)
     )
-    client = Client()
+    client = ServedClient()
     assert _login(client, "beheer@a.nl", PASSWORD).status_code == 302
     assert client.get(f"/praktijk/{A}/").status_code == 200
 
@@ -312,13 +312,13 @@ def test_behind_a_proxy_the_lockout_is_per_visitor_and_a_forged_forwarded_for_is
     """Behind one trusted proxy every request comes from 127.0.0.1: the address locked out
     is the one the proxy saw (the right-most X-Forwarded-For entry), not the proxy's, and
     whatever a client writes left of it is not believed."""
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
     settings.TRUSTED_PROXIES = 1
 
     def via_proxy(email, password, visitor, forged=""):
         forwarded = f"{forged}, {visitor}" if forged else visitor
-        return Client().post(
+        return ServedClient().post(
             "/accounts/login/",
             {"login": email, "password": password},
             REMOTE_ADDR="127.0.0.1",
@@ -354,9 +354,9 @@ def test_security_headers_and_cookies(world):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
-    login = Client().get("/accounts/login/")
+    login = ServedClient().get("/accounts/login/")
     assert login.cookies["csrftoken"]["samesite"] == "Lax"
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import Client
 
 from portal.public.models import ContactMessage
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +104,7 @@ def test_the_eleventh_message_from_one_address_within_the_window_is_refused(clie
 
 
 def test_the_form_needs_its_csrf_token():
-    strict = Client(enforce_csrf_checks=True)
+    strict = ServedClient(enforce_csrf_checks=True)
     assert strict.post("/contact/", message()).status_code == 403
     page = strict.get("/contact/")
     assert 'name="csrfmiddlewaretoken"' in page.content.decode()

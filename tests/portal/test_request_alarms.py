@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.test import Client
 
 from orchestration.core.settings import SpiegelPaths
 from tests.support.alert_mail import mails, sent_log
 from tests.support.portal_world import PASSWORD, make_account
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def _sent_keys(paths: SpiegelPaths) -> list[str]:
 
 def _fail_logins(n: int, login: str = OWNER, ip: str = "10.7.7.7") -> list[int]:
     return [
-        Client().post("/accounts/login/", {"login": login, "password": WRONG}, REMOTE_ADDR=ip).status_code
+        ServedClient().post("/accounts/login/", {"login": login, "password": WRONG}, REMOTE_ADDR=ip).status_code
         for _ in range(n)
     ]
 
@@ -81,7 +81,9 @@ def test_the_read_apis_rate_limit_is_told_once_by_token_prefix_not_the_secret(al
 
     settings.API_RATE = "3/minute"
     made = create_token(make_account(OWNER), name="export", days=7)
-    codes = [Client().get("/api/v1/periods/", HTTP_AUTHORIZATION=f"Bearer {made.secret}").status_code for _ in range(6)]
+    codes = [
+        ServedClient().get("/api/v1/periods/", HTTP_AUTHORIZATION=f"Bearer {made.secret}").status_code for _ in range(6)
+    ]
     assert codes == [200, 200, 200, 429, 429, 429]
     (message,) = mails(alerts)
     assert message["Subject"] == (
@@ -95,7 +97,7 @@ def test_the_read_apis_rate_limit_is_told_once_by_token_prefix_not_the_secret(al
 def test_the_contact_forms_limit_is_told_once(alerts, settings):
     from tests.portal.test_public_contact import message
 
-    client = Client()
+    client = ServedClient()
     sender = "veel@afzender.nl"
     codes = [client.post("/contact/", message(email=sender, subject=f"vraag {n}")).status_code for n in range(12)]
     assert codes == [302] * 10 + [429, 429]
@@ -111,7 +113,7 @@ def test_a_locked_second_factor_is_told_once(alerts, settings):
     user = make_account(OWNER)
     secret = new_totp_secret()
     TOTP.activate(user, secret)
-    client = Client()
+    client = ServedClient()
     assert client.post("/accounts/login/", {"login": OWNER, "password": PASSWORD}).status_code == 302
     right = totp_code(secret)
     wrong = f"{(int(right) + 1) % 10**6:06d}"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.test import Client
 
 from tests.support.dutch import INFORMAL
 from tests.support.portal_world import PASSWORD, audit, client_for, make_account
+from tests.support.served_client import ServedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def holder():
     secret = new_totp_secret()
     TOTP.activate(user, secret)
     RecoveryCodes.activate(user)
-    session = Client()
+    session = ServedClient()
     assert session.post("/accounts/login/", {"login": HOLDER, "password": PASSWORD}).status_code == 302
     assert session.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
     assert session.get("/praktijk/").status_code == 200
@@ -79,7 +79,7 @@ def test_after_a_reset_the_operator_must_set_up_a_new_factor_before_the_release_
     actions.reset_second_factor(
         user, actor="operator (test)", checked_by="Anna", evidence="teruggebeld op bekend nummer"
     )
-    client = Client()
+    client = ServedClient()
     response = client.post("/accounts/login/", {"login": HOLDER, "password": PASSWORD})
     assert response.status_code == 302 and not response["Location"].startswith("/accounts/2fa/authenticate/")
     release = client.get("/beheer/vrijgave/")

@@ -43,9 +43,9 @@ def make_account(email: str, password: str = PASSWORD):
 
 
 def client_for(user, **kwargs):
-    from django.test import Client
+    from tests.support.served_client import ServedClient
 
-    client = Client(**kwargs)
+    client = ServedClient(**kwargs)
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
 
