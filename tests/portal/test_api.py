@@ -265,6 +265,7 @@ def test_conditional_requests_get_304(world):
     first = get(path, token)
     etag, modified = first["ETag"], first["Last-Modified"]
     assert etag.startswith('"') and modified.endswith("GMT")
+    assert first["Cache-Control"] == "private, no-cache"  # a shared cache keeps no token's rows (ASVS 8.1.1)
     assert get(path, token, HTTP_IF_NONE_MATCH=etag).status_code == 304
     assert get(path, token, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
     # another representation or other rows: another ETag

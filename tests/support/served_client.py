@@ -138,8 +138,10 @@ class PortalServer:
         self.httpd.connections_of_test = shared
         try:
             yield
-            with self.httpd.served:  # the server has closed the last request, signals included
-                pass
+            # the server has closed the last request, signals included
+            if not self.httpd.served.acquire(timeout=TIMEOUT_SECONDS):
+                raise TimeoutError(f"the served portal did not finish a request within {TIMEOUT_SECONDS} s")
+            self.httpd.served.release()
         finally:
             self.httpd.connections_of_test = {}
             for connection in shared.values():
