@@ -4,9 +4,10 @@ Django's own ``Client`` hands the WSGI environ straight to the middleware chain 
 thread and lets every request skip CSRF. :class:`ServedClient` keeps the client's interface
 (cookies, ``force_login``, ``session``, ``follow``, ``response.context``, re-raised view
 errors) so the portal's tests read as before, but its handler writes the request to an HTTP
-socket of :class:`PortalServer`, which serves the portal's own WSGI application
-(``portal.wsgi.application``: the same middleware as gunicorn runs) in a thread of the test
-process, and reads the answer back from the wire.
+socket of :class:`PortalServer`, which serves the portal's WSGI handler (what
+``portal.wsgi.application`` is: Django's ``WSGIHandler`` with the portal's settings and
+middleware, as gunicorn runs it) in a thread of the test process, and reads the answer back
+from the wire.
 
 Why a thread of the test process and not gunicorn in a child process: the tests change
 settings per test (``settings.RELEASES_DIR``, throttles, mail) and work inside the test's
