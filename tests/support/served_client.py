@@ -49,6 +49,7 @@ from django.test import Client
 CALLER_HEADER = "X-Spiegel-Test-Caller"
 STREAMING_HEADER = "X-Spiegel-Test-Streaming"  # the portal answered with a streaming (file) response
 LOOPBACK = "127.0.0.1"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")  # no CSRF token needed (RFC 9110 "safe")
 TIMEOUT_SECONDS = 120
 _HARNESS_HEADERS = {"date", "connection", STREAMING_HEADER.lower()}
 
@@ -125,10 +126,6 @@ class PortalServer:
                 cls._instance = PortalServer()
             return cls._instance
 
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
     @contextmanager
     def sharing_connections(self) -> Iterator[None]:
         """While the block runs, the server thread uses this (the test's) thread's database
@@ -195,8 +192,9 @@ def response_from_wire(status: int, reason: str, headers: list[tuple[str, str]],
     """A Django response object holding what came over the wire, for the client's bookkeeping
     (cookies, redirects, ``assertContains``)."""
     streaming = any(name.lower() == STREAMING_HEADER.lower() for name, _ in headers)
-    response = StreamingHttpResponse([content], status=status, reason=reason) if streaming else None
-    if response is None:
+    if streaming:
+        response = StreamingHttpResponse([content], status=status, reason=reason)
+    else:
         response = HttpResponse(content, status=status, reason=reason)
     for name in list(response.headers):
         del response.headers[name]
@@ -219,13 +217,7 @@ def response_from_wire(status: int, reason: str, headers: list[tuple[str, str]],
 class _OverHttpHandler:
     """Stands in for Django's ``ClientHandler``: same call, but through the served portal."""
 
-    def __init__(self, client: ServedClient, enforce_csrf_checks: bool) -> None:
-        self.client = client
-        self.enforce_csrf_checks = enforce_csrf_checks
-
     def __call__(self, environ: dict):
-        if not self.enforce_csrf_checks and environ["REQUEST_METHOD"] not in ("GET", "HEAD", "OPTIONS", "TRACE"):
-            self._send_csrf_token(environ)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = request_headers(environ)
@@ -238,26 +230,30 @@ class _OverHttpHandler:
         response.wsgi_request = WSGIRequest(environ)  # the client's copy; the portal had its own
         return response
 
-    def _send_csrf_token(self, environ: dict) -> None:
-        """The CSRF cookie and header a page's script or form would send."""
-        from django.conf import settings
-        from django.middleware.csrf import _get_new_csrf_string
-
-        header = settings.CSRF_HEADER_NAME
-        if header in environ:
-            return
-        name = settings.CSRF_COOKIE_NAME
-        if name not in self.client.cookies or not self.client.cookies[name].value:
-            self.client.cookies[name] = _get_new_csrf_string()
-            environ["HTTP_COOKIE"] = "; ".join(
-                sorted(f"{morsel.key}={morsel.coded_value}" for morsel in self.client.cookies.values())
-            )
-        environ[header] = self.client.cookies[name].value
-
 
 class ServedClient(Client):
     """``django.test.Client`` whose requests go over HTTP to :class:`PortalServer`."""
 
     def __init__(self, enforce_csrf_checks: bool = False, raise_request_exception: bool = True, **defaults) -> None:
         super().__init__(enforce_csrf_checks, raise_request_exception, **defaults)
-        self.handler = _OverHttpHandler(self, enforce_csrf_checks)
+        self.enforce_csrf_checks = enforce_csrf_checks
+        self.handler = _OverHttpHandler()
+
+    def request(self, **request):
+        if not self.enforce_csrf_checks and request.get("REQUEST_METHOD", "GET") not in SAFE_METHODS:
+            self._send_csrf_token(request)
+        return super().request(**request)
+
+    def _send_csrf_token(self, request: dict) -> None:
+        """The CSRF cookie and header a page's script or form would send: the portal's cookie,
+        or one made up (any well-formed secret will do in the double-submit scheme) before the
+        client writes its cookies into the request."""
+        from django.conf import settings
+        from django.middleware.csrf import _get_new_csrf_string
+
+        header, name = settings.CSRF_HEADER_NAME, settings.CSRF_COOKIE_NAME
+        if header in request or header in self.defaults:
+            return
+        if name not in self.cookies or not self.cookies[name].value:
+            self.cookies[name] = _get_new_csrf_string()
+        request[header] = self.cookies[name].value
