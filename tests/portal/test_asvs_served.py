@@ -34,7 +34,14 @@ import pytest
 import requests
 
 from tests.support.release_factory import index_row, make_release
-from tests.support.served import REPO_ROOT, portal_env, served_portal, spiegel_portal, spiegel_portal_batch
+from tests.support.served import (
+    REPO_ROOT,
+    portal_env,
+    portal_mails,
+    served_portal,
+    spiegel_portal,
+    spiegel_portal_batch,
+)
 
 A, B = "12345678", "87654321"
 PERIOD = "2024-v3"
@@ -416,8 +423,7 @@ def _page(response: requests.Response, *addresses: str) -> str:
 
 def _mails_to(data_dir: Path, address: str) -> list[str]:
     """The mails the served portal wrote (its file backend, DIR/portal/mail) to ``address``."""
-    mails = [p.read_text() for p in sorted((data_dir / "portal" / "mail").glob("*.log"))]
-    return [m for mail in mails for m in mail.split("\n" + "-" * 79 + "\n") if f"\nTo: {address}\n" in m]
+    return [message.as_string() for message in portal_mails(data_dir) if message["To"] == address]
 
 
 def _add_account(data_dir: Path, address: str, password: str = USER_PASSWORD) -> None:

@@ -6,16 +6,14 @@ Screenshots of the practice page and the manager page go to test-artifacts/porta
 
 from __future__ import annotations
 
-import email
 import re
-from email import policy
 from pathlib import Path
 
 import pytest
 
 from tests.support.dutch import INFORMAL
 from tests.support.release_factory import index_row, make_release
-from tests.support.served import REPO_ROOT, served_portal, spiegel_portal, spiegel_portal_batch
+from tests.support.served import REPO_ROOT, portal_mails, served_portal, spiegel_portal, spiegel_portal_batch
 
 A, B = "12345678", "87654321"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "portal"
@@ -29,16 +27,6 @@ CHROMIUM_ARGS = [
 ]
 MANAGER, MANAGER_PASSWORD = "praktijkhouder@fysio-a.nl", "Beheer-wachtwoord-2024"
 USER, USER_PASSWORD = "therapeut@fysio-a.nl", "Gebruiker-wachtwoord-2024"
-
-
-def mails(data_dir: Path) -> list[email.message.EmailMessage]:
-    """Every message the file backend wrote (one file per connection, messages separated by a rule)."""
-    found = []
-    for path in sorted((data_dir / "portal" / "mail").glob("*.log")):
-        for chunk in path.read_text(encoding="utf-8").split("-" * 79):
-            if chunk.strip():
-                found.append(email.message_from_string(chunk.strip() + "\n", policy=policy.default))
-    return found
 
 
 def body(message) -> str:
@@ -112,7 +100,7 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     page.check("input[name=consent]")  # the privacy statement's consent: unticked and required
     page.click("main form button[type=submit]")
     page.wait_for_load_state()
-    (verification,) = [m for m in mails(data_dir) if USER in m["To"]]
+    (verification,) = [m for m in portal_mails(data_dir) if USER in m["To"]]
     assert verification["Subject"] == "[Mijn Spiegel] Bevestig uw e-mailadres"
     link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/", body(verification))[0]
     page.goto(link.replace(re.match(r"https?://[^/]+", link)[0], base))
@@ -136,7 +124,7 @@ def test_sign_up_verify_request_approve_download(portal_site, browser):
     row.locator("button[value=approve]").click()
     page.wait_for_selector(f'table.grants tr[data-email="{USER}"]')
     log_out(page, base)
-    decision = [m for m in mails(data_dir) if "toegekend" in m["Subject"]]
+    decision = [m for m in portal_mails(data_dir) if "toegekend" in m["Subject"]]
     assert decision and USER in decision[-1]["To"] and MANAGER in decision[-1]["To"]
 
     # the user downloads the PDF of the newest period

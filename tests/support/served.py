@@ -3,6 +3,8 @@ in a subprocess on a free port of 127.0.0.1, on a data directory of the test's o
 
 from __future__ import annotations
 
+import email
+import email.policy
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +13,15 @@ from pathlib import Path
 
 from portal.served import REPO_ROOT, free_port, serve_env, served
 
-__all__ = ["REPO_ROOT", "free_port", "portal_env", "served_portal", "spiegel_portal", "spiegel_portal_batch"]
+__all__ = [
+    "REPO_ROOT",
+    "free_port",
+    "portal_env",
+    "portal_mails",
+    "served_portal",
+    "spiegel_portal",
+    "spiegel_portal_batch",
+]
 
 
 def portal_env() -> dict[str, str]:
@@ -82,3 +92,14 @@ def spiegel_portal_batch(
         subprocess.CompletedProcess(argv, code, out, err)
         for (argv, _), (code, out, err) in zip(payload, json.loads(result.stdout.split("@@RESULTS@@")[-1]))
     ]
+
+
+def portal_mails(data_dir: Path) -> list[email.message.EmailMessage]:
+    """Every message the served portal's file mail backend wrote (``DIR/portal/mail/*.log``:
+    one file per connection, its messages separated by a line of 79 dashes), oldest file first."""
+    found = []
+    for path in sorted((data_dir / "portal" / "mail").glob("*.log")):
+        for chunk in path.read_text(encoding="utf-8").split("-" * 79):
+            if chunk.strip():
+                found.append(email.message_from_string(chunk.strip() + "\n", policy=email.policy.default))
+    return found
