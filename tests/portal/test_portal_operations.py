@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from tests.support.release_factory import index_row, make_release
-from tests.support.served import REPO_ROOT, portal_env, spiegel_portal_batch
+from tests.support.served import REPO_ROOT, portal_env, portal_mails, spiegel_portal_batch
 
 A, B = "11111111", "22222222"
 PASSWORD = "Operator-wachtwoord-2024"
@@ -98,7 +98,7 @@ def test_account_manager_grant_and_audit_commands(data_dir):
     assert audit_bad.returncode == 1
     # the decisions were mailed (file backend under the data directory, unless SMTP is configured)
     if not os.environ.get("SPIEGEL_PORTAL_EMAIL_HOST"):
-        mailed = "".join(p.read_text() for p in (data_dir / "portal" / "mail").glob("*.log"))
+        mailed = "".join(message.as_string() for message in portal_mails(data_dir))
         assert email in mailed and other in mailed
 
 
